@@ -1,0 +1,56 @@
+# The two set-up commands: `make lab` and `make test`. Everything else is a step of them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+NOTEBOOK := notebooks/gladier_tutorial.ipynb
+PYTEST_ARGS ?=
+
+.PHONY: lab test venv frontend install install-test chromium lint bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+venv: $(VENV)/bin/python
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+frontend: node_modules/.package-lock.json
+	npm run build
+
+install: venv frontend
+	$(PIP) install --quiet -e ".[lab]"
+
+install-test: venv frontend
+	$(PIP) install --quiet -e ".[test]"
+
+# Debian's Chromium drives the browser tests (Playwright cannot download browsers here).
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "The browser tests need Debian's Chromium: run 'sudo apt-get install chromium'."; exit 1; \
+	fi
+
+lab: install
+	$(VENV)/bin/jupyter lab $(NOTEBOOK)
+
+test: install-test chromium
+	$(VENV)/bin/ruff check gladier_jupyter tests bench
+	npm run --silent typecheck
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(VENV)/bin/ruff check gladier_jupyter tests bench
+	npm run --silent typecheck
+
+bench: install-test
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules gladier_jupyter/static/*.js gladier_jupyter/static/*.css test-artifacts

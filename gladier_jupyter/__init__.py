@@ -1,0 +1,71 @@
+"""gladier-jupyter: build, see, test and run Globus flows from a notebook.
+
+``%load_ext gladier_jupyter`` registers the magics. Everything heavy (gladier,
+globus-sdk, globus-compute-sdk, the widgets) is imported on first use, so loading
+the extension stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import typing as t
+
+from gladier_jupyter._version import __version__
+from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
+
+__all__ = [
+    "__version__",
+    "GladierJupyterError",
+    "GladierJupyterUsageError",
+    "FlowPreview",
+    "RunMonitor",
+    "RunsPanel",
+    "Login",
+    "login",
+    "use_local",
+    "use_globus",
+    "flows_client",
+    "search_client",
+    "transfer_client",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+]
+
+# Public name -> module that defines it; imported on first attribute access.
+_LAZY: dict[str, str] = {
+    "FlowPreview": "gladier_jupyter.widgets.preview",
+    "RunMonitor": "gladier_jupyter.widgets.monitor",
+    "RunsPanel": "gladier_jupyter.widgets.monitor",
+    "Login": "gladier_jupyter.widgets.login",
+    "login": "gladier_jupyter.auth",
+    "use_local": "gladier_jupyter.backend",
+    "use_globus": "gladier_jupyter.backend",
+    "flows_client": "gladier_jupyter.backend",
+    "search_client": "gladier_jupyter.backend",
+    "transfer_client": "gladier_jupyter.backend",
+}
+
+
+def __getattr__(name: str) -> t.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gladier_jupyter' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: t.Any) -> None:
+    """Register the gladier magics (``%load_ext gladier_jupyter``)."""
+    from gladier_jupyter.magics import GladierMagics
+
+    ipython.register_magics(GladierMagics)
+
+
+def unload_ipython_extension(ipython: t.Any) -> None:
+    """Nothing to undo: magics stay registered until the kernel restarts."""
+
