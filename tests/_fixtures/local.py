@@ -1,0 +1,1 @@
+"""Fixtures for the local Globus-compatible service (filled in with the service)."""

@@ -1,0 +1,19 @@
+"""Session-wide test set-up: an isolated HOME, and the fixture plugins."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import tempfile
+
+# Everything a test starts (kernels, the local service, JupyterLab, Chromium) inherits this
+# HOME, so no test reads or writes the real ~/.gladier, ~/.jupyter or ~/.ipython.
+_HOME = pathlib.Path(tempfile.mkdtemp(prefix="gladier-jupyter-tests-home-"))
+os.environ["HOME"] = str(_HOME)
+os.environ["GLADIER_JUPYTER_STATE_DIR"] = str(_HOME / "local-service")
+os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+
+pytest_plugins = ["tests._fixtures.local", "tests._fixtures.browser"]
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
