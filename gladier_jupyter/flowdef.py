@@ -1,0 +1,653 @@
+"""Static checks of a Globus flow definition: problems, JSONPaths read, required input.
+
+A leaf module (it imports nothing from the package but ``errors``) shared by the flow
+preview, ``%gladier_run``'s pre-run check and the local service's flow engine. The rules are
+those of the Globus flow language (the Amazon States Language subset Globus Flows accepts:
+Action, Pass, Choice, Wait, Fail and ExpressionEval states).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import re
+import typing as t
+
+from gladier_jupyter.errors import GladierJupyterUsageError
+
+__all__ = [
+    "Problem",
+    "STATE_TYPES",
+    "CHOICE_COMPARATORS",
+    "validate",
+    "errors",
+    "input_paths",
+    "required_input_keys",
+    "parse_jsonpath",
+    "parse_expression",
+    "expression_paths",
+    "input_key",
+    "state_path",
+    "transitions",
+]
+
+STATE_TYPES = frozenset({"Action", "Pass", "Choice", "Wait", "Fail", "ExpressionEval"})
+
+_VALUE_COMPARATORS = {
+    "BooleanEquals": bool,
+    "NumericEquals": (int, float),
+    "NumericGreaterThan": (int, float),
+    "NumericGreaterThanEquals": (int, float),
+    "NumericLessThan": (int, float),
+    "NumericLessThanEquals": (int, float),
+    "StringEquals": str,
+    "StringGreaterThan": str,
+    "StringGreaterThanEquals": str,
+    "StringLessThan": str,
+    "StringLessThanEquals": str,
+    "StringMatches": str,
+    "TimestampEquals": str,
+    "TimestampGreaterThan": str,
+    "TimestampGreaterThanEquals": str,
+    "TimestampLessThan": str,
+    "TimestampLessThanEquals": str,
+}
+_TYPE_TESTS = ("IsBoolean", "IsNull", "IsNumeric", "IsPresent", "IsString", "IsTimestamp")
+#: Every comparison a Choice rule may use (``…Path`` variants compare with another path).
+CHOICE_COMPARATORS = frozenset(
+    set(_VALUE_COMPARATORS)
+    | {f"{name}Path" for name in _VALUE_COMPARATORS if name != "StringMatches"}
+    | set(_TYPE_TESTS)
+)
+_WAIT_FIELDS = ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")
+_TERMINAL_TYPES = frozenset({"Fail"})
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition (or a run's input), and where it is.
+
+    ``code`` is stable (tests and the front end key on it), ``path`` is a JSONPath into the
+    definition such as ``$.States.Foo.Next``, ``state`` the state it belongs to, if any.
+    """
+
+    code: str
+    message: str
+    path: str
+    state: str | None = None
+    severity: str = "error"  # 'error' | 'warning'
+
+    def to_dict(self) -> dict[str, t.Any]:
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _key(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if _IDENT.match(key):
+        return f"{path}.{key}"
+    return f"{path}[{key!r}]"
+
+
+def state_path(name: str, *keys: str | int) -> str:
+    """JSONPath of a state (or a field inside it) within the definition."""
+    path = _key("$.States", name)
+    for key in keys:
+        path = _key(path, key)
+    return path
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(expr: str) -> t.Any:
+    from jsonpath_ng import parse  # jsonpath-ng builds its parser on first use; keep it lazy
+
+    return parse(expr)
+
+
+def parse_jsonpath(expr: str) -> t.Any:
+    """Parse a flow JSONPath (``$.a.b[0]``) with jsonpath-ng; raise a usage error if ill-formed."""
+    if not isinstance(expr, str):
+        raise GladierJupyterUsageError(
+            f"JSONPath {expr!r} is not a string; a flow path is a string starting with '$', "
+            "such as '$.input.name'."
+        )
+    if not expr.startswith("$"):
+        raise GladierJupyterUsageError(
+            f"JSONPath {expr!r} does not start with '$'; flow paths are absolute, "
+            f"for example '$.{expr.lstrip('.')}'."
+        )
+    try:
+        return _parse_cached(expr)
+    except Exception as exc:  # jsonpath-ng raises plain Exception subclasses of its own
+        detail = str(exc).strip().rstrip(".") or type(exc).__name__
+        raise GladierJupyterUsageError(
+            f"JSONPath {expr!r} is ill-formed ({detail}); write it like '$.input.name' or "
+            "'$.Step.details.result[0]'."
+        ) from None
+
+
+def parse_expression(expr: str) -> ast.Expression:
+    """Parse a ``.=`` expression (Python expression syntax, evaluated safely by the engine)."""
+    if not isinstance(expr, str):
+        raise GladierJupyterUsageError(
+            f"Expression {expr!r} is not a string; a '.=' value is an expression string such "
+            "as 'input.count + 1'."
+        )
+    try:
+        return ast.parse(expr.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise GladierJupyterUsageError(
+            f"Expression {expr!r} is not valid expression syntax ({exc.msg}); write it like "
+            "'input.count + 1' or '\"prefix-\" + input.name'."
+        ) from None
+
+
+def expression_paths(expr: str) -> list[str]:
+    """The JSONPaths an ``.=`` expression reads: ``input.count + 1`` reads ``$.input.count``."""
+    try:
+        tree = parse_expression(expr)
+    except GladierJupyterUsageError:
+        return []
+    found: list[str] = []
+    consumed: set[int] = set()
+    for node in ast.walk(tree):
+        if id(node) in consumed:
+            continue
+        if isinstance(node, (ast.Attribute, ast.Subscript, ast.Name)):
+            parts: list[str] = []
+            cur: ast.AST = node
+            chain: list[ast.AST] = []
+            while True:
+                chain.append(cur)
+                if isinstance(cur, ast.Attribute):
+                    parts.append(cur.attr)
+                    cur = cur.value
+                elif isinstance(cur, ast.Subscript) and isinstance(cur.slice, ast.Constant):
+                    value = cur.slice.value
+                    parts.append(value if isinstance(value, str) else f"[{value}]")
+                    cur = cur.value
+                else:
+                    break
+            if isinstance(cur, ast.Name):
+                chain.append(cur)
+                consumed.update(id(n) for n in chain)
+                path = "$." + cur.id
+                for part in reversed(parts):
+                    path = path + part if part.startswith("[") else _key(path, part)
+                if path not in found:
+                    found.append(path)
+    return [p for p in found if p.split(".")[1] not in _EXPRESSION_BUILTINS]
+
+
+_EXPRESSION_BUILTINS = frozenset(
+    {"True", "False", "None", "len", "str", "int", "float", "bool", "abs", "min", "max",
+     "round", "sum", "list", "dict", "sorted", "range", "pathsplit", "pathjoin", "getattr"}
+)
+
+
+def input_key(path: str) -> str | None:
+    """The ``$.input.<key>`` key a JSONPath reads, or None (``$.input`` itself gives None)."""
+    try:
+        tree = parse_jsonpath(path)
+    except GladierJupyterUsageError:
+        return None
+    chain: list[t.Any] = []
+    node = tree
+    while type(node).__name__ == "Child":
+        chain.append(node.right)
+        node = node.left
+    if type(node).__name__ != "Root":
+        return None
+    chain.reverse()
+    names = [
+        n.fields[0] if type(n).__name__ == "Fields" and len(n.fields) == 1 else None
+        for n in chain[:2]
+    ]
+    if len(names) == 2 and names[0] == "input" and names[1] not in (None, "*"):
+        return names[1]
+    return None
+
+
+def _join(base: str | None, rel: str) -> str:
+    """The absolute path of ``rel`` read after ``InputPath`` ``base`` selected the input."""
+    if not base or base == "$" or not rel.startswith("$"):
+        return rel
+    return base + rel[1:]
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def _walk_params(value: t.Any, path: str) -> t.Iterator[tuple[str, str, t.Any]]:
+    """Yield (kind, path, value) for every ``.$`` / ``.=`` entry in a Parameters tree."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            sub_path = _key(path, key)
+            if isinstance(key, str) and key.endswith(".$"):
+                yield "$", sub_path, sub
+            elif isinstance(key, str) and key.endswith(".="):
+                yield "=", sub_path, sub
+            else:
+                yield from _walk_params(sub, sub_path)
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            yield from _walk_params(sub, _key(path, i))
+
+
+def _walk_rule(rule: t.Any, path: str) -> t.Iterator[tuple[str, str, t.Any]]:
+    """Yield (field, path, value) for every path-valued field of a Choice rule, nested too."""
+    if not isinstance(rule, dict):
+        return
+    if "Variable" in rule:
+        yield "Variable", _key(path, "Variable"), rule["Variable"]
+    for op in ("And", "Or"):
+        if isinstance(rule.get(op), list):
+            for i, sub in enumerate(rule[op]):
+                yield from _walk_rule(sub, _key(_key(path, op), i))
+    if "Not" in rule:
+        yield from _walk_rule(rule["Not"], _key(path, "Not"))
+    for op, val in rule.items():
+        if op.endswith("Path") and op in CHOICE_COMPARATORS:
+            yield op, _key(path, op), val
+
+
+def transitions(state: dict) -> list[tuple[str, str, t.Any]]:
+    """Every (kind, field path relative to the state, target) transition out of a state.
+
+    kind is 'next', 'choice', 'default' or 'catch'; field path is like ``Choices[0].Next``.
+    """
+    out: list[tuple[str, str, t.Any]] = []
+    if not isinstance(state, dict):
+        return out
+    if "Next" in state:
+        out.append(("next", "Next", state["Next"]))
+    if isinstance(state.get("Choices"), list):
+        for i, rule in enumerate(state["Choices"]):
+            if isinstance(rule, dict) and "Next" in rule:
+                out.append(("choice", f"Choices[{i}].Next", rule["Next"]))
+    if "Default" in state:
+        out.append(("default", "Default", state["Default"]))
+    if isinstance(state.get("Catch"), list):
+        for i, catcher in enumerate(state["Catch"]):
+            if isinstance(catcher, dict) and "Next" in catcher:
+                out.append(("catch", f"Catch[{i}].Next", catcher["Next"]))
+    return out
+
+
+def _is_terminal(state: t.Any) -> bool:
+    return isinstance(state, dict) and (
+        state.get("Type") in _TERMINAL_TYPES or state.get("End") is True
+    )
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def input_paths(definition: t.Any) -> dict[str, list[str]]:
+    """The JSONPaths (absolute, InputPath applied) each state reads from the flow's state.
+
+    Covers InputPath, Parameters ``.$`` values, names used in ``.=`` expressions, Choice
+    ``Variable`` and ``…Path`` comparisons, and Wait ``SecondsPath``/``TimestampPath``.
+    """
+    out: dict[str, list[str]] = {}
+    states = definition.get("States") if isinstance(definition, dict) else None
+    if not isinstance(states, dict):
+        return out
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        found: list[str] = []
+
+        def add(p: t.Any, found: list[str] = found) -> None:
+            if isinstance(p, str) and p.startswith("$") and p not in found:
+                found.append(p)
+
+        base = state.get("InputPath") if isinstance(state.get("InputPath"), str) else None
+        if base is not None:
+            add(base)
+        for kind, _path, value in _walk_params(state.get("Parameters"), "$"):
+            if kind == "$" and isinstance(value, str):
+                add(_join(base, value))
+            elif kind == "=" and isinstance(value, str):
+                for p in expression_paths(value):
+                    add(_join(base, p))
+        if isinstance(state.get("Parameters"), str):  # gladier's default "$.input." string
+            add(_join(base, state["Parameters"].rstrip(".")))
+        for rule in state.get("Choices") or [] if isinstance(state.get("Choices"), list) else []:
+            for _field, _p, value in _walk_rule(rule, "$"):
+                add(value)
+        for field in ("SecondsPath", "TimestampPath"):
+            add(state.get(field))
+        out[name] = found
+    return out
+
+
+def required_input_keys(definition: t.Any) -> dict[str, list[str]]:
+    """Each ``$.input.<key>`` the flow reads, mapped to the states (in definition order) reading it."""
+    out: dict[str, list[str]] = {}
+    for state, paths in input_paths(definition).items():
+        for p in paths:
+            key = input_key(p)
+            if key is not None:
+                readers = out.setdefault(key, [])
+                if state not in readers:
+                    readers.append(state)
+    return out
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def errors(definition: t.Any) -> list[Problem]:
+    """Only the error-severity problems of :func:`validate`."""
+    return [p for p in validate(definition) if p.severity == "error"]
+
+
+def validate(definition: t.Any) -> list[Problem]:
+    """Every problem found in a flow definition, errors and warnings, in a stable order."""
+    problems: list[Problem] = []
+
+    def add(code: str, message: str, path: str, state: str | None = None,
+            severity: str = "error") -> None:
+        problems.append(Problem(code, message, path, state, severity))
+
+    if not isinstance(definition, dict):
+        add("not_a_dict", f"The flow definition is a {type(definition).__name__}, not a JSON "
+            "object; give a dict with 'StartAt' and 'States'.", "$")
+        return problems
+
+    states = definition.get("States")
+    if not isinstance(states, dict) or not states:
+        what = "missing" if states is None else f"{type(states).__name__} {states!r}"[:80]
+        add("no_states", f"The flow's 'States' is {what}; it must be an object mapping each "
+            "state name to its definition.", "$.States")
+        states = {}
+
+    start = definition.get("StartAt")
+    if start is None:
+        add("no_start_at", "The flow has no 'StartAt'; set it to the name of the first state.",
+            "$.StartAt")
+    elif not isinstance(start, str) or (states and start not in states):
+        add("unknown_start_at", f"StartAt names {start!r}, which is not a state of this flow; "
+            f"use one of {_names(states)}.", "$.StartAt")
+
+    for name, state in states.items():
+        _validate_state(name, state, states, add)
+
+    if states and isinstance(start, str) and start in states:
+        reachable = _reachable(start, states)
+        for name in states:
+            if name not in reachable:
+                add("unreachable", f"State {name!r} is unreachable: no Next, Choice, Default or "
+                    "Catch leads to it from StartAt; link it in or remove it.",
+                    state_path(name), name)
+        terminals = [n for n in reachable if _is_terminal(states[n])]
+        if not terminals:
+            add("no_end", "No state reachable from StartAt ends the flow (none has "
+                "'End': true or is a Fail state); mark the last state with 'End': true.",
+                "$.States")
+        else:
+            can_end = _can_end(states)
+            for name in states:
+                if name in reachable and name not in can_end:
+                    add("cannot_end", f"From state {name!r} no path reaches an End or Fail "
+                        "state, so a run there would loop forever; give the loop an exit.",
+                        state_path(name), name, "warning")
+    return problems
+
+
+def _names(states: dict) -> str:
+    names = list(states)
+    shown = ", ".join(repr(n) for n in names[:8])
+    return f"[{shown}{', ...' if len(names) > 8 else ''}]"
+
+
+def _reachable(start: str, states: dict) -> set[str]:
+    seen = {start}
+    stack = [start]
+    while stack:
+        for _kind, _field, target in transitions(states.get(stack.pop())):
+            if isinstance(target, str) and target in states and target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+def _can_end(states: dict) -> set[str]:
+    """States from which some path reaches a terminal state (reverse search)."""
+    preds: dict[str, set[str]] = {n: set() for n in states}
+    for name, state in states.items():
+        for _kind, _field, target in transitions(state):
+            if isinstance(target, str) and target in preds:
+                preds[target].add(name)
+    done = {n for n, s in states.items() if _is_terminal(s)}
+    stack = list(done)
+    while stack:
+        for p in preds[stack.pop()]:
+            if p not in done:
+                done.add(p)
+                stack.append(p)
+    return done
+
+
+def _check_path(value: t.Any, where: str, name: str, add: t.Callable[..., None],
+                what: str) -> None:
+    try:
+        parse_jsonpath(value)
+    except GladierJupyterUsageError as exc:
+        add("bad_jsonpath", f"State {name!r} {what}: {exc}", where, name)
+
+
+def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., None]) -> None:
+    here = state_path(name)
+    if not isinstance(state, dict):
+        add("state_not_dict", f"State {name!r} is a {type(state).__name__}, not an object; "
+            "give it at least a 'Type'.", here, name)
+        return
+    kind = state.get("Type")
+    if kind is None:
+        add("missing_type", f"State {name!r} has no 'Type'; use one of "
+            f"{sorted(STATE_TYPES)}.", state_path(name, "Type"), name)
+    elif kind not in STATE_TYPES:
+        add("unknown_type", f"State {name!r} has Type {kind!r}, which Globus flows do not "
+            f"support; use one of {sorted(STATE_TYPES)}.", state_path(name, "Type"), name)
+
+    # transitions
+    for tkind, field, target in transitions(state):
+        where = here + ("." + field if not field.startswith("[") else field)
+        if not isinstance(target, str) or target not in states:
+            label = {"next": "Next", "choice": "a Choice rule's Next", "default": "Default",
+                     "catch": "a Catch's Next"}[tkind]
+            add("unknown_target", f"State {name!r}: {label} names {target!r}, which is not a "
+                f"state of this flow; use one of {_names(states)}.", where, name)
+
+    ends = state.get("End")
+    if ends is not None and not isinstance(ends, bool):
+        add("bad_field", f"State {name!r} has End {ends!r}; End must be true or false.",
+            state_path(name, "End"), name)
+    if kind in ("Action", "Pass", "Wait", "ExpressionEval"):
+        if "Next" in state and ends is True:
+            add("next_and_end", f"State {name!r} has both 'Next' and 'End': true; keep one.",
+                here, name)
+        elif "Next" not in state and ends is not True:
+            add("no_next", f"State {name!r} has neither 'Next' nor 'End': true, so the flow "
+                "cannot leave it; add 'Next' or 'End': true.", here, name)
+    elif kind in ("Choice", "Fail"):
+        for field in ("Next", "End"):
+            if field in state:
+                add("bad_field", f"State {name!r} is a {kind} state, which cannot have "
+                    f"{field!r}; remove it.", state_path(name, field), name)
+
+    # paths read and written
+    for field in ("InputPath", "ResultPath"):
+        if field in state and state[field] is not None:
+            _check_path(state[field], state_path(name, field), name, add, f"has {field}")
+    if "OutputPath" in state:
+        add("bad_field", f"State {name!r} sets OutputPath, which Globus flows do not allow; "
+            "use ResultPath.", state_path(name, "OutputPath"), name, "warning")
+    params = state.get("Parameters")
+    if isinstance(params, str):
+        # gladier's FlowBuilder default ("$.input.") is a bare path string, not an object
+        add("bad_field", f"State {name!r} has Parameters {params!r}, a string; Parameters must "
+            "be an object (use InputPath to pass a part of the state).",
+            state_path(name, "Parameters"), name)
+    elif params is not None and not isinstance(params, dict):
+        add("bad_field", f"State {name!r} has Parameters of type {type(params).__name__}; "
+            "Parameters must be an object.", state_path(name, "Parameters"), name)
+    for pkind, ppath, value in _walk_params(params, state_path(name, "Parameters")):
+        if pkind == "$":
+            _check_path(value, ppath, name, add, "reads a Parameters path")
+        else:
+            try:
+                parse_expression(value)
+            except GladierJupyterUsageError as exc:
+                add("bad_expression", f"State {name!r}: {exc}", ppath, name)
+
+    if "Catch" in state:
+        catchers = state["Catch"]
+        if not isinstance(catchers, list):
+            add("bad_field", f"State {name!r} has Catch {catchers!r}; Catch must be a list.",
+                state_path(name, "Catch"), name)
+        else:
+            for i, catcher in enumerate(catchers):
+                cpath = state_path(name, "Catch", i)
+                if not isinstance(catcher, dict):
+                    add("bad_field", f"State {name!r}: Catch[{i}] is not an object.", cpath, name)
+                    continue
+                errs = catcher.get("ErrorEquals")
+                if not isinstance(errs, list) or not errs or not all(
+                        isinstance(e, str) for e in errs):
+                    add("missing_field", f"State {name!r}: Catch[{i}] needs 'ErrorEquals', a "
+                        "non-empty list of error names such as [\"States.ALL\"].",
+                        _key(cpath, "ErrorEquals"), name)
+                if "Next" not in catcher:
+                    add("missing_field", f"State {name!r}: Catch[{i}] has no 'Next'; name the "
+                        "state to go to when the error is caught.", _key(cpath, "Next"), name)
+                if catcher.get("ResultPath") is not None:
+                    _check_path(catcher["ResultPath"], _key(cpath, "ResultPath"), name, add,
+                                f"has Catch[{i}].ResultPath")
+
+    if kind == "Action":
+        url = state.get("ActionUrl")
+        if not url:
+            add("no_action_url", f"Action state {name!r} has no 'ActionUrl'; set the URL of "
+                "the action provider to call (e.g. https://compute.actions.globus.org).",
+                state_path(name, "ActionUrl"), name)
+        elif not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            add("bad_field", f"Action state {name!r} has ActionUrl {url!r}; it must be an "
+                "http(s) URL.", state_path(name, "ActionUrl"), name)
+        wait = state.get("WaitTime")
+        if wait is not None and (isinstance(wait, bool) or not isinstance(wait, int) or wait < 0):
+            add("bad_field", f"Action state {name!r} has WaitTime {wait!r}; WaitTime is a "
+                "whole number of seconds.", state_path(name, "WaitTime"), name)
+        for field in ("ExceptionOnActionFailure",):
+            if field in state and not isinstance(state[field], bool):
+                add("bad_field", f"Action state {name!r} has {field} {state[field]!r}; it must "
+                    "be true or false.", state_path(name, field), name)
+    elif kind == "Wait":
+        given = [f for f in _WAIT_FIELDS if f in state]
+        if len(given) != 1:
+            add("missing_field" if not given else "bad_field",
+                f"Wait state {name!r} sets {given or 'none'} of {list(_WAIT_FIELDS)}; it needs "
+                "exactly one.", here, name)
+        for field in ("SecondsPath", "TimestampPath"):
+            if field in state:
+                _check_path(state[field], state_path(name, field), name, add, f"has {field}")
+        if "Seconds" in state and (isinstance(state["Seconds"], bool) or not isinstance(
+                state["Seconds"], (int, float)) or state["Seconds"] < 0):
+            add("bad_field", f"Wait state {name!r} has Seconds {state['Seconds']!r}; it must "
+                "be a non-negative number.", state_path(name, "Seconds"), name)
+    elif kind == "Fail":
+        for field in ("Cause", "Error"):
+            if field in state and not isinstance(state[field], str):
+                add("bad_field", f"Fail state {name!r} has {field} {state[field]!r}; it must "
+                    "be a string.", state_path(name, field), name)
+    elif kind == "ExpressionEval":
+        if not isinstance(params, dict):
+            add("missing_field", f"ExpressionEval state {name!r} has no 'Parameters' object; "
+                "put the '.=' expressions to evaluate there.", state_path(name, "Parameters"),
+                name)
+        if "ResultPath" not in state:
+            add("missing_field", f"ExpressionEval state {name!r} has no 'ResultPath'; say "
+                "where its result goes, e.g. '$.computed'.", state_path(name, "ResultPath"),
+                name)
+    elif kind == "Choice":
+        choices = state.get("Choices")
+        if not isinstance(choices, list) or not choices:
+            add("missing_field", f"Choice state {name!r} has no 'Choices'; give a non-empty "
+                "list of rules, each with a 'Next'.", state_path(name, "Choices"), name)
+        else:
+            for i, rule in enumerate(choices):
+                rpath = state_path(name, "Choices", i)
+                _validate_rule(name, rule, rpath, add, top=True)
+        if "Default" not in state:
+            add("choice_without_default", f"Choice state {name!r} has no 'Default'; a run "
+                "fails when no rule matches. Add 'Default' naming a state.",
+                state_path(name, "Default"), name, "warning")
+
+
+def _validate_rule(name: str, rule: t.Any, rpath: str, add: t.Callable[..., None],
+                   top: bool) -> None:
+    if not isinstance(rule, dict):
+        add("bad_rule", f"Choice state {name!r}: rule at {rpath} is not an object.", rpath, name)
+        return
+    if top and "Next" not in rule:
+        add("missing_field", f"Choice state {name!r}: rule at {rpath} has no 'Next'.",
+            _key(rpath, "Next"), name)
+    if not top and "Next" in rule:
+        add("bad_rule", f"Choice state {name!r}: nested rule at {rpath} cannot have 'Next'.",
+            _key(rpath, "Next"), name)
+    boolean = [op for op in ("And", "Or", "Not") if op in rule]
+    comparators = [op for op in rule if op in CHOICE_COMPARATORS]
+    if boolean:
+        if len(boolean) > 1 or comparators or "Variable" in rule:
+            add("bad_rule", f"Choice state {name!r}: rule at {rpath} mixes {boolean + comparators}"
+                "; use one operator per rule.", rpath, name)
+        op = boolean[0]
+        subs = rule[op]
+        if op == "Not":
+            _validate_rule(name, subs, _key(rpath, "Not"), add, top=False)
+        elif not isinstance(subs, list) or not subs:
+            add("bad_rule", f"Choice state {name!r}: {op} at {rpath} needs a non-empty list of "
+                "rules.", _key(rpath, op), name)
+        else:
+            for i, sub in enumerate(subs):
+                _validate_rule(name, sub, _key(_key(rpath, op), i), add, top=False)
+        return
+    unknown = [k for k in rule if k not in CHOICE_COMPARATORS and k not in ("Variable", "Next")]
+    if len(comparators) != 1:
+        add("bad_rule", f"Choice state {name!r}: rule at {rpath} has "
+            f"{'no comparison' if not comparators else comparators} (fields {unknown or None} "
+            f"unknown); use exactly one, e.g. StringEquals or NumericGreaterThan.", rpath, name)
+    if "Variable" not in rule:
+        add("missing_field", f"Choice state {name!r}: rule at {rpath} has no 'Variable' (the "
+            "JSONPath it tests).", _key(rpath, "Variable"), name)
+    else:
+        _check_path(rule["Variable"], _key(rpath, "Variable"), name, add,
+                    "has a Choice Variable")
+    for op in comparators:
+        value = rule[op]
+        if op.endswith("Path"):
+            _check_path(value, _key(rpath, op), name, add, f"has a Choice {op}")
+        elif op in _TYPE_TESTS:
+            if not isinstance(value, bool):
+                add("bad_rule", f"Choice state {name!r}: {op} at {rpath} must be true or false, "
+                    f"not {value!r}.", _key(rpath, op), name)
+        else:
+            expected = _VALUE_COMPARATORS[op]
+            if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
+                add("bad_rule", f"Choice state {name!r}: {op} at {rpath} compares with "
+                    f"{value!r}, which is not a {_type_name(expected)}.", _key(rpath, op), name)
+
+
+def _type_name(expected: t.Any) -> str:
+    if expected is bool:
+        return "boolean"
+    if expected is str:
+        return "string"
+    return "number"
