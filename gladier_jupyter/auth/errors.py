@@ -1,0 +1,32 @@
+"""Errors of the login layer. Messages never carry a token."""
+
+from __future__ import annotations
+
+from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
+
+__all__ = [
+    "GlobusDataError",
+    "HubLoginExpired",
+    "LoginCodeRejected",
+    "LoginRequired",
+]
+
+
+class GlobusDataError(GladierJupyterUsageError):
+    """``GLOBUS_DATA`` holds something other than the token dict a Globus hub writes."""
+
+
+class HubLoginExpired(GladierJupyterError):
+    """The tokens the hub handed over have expired and the hub API has no fresher ones."""
+
+
+class LoginRequired(GladierJupyterError):
+    """A scope is needed that no token source holds; the login widget asks the user for it."""
+
+    def __init__(self, message: str, scopes: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.scopes = list(scopes or [])
+
+
+class LoginCodeRejected(GladierJupyterUsageError):
+    """The code pasted into the login widget was refused by Globus Auth (wrong or expired)."""

@@ -1,0 +1,132 @@
+"""Tokens JupyterHub hands to a single-user server.
+
+Two ways, both fed by oauthenticator's ``GlobusOAuthenticator``:
+
+* the hub API, ``$JUPYTERHUB_API_URL/user`` with ``Authorization: token
+  $JUPYTERHUB_API_TOKEN``, which includes ``auth_state`` when the hub grants the server the
+  ``admin:auth_state!user`` scope (fresh after the hub refreshes its tokens);
+* ``GLOBUS_DATA``, set when the server was spawned: base64 of a pickled auth-state dict.
+  It is decoded by an unpickler that refuses every global, so a crafted value can only
+  build plain dicts, lists, strings and numbers and never runs code.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import os
+import pickle
+import typing as t
+import urllib.error
+import urllib.request
+
+from gladier_jupyter.auth.errors import GlobusDataError
+from gladier_jupyter.auth.tokens import Token, TokenSet
+
+__all__ = [
+    "decode_globus_data",
+    "fetch_hub_auth_state",
+    "hub_api_available",
+    "token_set_from_auth_state",
+]
+
+_NOT_TOKENS = (
+    "GLOBUS_DATA is not a token dict as JupyterHub's GlobusOAuthenticator writes it "
+    "(base64 of a pickled dict holding 'tokens')"
+)
+
+
+class _NoGlobalsUnpickler(pickle.Unpickler):
+    """Builds only pickle's primitive types; every class or function lookup is refused."""
+
+    def find_class(self, module: str, name: str) -> t.NoReturn:
+        raise pickle.UnpicklingError(f"global '{module}.{name}' is forbidden")
+
+
+def decode_globus_data(value: str) -> dict[str, t.Any]:
+    """The auth-state dict inside a ``GLOBUS_DATA`` value, decoded without running code."""
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise GlobusDataError(f"{_NOT_TOKENS}: it is not valid base64; unset it or "
+                              "respawn your server from the hub.") from None
+    try:
+        data = _NoGlobalsUnpickler(io.BytesIO(raw)).load()
+    except pickle.UnpicklingError as exc:
+        reason = str(exc) if "forbidden" in str(exc) else "the pickle is damaged or truncated"
+        raise GlobusDataError(f"{_NOT_TOKENS}: {reason}; it was refused without running it. "
+                              "Unset it or respawn your server from the hub.") from None
+    except Exception:  # noqa: BLE001 - any decoding failure of untrusted bytes
+        raise GlobusDataError(f"{_NOT_TOKENS}: the pickle is damaged or truncated. "
+                              "Unset it or respawn your server from the hub.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("tokens"), dict):
+        raise GlobusDataError(f"{_NOT_TOKENS}: it decodes to a {type(data).__name__} without a "
+                              "'tokens' dict. Unset it or respawn your server from the hub.")
+    return data
+
+
+def token_set_from_auth_state(
+    auth_state: t.Mapping[str, t.Any], source: str, seen_at: float | None = None
+) -> TokenSet:
+    """A :class:`TokenSet` from a GlobusOAuthenticator auth state (``tokens`` by resource server)."""
+    tokens: dict[str, Token] = {}
+    for rs, data in (auth_state.get("tokens") or {}).items():
+        if not isinstance(data, dict):
+            continue
+        data = dict(data)
+        data.setdefault("resource_server", rs)
+        try:
+            tokens[str(rs)] = Token.from_globus_dict(data, seen_at=seen_at)
+        except ValueError:
+            continue
+    user = auth_state.get("globus_user") or {}
+    identity = ""
+    if isinstance(user, dict):
+        identity = str(user.get("preferred_username") or user.get("username") or
+                       user.get("name") or user.get("email") or "")
+    return TokenSet(
+        source=source,
+        tokens=tokens,
+        identity=identity,
+        client_id=str(auth_state.get("client_id") or ""),
+    )
+
+
+def hub_api_available(environ: t.Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return bool(env.get("JUPYTERHUB_API_URL") and env.get("JUPYTERHUB_API_TOKEN"))
+
+
+def fetch_hub_auth_state(
+    environ: t.Mapping[str, str] | None = None, timeout: float = 5.0
+) -> tuple[dict[str, t.Any] | None, str]:
+    """``(auth_state, why_not)`` from the hub API's ``/user``.
+
+    ``auth_state`` is None when the hub does not share it (no ``admin:auth_state!user``), or
+    cannot be reached; ``why_not`` then says why in one line (no token in it).
+    """
+    env = os.environ if environ is None else environ
+    url = env.get("JUPYTERHUB_API_URL", "").rstrip("/")
+    api_token = env.get("JUPYTERHUB_API_TOKEN", "")
+    if not (url and api_token):
+        return None, "not running under JupyterHub"
+    request = urllib.request.Request(
+        f"{url}/user", headers={"Authorization": f"token {api_token}",
+                                "Accept": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
+            model = json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        return None, f"the hub API answered {exc.code} for {url}/user"
+    except (OSError, ValueError) as exc:
+        return None, f"the hub API at {url} could not be read ({type(exc).__name__})"
+    if not isinstance(model, dict):
+        return None, "the hub API's /user answer is not a JSON object"
+    state = model.get("auth_state")
+    if not isinstance(state, dict) or not isinstance(state.get("tokens"), dict):
+        return None, ("the hub does not share auth_state with this server "
+                      "(it needs the admin:auth_state!user scope)")
+    return state, ""
