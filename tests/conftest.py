@@ -11,7 +11,9 @@ import tempfile
 _HOME = pathlib.Path(tempfile.mkdtemp(prefix="gladier-jupyter-tests-home-"))
 os.environ["HOME"] = str(_HOME)
 os.environ["GLADIER_JUPYTER_STATE_DIR"] = str(_HOME / "local-service")
-os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
+os.environ["JUPYTER_CONFIG_DIR"] = str(_HOME / ".jupyter")
+os.environ["JUPYTER_DATA_DIR"] = str(_HOME / ".local/share/jupyter")
+os.environ["IPYTHONDIR"] = str(_HOME / ".ipython")
 
 pytest_plugins = ["tests._fixtures.local", "tests._fixtures.browser"]
 

@@ -1,0 +1,272 @@
+"""Real-browser fixtures: one JupyterLab server per session, Debian's Chromium via Playwright.
+
+Use in a test::
+
+    @pytest.mark.browser
+    def test_badge_shows_backend(lab, page):
+        run_notebook(lab, page, "badge", ["%load_ext gladier_jupyter", "..."], wait_for=".gj-badge")
+        screenshot(page, "badge")
+
+Screenshots land in ``test-artifacts/`` (one per widget test, plus one for every failure).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import typing as t
+import urllib.request
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+__all__ = [
+    "LabServer",
+    "notebook_errors",
+    "run_notebook",
+    "screenshot",
+    "wait_cells_done",
+    "write_notebook",
+]
+
+
+@dataclasses.dataclass
+class LabServer:
+    """A running JupyterLab: where it listens, its token and the folder it serves."""
+
+    url: str
+    token: str = dataclasses.field(repr=False)
+    root_dir: pathlib.Path
+    log_path: pathlib.Path
+
+    def page_url(self, path: str) -> str:
+        return f"{self.url}/{path.lstrip('/')}?token={self.token}"
+
+    def api(self, path: str, method: str = "GET", body: t.Any = None) -> t.Any:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            f"{self.url}/{path.lstrip('/')}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            raw = resp.read()
+        return json.loads(raw) if raw else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def lab() -> t.Iterator[LabServer]:
+    """One real JupyterLab server for the whole test session, on 127.0.0.1."""
+    base = pathlib.Path(tempfile.mkdtemp(prefix="gladier-jupyter-lab-"))
+    root_dir = base / "root"
+    root_dir.mkdir()
+    home = pathlib.Path(os.environ["HOME"])
+    settings = home / ".jupyter/lab/user-settings/@jupyterlab/apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    port = _free_port()
+    token = secrets.token_hex(16)
+    env = dict(os.environ, TMPDIR=str(base))
+    log_path = ARTIFACTS / "jupyterlab-server.log"
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+            f"--port={port}", "--ServerApp.port_retries=0", "--allow-root",
+            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}",
+            "--LabApp.expose_app_in_browser=True",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root_dir=root_dir,
+                       log_path=log_path)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            server.api("api/status")
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(
+                    f"JupyterLab did not start; its log: {log_path}"
+                ) from None
+            time.sleep(0.2)
+    try:
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def browser() -> t.Iterator[t.Any]:
+    """Debian's Chromium driven by Playwright (Playwright cannot download browsers here)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.fail("Chromium is missing: install Debian's 'chromium' package (make test does).")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> t.Any:
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def page(browser: t.Any, request: pytest.FixtureRequest) -> t.Iterator[t.Any]:
+    """A fresh browser page; a screenshot is saved if the test fails."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        rep = getattr(request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            try:
+                screenshot(pg, f"FAILED-{request.node.name}")
+            except Exception:  # a closed page cannot be captured; the failure stands
+                pass
+        context.close()
+
+
+def screenshot(page: t.Any, name: str, *, full_page: bool = False) -> pathlib.Path:
+    """Save a PNG of the page under test-artifacts/ and return its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    path = ARTIFACTS / f"{safe}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+def write_notebook(lab: LabServer, name: str, cells: list[str]) -> pathlib.Path:
+    """Write a notebook of code cells (kernelspec python3, so no kernel dialog appears)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    path = lab.root_dir / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+_KERNEL_IDLE = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle';
+}"""
+
+_CELLS_DONE = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const k = w.sessionContext.session && w.sessionContext.session.kernel;
+  if (!k || k.status !== 'idle') return false;
+  return w.content.widgets.every(c => c.model.type !== 'code' || c.model.executionCount !== null);
+}"""
+
+_ERRORS = """() => {
+  const w = window.jupyterapp.shell.currentWidget;
+  const out = [];
+  for (const c of w.content.widgets) {
+    if (c.model.type !== 'code') continue;
+    for (const o of c.model.outputs.toJSON()) {
+      if (o.output_type === 'error') out.push(o.ename + ': ' + o.evalue);
+    }
+  }
+  return out;
+}"""
+
+
+def wait_cells_done(page: t.Any, timeout: float = 120_000) -> None:
+    """Wait until the kernel is idle and every code cell has run."""
+    page.wait_for_function(_CELLS_DONE, timeout=timeout, polling=200)
+
+
+def notebook_errors(page: t.Any) -> list[str]:
+    """``ename: evalue`` of every error output in the open notebook."""
+    return page.evaluate(_ERRORS)
+
+
+def run_notebook(
+    lab: LabServer,
+    page: t.Any,
+    name: str,
+    cells: list[str],
+    *,
+    wait_for: str | None = None,
+    timeout: float = 120_000,
+    wait_done: bool = True,
+) -> t.Any:
+    """Write a notebook, open it in JupyterLab, run all cells, wait, fail on any cell error.
+
+    ``wait_for`` is a CSS selector that must appear (e.g. a widget's root element).
+    ``wait_done=False`` returns as soon as ``wait_for`` shows (for long-running cells).
+    """
+    write_notebook(lab, name, cells)
+    page.goto(lab.page_url(f"lab/tree/{name}.ipynb"))
+    page.wait_for_function(_KERNEL_IDLE, timeout=timeout, polling=200)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    if wait_for:
+        # Stop waiting as soon as a cell fails: its error is the useful message.
+        page.wait_for_function(
+            "([sel, errs]) => !!document.querySelector(sel) || eval(errs)().length > 0",
+            arg=[wait_for, _ERRORS],
+            timeout=timeout,
+            polling=200,
+        )
+        errors = notebook_errors(page)
+        assert not errors, f"cells of {name}.ipynb raised: {errors}"
+    if wait_done:
+        wait_cells_done(page, timeout)
+        errors = notebook_errors(page)
+        assert not errors, f"cells of {name}.ipynb raised: {errors}"
+    return page
