@@ -1,0 +1,128 @@
+"""Small real HTTP servers on 127.0.0.1 for the login tests, each in its own thread.
+
+* :func:`serve_auth_api` — the local service's Auth API (the same handlers the service mounts)
+  with a clock the test moves, so an expired code needs no sleeping.
+* :func:`serve_hub_api` — ``/hub/api/user`` answering like JupyterHub: the user model, with
+  ``auth_state`` only for a server token granted ``admin:auth_state!user``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import pathlib
+import secrets
+import socket
+import threading
+import typing as t
+
+import tornado.httpserver
+import tornado.web
+
+from gladier_jupyter.local import auth as local_auth
+from gladier_jupyter.local._http import ServiceContext
+
+
+@dataclasses.dataclass
+class FakeClock:
+    now: float = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@contextlib.contextmanager
+def _serve(app: tornado.web.Application) -> t.Iterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    sock.setblocking(False)
+    port = sock.getsockname()[1]
+    ready = threading.Event()
+    holder: dict[str, t.Any] = {}
+
+    def run() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        server = tornado.httpserver.HTTPServer(app)
+        server.add_sockets([sock])
+        holder["loop"], holder["server"] = loop, server
+        ready.set()
+        loop.run_forever()
+        server.stop()
+        loop.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        holder["loop"].call_soon_threadsafe(holder["loop"].stop)
+        thread.join(10)
+
+
+@dataclasses.dataclass
+class AuthApi:
+    base_url: str  # Globus Auth base URL: ends with /api/auth/
+    secret: str = dataclasses.field(repr=False)
+    clock: FakeClock
+    service: t.Any
+
+
+@contextlib.contextmanager
+def serve_auth_api(state_dir: pathlib.Path) -> t.Iterator[AuthApi]:
+    ctx = ServiceContext(state_dir=state_dir, secret=secrets.token_urlsafe(16))
+    clock = FakeClock()
+    ctx.services["auth"] = service = local_auth.AuthService(ctx, clock=clock)
+    handlers = [
+        (f"/api/auth/{path}", handler, {"ctx": ctx, **kwargs})
+        for path, handler, kwargs in local_auth.routes(ctx)
+    ]
+    with _serve(tornado.web.Application(handlers)) as url:
+        ctx.base_url = url
+        yield AuthApi(base_url=f"{url}/api/auth/", secret=ctx.secret, clock=clock, service=service)
+    service.close()
+
+
+@dataclasses.dataclass
+class HubApi:
+    api_url: str  # like $JUPYTERHUB_API_URL
+    server_token: str = dataclasses.field(repr=False)
+    auth_state: dict[str, t.Any] = dataclasses.field(repr=False)
+    grant_auth_state: bool = True
+    requests: int = 0
+
+
+class _HubUserHandler(tornado.web.RequestHandler):
+    def initialize(self, hub: HubApi) -> None:
+        self.hub = hub
+
+    def get(self) -> None:
+        self.hub.requests += 1
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme != "token" or token != self.hub.server_token:
+            self.set_status(403)
+            self.finish({"status": 403, "message": "Missing or invalid credentials."})
+            return
+        model: dict[str, t.Any] = {
+            "kind": "user", "name": "scientist", "admin": False, "groups": [],
+            "server": "/user/scientist/", "pending": None, "scopes": ["access:servers!user"],
+        }
+        if self.hub.grant_auth_state:
+            model["auth_state"] = self.hub.auth_state
+            model["scopes"].append("admin:auth_state!user")
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(model))
+
+
+@contextlib.contextmanager
+def serve_hub_api(auth_state: dict[str, t.Any], grant_auth_state: bool = True) -> t.Iterator[HubApi]:
+    hub = HubApi(api_url="", server_token=secrets.token_hex(16), auth_state=auth_state,
+                 grant_auth_state=grant_auth_state)
+    app = tornado.web.Application([(r"/hub/api/user", _HubUserHandler, {"hub": hub})])
+    with _serve(app) as url:
+        hub.api_url = f"{url}/hub/api"
+        yield hub
