@@ -1,0 +1,379 @@
+"""IPython magics: ``%%gladier_tool``, ``%gladier_client`` and ``%gladier_run``.
+
+Thin on purpose: options are parsed here and results shown here; the work is in
+``gladier_jupyter.inline``. Nothing heavy (gladier, globus-sdk, widgets) is imported at module
+import, so ``%load_ext gladier_jupyter`` stays instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import typing as t
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from gladier_jupyter.errors import GladierJupyterUsageError
+
+__all__ = ["GladierMagics"]
+
+_LITERAL_PLACEHOLDER = "__gladier_run_input_literal__"
+
+
+def _user_errors(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    """The one place a ``GladierJupyterUsageError`` becomes an IPython ``UsageError``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        try:
+            return func(*args, **kwargs)
+        except GladierJupyterUsageError as err:
+            raise UsageError(str(err)) from None
+
+    return wrapper
+
+
+def _parse(magic: t.Callable[..., t.Any], line: str, name: str) -> t.Any:
+    try:
+        return parse_argstring(magic, line)
+    except UsageError as err:
+        options = sorted(
+            opt
+            for action in magic.parser._actions
+            for opt in action.option_strings
+            if opt.startswith("--")
+        )
+        raise UsageError(f"%{name}: {err}; the options are {', '.join(options)}.") from None
+
+
+def _literal_end(text: str) -> int:
+    """Index just past the bracketed literal that starts ``text`` (strings respected)."""
+    depth, quote, escaped = 0, "", False
+    for i, ch in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "{[(":
+            depth += 1
+        elif ch in "}])":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    raise GladierJupyterUsageError(
+        f"The run input literal {text.strip()!r} has unbalanced brackets or quotes; "
+        "close every '{', '[' and string."
+    )
+
+
+def _display(obj: t.Any) -> None:
+    from IPython.display import display
+
+    display(obj)
+
+
+def _client_preview(client: t.Any, name: str) -> t.Any:
+    """The FlowPreview widget, or a plain-text summary where the widget is not installed."""
+    try:
+        from gladier_jupyter.widgets.preview import FlowPreview
+    except ImportError:
+        return _text_summary(client, name)
+    return FlowPreview(client)
+
+
+def _text_summary(client: t.Any, name: str) -> str:
+    from gladier_jupyter import flowdef, inline
+
+    flow = inline.client_flow_definition(client)
+    states = list(flow["States"])
+    order, seen, state = [], set(), flow["StartAt"]
+    while state in flow["States"] and state not in seen:
+        seen.add(state)
+        order.append(state)
+        state = flow["States"][state].get("Next")
+    order += [s for s in states if s not in seen]
+    lines = [f"{name}: {' -> '.join(order)} ({len(states)} states)"]
+    keys = flowdef.required_input_keys(flow)
+    if keys:
+        lines.append("reads input: " + ", ".join(f"{k} ({', '.join(v)})" for k, v in keys.items()))
+    return "\n".join(lines)
+
+
+class _Text:
+    """Plain text shown as a cell output (no quotes, unlike a str)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _complete_client(shell: t.Any, event: t.Any) -> list[str]:
+    """``%gladier_client NAME TOOL...``: complete tool names after the client name."""
+    from gladier_jupyter import inline
+
+    words = event.line.split()
+    done = len(words) - (0 if event.line.endswith(" ") else 1)
+    if done < 2:  # still typing the new client's name
+        return []
+    return [n for n in inline.known_tools(shell.user_ns) if n.startswith(event.symbol)]
+
+
+def _complete_run(shell: t.Any, event: t.Any) -> list[str]:
+    """``%gladier_run CLIENT INPUT``: complete clients, then dict variables."""
+    from gladier_jupyter import inline
+
+    words = event.line.split()
+    done = len(words) - (0 if event.line.endswith(" ") else 1)
+    if done == 1:
+        names = inline.known_clients(shell.user_ns)
+    elif done == 2:
+        names = sorted(
+            k for k, v in shell.user_ns.items() if isinstance(v, dict) and not k.startswith("_")
+        )
+    else:
+        return []
+    return [n for n in names if n.startswith(event.symbol)]
+
+
+@magics_class
+class GladierMagics(Magics):
+    """Define gladier tools and clients in cells and run them."""
+
+    def __init__(self, shell: t.Any = None) -> None:
+        super().__init__(shell)
+        if shell is not None:
+            shell.set_hook("complete_command", _complete_client, str_key="%gladier_client")
+            shell.set_hook("complete_command", _complete_run, str_key="%gladier_run")
+
+    @magic_arguments()
+    @argument("name", help="Name of the tool class to define.")
+    @argument(
+        "--definition",
+        action="store_true",
+        help="The cell is a static flow definition (JSON or YAML), not Python.",
+    )
+    @argument(
+        "--endpoint",
+        "-e",
+        help="Compute endpoint: a flow input key (default compute_endpoint) or an endpoint UUID.",
+    )
+    @argument(
+        "--action-url",
+        help="Compute action provider: v2 (default), v3, or its full URL.",
+    )
+    @argument(
+        "--required",
+        "-r",
+        action="append",
+        help="Required flow input keys, comma separated (repeatable).",
+    )
+    @argument(
+        "--input",
+        "-i",
+        action="append",
+        help="Default flow_input value KEY=VALUE or a JSON object (repeatable).",
+    )
+    @argument("--wait-time", type=int, help="WaitTime (seconds) of every state of the tool.")
+    @argument(
+        "--set",
+        action="append",
+        dest="settings",
+        help="A gladier modifier [FUNCTION.]FIELD=VALUE, e.g. gather_metadata.WaitTime=600.",
+    )
+    @argument(
+        "--modifiers",
+        help="A variable or literal holding gladier modifiers {function: {field: value}}.",
+    )
+    @argument(
+        "--transition-states",
+        action="append",
+        help="States a --definition flow continues from (gladier flow_transition_states).",
+    )
+    @argument("--comment", "-c", help="Docstring of the tool and Comment of its flow.")
+    @cell_magic
+    @_user_errors
+    def gladier_tool(self, line: str, cell: str) -> None:
+        """Define a gladier tool whose compute functions are the cell's top-level functions.
+
+        In [1]: %%gladier_tool RunExperiment --endpoint compute_endpoint
+           ...: def run_experiment(**data):
+           ...:     return data['experiment']
+        """
+        args = _parse(self.gladier_tool, line, "%gladier_tool")
+        from gladier_jupyter import inline
+
+        flow_input = inline.parse_input_option(args.input)
+        if args.definition:
+            ignored = [
+                opt
+                for opt, value in (
+                    ("--endpoint", args.endpoint),
+                    ("--action-url", args.action_url),
+                    ("--wait-time", args.wait_time),
+                    ("--set", args.settings),
+                    ("--modifiers", args.modifiers),
+                )
+                if value is not None
+            ]
+            if ignored:
+                raise UsageError(
+                    f"%%gladier_tool {args.name} --definition does not take {', '.join(ignored)}, "
+                    "which shape generated compute states; write those fields in the definition."
+                )
+            _, warnings = inline.make_definition_tool(
+                args.name,
+                cell,
+                self.shell.user_ns,
+                required=args.required,
+                flow_input=flow_input,
+                transition_states=args.transition_states,
+                comment=args.comment,
+            )
+            for problem in warnings:
+                print(f"warning: {problem.message}")
+            return
+        if args.transition_states:
+            raise UsageError(
+                f"%%gladier_tool {args.name}: --transition-states is only for --definition cells; "
+                "a function tool's flow is a straight chain."
+            )
+        modifiers = self._value(args.modifiers, "--modifiers") if args.modifiers else None
+        if modifiers is not None and not isinstance(modifiers, dict):
+            raise UsageError(
+                f"--modifiers {args.modifiers!r} is a {type(modifiers).__name__}, not a dict "
+                "{function: {field: value}}."
+            )
+        try:
+            inline.make_tool(
+                args.name,
+                cell,
+                self.shell.user_ns,
+                endpoint=args.endpoint,
+                action_url=args.action_url,
+                required=args.required,
+                flow_input=flow_input,
+                wait_time=args.wait_time,
+                settings=args.settings,
+                modifiers=modifiers,
+                comment=args.comment,
+            )
+        except inline.CellRaised as err:
+            self.shell.showtraceback(err.exc_info)
+            raise UsageError(str(err)) from None
+
+    @magic_arguments()
+    @argument("name", help="Name of the client class to define.")
+    @argument(
+        "tools",
+        nargs="*",
+        help="Tools in flow order: names in the notebook or dotted import strings.",
+    )
+    @argument("--no-preview", action="store_true", help="Do not show the flow preview.")
+    @argument("--comment", "-c", help="Docstring of the client and Comment of its flow.")
+    @line_magic
+    @_user_errors
+    def gladier_client(self, line: str) -> None:
+        """Define a gladier client chaining the given tools, and show its flow.
+
+        In [1]: %gladier_client MyGladierClient RunExperiment GatherMetadata PublishMetadata
+        """
+        args = _parse(self.gladier_client, line, "%gladier_client")
+        from gladier_jupyter import inline
+
+        client = inline.make_client(args.name, args.tools, self.shell.user_ns, comment=args.comment)
+        if not args.no_preview:
+            preview = _client_preview(client, args.name)
+            _display(_Text(preview) if isinstance(preview, str) else preview)
+
+    @magic_arguments()
+    @argument("client", help="The client: a %%gladier_client name or any gladier client.")
+    @argument(
+        "input",
+        help="Flow input: a variable, or a literal like {'input': {'experiment': '/tmp/x'}}.",
+    )
+    @argument("--label", "-l", help="Label of the run.")
+    @argument("--tags", "-t", nargs="+", help="Tags of the run.")
+    @argument("--no-monitor", action="store_true", help="Do not show the run monitor.")
+    @argument("--out", "-o", help="Variable to store the run document in (also in _).")
+    @line_magic
+    @_user_errors
+    def gladier_run(self, line: str) -> None:
+        """Run a gladier client on the current backend and watch the run.
+
+        In [1]: %gladier_run MyGladierClient flow_input --label "Experiment 1"
+        """
+        literal, line = self._extract_literal(line)
+        args = _parse(self.gladier_run, line, "%gladier_run")
+        from gladier_jupyter import inline
+
+        client = self.shell.user_ns.get(args.client)
+        if client is None or not inline.is_client(client):
+            known = ", ".join(inline.known_clients(self.shell.user_ns))
+            raise UsageError(
+                f"Unknown client {args.client!r}; known clients: "
+                f"{known or 'none yet (define one with %gladier_client)'}."
+            )
+        if args.out is not None and not args.out.isidentifier():
+            raise UsageError(f"--out {args.out!r} is not a variable name; use e.g. --out run.")
+        if args.input == _LITERAL_PLACEHOLDER:
+            flow_input = inline.parse_literal(literal, what="The run input")
+        else:
+            flow_input = self._value(args.input, "The run input")
+        problems = inline.check_run_input(client, flow_input)
+        if problems:
+            raise UsageError(" ".join(problems))
+        instance, run = inline.start_run(client, flow_input, label=args.label, tags=args.tags)
+        self.shell.user_ns["_"] = run
+        if args.out:
+            self.shell.user_ns[args.out] = run
+        if not args.no_monitor:
+            _display(self._monitor(run, instance))
+        else:
+            print(f"Run {run.get('run_id')} ({run.get('label') or 'no label'}): {run.get('status')}")
+
+    # ------------------------------------------------------------------ helpers
+
+    def _value(self, text: str, what: str) -> t.Any:
+        """A notebook variable (or expression) by name, else a JSON / Python literal."""
+        from gladier_jupyter import inline
+
+        text = text.strip()
+        if re.fullmatch(r"[A-Za-z_][\w.]*(\[[^\]]+\])*", text):
+            try:
+                return self.shell.ev(text)
+            except NameError:
+                raise UsageError(
+                    f"{what} {text!r} is not defined in the notebook; pass a variable holding "
+                    "{'input': {...}} or a literal."
+                ) from None
+        return inline.parse_literal(text, what=what)
+
+    @staticmethod
+    def _extract_literal(line: str) -> tuple[str, str]:
+        """Pull a ``{...}`` input literal out of the line (shell-style splitting mangles it)."""
+        match = re.match(r"\s*(\S+)\s+", line)
+        if not match or not line[match.end() :].startswith(("{", "[")):
+            return "", line
+        rest = line[match.end() :]
+        end = _literal_end(rest)
+        return rest[:end], f"{line[: match.end()]}{_LITERAL_PLACEHOLDER}{rest[end:]}"
+
+    @staticmethod
+    def _monitor(run: dict[str, t.Any], instance: t.Any) -> t.Any:
+        try:
+            from gladier_jupyter.widgets.monitor import RunMonitor
+        except ImportError:
+            return _Text(
+                f"Run {run.get('run_id')} ({run.get('label') or 'no label'}): {run.get('status')}"
+                f" — flow {run.get('flow_id')}"
+            )
+        return RunMonitor(run, client=instance)
