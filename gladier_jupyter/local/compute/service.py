@@ -1,0 +1,308 @@
+"""The in-process Compute service: function registry, task lifecycle, waiting on tasks.
+
+The HTTP routes and the flow engine's compute action provider both call this object.
+A task moves ``pending`` -> ``running`` -> ``success`` | ``failed``; every move is written
+to SQLite first, so a restart finds each task where it was (pending tasks run again,
+tasks cut off while running end ``failed`` saying why).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import typing as t
+import uuid
+
+from gladier_jupyter.local._http import ServiceContext
+
+from .errors import BadRequest, FunctionNotFound, TaskNotFound
+from .store import TERMINAL_STATUSES, ComputeStore
+from .workers import Job, Outcome, WorkerPool
+
+__all__ = ["ComputeService", "DoneCallback"]
+
+DoneCallback = t.Callable[[dict[str, t.Any]], None]
+
+API_VERSION = "1.23.0"
+
+
+def _default_pool_size() -> int:
+    env = os.environ.get("GLADIER_JUPYTER_COMPUTE_WORKERS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(2, min(4, os.cpu_count() or 2))
+
+
+class ComputeService:
+    """Registers functions and runs tasks on the local worker pool."""
+
+    def __init__(self, ctx: ServiceContext, *, workers: int | None = None):
+        self.ctx = ctx
+        self.store = ComputeStore(ctx.db_path("compute"))
+        self._serializer: t.Any = None
+        self._cond = threading.Condition()
+        self._callbacks: dict[str, list[DoneCallback]] = {}
+        self.pool = WorkerPool(
+            workers or _default_pool_size(),
+            start=self._on_start,
+            done=self._on_done,
+            log_path=ctx.state_dir / "compute-workers.log",
+        )
+        self._recover()
+
+    # ---- functions
+
+    def register_function(self, doc: dict[str, t.Any]) -> str:
+        """Store a function registration document (``POST /v3/functions`` body)."""
+        name = doc.get("function_name")
+        code = doc.get("function_code")
+        if not isinstance(name, str) or not name:
+            raise BadRequest("The function registration has no 'function_name'; send one.")
+        if not isinstance(code, str) or not code:
+            raise BadRequest(
+                f"The registration of function {name!r} has no 'function_code'; send the "
+                "code packed by globus-compute-sdk's ComputeSerializer."
+            )
+        metadata = doc.get("meta") or doc.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise BadRequest("The function registration's 'meta' must be an object.")
+        metadata = {**metadata, "serialized": bool(doc.get("serialized", True))}
+        return self.store.add_function(
+            function_name=name,
+            function_code=code,
+            description=doc.get("description"),
+            metadata=metadata,
+            public=bool(doc.get("public", False)),
+            group=doc.get("group"),
+        )
+
+    def get_function(self, function_id: str) -> dict[str, t.Any]:
+        fn = self.store.get_function(str(function_id))
+        if fn is None:
+            raise FunctionNotFound(str(function_id))
+        return fn
+
+    def delete_function(self, function_id: str) -> None:
+        if not self.store.delete_function(str(function_id)):
+            raise FunctionNotFound(str(function_id))
+
+    # ---- tasks
+
+    def submit(
+        self,
+        endpoint_id: str,
+        function_id: str,
+        args: list[t.Any] | tuple[t.Any, ...] | None = None,
+        kwargs: dict[str, t.Any] | None = None,
+        *,
+        timeout: float | None = None,
+        task_group_id: str | None = None,
+    ) -> str:
+        """Run ``function_id(*args, **kwargs)`` on the pool; return the new task id.
+
+        ``timeout`` (seconds) stops the task's worker when it runs longer, failing it.
+        """
+        serializer = self._get_serializer()
+        payload = serializer.pack_buffers(
+            [serializer.serialize(tuple(args or ())), serializer.serialize(dict(kwargs or {}))]
+        )
+        _group, ids = self.submit_packed(
+            str(endpoint_id),
+            {str(function_id): [payload]},
+            task_group_id=task_group_id,
+            timeout=timeout,
+        )
+        return ids[str(function_id)][0]
+
+    def submit_packed(
+        self,
+        endpoint_id: str,
+        tasks: dict[str, list[str]],
+        *,
+        task_group_id: str | None = None,
+        timeout: float | None = None,
+    ) -> tuple[str, dict[str, list[str]]]:
+        """Queue already-serialized payloads (the v3 submit ``tasks`` map).
+
+        Returns the task group id and, per function id, the new task ids in order.
+        """
+        functions = {}
+        for fid in tasks:
+            functions[fid] = self.get_function(fid)
+        group = str(task_group_id or uuid.uuid4())
+        rows: list[dict[str, t.Any]] = []
+        ids: dict[str, list[str]] = {}
+        for fid, payloads in tasks.items():
+            if not isinstance(payloads, list) or not all(isinstance(p, str) for p in payloads):
+                raise BadRequest(
+                    f"The tasks for function {fid!r} must be a list of serialized payloads."
+                )
+            for payload in payloads:
+                tid = str(uuid.uuid4())
+                ids.setdefault(fid, []).append(tid)
+                rows.append(
+                    {
+                        "task_id": tid,
+                        "function_uuid": fid,
+                        "endpoint_id": str(endpoint_id),
+                        "task_group_id": group,
+                        "payload": payload,
+                        "timeout": timeout,
+                    }
+                )
+        self.store.add_tasks(rows)
+        for row in rows:
+            self.pool.submit(self._job(row, functions[row["function_uuid"]]))
+        return group, ids
+
+    def get_task(self, task_id: str) -> dict[str, t.Any]:
+        """The task as the flow engine wants it: status, result (a Python value), exception."""
+        row = self.store.get_task(str(task_id))
+        if row is None:
+            raise TaskNotFound(str(task_id))
+        return self._public(row)
+
+    def get_task_row(self, task_id: str) -> dict[str, t.Any]:
+        row = self.store.get_task(str(task_id))
+        if row is None:
+            raise TaskNotFound(str(task_id))
+        return row
+
+    def wait(self, task_id: str, timeout: float | None = None) -> dict[str, t.Any]:
+        """Block until the task ends (or ``timeout`` passes); return :meth:`get_task`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                doc = self.get_task(task_id)
+                if doc["status"] in TERMINAL_STATUSES:
+                    return doc
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return doc
+                self._cond.wait(remaining)
+
+    def add_done_callback(self, task_id: str, callback: DoneCallback) -> None:
+        """Call ``callback(task_doc)`` once the task has ended (at once if it already has).
+
+        Callbacks run on a pool thread: hand work to your own loop from there
+        (e.g. ``IOLoop.add_callback``).
+        """
+        with self._cond:
+            doc = self.get_task(task_id)
+            if doc["status"] not in TERMINAL_STATUSES:
+                self._callbacks.setdefault(str(task_id), []).append(callback)
+                return
+        callback(doc)
+
+    def cancel(self, task_id: str) -> bool:
+        """Cancel a task that has not ended; True if it was pending or running."""
+        row = self.get_task_row(task_id)
+        if row["status"] == "pending":
+            finished = self.store.finish(
+                row["task_id"],
+                status="failed",
+                exception=f"gladier_jupyter.local.compute.TaskCancelled: Task {row['task_id']} "
+                "was cancelled before it started.\n",
+            )
+            if finished:
+                self._notify(row["task_id"])
+                return True
+        if self.pool.cancel_running(row["task_id"]):
+            return True
+        return False
+
+    def endpoint_status(self, endpoint_id: str) -> dict[str, t.Any]:
+        return {"status": "online", "details": self.pool.status()}
+
+    def close(self) -> None:
+        self.pool.close()
+        self.store.close()
+
+    # ---- internals
+
+    def _get_serializer(self) -> t.Any:
+        if self._serializer is None:
+            from globus_compute_sdk.serialize import ComputeSerializer
+
+            self._serializer = ComputeSerializer()
+        return self._serializer
+
+    def _job(self, row: dict[str, t.Any], fn: dict[str, t.Any]) -> Job:
+        return Job(
+            task_id=row["task_id"],
+            function_uuid=fn["function_uuid"],
+            function_code=fn["function_code"],
+            function_name=fn["function_name"],
+            serialized=bool(fn["metadata"].get("serialized", True)),
+            payload=row["payload"],
+            timeout=row.get("timeout"),
+        )
+
+    def _recover(self) -> None:
+        for row in self.store.unfinished():
+            if row["status"] == "running":
+                self.store.finish(
+                    row["task_id"],
+                    status="failed",
+                    exception="gladier_jupyter.local.compute.ServiceStopped: The local Compute "
+                    f"service stopped while task {row['task_id']} was running; it did not "
+                    "finish. Submit it again.\n",
+                )
+                continue
+            fn = self.store.get_function(row["function_uuid"])
+            if fn is None:
+                self.store.finish(
+                    row["task_id"],
+                    status="failed",
+                    exception="gladier_jupyter.local.compute.FunctionNotFound: Function "
+                    f"{row['function_uuid']} was deleted before task {row['task_id']} ran.\n",
+                )
+                continue
+            self.pool.submit(self._job(row, fn))
+
+    def _on_start(self, job: Job) -> bool:
+        return self.store.mark_running(job.task_id)
+
+    def _on_done(self, job: Job, outcome: Outcome) -> None:
+        self.store.finish(
+            job.task_id,
+            status=outcome.status,
+            result=outcome.result,
+            result_json=outcome.result_json,
+            exception=outcome.exception,
+            details=outcome.details,
+        )
+        self._notify(job.task_id)
+
+    def _notify(self, task_id: str) -> None:
+        with self._cond:
+            callbacks = self._callbacks.pop(task_id, [])
+            self._cond.notify_all()
+        if callbacks:
+            doc = self.get_task(task_id)
+            for callback in callbacks:
+                try:
+                    callback(doc)
+                except Exception:  # noqa: BLE001 - a caller's bug must not stop the pool
+                    pass
+
+    def _public(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
+        result: t.Any = None
+        if row["status"] == "success":
+            if row["result_json"] is not None:
+                result = json.loads(row["result_json"])
+            elif row["result"] is not None:
+                result = self._get_serializer().deserialize(row["result"])
+        return {
+            "task_id": row["task_id"],
+            "status": row["status"],
+            "result": result,
+            "exception": row["exception"],
+            "completion_t": None if row["completion_t"] is None else str(row["completion_t"]),
+            "function_id": row["function_uuid"],
+            "endpoint_id": row["endpoint_id"],
+            "task_group_id": row["task_group_id"],
+            "details": row["details"],
+        }
