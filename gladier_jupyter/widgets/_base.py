@@ -12,7 +12,7 @@ from gladier_jupyter.errors import GladierJupyterError
 STATIC = pathlib.Path(__file__).resolve().parent.parent / "static"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def static_asset(name: str) -> str:
     """Text of a built front-end file, or a clear error when the front end was not built."""
     path = STATIC / name
