@@ -1,0 +1,555 @@
+"""RunMonitor and RunsPanel: watch a flow run live without blocking the kernel.
+
+``RunMonitor(run, client=...)`` takes a gladier ``run_flow`` result, a run id or a run
+document. It starts watching at once (on the shared background scheduler of
+:mod:`gladier_jupyter.monitor`), so it works in a headless notebook too; closing it stops
+the polling. It replaces gladier's blocking ``progress()``.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import typing as t
+
+import ipywidgets
+import traitlets
+
+from gladier_jupyter import monitor as _monitor
+from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
+from gladier_jupyter.widgets._base import GladierWidget
+
+__all__ = ["RunMonitor", "RunsPanel", "RunsList"]
+
+_STATUS_HEX = {
+    "pending": "#d0d0d0",
+    "active": "#1976d2",
+    "inactive": "#f57c00",
+    "succeeded": "#388e3c",
+    "failed": "#d32f2f",
+    "caught": "#f57c00",
+    "skipped": "#eeeeee",
+}
+_RUN_HEX = {"ACTIVE": "#1976d2", "INACTIVE": "#f57c00", "SUCCEEDED": "#388e3c",
+            "FAILED": "#d32f2f", "ENDED": "#616161"}
+
+
+# --------------------------------------------------------------------------------------
+# What the caller handed in -> run id, run document, flows client, gladier client
+# --------------------------------------------------------------------------------------
+
+
+def _run_id_and_doc(run: t.Any) -> tuple[str, dict[str, t.Any] | None]:
+    data = getattr(run, "data", run)
+    if isinstance(data, t.Mapping):
+        run_id = data.get("run_id") or data.get("action_id")
+        if not run_id:
+            raise GladierJupyterUsageError(
+                f"RunMonitor got a run document without 'run_id' (keys: {sorted(data)[:8]}); "
+                "pass the result of run_flow(), a run id, or a run document."
+            )
+        return str(run_id), dict(data)
+    if isinstance(run, str) and run.strip():
+        return run.strip(), None
+    raise GladierJupyterUsageError(
+        f"RunMonitor cannot watch {run!r}: pass the result of run_flow(), a run id string, "
+        "or a run document."
+    )
+
+
+def _resolve_client(client: t.Any) -> tuple[t.Any, t.Any]:
+    """(flows client, gladier client or None) from whatever the caller passed."""
+    if client is None:
+        from gladier_jupyter import backend
+
+        return backend.flows_client(), None
+    manager = getattr(client, "flows_manager", None)
+    if manager is not None and hasattr(manager, "flows_client"):
+        return manager.flows_client, client
+    if hasattr(client, "get_run_logs") and hasattr(client, "get_run"):
+        return client, None
+    maker = getattr(client, "flows_client", None)
+    if callable(maker):  # the backend module, or anything offering flows_client()
+        return maker(), None
+    raise GladierJupyterUsageError(
+        f"RunMonitor's client={type(client).__name__!r} is not a gladier client, a "
+        "globus_sdk.FlowsClient or a backend; pass one of those (or omit it for the "
+        "current backend)."
+    )
+
+
+def _graph_model(definition: dict[str, t.Any] | None) -> dict[str, t.Any]:
+    """The flow graph model the page draws (the preview's model when available)."""
+    if not definition:
+        return {}
+    try:
+        from gladier_jupyter import flowgraph
+
+        build = getattr(flowgraph, "graph_model", None) or getattr(flowgraph, "to_model", None)
+        if build is not None:
+            model = build(definition)
+            model = model.to_json() if hasattr(model, "to_json") else model
+            if isinstance(model, dict):
+                return model
+    except Exception:  # the graph is an extra: the log and timeline still show
+        pass
+    return _simple_graph(definition)
+
+
+def _simple_graph(definition: dict[str, t.Any]) -> dict[str, t.Any]:
+    states = definition.get("States") or {}
+    nodes, edges = [], []
+    for name, state in states.items():
+        nodes.append({"id": name, "name": name, "type": state.get("Type", "")})
+        for kind, target in _transitions(state):
+            edges.append({"source": name, "target": target, "kind": kind})
+    return {"start": definition.get("StartAt", ""), "nodes": nodes, "edges": edges}
+
+
+def _transitions(state: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:
+    out = []
+    if state.get("Next"):
+        out.append(("next", state["Next"]))
+    for choice in state.get("Choices") or []:
+        if isinstance(choice, dict) and choice.get("Next"):
+            out.append(("choice", choice["Next"]))
+    if state.get("Default"):
+        out.append(("default", state["Default"]))
+    for catch in state.get("Catch") or []:
+        if isinstance(catch, dict) and catch.get("Next"):
+            out.append(("catch", catch["Next"]))
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# RunMonitor
+# --------------------------------------------------------------------------------------
+
+
+class RunMonitor(GladierWidget):
+    """A live view of one flow run: graph, progress, event log, timeline, actions."""
+
+    _entry = "monitor"
+
+    view = traitlets.Unicode("run").tag(sync=True)
+    run_id = traitlets.Unicode("").tag(sync=True)
+    label = traitlets.Unicode("").tag(sync=True)
+    flow_id = traitlets.Unicode("").tag(sync=True)
+    flow_title = traitlets.Unicode("").tag(sync=True)
+    status = traitlets.Unicode("UNKNOWN").tag(sync=True)
+    display_status = traitlets.Unicode("").tag(sync=True)
+    start_time = traitlets.Unicode("").tag(sync=True)
+    completion_time = traitlets.Unicode("").tag(sync=True)
+    backend = traitlets.Unicode("local").tag(sync=True)
+    web_url = traitlets.Unicode("").tag(sync=True)
+    connection = traitlets.Unicode("idle").tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+    graph = traitlets.Dict().tag(sync=True)
+    states = traitlets.Dict().tag(sync=True)
+    timeline = traitlets.List().tag(sync=True)
+    events = traitlets.List().tag(sync=True)
+    progress = traitlets.Dict({"done": 0, "total": 0}).tag(sync=True)
+    inactive_reason = traitlets.Unicode("").tag(sync=True)
+    required_scopes = traitlets.List().tag(sync=True)
+    error = traitlets.Unicode("").tag(sync=True)
+    output = traitlets.Unicode("").tag(sync=True)
+    #: "", "cancelling", "cancel requested", "resuming", "resumed", or a failure sentence
+    action = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, run: t.Any, client: t.Any = None, *, start: bool = True,
+                 consent_handler: t.Callable[[list[str]], t.Any] | None = None,
+                 flow_client: t.Any = None, **kwargs: t.Any) -> None:
+        run_id, doc = _run_id_and_doc(run)
+        flows_client, gladier_client = _resolve_client(client)
+        super().__init__(**kwargs)
+        self._client = client
+        self._flows_client = flows_client
+        self._gladier_client = gladier_client
+        self._flow_client = flow_client
+        self.consent_handler = consent_handler
+        self._update_lock = threading.Lock()
+        definition = None
+        if gladier_client is not None:
+            try:
+                definition = dict(gladier_client.get_flow_definition())
+            except Exception:
+                definition = None
+        self._watcher = _monitor.RunWatcher(flows_client, run_id, on_update=self._on_update,
+                                            definition=definition, run=doc)
+        local = self._watcher.local
+        with self.hold_sync():
+            self.run_id = run_id
+            self.backend = "local" if local else "globus"
+            self.web_url = "" if local else _monitor.web_app_url(run_id)
+            if definition:
+                self.graph = _graph_model(definition)
+            self._apply(self._watcher.model)
+        self.on_msg(self._on_page_msg)
+        if start:
+            self.start()
+
+    # -- public -------------------------------------------------------------------------
+    @classmethod
+    def attach(cls, run_id: str, client: t.Any = None, **kwargs: t.Any) -> RunMonitor:
+        """Watch an existing run again (e.g. after a kernel restart) by its id."""
+        return cls(run_id, client=client, **kwargs)
+
+    @property
+    def watcher(self) -> _monitor.RunWatcher:
+        """The background watcher (its ``model`` holds the run document and whole log)."""
+        return self._watcher
+
+    @property
+    def entries(self) -> list[dict[str, t.Any]]:
+        """Every run-log entry read so far, in order, with their details."""
+        return list(self._watcher.model.entries)
+
+    @property
+    def run(self) -> dict[str, t.Any]:
+        """The latest run document."""
+        return dict(self._watcher.model.run)
+
+    def start(self) -> RunMonitor:
+        """Start (or restart, e.g. after logging in again) watching in the background."""
+        self._watcher.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop watching (the view keeps the last state)."""
+        self._watcher.stop()
+
+    def wait(self, timeout: float | None = None) -> str:
+        """Block until the run ends (or ``timeout`` seconds pass); returns its status."""
+        if not self._watcher.finished and not self._watcher._running:
+            self._watcher.start()
+        self._watcher.wait(timeout)
+        # The last update may still be in flight on the worker thread.
+        with self._update_lock:
+            return self.status
+
+    def refresh(self) -> RunMonitor:
+        """Poll once now, on this thread (for scripts; the background loop does this)."""
+        self._watcher.poll_once()
+        self._on_update(self._watcher.model, {"connection": self._watcher.connection,
+                                              "message": self._watcher.message})
+        return self
+
+    def close(self) -> None:
+        """Stop watching and close the widget."""
+        self._watcher.stop()
+        super().close()
+
+    def cancel(self) -> dict[str, t.Any]:
+        """Cancel the run (``cancel_run``); the monitor shows it ending."""
+        self.action = "cancelling"
+        try:
+            result = _monitor._data(self._flows_client.cancel_run(self.run_id))
+        except Exception as err:
+            self.action = f"Cancel failed: {_short_error(err)}"
+            raise GladierJupyterError(
+                f"Could not cancel run {self.run_id}: {_short_error(err)}.") from err
+        self.action = "cancel requested"
+        if result:
+            self._watcher.model.set_run(result)
+            self._apply(self._watcher.model)
+        self.start()
+        return result
+
+    def request_consent(self, scopes: list[str]) -> bool:
+        """Hook: get consent for ``scopes`` (a login widget); True when it was granted.
+
+        Uses ``consent_handler`` when one was given; otherwise asks
+        ``gladier_jupyter.login`` for the scopes. Override to plug in another login.
+        """
+        if self.consent_handler is not None:
+            return self.consent_handler(list(scopes)) is not False
+        try:
+            from gladier_jupyter import auth
+
+            login = getattr(auth, "login", None)
+            if login is None:
+                return False
+            login(scopes=list(scopes))
+            return True
+        except Exception as err:
+            self.action = f"Login failed: {_short_error(err)}"
+            return False
+
+    def grant_consent_and_resume(self) -> dict[str, t.Any] | None:
+        """For an INACTIVE run: get the consent it waits for, then ``resume_run``."""
+        scopes = list(self.required_scopes)
+        if not self.request_consent(scopes):
+            if not self.action:
+                self.action = "Consent was not granted; the run stays INACTIVE."
+            return None
+        return self.resume()
+
+    def resume(self) -> dict[str, t.Any]:
+        """Resume an INACTIVE run (``resume_run``) and keep watching it."""
+        self.action = "resuming"
+        try:
+            result = _monitor._data(self.specific_flow_client().resume_run(self.run_id))
+        except Exception as err:
+            self.action = f"Resume failed: {_short_error(err)}"
+            raise GladierJupyterError(
+                f"Could not resume run {self.run_id}: {_short_error(err)}.") from err
+        self.action = "resumed"
+        if result:
+            self._watcher.model.set_run(result)
+            self._apply(self._watcher.model)
+        self.start()
+        return result
+
+    def login(self) -> None:
+        """After the login expired: log in again (hook), then keep watching."""
+        if self.request_consent([]):
+            self.start()
+
+    def specific_flow_client(self) -> t.Any:
+        """The SpecificFlowClient that may resume this run (its flow's own scope)."""
+        if self._flow_client is not None:
+            return self._flow_client
+        if self._gladier_client is not None:
+            manager = self._gladier_client.flows_manager
+            if str(manager.get_flow_id() or "") == self.flow_id or not self.flow_id:
+                return manager.specific_flow_client
+        import globus_sdk
+
+        from gladier_jupyter import backend
+
+        authorizer = None
+        maker = getattr(backend, "authorizer_for", None)
+        if maker is not None:
+            scope = globus_sdk.SpecificFlowClient(self.flow_id).scopes.user
+            authorizer = maker(str(scope))
+        return globus_sdk.SpecificFlowClient(self.flow_id, authorizer=authorizer)
+
+    # -- updates from the watcher thread ------------------------------------------------
+    def _on_update(self, model: _monitor.RunModel, info: t.Mapping[str, t.Any]) -> None:
+        with self._update_lock:
+            if model.definition and not self.graph:
+                self.graph = _graph_model(model.definition)
+            with self.hold_sync():
+                self._apply(model)
+                self.connection = str(info.get("connection") or self.connection)
+                self.message = str(info.get("message") or "")
+
+    def _apply(self, model: _monitor.RunModel) -> None:
+        snap = model.snapshot()
+        self.label = snap["label"]
+        self.flow_id = snap["flow_id"] or self.flow_id
+        self.flow_title = snap["flow_title"]
+        self.start_time = snap["start_time"]
+        self.completion_time = snap["completion_time"]
+        self.states = snap["states"]
+        self.timeline = snap["timeline"]
+        self.progress = snap["progress"]
+        self.inactive_reason = snap["inactive_reason"]
+        self.required_scopes = snap["required_scopes"]
+        self.error = snap["error"]
+        self.output = snap["output"]
+        if len(self.events) != len(model.entries):
+            self.events = [_monitor.log_row(i, e) for i, e in enumerate(model.entries)]
+        self.display_status = snap["display_status"]
+        # Last, so a view reacting to the status sees the rest already in place.
+        self.status = snap["status"]
+
+    def _on_page_msg(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        try:
+            if kind == "cancel":
+                self.cancel()
+            elif kind == "resume":
+                self.grant_consent_and_resume()
+            elif kind == "login":
+                self.login()
+            elif kind == "retry":
+                self.start()
+        except GladierJupyterError:
+            pass  # already shown in `action`
+
+    # -- outside a live kernel ------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: t.Any):  # type: ignore[override]
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
+        data = dict(data)
+        data["text/html"] = self.snapshot_html()
+        data["text/plain"] = self.snapshot_text()
+        return data, metadata
+
+    def snapshot_text(self) -> str:
+        """One paragraph: run, status, progress, states."""
+        p = self.progress or {}
+        lines = [f"Run {self.label or self.run_id} ({self.run_id}) of "
+                 f"{self.flow_title or 'flow'}: {self.status}"
+                 f" - {p.get('done', 0)}/{p.get('total', 0)} states done"]
+        for name, info in self.states.items():
+            lines.append(f"  {name}: {info.get('status')}")
+        if self.inactive_reason:
+            lines.append(f"  waiting: {self.inactive_reason}")
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        return "\n".join(lines)
+
+    def snapshot_html(self) -> str:
+        """A static picture of the last state (header, states, timeline, log tail)."""
+        e = html.escape
+        colour = _RUN_HEX.get(self.status, "#616161")
+        head = (
+            f'<div class="gj-monitor-static" data-status="{e(self.status)}" '
+            'style="font-family:system-ui,sans-serif;border:1px solid #e0e0e0;'
+            'border-radius:6px;padding:8px;max-width:900px">'
+            f'<div><strong>{e(self.label or "Flow run")}</strong> '
+            f'<span style="background:{colour};color:#fff;border-radius:1em;padding:0 .6em">'
+            f'{e(self.status)}</span> <code>{e(self.run_id)}</code> '
+            f'{e(self.flow_title)}'
+            + (f' <a href="{e(self.web_url)}" target="_blank">Globus web app</a>'
+               if self.web_url else "")
+            + "</div>"
+        )
+        chips = "".join(
+            f'<span data-state="{e(n)}" data-status="{e(str(i.get("status")))}" '
+            f'style="display:inline-block;margin:2px;padding:2px 8px;border-radius:4px;'
+            f'background:{_STATUS_HEX.get(str(i.get("status")), "#d0d0d0")};'
+            f'color:{"#000" if i.get("status") in ("pending", "skipped") else "#fff"}">'
+            f'{e(n)}</span>'
+            for n, i in self.states.items()
+        )
+        notes = ""
+        if self.inactive_reason:
+            notes += f"<div>Waiting: {e(self.inactive_reason)}</div>"
+        if self.error:
+            notes += f'<div style="color:#d32f2f">{e(self.error)}</div>'
+        rows = "".join(
+            f"<tr><td>{e(r['time'])}</td><td>{e(r['code'])}</td><td>{e(r['state'])}</td>"
+            f"<td>{e(r['description'])}</td></tr>" for r in self.events[-20:]
+        )
+        table = ('<table style="font-size:12px;border-collapse:collapse">'
+                 "<tr><th>time</th><th>code</th><th>state</th><th>description</th></tr>"
+                 f"{rows}</table>") if rows else ""
+        return head + f"<div>{chips}</div>" + notes + _timeline_svg(self.timeline) + table + \
+            "</div>"
+
+
+def _timeline_svg(timeline: list[dict[str, t.Any]]) -> str:
+    bars = [(b, _monitor.parse_time(b.get("start", "")), _monitor.parse_time(b.get("end", "")))
+            for b in timeline]
+    bars = [(b, s, en) for b, s, en in bars if s is not None]
+    if not bars:
+        return ""
+    t0 = min(s for _, s, _ in bars)
+    t1 = max([en or s for _, s, en in bars] + [t0 + 0.001])
+    span = max(t1 - t0, 0.001)
+    width, label_w, row_h = 600, 160, 18
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="gj-timeline" width="{width}" '
+             f'height="{row_h * len(bars) + 4}" style="font:11px sans-serif">']
+    for i, (b, s, en) in enumerate(bars):
+        x = label_w + (s - t0) / span * (width - label_w - 4)
+        w = max(2.0, ((en or t1) - s) / span * (width - label_w - 4))
+        colour = _STATUS_HEX.get(str(b.get("status")), "#d0d0d0")
+        y = i * row_h + 2
+        parts.append(f'<text x="0" y="{y + 12}">{html.escape(str(b.get("state")))}</text>'
+                     f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 4}" '
+                     f'fill="{colour}"><title>{(en or t1) - s:.2f} s</title></rect>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _short_error(err: BaseException) -> str:
+    status = getattr(err, "http_status", None)
+    code = getattr(err, "code", None)
+    message = getattr(err, "message", None) or str(err)
+    text = " ".join(str(x) for x in (status, code) if x and x != "Error")
+    first = str(message).strip().splitlines()[0] if str(message).strip() else type(err).__name__
+    return f"{text} {first}".strip()[:300]
+
+
+# --------------------------------------------------------------------------------------
+# RunsPanel
+# --------------------------------------------------------------------------------------
+
+
+class RunsList(GladierWidget):
+    """The list half of a :class:`RunsPanel`: runs with their status."""
+
+    _entry = "monitor"
+
+    view = traitlets.Unicode("runs").tag(sync=True)
+    runs = traitlets.List().tag(sync=True)
+    selected = traitlets.Unicode("").tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+
+
+class RunsPanel(ipywidgets.VBox):
+    """Lists runs (``list_runs``, a flow's or all) and opens any of them in a RunMonitor."""
+
+    def __init__(self, client: t.Any = None, *, flow_id: str | None = None,
+                 limit: int = 100, **kwargs: t.Any) -> None:
+        self._client = client
+        self._flows_client, gladier_client = _resolve_client(client)
+        if flow_id is None and gladier_client is not None:
+            flow_id = gladier_client.get_flow_id()
+        self.flow_id = flow_id
+        self.limit = limit
+        self.list = RunsList()
+        self.monitor: RunMonitor | None = None
+        super().__init__(children=[self.list], **kwargs)
+        self.list.on_msg(self._on_page_msg)
+        self.refresh()
+
+    def refresh(self) -> list[dict[str, t.Any]]:
+        """Read the run list again."""
+        kwargs: dict[str, t.Any] = {}
+        if self.flow_id:
+            kwargs["filter_flow_id"] = self.flow_id
+        rows: list[dict[str, t.Any]] = []
+        try:
+            for page in self._flows_client.paginated.list_runs(**kwargs):
+                for run in page.get("runs", []):
+                    rows.append({
+                        "run_id": str(run.get("run_id") or ""),
+                        "label": str(run.get("label") or ""),
+                        "status": str(run.get("status") or ""),
+                        "flow_title": str(run.get("flow_title") or ""),
+                        "start_time": str(run.get("start_time") or ""),
+                    })
+                if len(rows) >= self.limit:
+                    break
+            self.list.message = ""
+        except Exception as err:
+            self.list.message = f"Could not list runs: {_short_error(err)}"
+        rows.sort(key=lambda r: r["start_time"], reverse=True)
+        self.list.runs = rows[: self.limit]
+        return self.list.runs
+
+    def open(self, run_id: str) -> RunMonitor:
+        """Show the RunMonitor of ``run_id`` under the list (stopping the previous one)."""
+        if self.monitor is not None:
+            self.monitor.close()
+        self.monitor = RunMonitor(run_id, client=self._client if self._client is not None
+                                  else self._flows_client)
+        self.list.selected = run_id
+        self.children = [self.list, self.monitor]
+        return self.monitor
+
+    def close(self) -> None:
+        if self.monitor is not None:
+            self.monitor.close()
+        self.list.close()
+        super().close()
+
+    def _on_page_msg(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "open" and content.get("run_id"):
+            self.open(str(content["run_id"]))
+        elif content.get("type") == "refresh":
+            self.refresh()
+
+    def _repr_mimebundle_(self, **kwargs: t.Any):  # type: ignore[override]
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
+        data = dict(data or {})
+        lines = [f"{r['status']:<10} {r['run_id']} {r['label']}" for r in self.list.runs]
+        data["text/plain"] = "Runs:\n" + "\n".join(lines) if lines else "No runs."
+        return data, metadata

@@ -1,0 +1,364 @@
+import type { AnyModel, RenderProps } from "@anywidget/types";
+import { BORDER, FONT, MUTED, STATUS_COLOURS, SURFACE, TEXT } from "../common/theme";
+import { Elapsed, ProgressBar, StatusBadge, shortDate } from "../common/monitorStatus";
+import { LogTable, type LogRow } from "../common/logTable";
+import { Timeline, type TimelineBar } from "../common/timeline";
+import { statusGraph, type SimpleGraphModel, type StatusGraph } from "../common/monitorGraph";
+
+interface StateInfo {
+  name: string;
+  status: string;
+  type: string;
+  input: string;
+  output: string;
+  error: string;
+  traceback: string;
+  started: string;
+  ended: string;
+  attempts: number;
+}
+
+/** Mirrors the synced traits of gladier_jupyter.widgets.monitor.RunMonitor. */
+interface MonitorModel {
+  view: string;
+  run_id: string;
+  label: string;
+  flow_id: string;
+  flow_title: string;
+  status: string;
+  display_status: string;
+  start_time: string;
+  completion_time: string;
+  backend: string;
+  web_url: string;
+  connection: string;
+  message: string;
+  graph: SimpleGraphModel;
+  states: Record<string, StateInfo>;
+  timeline: TimelineBar[];
+  events: LogRow[];
+  progress: { done: number; total: number };
+  inactive_reason: string;
+  required_scopes: string[];
+  error: string;
+  output: string;
+  action: string;
+}
+
+/** Mirrors the synced traits of gladier_jupyter.widgets.monitor.RunsList. */
+interface RunsModel {
+  view: string;
+  runs: { run_id: string; label: string; status: string; flow_title: string; start_time: string }[];
+  selected: string;
+  message: string;
+}
+
+const TERMINAL = ["SUCCEEDED", "FAILED", "ENDED"];
+
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, css = "", text = ""): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  if (css) el.style.cssText = css;
+  if (text) el.textContent = text;
+  return el;
+}
+
+function button(text: string, primary = false): HTMLButtonElement {
+  const b = h("button", `font:inherit;padding:.2em .8em;border-radius:4px;cursor:pointer;border:1px solid ${BORDER};` +
+    (primary ? `background:${STATUS_COLOURS.active};color:#fff` : `background:${SURFACE};color:${TEXT}`), text);
+  b.type = "button";
+  return b;
+}
+
+function section(title: string, open: boolean): [HTMLDetailsElement, HTMLElement] {
+  const d = h("details", "margin:.4em 0");
+  d.open = open;
+  const s = h("summary", "cursor:pointer;font-weight:600", title);
+  d.append(s);
+  return [d, s];
+}
+
+function pre(text: string, colour = ""): HTMLPreElement {
+  const p = h("pre", `margin:.2em 0;padding:.4em;max-height:18em;overflow:auto;white-space:pre-wrap;` +
+    `background:var(--jp-layout-color2, #f5f5f5);border-radius:4px;font-size:12px;${colour ? `color:${colour}` : ""}`, text);
+  return p;
+}
+
+function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement): () => void {
+  const root = h("div", `font-family:${FONT};color:${TEXT};border:1px solid ${BORDER};border-radius:6px;padding:.6em .8em;max-width:980px`);
+  root.className = "gj-monitor";
+  root.dataset.statusHistory = "";
+  el.append(root);
+
+  // Header
+  const header = h("div", "display:flex;flex-wrap:wrap;gap:.6em;align-items:center");
+  const title = h("strong", "font-size:1.05em");
+  const badge = new StatusBadge();
+  const elapsed = new Elapsed();
+  const runId = h("code", `font-size:.8em;color:${MUTED}`);
+  const flowTitle = h("span", `color:${MUTED}`);
+  const link = h("a", "font-size:.9em", "Open in the Globus web app") as HTMLAnchorElement;
+  link.target = "_blank";
+  link.rel = "noopener";
+  const conn = h("span", "font-size:.85em");
+  conn.className = "gj-connection";
+  header.append(title, badge.el, elapsed.el, flowTitle, runId, link, conn);
+
+  const progress = new ProgressBar();
+  let graph: StatusGraph | null = null;
+  const graphBox = h("div");
+
+  // Actions
+  const actions = h("div", "display:flex;flex-wrap:wrap;gap:.5em;align-items:center;margin:.3em 0");
+  const cancel = button("Cancel run");
+  cancel.className = "gj-cancel";
+  const confirmBox = h("span", "display:none;gap:.4em;align-items:center");
+  confirmBox.className = "gj-cancel-confirm";
+  const confirmText = h("span", "", "Cancel this run?");
+  const yes = button("Yes, cancel it", true);
+  yes.className = "gj-cancel-yes";
+  yes.style.background = STATUS_COLOURS.failed;
+  const no = button("Keep running");
+  no.className = "gj-cancel-no";
+  confirmBox.append(confirmText, yes, no);
+  const login = button("Log in again", true);
+  login.className = "gj-login";
+  const actionMsg = h("span", `font-size:.9em;color:${MUTED}`);
+  actionMsg.className = "gj-action";
+  actions.append(cancel, confirmBox, login, actionMsg);
+
+  const inactive = h("div", `display:none;border-left:4px solid ${STATUS_COLOURS.inactive};padding:.3em .6em;margin:.3em 0`);
+  inactive.className = "gj-inactive";
+  const inactiveText = h("div");
+  const resume = button("Grant consent and resume", true);
+  resume.className = "gj-resume";
+  inactive.append(inactiveText, resume);
+
+  const errorBox = h("div", `display:none;color:${STATUS_COLOURS.failed};margin:.3em 0`);
+  errorBox.className = "gj-error";
+
+  // Selected state details
+  const detail = h("div", `display:none;border:1px solid ${BORDER};border-radius:4px;padding:.4em .6em;margin:.3em 0`);
+  detail.className = "gj-state-detail";
+  let selected: string | null = null;
+
+  const [logSec] = section("Event log", true);
+  const logTable = new LogTable();
+  logSec.append(logTable.el);
+  const [timeSec] = section("Timeline", false);
+  const timeline = new Timeline();
+  timeSec.append(timeline.el);
+  const [outSec] = section("Output", false);
+  outSec.className = "gj-output";
+  outSec.style.display = "none";
+  const outPre = pre("");
+  outSec.append(outPre);
+
+  root.append(header, progress.el, graphBox, actions, inactive, errorBox, detail, logSec, timeSec, outSec);
+
+  const select = (state: string | null): void => {
+    selected = selected === state ? null : state;
+    graph?.select(selected);
+    drawDetail();
+  };
+  logTable.onSelectState = (s) => select(s);
+  timeline.onSelectState = (s) => select(s);
+
+  function drawDetail(): void {
+    const info = selected ? model.get("states")[selected] : undefined;
+    detail.replaceChildren();
+    if (!selected || !info) {
+      detail.style.display = "none";
+      return;
+    }
+    detail.style.display = "block";
+    detail.dataset.state = selected;
+    const top = h("div", "display:flex;gap:.6em;align-items:center;flex-wrap:wrap");
+    const name = h("strong", "", info.name);
+    const st = h("span", `color:#fff;border-radius:3px;padding:0 .4em;background:${STATUS_COLOURS[info.status] ?? MUTED}`, info.status);
+    const meta = h("span", `color:${MUTED};font-size:.85em`,
+      [info.type, info.attempts > 1 ? `${info.attempts} visits` : "", info.started ? `started ${shortDate(info.started)}` : "",
+        info.ended ? `ended ${shortDate(info.ended)}` : ""].filter(Boolean).join(" · "));
+    const close = button("×");
+    close.addEventListener("click", () => select(selected));
+    top.append(name, st, meta, close);
+    detail.append(top);
+    if (info.error) {
+      const e = h("div", `color:${STATUS_COLOURS.failed};font-weight:600;margin-top:.3em`, info.error);
+      e.className = "gj-state-error";
+      detail.append(e);
+    }
+    if (info.traceback) {
+      const tb = pre(info.traceback, STATUS_COLOURS.failed);
+      tb.className = "gj-traceback";
+      detail.append(h("div", "font-weight:600;margin-top:.3em", "Remote traceback"), tb);
+    }
+    for (const [label, text] of [["Input", info.input], ["Output", info.output]] as const) {
+      if (!text) continue;
+      const p = pre(text);
+      p.className = `gj-state-${label.toLowerCase()}`;
+      detail.append(h("div", "font-weight:600;margin-top:.3em", label), p);
+    }
+    if (!info.input && !info.output && !info.error) {
+      detail.append(h("div", `color:${MUTED}`, info.status === "pending" ? "Not reached yet." :
+        info.status === "skipped" ? "Not on the path this run took." : "No input or output logged yet."));
+    }
+  }
+
+  const stateHistory: Record<string, string> = {};
+  function drawGraph(): void {
+    const states = model.get("states");
+    const names = Object.keys(states);
+    if (!graph) {
+      graph = statusGraph(model.get("graph") ?? {}, names, (s) => select(s));
+      graphBox.replaceChildren(graph.el);
+    }
+    for (const n of names) {
+      const status = states[n].status;
+      graph.setStatus(n, status);
+      const hist = stateHistory[n];
+      const last = hist ? hist.split(">").pop() : undefined;
+      if (last !== status) stateHistory[n] = hist ? `${hist}>${status}` : status;
+    }
+    root.dataset.stateHistory = JSON.stringify(stateHistory);
+  }
+  function resetGraph(): void {
+    graph?.destroy();
+    graph = null;
+    drawGraph();
+  }
+
+  let confirming = false;
+  function draw(): void {
+    const status = model.get("status");
+    const terminal = TERMINAL.includes(status);
+    root.dataset.status = status;
+    const hist = root.dataset.statusHistory ?? "";
+    if (hist.split(">").pop() !== status) root.dataset.statusHistory = hist ? `${hist}>${status}` : status;
+    title.textContent = model.get("label") || "Flow run";
+    badge.set(status, model.get("display_status") || status);
+    elapsed.set(model.get("start_time"), model.get("completion_time"));
+    runId.textContent = model.get("run_id");
+    flowTitle.textContent = model.get("flow_title");
+    const url = model.get("web_url");
+    link.style.display = url ? "" : "none";
+    if (url) link.href = url;
+    const connection = model.get("connection");
+    root.dataset.connection = connection;
+    conn.textContent = connection === "reconnecting" ? "⟳ reconnecting…" :
+      connection === "login-expired" ? "login expired" : connection === "stopped" ? "not watching" : "";
+    conn.style.color = connection === "live" || connection === "done" ? MUTED : STATUS_COLOURS.inactive;
+    conn.title = model.get("message");
+    login.style.display = connection === "login-expired" ? "" : "none";
+    const p = model.get("progress") ?? { done: 0, total: 0 };
+    progress.set(p.done, p.total, status);
+    drawGraph();
+    cancel.style.display = terminal || confirming ? "none" : "";
+    confirmBox.style.display = confirming && !terminal ? "inline-flex" : "none";
+    actionMsg.textContent = model.get("action");
+    const reason = model.get("inactive_reason");
+    inactive.style.display = status === "INACTIVE" ? "block" : "none";
+    inactiveText.textContent = reason || "The run is waiting (INACTIVE).";
+    const err = model.get("error");
+    errorBox.style.display = err ? "block" : "none";
+    errorBox.textContent = err;
+    const out = model.get("output");
+    outSec.style.display = out ? "" : "none";
+    outPre.textContent = out;
+    if (out && status === "SUCCEEDED" && !outSec.dataset.shown) {
+      outSec.dataset.shown = "1";
+      outSec.open = true;
+    }
+    logTable.update(model.get("events") ?? []);
+    timeline.update(model.get("timeline") ?? [], model.get("completion_time"));
+    drawDetail();
+  }
+
+  cancel.addEventListener("click", () => {
+    confirming = true;
+    draw();
+  });
+  no.addEventListener("click", () => {
+    confirming = false;
+    draw();
+  });
+  yes.addEventListener("click", () => {
+    confirming = false;
+    model.send({ type: "cancel" });
+    draw();
+  });
+  resume.addEventListener("click", () => model.send({ type: "resume" }));
+  login.addEventListener("click", () => model.send({ type: "login" }));
+
+  const events = ["status", "display_status", "label", "flow_title", "start_time", "completion_time", "connection",
+    "message", "states", "timeline", "events", "progress", "inactive_reason", "error", "output", "action", "web_url"];
+  for (const e of events) model.on(`change:${e}`, draw);
+  model.on("change:graph", resetGraph);
+  draw();
+  return () => {
+    for (const e of events) model.off(`change:${e}`, draw);
+    model.off("change:graph", resetGraph);
+    elapsed.destroy();
+    graph?.destroy();
+  };
+}
+
+function renderRuns(model: AnyModel<RunsModel>, el: HTMLElement): () => void {
+  const root = h("div", `font-family:${FONT};color:${TEXT};max-width:980px`);
+  root.className = "gj-runs";
+  const bar = h("div", "display:flex;gap:.6em;align-items:center;margin-bottom:.3em");
+  const heading = h("strong", "", "Runs");
+  const refresh = button("Refresh");
+  refresh.className = "gj-runs-refresh";
+  const msg = h("span", `color:${STATUS_COLOURS.failed};font-size:.9em`);
+  bar.append(heading, refresh, msg);
+  const table = h("table", "border-collapse:collapse;width:100%;font-size:13px");
+  const body = table.createTBody();
+  root.append(bar, table);
+  el.append(root);
+  refresh.addEventListener("click", () => model.send({ type: "refresh" }));
+
+  const draw = (): void => {
+    msg.textContent = model.get("message");
+    body.replaceChildren();
+    const runs = model.get("runs") ?? [];
+    root.dataset.runs = String(runs.length);
+    if (!runs.length) {
+      body.append(h("tr", `color:${MUTED}`, "No runs yet."));
+    }
+    for (const run of runs) {
+      const tr = h("tr", `cursor:pointer;border-bottom:1px solid ${BORDER}` +
+        (run.run_id === model.get("selected") ? ";background:var(--jp-layout-color2, #f0f0f0)" : ""));
+      tr.className = "gj-run-row";
+      tr.dataset.runId = run.run_id;
+      tr.dataset.status = run.status;
+      const badge = new StatusBadge();
+      badge.set(run.status);
+      const cells: (string | HTMLElement)[] = [badge.el, run.label || "(no label)", run.flow_title, shortDate(run.start_time), run.run_id];
+      for (const c of cells) {
+        const td = h("td", "padding:2px 6px");
+        if (typeof c === "string") td.textContent = c;
+        else td.append(c);
+        tr.append(td);
+      }
+      (tr.lastChild as HTMLElement).style.cssText += `;font-family:monospace;font-size:11px;color:${MUTED}`;
+      tr.addEventListener("click", () => model.send({ type: "open", run_id: run.run_id }));
+      body.append(tr);
+    }
+  };
+  model.on("change:runs", draw);
+  model.on("change:selected", draw);
+  model.on("change:message", draw);
+  draw();
+  return () => {
+    model.off("change:runs", draw);
+    model.off("change:selected", draw);
+    model.off("change:message", draw);
+  };
+}
+
+function render({ model, el }: RenderProps<MonitorModel & RunsModel>): () => void {
+  if (model.get("view") === "runs") return renderRuns(model as unknown as AnyModel<RunsModel>, el);
+  return renderRun(model as unknown as AnyModel<MonitorModel>, el);
+}
+
+export default { render };
