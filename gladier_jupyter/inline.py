@@ -422,6 +422,18 @@ def make_tool(
         settings=settings,
         modifiers=modifiers,
     )
+    from gladier.flow_builder.compute import ComputeFlowBuilderv2, ComputeFlowBuilderv3
+
+    builder = ComputeFlowBuilderv3 if v3 else ComputeFlowBuilderv2
+    fields = builder.VALID_STATE_MODIFIERS | builder.VALID_COMPUTE_MODIFIERS
+    for fname, fmods in mods.items():
+        for field in fmods:
+            if field not in fields:
+                raise _usage(
+                    f"Tool {name!r}: {field!r} (for function {fname!r}) is not a field gladier can "
+                    f"set on a {'v3' if v3 else 'v2'} compute state; the fields are "
+                    f"{', '.join(sorted(fields))}."
+                )
     attrs: dict[str, t.Any] = {
         "__doc__": comment,
         "compute_functions": funcs,

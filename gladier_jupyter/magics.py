@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 import re
+import shlex
 import typing as t
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from gladier_jupyter.errors import GladierJupyterUsageError
 
@@ -36,8 +37,13 @@ def _user_errors(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
 
 
 def _parse(magic: t.Callable[..., t.Any], line: str, name: str) -> t.Any:
+    """``parse_argstring`` with shell quoting: ``--label 'Experiment 1'`` loses its quotes."""
     try:
-        return parse_argstring(magic, line)
+        argv = shlex.split(line)
+    except ValueError as err:
+        raise UsageError(f"%{name}: {err} in {line.strip()!r}; close the quote.") from None
+    try:
+        return magic.parser.parse_args(argv)
     except UsageError as err:
         options = sorted(
             opt
