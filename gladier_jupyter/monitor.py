@@ -346,14 +346,18 @@ class RunModel:
             name = details.get("state_name") if isinstance(details, dict) else None
             code = str(entry.get("code") or "")
             when = str(entry.get("time") or "")
-            if not name:
+            kind = _event_kind(code)
+            if not name or kind == "flow":
+                if kind == "flow" and name and code == "FlowFailed" and name in infos and \
+                        infos[name].status == "active":
+                    infos[name].error, infos[name].traceback = _failure_text(entry)
                 continue
             info = infos.setdefault(str(name), StateInfo(str(name)))
             info.state_type = str(details.get("state_type") or info.state_type)
-            kind = _event_kind(code)
             if kind == "started":
-                if last_failed and last_failed != name and infos[last_failed].status == "failed":
-                    # The run went on after that state failed: a Catch took it.
+                if last_failed and last_failed != name and infos[last_failed].status == "failed" \
+                        and self._has_catch(last_failed):
+                    # The run went on after that state failed: its Catch took it.
                     infos[last_failed].status = "caught"
                 last_failed = None
                 info.status = "active"
@@ -403,6 +407,12 @@ class RunModel:
         if status == "FAILED" and last_failed and infos[last_failed].status == "caught":
             infos[last_failed].status = "failed"
         return infos, timeline
+
+    def _has_catch(self, name: str) -> bool:
+        states = (self.definition or {}).get("States") or {}
+        if name not in states:
+            return True  # no definition: the run going on is all we know
+        return bool(states[name].get("Catch"))
 
     def progress(self, infos: dict[str, StateInfo]) -> dict[str, int]:
         """States done on the path taken, out of those done plus those still ahead."""
@@ -507,6 +517,12 @@ def _failure_text(entry: t.Mapping[str, t.Any]) -> tuple[str, str]:
     details = entry.get("details") or {}
     tb = ""
     error = ""
+    err = details.get("error") if isinstance(details, dict) else None
+    if isinstance(err, dict) and (err.get("Error") or err.get("Cause")):
+        error = ": ".join(str(err[k]) for k in ("Error", "Cause") if err.get(k))
+    elif isinstance(details, dict) and details.get("error") and details.get("cause") \
+            and isinstance(details["cause"], str):
+        error = f"{details['error']}: {details['cause']}"
     for key, value in _walk(details):
         if not isinstance(value, str) or not value.strip():
             continue

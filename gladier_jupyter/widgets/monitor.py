@@ -79,21 +79,40 @@ def _resolve_client(client: t.Any) -> tuple[t.Any, t.Any]:
 
 
 def _graph_model(definition: dict[str, t.Any] | None) -> dict[str, t.Any]:
-    """The flow graph model the page draws (the preview's model when available)."""
+    """The flow graph model the page draws: the preview's model (``FlowGraph.model``)."""
     if not definition:
         return {}
     try:
-        from gladier_jupyter import flowgraph
+        from gladier_jupyter.flowgraph import FlowGraph
 
-        build = getattr(flowgraph, "graph_model", None) or getattr(flowgraph, "to_model", None)
-        if build is not None:
-            model = build(definition)
-            model = model.to_json() if hasattr(model, "to_json") else model
-            if isinstance(model, dict):
-                return model
+        model = FlowGraph.build(definition).model
+        if isinstance(model, dict):
+            return model
     except Exception:  # the graph is an extra: the log and timeline still show
         pass
     return _simple_graph(definition)
+
+
+def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.Any]) -> str:
+    """The preview's static SVG of the flow, each state filled with its status colour."""
+    if not definition:
+        return ""
+    try:
+        from gladier_jupyter.flowgraph import FlowGraph
+
+        svg = FlowGraph.build(definition).to_svg()
+    except Exception:
+        return ""
+    rules = []
+    for name, info in states.items():
+        colour = _STATUS_HEX.get(str(info.get("status")), "")
+        if colour:
+            sel = "".join(c if c.isalnum() or c in " _-()" else f"\\{ord(c):x} " for c in name)
+            rules.append(f'g.gj-node[data-name="{sel}"] > rect, g.gj-node[data-name="{sel}"] > '
+                         f"polygon {{fill:{colour} !important}}")
+    style = "<style>" + "\n".join(rules) + "</style>"
+    end = svg.find(">", svg.find("<svg"))
+    return svg[: end + 1] + style + svg[end + 1:] if end > 0 else svg
 
 
 def _simple_graph(definition: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -427,8 +446,9 @@ class RunMonitor(GladierWidget):
         table = ('<table style="font-size:12px;border-collapse:collapse">'
                  "<tr><th>time</th><th>code</th><th>state</th><th>description</th></tr>"
                  f"{rows}</table>") if rows else ""
-        return head + f"<div>{chips}</div>" + notes + _timeline_svg(self.timeline) + table + \
-            "</div>"
+        graph = _status_svg(self._watcher.model.definition, self.states)
+        return (head + f"<div>{chips}</div>" + notes + (f"<div>{graph}</div>" if graph else "")
+                + _timeline_svg(self.timeline) + table + "</div>")
 
 
 def _timeline_svg(timeline: list[dict[str, t.Any]]) -> str:
