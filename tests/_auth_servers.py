@@ -94,6 +94,8 @@ class HubApi:
     auth_state: dict[str, t.Any] = dataclasses.field(repr=False)
     grant_auth_state: bool = True
     requests: int = 0
+    search_url: str = ""  # a Search-like API that accepts only the tokens in valid_tokens
+    valid_tokens: set[str] = dataclasses.field(default_factory=set, repr=False)
 
 
 class _HubUserHandler(tornado.web.RequestHandler):
@@ -118,11 +120,32 @@ class _HubUserHandler(tornado.web.RequestHandler):
         self.finish(json.dumps(model))
 
 
+class _SearchHandler(tornado.web.RequestHandler):
+    """``GET /search/v1/index_list``: 200 for a valid bearer token, else Search's 401 body."""
+
+    def initialize(self, hub: HubApi) -> None:
+        self.hub = hub
+
+    def get(self) -> None:
+        scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
+        self.set_header("Content-Type", "application/json")
+        if scheme != "Bearer" or token not in self.hub.valid_tokens:
+            self.set_status(401)
+            self.finish(json.dumps({"@datatype": "GError", "code": "AuthenticationFailed",
+                                    "message": "Token is not active", "status": 401}))
+            return
+        self.finish(json.dumps({"index_list": []}))
+
+
 @contextlib.contextmanager
 def serve_hub_api(auth_state: dict[str, t.Any], grant_auth_state: bool = True) -> t.Iterator[HubApi]:
     hub = HubApi(api_url="", server_token=secrets.token_hex(16), auth_state=auth_state,
                  grant_auth_state=grant_auth_state)
-    app = tornado.web.Application([(r"/hub/api/user", _HubUserHandler, {"hub": hub})])
+    app = tornado.web.Application([
+        (r"/hub/api/user", _HubUserHandler, {"hub": hub}),
+        (r"/search/v1/index_list", _SearchHandler, {"hub": hub}),
+    ])
     with _serve(app) as url:
         hub.api_url = f"{url}/hub/api"
+        hub.search_url = f"{url}/search/"
         yield hub

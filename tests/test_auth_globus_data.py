@@ -81,7 +81,7 @@ def test_globus_data_from_oauthenticator_gives_every_resource_servers_token(auth
 
 def test_session_reads_globus_data_and_hands_search_authorizer(auth_dir, tmp_path):
     env = spawner_environment()
-    session = AuthSession(environ=env, store=TokenStore(tmp_path / "tokens.json"))
+    session = AuthSession(environ=env, store=TokenStore(tmp_path / "tokens.json"), mode="globus")
 
     authorizer = session.authorizer_for(SEARCH)
 
@@ -122,7 +122,7 @@ def test_session_with_malicious_globus_data_reports_it_and_runs_nothing(auth_dir
             return (os.system, (f"touch {canary}",))
 
     env = {"GLOBUS_DATA": base64.b64encode(pickle.dumps(Exploit())).decode()}
-    session = AuthSession(environ=env, store=TokenStore(tmp_path / "tokens.json"))
+    session = AuthSession(environ=env, store=TokenStore(tmp_path / "tokens.json"), mode="globus")
 
     info = session.describe([SEARCH])
 

@@ -64,6 +64,25 @@ def backend_mode() -> str:
     return str(current)
 
 
+def _local_identity() -> str:
+    """The local service's one user, from its Auth API's userinfo."""
+    try:
+        import globus_sdk
+
+        from gladier_jupyter import backend
+
+        info = backend.current().info
+        if info is None:
+            return "local user"
+        client = globus_sdk.AuthClient(
+            base_url=info.service_url("auth"),
+            authorizer=globus_sdk.AccessTokenAuthorizer(info.secret),
+        )
+        return str(client.userinfo().get("preferred_username") or "local user")
+    except Exception:  # noqa: BLE001 - the name is decoration; never fail the widget on it
+        return "local user"
+
+
 class SessionAuthorizer(GlobusAuthorizer):
     """A globus-sdk authorizer that looks its token up in the session at every request.
 
@@ -92,8 +111,9 @@ class AuthSession:
     """Login state of one kernel. Thread-safe; holds tokens only in memory and the store."""
 
     def __init__(self, environ: t.MutableMapping[str, str] | None = None,
-                 store: TokenStore | None = None) -> None:
+                 store: TokenStore | None = None, mode: str | None = None) -> None:
         self._environ = environ
+        self._mode = mode  # None: follow gladier_jupyter.backend
         self.store = store or TokenStore()
         self._lock = threading.RLock()
         self._sets: list[TokenSet] | None = None
@@ -105,6 +125,11 @@ class AuthSession:
     def __repr__(self) -> str:
         sources = [s.source for s in (self._sets or [])]
         return f"AuthSession(sources={sources!r})"
+
+    @property
+    def mode(self) -> str:
+        """``"local"`` or ``"globus"``."""
+        return self._mode or backend_mode()
 
     @property
     def environ(self) -> t.Mapping[str, str]:
@@ -347,7 +372,7 @@ class AuthSession:
     # -- description (for the widget; never a token) ----------------------------------------
     def describe(self, needed: t.Iterable[object] = ()) -> dict[str, t.Any]:
         """Who, from where, which scopes are held and needed, expiry — no token strings."""
-        mode = backend_mode()
+        mode = self.mode
         sets = self.token_sets()
         needed_list = [str(s) for s in needed] or gladier_scopes()
         needed_list = needed_list + [s for s in self.pending_scopes if s not in needed_list]
@@ -371,12 +396,7 @@ class AuthSession:
             })
         identity = next((ts.identity for ts in sets if ts.identity), "")
         if mode == "local":
-            try:
-                from gladier_jupyter import backend
-
-                identity = str(getattr(backend.current(), "username", "") or "local user")
-            except Exception:  # noqa: BLE001
-                identity = "local user"
+            identity = _local_identity()
         expiries = [ts.expires_at for ts in sets if ts.expires_at is not None]
         return {
             "mode": mode,
