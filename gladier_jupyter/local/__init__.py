@@ -1,0 +1,68 @@
+"""The local Globus-compatible service: Flows, Compute, Search (and a little Auth/Transfer).
+
+One service per user, started on demand and found again by later kernels through a state
+file in :func:`default_state_dir`. It binds 127.0.0.1 only and answers only requests that
+carry the per-user secret kept (mode 0600) in that folder.
+
+This module stays import-light (no tornado, no globus-sdk): kernels import it to find or
+start the service; the server itself lives in :mod:`gladier_jupyter.local.server`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+
+__all__ = ["ServiceInfo", "default_state_dir", "ensure_running", "stop", "status"]
+
+APIS = ("flows", "search", "compute", "transfer", "auth")
+
+
+@dataclasses.dataclass
+class ServiceInfo:
+    """Where a running local service answers, and the secret it wants (never printed)."""
+
+    base_url: str
+    secret: str = dataclasses.field(repr=False)
+    pid: int
+    state_dir: pathlib.Path
+    instance_id: str = ""
+
+    def service_url(self, api: str) -> str:
+        """The root URL of one API, e.g. ``service_url("flows")`` -> ``.../api/flows/``."""
+        if api not in APIS:
+            raise ValueError(f"Unknown local API {api!r}; expected one of {', '.join(APIS)}.")
+        return f"{self.base_url}/api/{api}/"
+
+
+def default_state_dir() -> pathlib.Path:
+    """``$GLADIER_JUPYTER_STATE_DIR``, else ``$XDG_STATE_HOME/gladier-jupyter``
+    (``~/.local/state/gladier-jupyter`` when XDG_STATE_HOME is unset)."""
+    explicit = os.environ.get("GLADIER_JUPYTER_STATE_DIR")
+    if explicit:
+        return pathlib.Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_STATE_HOME")
+    base = pathlib.Path(xdg).expanduser() if xdg else pathlib.Path.home() / ".local" / "state"
+    return base / "gladier-jupyter"
+
+
+def ensure_running(state_dir: os.PathLike[str] | str | None = None) -> ServiceInfo:
+    """Return the running service for ``state_dir``, starting it (detached) if needed."""
+    from gladier_jupyter.local import process
+
+    return process.ensure_running(pathlib.Path(state_dir) if state_dir else default_state_dir())
+
+
+def stop(state_dir: os.PathLike[str] | str | None = None) -> bool:
+    """Stop the service of ``state_dir``; ``True`` if one was running."""
+    from gladier_jupyter.local import process
+
+    return process.stop(pathlib.Path(state_dir) if state_dir else default_state_dir())
+
+
+def status(state_dir: os.PathLike[str] | str | None = None) -> ServiceInfo | None:
+    """The running service of ``state_dir``, or ``None`` (starts nothing)."""
+    from gladier_jupyter.local import process
+
+    return process.find_running(pathlib.Path(state_dir) if state_dir else default_state_dir())

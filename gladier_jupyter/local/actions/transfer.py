@@ -1,0 +1,97 @@
+"""The Transfer action provider as a local copy between folders standing for collections.
+
+A collection id maps to ``<state dir>/collections/<id>/`` unless ``collections.json`` in the
+state folder maps it to another folder (``{"<collection id>": "/some/folder"}``). Paths are
+taken relative to the collection's folder and may not leave it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import shutil
+import typing as t
+import uuid
+
+from gladier_jupyter.local.actions import ActionHandle, ActionRequest, ActionUnableToRun, DoneHandle
+
+SCOPE = "https://auth.globus.org/scopes/actions.globus.org/transfer/transfer"
+
+
+def collection_root(state_dir: pathlib.Path, collection_id: str) -> pathlib.Path:
+    mapping: dict[str, str] = {}
+    try:
+        mapping = json.loads((state_dir / "collections.json").read_text())
+    except (OSError, ValueError):
+        pass
+    root = pathlib.Path(mapping[collection_id]).expanduser() if collection_id in mapping else (
+        state_dir / "collections" / collection_id
+    )
+    root.mkdir(parents=True, exist_ok=True)
+    return root.resolve()
+
+
+def _inside(root: pathlib.Path, path: str, what: str) -> pathlib.Path:
+    rel = str(path).lstrip("/")
+    if rel.startswith("~"):
+        rel = rel.lstrip("~").lstrip("/")
+    target = (root / rel).resolve()
+    if target != root and root not in target.parents:
+        raise ActionUnableToRun(f"The {what} {path!r} leaves its collection's folder.")
+    return target
+
+
+class TransferProvider:
+    scope = SCOPE
+
+    def start(self, body: t.Any, request: ActionRequest) -> ActionHandle:
+        if not isinstance(body, dict):
+            raise ActionUnableToRun("The transfer action needs an object body.")
+        src = body.get("source_endpoint_id", body.get("source_endpoint"))
+        dst = body.get("destination_endpoint_id", body.get("destination_endpoint"))
+        items = body.get("transfer_items", body.get("DATA"))
+        if not src or not dst:
+            raise ActionUnableToRun("The transfer body needs source_endpoint_id and destination_endpoint_id.")
+        if not isinstance(items, list) or not items:
+            raise ActionUnableToRun("The transfer body needs a non-empty 'transfer_items' list.")
+        src_root = collection_root(request.ctx.state_dir, str(src))
+        dst_root = collection_root(request.ctx.state_dir, str(dst))
+        files = 0
+        size = 0
+        task_id = str(uuid.uuid4())
+        try:
+            for item in items:
+                if not isinstance(item, dict) or "source_path" not in item or "destination_path" not in item:
+                    raise ActionUnableToRun("Each transfer item needs source_path and destination_path.")
+                s = _inside(src_root, item["source_path"], "source_path")
+                d = _inside(dst_root, item["destination_path"], "destination_path")
+                if s.is_dir():
+                    if not item.get("recursive", True):
+                        raise FileNotFoundError(f"{item['source_path']} is a folder and recursive is false")
+                    shutil.copytree(s, d, dirs_exist_ok=True)
+                    for p in d.rglob("*"):
+                        if p.is_file():
+                            files += 1
+                            size += p.stat().st_size
+                else:
+                    d.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(s, d)
+                    files += 1
+                    size += os.path.getsize(d)
+        except ActionUnableToRun:
+            raise
+        except OSError as exc:
+            return DoneHandle(
+                "FAILED",
+                {"task_id": task_id, "status": "FAILED", "nice_status": "FILE_NOT_FOUND"
+                 if isinstance(exc, FileNotFoundError) else "PERMISSION_DENIED",
+                 "description": str(exc), "files": files, "bytes_transferred": size},
+            )
+        return DoneHandle(
+            "SUCCEEDED",
+            {"task_id": task_id, "status": "SUCCEEDED", "nice_status": None,
+             "label": body.get("label"), "files": files, "files_transferred": files,
+             "bytes_transferred": size, "source_endpoint_id": str(src),
+             "destination_endpoint_id": str(dst)},
+        )

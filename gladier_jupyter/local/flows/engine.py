@@ -1,0 +1,493 @@
+"""The flow engine: moves runs through a flow definition, one thread per active run.
+
+Lifecycle of a run: ``ACTIVE`` -> ``SUCCEEDED`` | ``FAILED`` (a Fail state, an uncaught
+error, a cancel: ``FlowCanceled``). After every state the run's document, its cursor (next
+state + flow document) and the state's log entries are committed together, so a service
+killed mid-run resumes every ACTIVE run at the state it had not finished.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import logging
+import re
+import threading
+import time
+import typing as t
+
+from gladier_jupyter.local import actions
+from gladier_jupyter.local.expressions import ExpressionError, evaluate
+from gladier_jupyter.local.flows import paths
+from gladier_jupyter.local.flows.paths import MISSING, PathError
+
+__all__ = ["Engine", "now_iso", "StateError", "warm_up"]
+
+log = logging.getLogger("gladier_jupyter.local.flows")
+
+TERMINAL = ("SUCCEEDED", "FAILED", "ENDED")
+DEFAULT_WAIT_TIME = 300.0
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat()
+
+
+def warm_up() -> None:
+    """Import and build what the first run would otherwise pay for."""
+    paths.warm_up()
+    evaluate("1 + 1", {})
+    import jsonschema  # noqa: F401
+
+
+class StateError(Exception):
+    """A state failed with a Globus error name (what Catch's ErrorEquals matches)."""
+
+    def __init__(self, error: str, cause: str, output: t.Any = None):
+        super().__init__(f"{error}: {cause}")
+        self.error, self.cause, self.output = error, cause, output
+
+
+class _Canceled(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def resolve_parameters(template: t.Any, names: dict[str, t.Any], error: str) -> t.Any:
+    """``Parameters`` with ``key.$`` JSONPaths and ``key.=`` expressions filled in."""
+    if isinstance(template, dict):
+        out = {}
+        for key, value in template.items():
+            if key.endswith(".$"):
+                if not isinstance(value, str):
+                    raise StateError(error, f"Parameter {key!r} must be a JSONPath string, not {value!r}.")
+                try:
+                    found = paths.get_path(names, value)
+                except PathError as exc:
+                    raise StateError(error, f"Parameter {key!r}: {exc}") from None
+                if found is MISSING:
+                    raise StateError(
+                        error,
+                        f"Parameter {key!r} reads {value}, which is not present in the state input.",
+                    )
+                out[key[:-2]] = found
+            elif key.endswith(".="):
+                try:
+                    out[key[:-2]] = evaluate(value, names)
+                except ExpressionError as exc:
+                    raise StateError(error, f"Parameter {key!r}: {exc}") from None
+            else:
+                out[key] = resolve_parameters(value, names, error)
+        return out
+    if isinstance(template, list):
+        return [resolve_parameters(v, names, error) for v in template]
+    return template
+
+
+def _input_for(state: dict[str, t.Any], names: dict[str, t.Any], error: str) -> t.Any:
+    if "Parameters" in state:
+        return resolve_parameters(state["Parameters"], names, error)
+    path = state.get("InputPath", "$")
+    try:
+        value = paths.get_path(names, path)
+    except PathError as exc:
+        raise StateError(error, f"InputPath: {exc}") from None
+    if value is MISSING:
+        raise StateError(error, f"InputPath {path} is not present in the state input.")
+    if path == "$":
+        value = {k: v for k, v in value.items() if k != "_context"}
+    return value
+
+
+def _store_result(data: t.Any, state: dict[str, t.Any], result: t.Any, default: str | None) -> t.Any:
+    path = state.get("ResultPath", default)
+    if path is None:
+        return data
+    try:
+        return paths.set_path(data, path, copy.deepcopy(result))
+    except PathError as exc:
+        raise StateError("States.ResultPathMatchFailure", str(exc)) from None
+
+
+# ----------------------------------------------------------------------------- Choice
+
+_NUM = (int, float)
+
+
+def _is_num(v: t.Any) -> bool:
+    return isinstance(v, _NUM) and not isinstance(v, bool)
+
+
+def _ts(v: t.Any) -> dt.datetime | None:
+    if not isinstance(v, str):
+        return None
+    try:
+        value = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+def _string_matches(value: str, pattern: str) -> bool:
+    # ASL: '*' matches any run of characters; '\*' is a literal star.
+    parts = re.split(r"(\\\*|\*)", pattern)
+    regex = "".join(".*" if p == "*" else re.escape("*" if p == "\\*" else p) for p in parts)
+    return re.fullmatch(regex, value, re.DOTALL) is not None
+
+
+_CMP: dict[str, t.Callable[[t.Any, t.Any], bool]] = {
+    "Equals": lambda a, b: a == b,
+    "LessThan": lambda a, b: a < b,
+    "GreaterThan": lambda a, b: a > b,
+    "LessThanEquals": lambda a, b: a <= b,
+    "GreaterThanEquals": lambda a, b: a >= b,
+}
+
+
+def _compare(kind: str, op: str, left: t.Any, right: t.Any) -> bool:
+    if kind == "String":
+        if not (isinstance(left, str) and isinstance(right, str)):
+            return False
+    elif kind == "Numeric":
+        if not (_is_num(left) and _is_num(right)):
+            return False
+    elif kind == "Boolean":
+        if not (isinstance(left, bool) and isinstance(right, bool)) or op != "Equals":
+            return False
+    elif kind == "Timestamp":
+        left, right = _ts(left), _ts(right)
+        if left is None or right is None:
+            return False
+    return _CMP[op](left, right)
+
+
+_RULE = re.compile(r"^(String|Numeric|Boolean|Timestamp)(Equals|LessThanEquals|GreaterThanEquals|LessThan|GreaterThan|Matches)(Path)?$")
+
+
+def choice_rule_matches(rule: dict[str, t.Any], names: dict[str, t.Any]) -> bool:
+    if "And" in rule:
+        return all(choice_rule_matches(r, names) for r in rule["And"])
+    if "Or" in rule:
+        return any(choice_rule_matches(r, names) for r in rule["Or"])
+    if "Not" in rule:
+        return not choice_rule_matches(rule["Not"], names)
+    variable = rule.get("Variable")
+    if not isinstance(variable, str):
+        raise StateError("States.Runtime", f"A Choice rule has no Variable: {rule!r}.")
+    value = paths.get_path(names, variable)
+    for key, expected in rule.items():
+        if key in ("Variable", "Next", "Comment"):
+            continue
+        if key == "IsPresent":
+            return (value is not MISSING) == bool(expected)
+        if key.startswith("Is"):
+            if value is MISSING:
+                return False
+            test = {
+                "IsNull": value is None,
+                "IsNumeric": _is_num(value),
+                "IsString": isinstance(value, str),
+                "IsBoolean": isinstance(value, bool),
+                "IsTimestamp": _ts(value) is not None,
+            }.get(key)
+            if test is None:
+                raise StateError("States.Runtime", f"Unknown Choice test {key!r}.")
+            return test == bool(expected)
+        m = _RULE.match(key)
+        if m is None:
+            raise StateError("States.Runtime", f"Unknown Choice comparison {key!r}.")
+        kind, op, is_path = m.groups()
+        if value is MISSING:
+            return False
+        if is_path:
+            expected = paths.get_path(names, expected)
+            if expected is MISSING:
+                return False
+        if op == "Matches":
+            return isinstance(value, str) and isinstance(expected, str) and _string_matches(value, expected)
+        return _compare(kind, op, value, expected)
+    raise StateError("States.Runtime", f"A Choice rule has no comparison: {rule!r}.")
+
+
+# ----------------------------------------------------------------------------- engine
+
+
+class _RunControl:
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+        self.thread: threading.Thread | None = None
+
+
+class Engine:
+    """Runs flows. ``service`` gives the store, the context and run document building."""
+
+    def __init__(self, service: t.Any):
+        self.service = service
+        self.store = service.store
+        self._controls: dict[str, _RunControl] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    # -- lifecycle -------------------------------------------------------------------
+    def launch(self, run_id: str) -> None:
+        with self._lock:
+            control = self._controls.get(run_id)
+            if control is not None and control.thread and control.thread.is_alive():
+                return
+            control = _RunControl()
+            self._controls[run_id] = control
+            control.thread = threading.Thread(
+                target=self._execute, args=(run_id, control), name=f"run-{run_id[:8]}", daemon=True
+            )
+        control.thread.start()
+
+    def recover(self) -> None:
+        """Resume every run the last service process left ACTIVE."""
+        for run_id in self.store.run_ids_with_status("ACTIVE"):
+            log.info("Resuming run %s after a service restart.", run_id)
+            self.launch(run_id)
+
+    def request_cancel(self, run_id: str) -> None:
+        """Tell the run's thread (if any) to stop at once; the caller records the cancel."""
+        with self._lock:
+            control = self._controls.get(run_id)
+        if control is not None:
+            control.cancel.set()
+
+    def wait_idle(self, run_id: str, timeout: float | None = None) -> None:
+        with self._lock:
+            control = self._controls.get(run_id)
+        if control is not None and control.thread is not None:
+            control.thread.join(timeout)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    # -- execution -------------------------------------------------------------------
+    def _execute(self, run_id: str, control: _RunControl) -> None:
+        try:
+            self._run(run_id, control)
+        except _Canceled:
+            self.service.finish_canceled(run_id)
+        except Exception as exc:  # noqa: BLE001 - a bug here ends the run, not the service
+            log.exception("Run %s failed inside the engine.", run_id)
+            state = self.store.get_run_state(run_id)
+            if state is not None and state[0]["status"] == "ACTIVE":
+                cursor = state[2] or {}
+                self._fail(state[0], cursor.get("data", {}), cursor.get("state"),
+                           "States.Runtime", f"The local flow engine failed: {type(exc).__name__}: {exc}")
+        finally:
+            with self._lock:
+                self._controls.pop(run_id, None)
+
+    def _run(self, run_id: str, control: _RunControl) -> None:
+        loaded = self.store.get_run_state(run_id)
+        if loaded is None:
+            return
+        doc, definition, cursor = loaded
+        if doc["status"] != "ACTIVE" or cursor is None:
+            return
+        states = definition["definition"]["States"]
+        name: str = cursor["state"]
+        data: t.Any = cursor["data"]
+        context = self.service.run_context(doc)
+        while True:
+            if control.cancel.is_set():
+                raise _Canceled()
+            if self._stopping.is_set():
+                return  # the service is going down; the cursor resumes it next time
+            state = states[name]
+            stype = state.get("Type", "?")
+            names = dict(data) if isinstance(data, dict) else {}
+            names["_context"] = context
+            entries: list[dict[str, t.Any]] = []
+            try:
+                data, next_name, entries = self._step(name, state, data, names, doc, control)
+            except StateError as err:
+                handler = self._catcher(state, err.error)
+                failed_entry = self._entry(
+                    f"{stype}Failed",
+                    f"State {name} of type {stype} failed",
+                    {"state_name": name, "state_type": stype,
+                     "error": {"Error": err.error, "Cause": err.cause},
+                     **({"output": err.output} if err.output is not None else {})},
+                )
+                if handler is None:
+                    self._fail(doc, data, name, err.error, err.cause, [failed_entry], output=err.output)
+                    return
+                entries = [failed_entry]
+                try:
+                    data = _store_result(data, handler, {"Error": err.error, "Cause": err.cause}, "$")
+                except StateError as err2:
+                    self._fail(doc, data, name, err2.error, err2.cause, entries)
+                    return
+                next_name = handler["Next"]
+            if next_name is None:
+                self.service.finish_succeeded(doc, data, entries)
+                return
+            name = next_name
+            nxt = states[name]
+            doc = self.service.active_doc(doc, name, nxt.get("Type", "?"), data)
+            if not self.store.record(doc, {"state": name, "data": data}, entries):
+                return  # canceled (or released) meanwhile
+
+    def _catcher(self, state: dict[str, t.Any], error: str) -> dict[str, t.Any] | None:
+        for handler in state.get("Catch", []) or []:
+            names = handler.get("ErrorEquals", [])
+            if error in names or "States.ALL" in names:
+                return handler
+        return None
+
+    def _fail(self, doc: dict[str, t.Any], data: t.Any, state: str | None, error: str, cause: str,
+              entries: list[dict[str, t.Any]] | None = None, output: t.Any = None) -> None:
+        self.service.finish_failed(doc, data, state, error, cause, entries or [])
+
+    @staticmethod
+    def _entry(code: str, description: str, details: dict[str, t.Any]) -> dict[str, t.Any]:
+        return {"time": now_iso(), "code": code, "description": description, "details": details}
+
+    def _started(self, name: str, stype: str, payload: t.Any) -> dict[str, t.Any]:
+        return self._entry(f"{stype}Started", f"State {name} of type {stype} started",
+                           {"state_name": name, "state_type": stype, "input": payload})
+
+    def _completed(self, name: str, stype: str, output: t.Any) -> dict[str, t.Any]:
+        return self._entry(f"{stype}Completed", f"State {name} of type {stype} completed",
+                           {"state_name": name, "state_type": stype, "output": output})
+
+    def _next(self, state: dict[str, t.Any]) -> str | None:
+        if state.get("End"):
+            return None
+        return state.get("Next")
+
+    def _step(self, name: str, state: dict[str, t.Any], data: t.Any, names: dict[str, t.Any],
+              doc: dict[str, t.Any], control: _RunControl) -> tuple[t.Any, str | None, list[dict[str, t.Any]]]:
+        stype = state.get("Type")
+        if stype == "Pass":
+            started = self._started(name, stype, {k: v for k, v in names.items() if k != "_context"})
+            if "Parameters" in state or "InputPath" in state:
+                value = _input_for(state, names, "States.Runtime")
+                data = _store_result(data, state, value, "$")
+            elif "Result" in state:
+                data = _store_result(data, state, state["Result"], "$")
+            return data, self._next(state), [started, self._completed(name, stype, data)]
+        if stype == "ExpressionEval":
+            started = self._started(name, stype, state.get("Parameters"))
+            value = resolve_parameters(state.get("Parameters", {}), names, "States.Runtime")
+            data = _store_result(data, state, value, "$")
+            return data, self._next(state), [started, self._completed(name, stype, data)]
+        if stype == "Choice":
+            started = self._started(name, stype, {k: v for k, v in names.items() if k != "_context"})
+            target = None
+            for rule in state.get("Choices", []):
+                if choice_rule_matches(rule, names):
+                    target = rule["Next"]
+                    break
+            if target is None:
+                target = state.get("Default")
+                if target is None:
+                    raise StateError("States.NoChoiceMatched", f"No Choice rule of state {name} matched and it has no Default.")
+            return data, target, [started, self._completed(name, stype, {"next_state": target})]
+        if stype == "Wait":
+            seconds = self._wait_seconds(name, state, names)
+            started = self._started(name, stype, {"seconds": seconds})
+            if not self.store.record(doc, {"state": name, "data": data}, [started]):
+                raise _Canceled()
+            if control.cancel.wait(max(0.0, seconds)):
+                raise _Canceled()
+            return data, self._next(state), [self._completed(name, stype, {"seconds": seconds})]
+        if stype == "Fail":
+            error = state.get("Error", "FlowFailed")
+            cause = state.get("Cause", f"The flow reached Fail state {name}.")
+            raise StateError(error, cause)
+        if stype == "Action":
+            return self._action(name, state, data, names, doc, control)
+        raise StateError("States.Runtime", f"State {name} has unknown Type {stype!r}.")
+
+    def _wait_seconds(self, name: str, state: dict[str, t.Any], names: dict[str, t.Any]) -> float:
+        if "Seconds" in state:
+            value: t.Any = state["Seconds"]
+        elif "SecondsPath" in state:
+            value = paths.get_path(names, state["SecondsPath"])
+        elif "Timestamp" in state or "TimestampPath" in state:
+            raw = state.get("Timestamp") if "Timestamp" in state else paths.get_path(names, state["TimestampPath"])
+            when = _ts(raw)
+            if when is None:
+                raise StateError("States.Runtime", f"Wait state {name}: {raw!r} is not an ISO 8601 timestamp.")
+            return (when - dt.datetime.now(dt.timezone.utc)).total_seconds()
+        else:
+            raise StateError("States.Runtime", f"Wait state {name} has no Seconds, SecondsPath, Timestamp or TimestampPath.")
+        if not _is_num(value):
+            raise StateError("States.Runtime", f"Wait state {name}: seconds must be a number, not {value!r}.")
+        return float(value)
+
+    def _action(self, name: str, state: dict[str, t.Any], data: t.Any, names: dict[str, t.Any],
+                doc: dict[str, t.Any], control: _RunControl) -> tuple[t.Any, str | None, list[dict[str, t.Any]]]:
+        url = state.get("ActionUrl")
+        wait_time = float(state.get("WaitTime", DEFAULT_WAIT_TIME))
+        body = _input_for(state, names, "ActionUnableToRun")
+        started = self._started(name, "Action", body)
+        provider = actions.resolve(url) if isinstance(url, str) else None
+        if provider is None:
+            raise StateError(
+                "ActionUnableToRun",
+                f"No action provider answers ActionUrl {url!r} in the local service; it provides "
+                "Globus Compute, Search ingest, Transfer and hello_world.",
+            )
+        # Record the start so the log shows it while the action runs.
+        if not self.store.record(doc, {"state": name, "data": data}, [started]):
+            raise _Canceled()
+        start_time = now_iso()
+        request = actions.ActionRequest(ctx=self.service.ctx, run_id=doc["run_id"], state_name=name,
+                                        label=doc.get("label"), timeout=wait_time)
+        try:
+            handle = provider.start(body, request)
+        except actions.ActionUnableToRun as exc:
+            raise StateError("ActionUnableToRun", f"State {name}: {exc}") from None
+        deadline = time.monotonic() + wait_time
+        status, details = handle.poll()
+        while status not in TERMINAL:
+            if control.cancel.is_set():
+                handle.cancel()
+                raise _Canceled()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                handle.cancel()
+                raise StateError("ActionTimeout",
+                                 f"State {name}: the action did not complete within its WaitTime of {wait_time:g} seconds.")
+            handle.wait(min(remaining, 0.25))
+            status, details = handle.poll()
+        result = {
+            "action_id": f"{doc['run_id'][:8]}-{name}",
+            "completion_time": now_iso(),
+            "creator_id": self.service.ctx.identity_id and f"urn:globus:auth:identity:{self.service.ctx.identity_id}",
+            "details": details,
+            "display_status": status,
+            "label": doc.get("label"),
+            "manage_by": [],
+            "monitor_by": [],
+            "release_after": None,
+            "start_time": start_time,
+            "state_name": name,
+            "status": status,
+        }
+        if status != "SUCCEEDED" and state.get("ExceptionOnActionFailure", False):
+            raise StateError("ActionFailedException",
+                             f"State {name}: the action ended {status}: {_describe(details)}", output=result)
+        data = _store_result(data, state, result, "$")
+        code = "ActionCompleted" if status == "SUCCEEDED" else "ActionFailed"
+        entry = self._entry(code, f"State {name} of type Action {'completed' if status == 'SUCCEEDED' else 'failed'}",
+                            {"state_name": name, "state_type": "Action", "output": result})
+        return data, self._next(state), [entry]
+
+
+def _describe(details: t.Any) -> str:
+    if isinstance(details, dict):
+        for key in ("exception", "description", "error"):
+            if details.get(key):
+                text = str(details[key]).strip().splitlines()
+                return text[-1] if text else str(details[key])
+    return str(details)[:300]

@@ -1,0 +1,187 @@
+"""Flows API routes (stateless): parse the request, call the service, write its document."""
+
+from __future__ import annotations
+
+import typing as t
+
+from gladier_jupyter.local import actions
+from gladier_jupyter.local._http import ApiHandler, ServiceContext
+from gladier_jupyter.local.flows.errors import BadRequest, FlowsError, Unprocessable
+from gladier_jupyter.local.flows.service import FlowsService, validate_definition
+
+__all__ = ["routes"]
+
+_ID = r"([0-9A-Za-z-]+)"
+
+
+class _FlowsHandler(ApiHandler):
+    error_class = FlowsError
+
+    @property
+    def flows(self) -> FlowsService:
+        return self.ctx.services["flows"]
+
+    def int_arg(self, name: str, default: int, low: int = 1, high: int = 100) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise Unprocessable([(["query", name], f"{name} must be an integer, not {raw!r}.", "type_error.integer")]) from None
+        if not low <= value <= high:
+            raise Unprocessable([(["query", name], f"{name} must be between {low} and {high}.", "value_error.number")])
+        return value
+
+    def marker_arg(self) -> int:
+        raw = self.get_query_argument("marker", None)
+        if not raw:
+            return 0
+        try:
+            return int(raw.removeprefix("m"))
+        except ValueError:
+            raise BadRequest(f"The marker {raw!r} is not one this service gave out.") from None
+
+    def list_arg(self, name: str) -> list[str]:
+        out: list[str] = []
+        for raw in self.get_query_arguments(name):
+            out.extend(v.strip() for v in raw.split(",") if v.strip())
+        return out
+
+
+class FlowsHandler(_FlowsHandler):
+    def get(self) -> None:
+        limit = self.int_arg("per_page", self.int_arg("limit", 20), high=50)
+        after = self.marker_arg()
+        text = (self.get_query_argument("filter_fulltext", "") or "").lower()
+        docs, last = self.flows.store.list_flows(after, limit if not text else 10_000)
+        if text:
+            docs = [d for d in docs if text in " ".join(
+                [d.get("title") or "", d.get("subtitle") or "", d.get("description") or "", *d.get("keywords", [])]
+            ).lower()]
+            last = None
+        orderby = self.get_query_argument("orderby", "")
+        if orderby:
+            field, _, direction = orderby.partition(" ")
+            if field in ("updated_at", "created_at", "title", "id"):
+                docs.sort(key=lambda d: d.get(field) or "", reverse=direction.upper() == "DESC")
+        self.write_json({"flows": docs, "limit": limit, "has_next_page": last is not None,
+                         "marker": f"m{last}" if last is not None else None})
+
+    def post(self) -> None:
+        self.write_json(self.flows.create_flow(self.json_body()), status=201)
+
+
+class ValidateFlowHandler(_FlowsHandler):
+    def post(self) -> None:
+        body = self.json_body()
+        if not isinstance(body, dict) or "definition" not in body:
+            raise Unprocessable([(["definition"], "field required", "value_error.missing")])
+        problems = validate_definition(body["definition"])
+        if problems:
+            raise Unprocessable(problems)
+        scopes = set()
+        for state in (body["definition"].get("States") or {}).values():
+            if isinstance(state, dict) and state.get("Type") == "Action":
+                scope = state.get("ActionScope") or actions.scope_for(state.get("ActionUrl", ""))
+                if scope:
+                    scopes.add(scope)
+        self.write_json({"scopes": {"User": sorted(scopes)}})
+
+
+class FlowHandler(_FlowsHandler):
+    def get(self, flow_id: str) -> None:
+        self.write_json(self.flows.get_flow(flow_id))
+
+    def put(self, flow_id: str) -> None:
+        self.write_json(self.flows.update_flow(flow_id, self.json_body()))
+
+    def delete(self, flow_id: str) -> None:
+        self.write_json(self.flows.delete_flow(flow_id))
+
+
+class RunFlowHandler(_FlowsHandler):
+    def post(self, flow_id: str) -> None:
+        self.write_json(self.flows.run_flow(flow_id, self.json_body()), status=201)
+
+
+class ValidateRunHandler(_FlowsHandler):
+    def post(self, flow_id: str) -> None:
+        body = self.json_body()
+        flow = self.flows.get_flow(flow_id)
+        problems = self.flows.input_problems(flow, body.get("body", {}) if isinstance(body, dict) else body)
+        if problems:
+            raise Unprocessable(problems)
+        self.write_json({"message": "validation successful"})
+
+
+class RunsHandler(_FlowsHandler):
+    def get(self) -> None:
+        limit = self.int_arg("per_page", self.int_arg("limit", 20), high=50)
+        after = self.marker_arg()
+        flow_ids = self.list_arg("filter_flow_id")
+        statuses = self.list_arg("filter_status")
+        docs, last = self.flows.store.list_runs(flow_ids, statuses, after, limit)
+        label = self.get_query_argument("filter_label", None)
+        if label:
+            docs = [d for d in docs if label.lower() in (d.get("label") or "").lower()]
+        self.write_json({"runs": docs, "limit": limit, "has_next_page": last is not None,
+                         "marker": f"m{last}" if last is not None else None})
+
+
+class RunHandler(_FlowsHandler):
+    def get(self, run_id: str) -> None:
+        include = (self.get_query_argument("include_flow_description", "") or "").lower() == "true"
+        self.write_json(self.flows.get_run(run_id, include_flow_description=include))
+
+    def put(self, run_id: str) -> None:
+        self.write_json(self.flows.update_run(run_id, self.json_body()))
+
+
+class RunDefinitionHandler(_FlowsHandler):
+    def get(self, run_id: str) -> None:
+        self.write_json(self.flows.get_run_definition(run_id))
+
+
+class RunLogHandler(_FlowsHandler):
+    def get(self, run_id: str) -> None:
+        self.flows.get_run(run_id)
+        limit = self.int_arg("limit", 10)
+        reverse = (self.get_query_argument("reverse_order", "") or "").lower() == "true"
+        entries, last = self.flows.store.get_logs(run_id, self.marker_arg(), limit, reverse)
+        doc: dict[str, t.Any] = {"limit": limit, "has_next_page": last is not None, "entries": entries}
+        if last is not None:
+            doc["marker"] = f"m{last}"
+        self.write_json(doc)
+
+
+class RunCancelHandler(_FlowsHandler):
+    def post(self, run_id: str) -> None:
+        self.write_json(self.flows.cancel_run(run_id))
+
+
+class RunResumeHandler(_FlowsHandler):
+    def post(self, run_id: str) -> None:
+        self.write_json(self.flows.resume_run(run_id))
+
+
+class RunReleaseHandler(_FlowsHandler):
+    def post(self, run_id: str) -> None:
+        self.write_json(self.flows.release_run(run_id))
+
+
+def routes(ctx: ServiceContext) -> list[tuple[str, type[ApiHandler], dict[str, t.Any]]]:
+    return [
+        (r"flows/?", FlowsHandler, {}),
+        (r"flows/validate", ValidateFlowHandler, {}),
+        (rf"flows/{_ID}", FlowHandler, {}),
+        (rf"flows/{_ID}/run", RunFlowHandler, {}),
+        (rf"flows/{_ID}/validate_run", ValidateRunHandler, {}),
+        (r"runs/?", RunsHandler, {}),
+        (rf"runs/{_ID}", RunHandler, {}),
+        (rf"runs/{_ID}/definition", RunDefinitionHandler, {}),
+        (rf"runs/{_ID}/log", RunLogHandler, {}),
+        (rf"runs/{_ID}/cancel", RunCancelHandler, {}),
+        (rf"runs/{_ID}/resume", RunResumeHandler, {}),
+        (rf"runs/{_ID}/release", RunReleaseHandler, {}),
+    ]

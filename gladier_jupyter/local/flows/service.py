@@ -1,0 +1,386 @@
+"""The Flows service object: flow and run documents in Globus's shapes, over store + engine."""
+
+from __future__ import annotations
+
+import copy
+import typing as t
+import uuid
+
+from gladier_jupyter.local._http import ServiceContext
+from gladier_jupyter.local.flows.engine import Engine, now_iso
+from gladier_jupyter.local.flows.errors import BadRequest, NotFound, StateConflict, Unprocessable
+from gladier_jupyter.local.flows.store import FlowsStore
+
+__all__ = ["FlowsService", "validate_definition"]
+
+TERMINAL = ("SUCCEEDED", "FAILED", "ENDED")
+_FLOW_FIELDS = (
+    "title", "subtitle", "description", "keywords", "flow_viewers", "flow_starters",
+    "flow_administrators", "run_managers", "run_monitors", "subscription_id",
+)
+_ROLE_FIELDS = ("flow_viewers", "flow_starters", "flow_administrators", "run_managers", "run_monitors")
+
+
+def flow_scope(flow_id: str) -> str:
+    return f"https://auth.globus.org/scopes/{flow_id}/flow_{flow_id.replace('-', '_')}_user"
+
+
+def _problem_loc(path: t.Any) -> list[t.Any]:
+    if isinstance(path, (list, tuple)):
+        return ["definition", *path]
+    text = str(path or "$")
+    parts: list[t.Any] = []
+    import re
+
+    for m in re.finditer(r"\.([^.\[\]]+)|\[(\d+)\]|\[['\"](.*?)['\"]\]", text):
+        if m.group(1) is not None:
+            parts.append(m.group(1))
+        elif m.group(2) is not None:
+            parts.append(int(m.group(2)))
+        else:
+            parts.append(m.group(3))
+    return ["definition", *parts]
+
+
+def validate_definition(definition: t.Any) -> list[tuple[list[t.Any], str, str]]:
+    """Every error-severity problem of a definition as ``(loc, msg, type)``."""
+    try:
+        from gladier_jupyter import flowdef
+    except ImportError:  # pragma: no cover - the checks module ships with the package
+        flowdef = None
+    problems: list[tuple[list[t.Any], str, str]] = []
+    if flowdef is not None:
+        for p in flowdef.validate(definition):
+            if getattr(p, "severity", "error") != "error":
+                continue
+            problems.append((_problem_loc(p.path), p.message, getattr(p, "code", "value_error")))
+        return problems
+    if not isinstance(definition, dict) or not isinstance(definition.get("States"), dict):
+        return [(["definition"], "The definition needs a 'States' object.", "value_error")]
+    states = definition["States"]
+    if definition.get("StartAt") not in states:
+        problems.append((["definition", "StartAt"], "StartAt must name a state.", "value_error"))
+    return problems
+
+
+class FlowsService:
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+        self.store = FlowsStore(ctx.db_path("flows"))
+        self.engine = Engine(self)
+
+    @property
+    def identity_urn(self) -> str:
+        return f"urn:globus:auth:identity:{self.ctx.identity_id}"
+
+    def start(self) -> None:
+        self.engine.recover()
+
+    def close(self) -> None:
+        self.engine.stop()
+
+    # -- flows -------------------------------------------------------------------------
+    def _check_flow_body(self, body: dict[str, t.Any], creating: bool) -> None:
+        if not isinstance(body, dict):
+            raise BadRequest("The request body must be a JSON object.")
+        problems: list[tuple[list[t.Any], str, str]] = []
+        if creating:
+            for field in ("title", "definition"):
+                if field not in body:
+                    problems.append(([field], "field required", "value_error.missing"))
+        if "definition" in body:
+            problems.extend(validate_definition(body["definition"]))
+        schema = body.get("input_schema")
+        if schema is not None:
+            if not isinstance(schema, dict):
+                problems.append((["input_schema"], "The input_schema must be a JSON object.", "type_error"))
+            else:
+                import jsonschema
+
+                try:
+                    jsonschema.Draft7Validator.check_schema(schema)
+                except jsonschema.SchemaError as exc:
+                    problems.append((["input_schema", *exc.path], f"The input_schema is not a valid JSON schema: {exc.message}", "value_error"))
+        for role in _ROLE_FIELDS:
+            if role in body and body[role] is not None:
+                value = body[role]
+                if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                    problems.append(([role], f"{role} must be a list of principal URN strings.", "type_error"))
+                    continue
+                for i, v in enumerate(value):
+                    if v not in ("public", "all_authenticated_users") and not v.startswith(("urn:globus:auth:identity:", "urn:globus:groups:id:")):
+                        problems.append(([role, i], f'Unrecognized principal string: "{v}". Allowed principal types: [<AuthGroupUrn>, <AuthIdentityUrn>]', "value_error"))
+        if problems:
+            raise Unprocessable(problems)
+
+    def create_flow(self, body: dict[str, t.Any]) -> dict[str, t.Any]:
+        self._check_flow_body(body, creating=True)
+        flow_id = str(uuid.uuid4())
+        now = now_iso()
+        doc: dict[str, t.Any] = {
+            "id": flow_id,
+            "definition": body["definition"],
+            "input_schema": body.get("input_schema") or {},
+            "globus_auth_scope": flow_scope(flow_id),
+            "synchronous": False,
+            "log_supported": True,
+            "types": ["Action"],
+            "api_version": "1.0",
+            "title": body["title"],
+            "subtitle": body.get("subtitle") or "",
+            "description": body.get("description") or "",
+            "keywords": body.get("keywords") or [],
+            "principal_urn": f"urn:globus:auth:identity:{flow_id}",
+            "globus_auth_username": f"{flow_id}@clients.auth.globus.org",
+            "created_at": now,
+            "updated_at": now,
+            "user_role": "flow_owner",
+            "created_by": self.identity_urn,
+            "visible_to": [],
+            "runnable_by": [],
+            "administered_by": [],
+            "action_url": f"{self.ctx.base_url}/api/flows/flows/{flow_id}",
+            "flow_url": f"{self.ctx.base_url}/api/flows/flows/{flow_id}",
+            "flow_owner": self.identity_urn,
+            "subscription_id": body.get("subscription_id"),
+        }
+        for role in _ROLE_FIELDS:
+            doc[role] = list(body.get(role) or [])
+        self._derive_roles(doc)
+        self.store.put_flow(doc)
+        return doc
+
+    @staticmethod
+    def _derive_roles(doc: dict[str, t.Any]) -> None:
+        doc["visible_to"] = sorted(set(doc["flow_viewers"]))
+        doc["runnable_by"] = sorted(set(doc["flow_starters"]))
+        doc["administered_by"] = sorted(set(doc["flow_administrators"]))
+
+    def get_flow(self, flow_id: str) -> dict[str, t.Any]:
+        doc = self.store.get_flow(flow_id)
+        if doc is None:
+            raise NotFound(f"No flow with id {flow_id} exists (or it was deleted).")
+        return doc
+
+    def update_flow(self, flow_id: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
+        doc = self.get_flow(flow_id)
+        self._check_flow_body(body, creating=False)
+        for field in ("definition", "input_schema", *_FLOW_FIELDS):
+            if field in body and body[field] is not None:
+                doc[field] = body[field]
+        self._derive_roles(doc)
+        doc["updated_at"] = now_iso()
+        self.store.put_flow(doc)
+        return doc
+
+    def delete_flow(self, flow_id: str) -> dict[str, t.Any]:
+        doc = self.get_flow(flow_id)
+        doc = {**doc, "DELETED": True, "deleted_at": now_iso()}
+        self.store.delete_flow(flow_id, doc)
+        return doc
+
+    # -- runs --------------------------------------------------------------------------
+    def run_context(self, doc: dict[str, t.Any]) -> dict[str, t.Any]:
+        return {
+            "run_id": doc["run_id"],
+            "action_id": doc["run_id"],
+            "flow_id": doc["flow_id"],
+            "username": self.ctx.username,
+            "email": self.ctx.username,
+            "user_id": self.identity_urn,
+            "label": doc.get("label"),
+            "tags": doc.get("tags", []),
+            "run_managers": doc.get("run_managers", []),
+            "run_monitors": doc.get("run_monitors", []),
+        }
+
+    def run_flow(self, flow_id: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
+        flow = self.get_flow(flow_id)
+        if not isinstance(body, dict):
+            raise BadRequest("The request body must be a JSON object.")
+        flow_input = body.get("body", {})
+        if not isinstance(flow_input, dict):
+            raise Unprocessable([(["body"], "The run input ('body') must be a JSON object.", "type_error.dict")])
+        problems = self.input_problems(flow, flow_input)
+        if problems:
+            raise Unprocessable(problems)
+        label = body.get("label")
+        if label is not None and (not isinstance(label, str) or len(label) > 64):
+            raise Unprocessable([(["label"], "The label must be a string of at most 64 characters.", "value_error")])
+        run_id = str(uuid.uuid4())
+        now = now_iso()
+        managers = list(body.get("run_managers") or [])
+        monitors = list(body.get("run_monitors") or [])
+        definition = flow["definition"]
+        start = definition["StartAt"]
+        doc: dict[str, t.Any] = {
+            "run_id": run_id,
+            "action_id": run_id,
+            "flow_id": flow_id,
+            "flow_title": flow["title"],
+            "flow_last_updated": flow["updated_at"],
+            "start_time": now,
+            "completion_time": None,
+            "status": "ACTIVE",
+            "display_status": "ACTIVE",
+            "details": {
+                "code": "FlowStarting",
+                "description": "The Flow is starting execution",
+                "details": {"input": flow_input},
+            },
+            "run_owner": self.identity_urn,
+            "created_by": self.identity_urn,
+            "run_managers": managers,
+            "run_monitors": monitors,
+            "manage_by": managers,
+            "monitor_by": monitors,
+            "user_role": "run_owner",
+            "label": label,
+            "tags": list(body.get("tags") or []),
+        }
+        entry = {
+            "time": now,
+            "code": "FlowStarted",
+            "description": "The Flow Instance started execution",
+            "details": {"input": flow_input},
+        }
+        self.store.create_run(
+            doc,
+            {"definition": definition, "input_schema": flow.get("input_schema") or {}, "flow_id": flow_id},
+            {"state": start, "data": copy.deepcopy(flow_input)},
+            [entry],
+        )
+        self.engine.launch(run_id)
+        return doc
+
+    def input_problems(self, flow: dict[str, t.Any], flow_input: t.Any) -> list[tuple[list[t.Any], str, str]]:
+        schema = flow.get("input_schema") or {}
+        if not schema:
+            return []
+        import jsonschema
+
+        validator = jsonschema.Draft7Validator(schema)
+        return [
+            (["body", *err.absolute_path], err.message, f"jsonschema.{err.validator}")
+            for err in sorted(validator.iter_errors(flow_input), key=lambda e: list(e.absolute_path))
+        ]
+
+    def active_doc(self, doc: dict[str, t.Any], name: str, stype: str, data: t.Any) -> dict[str, t.Any]:
+        doc = dict(doc)
+        doc["details"] = {
+            "code": f"{stype}Started",
+            "description": f"State {name} of type {stype} started",
+            "details": {"state_name": name, "state_type": stype},
+        }
+        return doc
+
+    def finish_succeeded(self, doc: dict[str, t.Any], data: t.Any, entries: list[dict[str, t.Any]]) -> None:
+        now = now_iso()
+        doc = dict(doc)
+        doc.update(status="SUCCEEDED", display_status="SUCCEEDED", completion_time=now)
+        doc["details"] = {
+            "code": "FlowSucceeded",
+            "description": "The Flow run reached a successful completion state",
+            "output": data,
+        }
+        entries = [*entries, {"time": now, "code": "FlowSucceeded",
+                              "description": "The Flow Instance completed successfully",
+                              "details": {"output": data}}]
+        self.store.record(doc, None, entries)
+
+    def finish_failed(self, doc: dict[str, t.Any], data: t.Any, state: str | None, error: str, cause: str,
+                      entries: list[dict[str, t.Any]]) -> None:
+        now = now_iso()
+        doc = dict(doc)
+        doc.update(status="FAILED", display_status="FAILED", completion_time=now)
+        description = f"The Flow Instance failed execution in state {state}: {error}: {cause}" if state else f"{error}: {cause}"
+        doc["details"] = {
+            "time": now,
+            "code": "FlowFailed",
+            "description": description,
+            "details": {"error": error, "cause": cause, "state_name": state},
+            "output": data,
+        }
+        entries = [*entries, {"time": now, "code": "FlowFailed", "description": description,
+                              "details": {"error": error, "cause": cause, "state_name": state, "output": data}}]
+        self.store.record(doc, None, entries)
+
+    def finish_canceled(self, run_id: str) -> dict[str, t.Any]:
+        loaded = self.store.get_run_state(run_id)
+        if loaded is None:
+            raise NotFound(f"No run with id {run_id} exists.")
+        doc = dict(loaded[0])
+        if doc["status"] in TERMINAL:
+            return doc
+        now = now_iso()
+        doc.update(status="FAILED", display_status="FAILED", completion_time=now)
+        doc["details"] = {
+            "time": now,
+            "code": "FlowCanceled",
+            "description": "The Flow Instance was canceled by the user",
+            "details": {},
+        }
+        self.store.record(doc, None, [{"time": now, "code": "FlowCanceled",
+                                        "description": "The Flow Instance was canceled by the user",
+                                        "details": {}}], expect=("ACTIVE", "INACTIVE"))
+        return self.get_run(run_id)
+
+    def get_run(self, run_id: str, include_flow_description: bool = False) -> dict[str, t.Any]:
+        doc = self.store.get_run(run_id)
+        if doc is None:
+            raise NotFound(f"No run with id {run_id} exists (or it was released).")
+        if include_flow_description:
+            flow = self.store.get_flow(doc["flow_id"], include_deleted=True) or {}
+            doc["flow_description"] = {k: flow.get(k) for k in (
+                "created_at", "flow_owner", "created_by", "description", "globus_auth_scope",
+                "id", "keywords", "subtitle", "title", "updated_at")}
+        return doc
+
+    def get_run_definition(self, run_id: str) -> dict[str, t.Any]:
+        loaded = self.store.get_run_state(run_id)
+        if loaded is None:
+            raise NotFound(f"No run with id {run_id} exists (or it was released).")
+        return {"flow_id": loaded[0]["flow_id"], "definition": loaded[1]["definition"],
+                "input_schema": loaded[1].get("input_schema", {})}
+
+    def update_run(self, run_id: str, body: dict[str, t.Any]) -> dict[str, t.Any]:
+        doc = self.get_run(run_id)
+        if not isinstance(body, dict):
+            raise BadRequest("The request body must be a JSON object.")
+        for field in ("label", "tags", "run_managers", "run_monitors"):
+            if field in body and body[field] is not None:
+                doc[field] = body[field]
+        doc["manage_by"], doc["monitor_by"] = doc["run_managers"], doc["run_monitors"]
+        # Not via record(): the engine may be moving the run; only these fields change.
+        current = self.get_run(run_id)
+        current.update({k: doc[k] for k in ("label", "tags", "run_managers", "run_monitors", "manage_by", "monitor_by")})
+        self.store.update_run_doc(current)
+        return current
+
+    def cancel_run(self, run_id: str) -> dict[str, t.Any]:
+        doc = self.get_run(run_id)
+        if doc["status"] in TERMINAL:
+            return doc
+        self.engine.request_cancel(run_id)
+        return self.finish_canceled(run_id)
+
+    def resume_run(self, run_id: str) -> dict[str, t.Any]:
+        doc = self.get_run(run_id)
+        if doc["status"] in TERMINAL:
+            raise StateConflict(
+                f"Run {run_id} has status '{doc['status']}' but must have status in {{'ACTIVE', 'INACTIVE'}} for requested operation"
+            )
+        if doc["status"] == "INACTIVE":
+            doc.update(status="ACTIVE", display_status="ACTIVE")
+            self.store.record(doc, self.store.get_run_state(run_id)[2], [], expect=("INACTIVE",))
+        self.engine.launch(run_id)
+        return self.get_run(run_id)
+
+    def release_run(self, run_id: str) -> dict[str, t.Any]:
+        doc = self.get_run(run_id)
+        if doc["status"] not in TERMINAL:
+            raise StateConflict(
+                f"Run {run_id} has status '{doc['status']}' but must have status in {{'ENDED', 'SUCCEEDED', 'FAILED'}} for requested operation"
+            )
+        self.store.delete_run(run_id)
+        return doc

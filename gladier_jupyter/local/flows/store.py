@@ -1,0 +1,226 @@
+"""SQLite store of the Flows API: flows, runs (with the engine's cursor) and run logs.
+
+One connection in WAL mode behind a lock: every call is a short transaction, so the
+Tornado thread and the run threads share it without waiting long. A run's document,
+its cursor (the state to execute next and the flow document so far) and the log entries
+of a state are written in one transaction, which is what lets a killed service resume.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sqlite3
+import threading
+import typing as t
+
+__all__ = ["FlowsStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS flows (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT UNIQUE NOT NULL,
+    doc TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT UNIQUE NOT NULL,
+    flow_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    cursor TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_flow ON runs(flow_id, seq);
+CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+CREATE TABLE IF NOT EXISTS run_logs (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    entry TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+"""
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class FlowsStore:
+    """Typed access to the Flows database (one file in the service's state folder)."""
+
+    def __init__(self, path: pathlib.Path | str):
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- flows -----------------------------------------------------------------------
+    def put_flow(self, doc: dict[str, t.Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO flows (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc=excluded.doc",
+                (doc["id"], _dumps(doc)),
+            )
+
+    def get_flow(self, flow_id: str, *, include_deleted: bool = False) -> dict[str, t.Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT doc, deleted FROM flows WHERE id=?", (flow_id,)).fetchone()
+        if row is None or (row[1] and not include_deleted):
+            return None
+        return json.loads(row[0])
+
+    def delete_flow(self, flow_id: str, doc: dict[str, t.Any]) -> None:
+        with self._lock:
+            self._db.execute("UPDATE flows SET deleted=1, doc=? WHERE id=?", (_dumps(doc), flow_id))
+
+    def list_flows(self, after_seq: int, limit: int) -> tuple[list[dict[str, t.Any]], int | None]:
+        """Flows after ``after_seq`` (oldest first); the last seq when more remain."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, doc FROM flows WHERE deleted=0 AND seq>? ORDER BY seq LIMIT ?",
+                (after_seq, limit + 1),
+            ).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [json.loads(r[1]) for r in rows], (rows[-1][0] if more else None)
+
+    # -- runs ------------------------------------------------------------------------
+    def create_run(
+        self,
+        doc: dict[str, t.Any],
+        definition: dict[str, t.Any],
+        cursor: dict[str, t.Any] | None,
+        entries: list[dict[str, t.Any]],
+    ) -> None:
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT INTO runs (run_id, flow_id, status, doc, definition, cursor) VALUES (?,?,?,?,?,?)",
+                (
+                    doc["run_id"],
+                    doc["flow_id"],
+                    doc["status"],
+                    _dumps(doc),
+                    _dumps(definition),
+                    _dumps(cursor) if cursor is not None else None,
+                ),
+            )
+            self._append_logs(doc["run_id"], entries)
+
+    def record(
+        self,
+        doc: dict[str, t.Any],
+        cursor: dict[str, t.Any] | None,
+        entries: t.Sequence[dict[str, t.Any]] = (),
+        expect: t.Sequence[str] = ("ACTIVE",),
+    ) -> bool:
+        """One step of a run: its new document, cursor and log entries, atomically.
+
+        Only applies while the stored run's status is one of ``expect`` (a run canceled
+        meanwhile stays canceled); ``False`` when it did not apply.
+        """
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            cur = self._db.execute(
+                f"UPDATE runs SET status=?, doc=?, cursor=? WHERE run_id=? "
+                f"AND status IN ({','.join('?' * len(expect))})",
+                (doc["status"], _dumps(doc), _dumps(cursor) if cursor is not None else None,
+                 doc["run_id"], *expect),
+            )
+            if cur.rowcount != 1:
+                return False
+            self._append_logs(doc["run_id"], entries)
+            return True
+
+    def _append_logs(self, run_id: str, entries: t.Sequence[dict[str, t.Any]]) -> None:
+        if not entries:
+            return
+        (last,) = self._db.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM run_logs WHERE run_id=?", (run_id,)
+        ).fetchone()
+        self._db.executemany(
+            "INSERT INTO run_logs (run_id, seq, entry) VALUES (?,?,?)",
+            [(run_id, last + i + 1, _dumps(e)) for i, e in enumerate(entries)],
+        )
+
+    def update_run_doc(self, doc: dict[str, t.Any]) -> None:
+        with self._lock:
+            self._db.execute("UPDATE runs SET doc=? WHERE run_id=?", (_dumps(doc), doc["run_id"]))
+
+    def get_run(self, run_id: str) -> dict[str, t.Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT doc FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def get_run_state(
+        self, run_id: str
+    ) -> tuple[dict[str, t.Any], dict[str, t.Any], dict[str, t.Any] | None] | None:
+        """``(doc, definition, cursor)`` of a run."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT doc, definition, cursor FROM runs WHERE run_id=?", (run_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        return json.loads(row[0]), json.loads(row[1]), json.loads(row[2]) if row[2] else None
+
+    def delete_run(self, run_id: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+            self._db.execute("DELETE FROM run_logs WHERE run_id=?", (run_id,))
+
+    def list_runs(
+        self, flow_ids: t.Sequence[str], statuses: t.Sequence[str], after_seq: int, limit: int
+    ) -> tuple[list[dict[str, t.Any]], int | None]:
+        """Runs newest first, after the ``after_seq`` marker (0: from the newest)."""
+        where, args = [], []
+        if flow_ids:
+            where.append(f"flow_id IN ({','.join('?' * len(flow_ids))})")
+            args.extend(flow_ids)
+        if statuses:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            args.extend(statuses)
+        if after_seq:
+            where.append("seq<?")
+            args.append(after_seq)
+        sql = "SELECT seq, doc FROM runs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq DESC LIMIT ?"
+        args.append(limit + 1)
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [json.loads(r[1]) for r in rows], (rows[-1][0] if more else None)
+
+    def run_ids_with_status(self, status: str) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT run_id FROM runs WHERE status=? ORDER BY seq", (status,))]
+
+    def get_logs(
+        self, run_id: str, after: int, limit: int, reverse: bool
+    ) -> tuple[list[dict[str, t.Any]], int | None]:
+        """Log entries past the marker ``after`` (a seq; 0 = from the start/end)."""
+        if reverse:
+            sql = "SELECT seq, entry FROM run_logs WHERE run_id=?"
+            args: list[t.Any] = [run_id]
+            if after:
+                sql += " AND seq<?"
+                args.append(after)
+            sql += " ORDER BY seq DESC LIMIT ?"
+        else:
+            sql = "SELECT seq, entry FROM run_logs WHERE run_id=? AND seq>? ORDER BY seq LIMIT ?"
+            args = [run_id, after]
+        args.append(limit + 1)
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return [json.loads(r[1]) for r in rows], (rows[-1][0] if more else None)

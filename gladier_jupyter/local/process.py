@@ -1,0 +1,220 @@
+"""Finding, starting and stopping the per-user local service (the state folder's files).
+
+The state folder (0700) holds:
+
+- ``secret`` (0600): the bearer secret every request must carry; made once, kept across
+  restarts so kernels that already hold it keep working.
+- ``instance-id``: a random id of this folder's databases (gladier's id storage is keyed
+  by it, so ids from one local store never leak into another store or into Globus).
+- ``service.json``: ``{"pid", "port", "base_url"}`` of the running server, written once it
+  listens and removed when it stops. A pid that is gone, or a server that does not answer
+  with the secret, makes the file stale: it is ignored and a new server is started.
+- ``service.log``: the detached server's stdout/stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import http.client
+import json
+import os
+import pathlib
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+from gladier_jupyter.errors import GladierJupyterError
+from gladier_jupyter.local import ServiceInfo
+
+STATE_FILE = "service.json"
+SECRET_FILE = "secret"
+INSTANCE_FILE = "instance-id"
+LOG_FILE = "service.log"
+LOCK_FILE = "start.lock"
+START_TIMEOUT = 30.0
+
+
+def prepare_state_dir(state_dir: pathlib.Path) -> None:
+    """Create the folder (0700) and its secret (0600) and instance id if missing."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        os.chmod(state_dir, 0o700)
+    secret_path = state_dir / SECRET_FILE
+    if not secret_path.exists():
+        _write_private(secret_path, secrets.token_urlsafe(32))
+    with contextlib.suppress(OSError):
+        os.chmod(secret_path, 0o600)
+    inst = state_dir / INSTANCE_FILE
+    if not inst.exists():
+        _write_private(inst, uuid.uuid4().hex)
+
+
+def _write_private(path: pathlib.Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def read_secret(state_dir: pathlib.Path) -> str:
+    return (state_dir / SECRET_FILE).read_text().strip()
+
+
+def read_instance_id(state_dir: pathlib.Path) -> str:
+    try:
+        return (state_dir / INSTANCE_FILE).read_text().strip()
+    except OSError:
+        return ""
+
+
+def write_state(state_dir: pathlib.Path, port: int) -> None:
+    """Called by the server once it listens."""
+    doc = {"pid": os.getpid(), "port": port, "base_url": f"http://127.0.0.1:{port}"}
+    _write_private(state_dir / STATE_FILE, json.dumps(doc))
+
+
+def clear_state(state_dir: pathlib.Path) -> None:
+    """Called by the server when it stops: remove the state file if it is still ours."""
+    path = state_dir / STATE_FILE
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    # A zombie child (started by this process, killed, not yet reaped) is not alive.
+    with contextlib.suppress(OSError):
+        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+        if stat.rpartition(")")[2].split()[0] == "Z":
+            return False
+    return True
+
+
+def ping(port: int, secret: str, timeout: float = 2.0) -> int | None:
+    """The pid the service at ``port`` reports for the secret, or ``None``."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/api/health", headers={"Authorization": f"Bearer {secret}"})
+        resp = conn.getresponse()
+        body = resp.read()
+        if resp.status != 200:
+            return None
+        return int(json.loads(body)["pid"])
+    except (OSError, ValueError, KeyError, http.client.HTTPException):
+        return None
+    finally:
+        conn.close()
+
+
+def find_running(state_dir: pathlib.Path) -> ServiceInfo | None:
+    """The service recorded in the state file if its pid is alive and it answers."""
+    try:
+        doc = json.loads((state_dir / STATE_FILE).read_text())
+        pid, port = int(doc["pid"]), int(doc["port"])
+        secret = read_secret(state_dir)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _pid_alive(pid) or ping(port, secret) != pid:
+        return None
+    return ServiceInfo(
+        base_url=f"http://127.0.0.1:{port}",
+        secret=secret,
+        pid=pid,
+        state_dir=state_dir,
+        instance_id=read_instance_id(state_dir),
+    )
+
+
+@contextlib.contextmanager
+def _start_lock(state_dir: pathlib.Path):
+    # Two kernels starting at once must end up with one service.
+    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def ensure_running(state_dir: pathlib.Path) -> ServiceInfo:
+    """Find the service of ``state_dir`` or start it detached and wait until it answers."""
+    info = find_running(state_dir)
+    if info is not None:
+        return info
+    prepare_state_dir(state_dir)
+    with _start_lock(state_dir):
+        info = find_running(state_dir)
+        if info is not None:
+            return info
+        with contextlib.suppress(OSError):
+            (state_dir / STATE_FILE).unlink()
+        log = open(state_dir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "gladier_jupyter.local", "serve", "--state-dir", str(state_dir)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        delay = 0.01
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            if (state_dir / STATE_FILE).exists():
+                info = find_running(state_dir)
+                if info is not None:
+                    return info
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.1)
+        tail = _log_tail(state_dir)
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.kill()
+        raise GladierJupyterError(
+            f"The local Globus service in {state_dir} did not start (exit code {proc.poll()}); "
+            f"see {state_dir / LOG_FILE}: {tail}"
+        )
+
+
+def _log_tail(state_dir: pathlib.Path) -> str:
+    try:
+        lines = (state_dir / LOG_FILE).read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(lines[-3:])
+
+
+def stop(state_dir: pathlib.Path, timeout: float = 10.0) -> bool:
+    """Stop the recorded service (SIGTERM, then SIGKILL); ``True`` if one was running."""
+    info = find_running(state_dir)
+    if info is None:
+        with contextlib.suppress(OSError):
+            (state_dir / STATE_FILE).unlink()
+        return False
+    with contextlib.suppress(OSError):
+        os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _pid_alive(info.pid):
+        time.sleep(0.02)
+    if _pid_alive(info.pid):
+        with contextlib.suppress(OSError):
+            os.kill(info.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        (state_dir / STATE_FILE).unlink()
+    return True

@@ -1,0 +1,204 @@
+"""The local service's Tornado application: every API mounted under ``/api/<name>/``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import pathlib
+import signal
+import socket
+import threading
+import typing as t
+
+import tornado.httpserver
+import tornado.web
+
+from gladier_jupyter.local import process
+from gladier_jupyter.local._http import ApiError, ApiHandler, ServiceContext
+
+__all__ = ["build_context", "make_app", "serve"]
+
+log = logging.getLogger("gladier_jupyter.local")
+
+# APIs built as separate packages: each exposes ``make_service(ctx)`` and ``routes(ctx)``.
+_PLUGGED_APIS = ("compute", "search")
+
+
+class HealthHandler(ApiHandler):
+    def get(self) -> None:
+        self.write_json(
+            {"service": "gladier-jupyter-local", "pid": os.getpid(), "apis": sorted(self.ctx.services)}
+        )
+
+
+class AuthError(ApiError):
+    def body(self) -> dict[str, t.Any]:
+        return {
+            "errors": [{"status": str(self.http_status), "code": self.code, "detail": self.message}],
+            "error": self.code.lower(),
+            "error_description": self.message,
+        }
+
+
+class UserinfoHandler(ApiHandler):
+    """Auth's ``userinfo``: the one local identity every request acts as."""
+
+    error_class = AuthError
+
+    def get(self) -> None:
+        self.write_json(
+            {
+                "sub": self.ctx.identity_id,
+                "preferred_username": self.ctx.username,
+                "name": "Local User",
+                "email": None,
+                "organization": "gladier-jupyter local service",
+                "identity_provider": "00000000-0000-4000-8000-000000000000",
+                "identity_provider_display_name": "Local",
+                "last_authentication": 0,
+                "identity_set": [
+                    {
+                        "sub": self.ctx.identity_id,
+                        "username": self.ctx.username,
+                        "name": "Local User",
+                        "email": None,
+                    }
+                ],
+            }
+        )
+
+    post = get
+
+
+class TransferError(ApiError):
+    def body(self) -> dict[str, t.Any]:
+        return {"code": self.code, "message": self.message, "request_id": "local"}
+
+
+class NotFoundHandler(ApiHandler):
+    """Anything under an API's root that no route matches: that API's own 404 body."""
+
+    def initialize(self, ctx: ServiceContext, error_class: type[ApiError] = ApiError) -> None:
+        super().initialize(ctx)
+        self.error_class = error_class
+
+    def _missing(self, *args: t.Any) -> None:
+        raise self.error_class(
+            f"The local service has no {self.request.method} {self.request.path}.",
+            http_status=404,
+            code="NOT_FOUND" if self.error_class is not TransferError else "ClientError.NotFound",
+        )
+
+    get = post = put = patch = delete = _missing
+
+
+def build_context(state_dir: pathlib.Path, port: int = 0) -> ServiceContext:
+    process.prepare_state_dir(state_dir)
+    return ServiceContext(state_dir=state_dir, secret=process.read_secret(state_dir))
+
+
+def _plugged_api(name: str) -> t.Any | None:
+    try:
+        return importlib.import_module(f"gladier_jupyter.local.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == f"gladier_jupyter.local.{name}"):
+            log.warning("The %s API is not available in this build.", name)
+            return None
+        raise
+
+
+def _routes_of(pkg: t.Any, ctx: ServiceContext) -> list[tuple[str, type, dict]]:
+    routes = getattr(pkg, "routes", None)
+    if routes is not None and not callable(routes):  # the ``routes`` submodule
+        routes = routes.routes
+    if routes is None:
+        routes = importlib.import_module(f"{pkg.__name__}.routes").routes
+    return list(routes(ctx))
+
+
+def make_app(ctx: ServiceContext) -> tornado.web.Application:
+    """Create every API's service object in ``ctx.services`` and the application routing to them."""
+    from gladier_jupyter.local import flows as flows_api
+
+    handlers: list[t.Any] = [(r"/api/health", HealthHandler, {"ctx": ctx})]
+
+    def mount(api: str, routes: list[tuple[str, type, dict]], error_class: type[ApiError]) -> None:
+        for path, handler, kwargs in routes:
+            handlers.append((f"/api/{api}/{path.lstrip('/')}", handler, {"ctx": ctx, **kwargs}))
+        handlers.append(
+            (f"/api/{api}/.*", NotFoundHandler, {"ctx": ctx, "error_class": error_class})
+        )
+
+    ctx.services["flows"] = flows_api.make_service(ctx)
+    mount("flows", flows_api.routes(ctx), flows_api.FlowsError)
+    for name in _PLUGGED_APIS:
+        pkg = _plugged_api(name)
+        if pkg is None or not callable(getattr(pkg, "make_service", None)):
+            if pkg is not None:
+                log.warning("The %s API package has no make_service(); not mounted.", name)
+            continue
+        ctx.services[name] = pkg.make_service(ctx)
+        mount(name, _routes_of(pkg, ctx), getattr(pkg, "error_class", ApiError))
+    mount("auth", [(r"v2/oauth2/userinfo", UserinfoHandler, {})], AuthError)
+    mount("transfer", [], TransferError)
+    return tornado.web.Application(handlers, compress_response=False)
+
+
+def _listen(port: int) -> tuple[socket.socket, int]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock, sock.getsockname()[1]
+
+
+def _warm_up() -> None:
+    # Import what the first run needs while nobody waits for it.
+    with contextlib.suppress(Exception):
+        from gladier_jupyter.local.flows import engine
+
+        engine.warm_up()
+
+
+def serve(state_dir: pathlib.Path, port: int = 0) -> None:
+    """Run the service in this process until SIGTERM/SIGINT (``python -m ... serve``)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    state_dir = pathlib.Path(state_dir)
+    os.umask(0o077)  # databases and logs hold run inputs: this user's only
+    ctx = build_context(state_dir)
+    sock, port = _listen(port)
+    ctx.base_url = f"http://127.0.0.1:{port}"
+
+    async def main() -> None:
+        app = make_app(ctx)
+        server = tornado.httpserver.HTTPServer(app, xheaders=False)
+        server.add_sockets([sock])
+        stop_event = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop_event.set)
+        for svc in ctx.services.values():
+            start = getattr(svc, "start", None)
+            if callable(start):
+                start()
+        process.write_state(state_dir, port)
+        log.info("Local Globus service listening on %s (state in %s)", ctx.base_url, state_dir)
+        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+        await stop_event.wait()
+        log.info("Stopping.")
+        server.stop()
+        process.clear_state(state_dir)
+        for svc in ctx.services.values():
+            close = getattr(svc, "close", None)
+            if callable(close):
+                with contextlib.suppress(Exception):
+                    close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        process.clear_state(state_dir)

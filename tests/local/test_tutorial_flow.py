@@ -1,0 +1,187 @@
+"""The seed tutorial's client runs end to end on the local service, through unmodified
+gladier, globus-sdk and globus-compute-sdk clients sending real HTTP."""
+
+from __future__ import annotations
+
+import pathlib
+import random
+import time
+import uuid
+
+import pytest
+from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition
+
+# ---- the seed notebook's tools and client, as written there --------------------------
+
+
+def run_experiment(**data):
+    """Run an 'experiment' on our remote execution environment."""
+    import pathlib
+    import random
+
+    experiment = pathlib.Path(data["experiment"])
+    # Say hello a bunch of times
+    experiment.write_text("Hello Gladier!" * random.randint(1, 100))
+    return str(experiment)
+
+
+@generate_flow_definition
+class RunExperiment(GladierBaseTool):
+    funcx_functions = [run_experiment]
+
+
+def gather_metadata(**data):
+    import hashlib
+    import pathlib
+    from datetime import datetime
+
+    experiment = pathlib.Path(data["experiment"])
+    search_document = {
+        "search_index": data["search_index"],
+        "content": {
+            "dc": {
+                "creators": [{"creatorName": "ALCF Researcher"}],
+                "dates": [{"date": datetime.now().isoformat(), "dateType": "Created"}],
+                "formats": ["text/plain"],
+                "publicationYear": "2021",
+                "publisher": "ALCF Researcher",
+                "resourceType": {"resourceType": "Dataset", "resourceTypeGeneral": "Dataset"},
+                "subjects": [{"subject": "Globus"}, {"subject": "Flows"}, {"subject": "ALCF"}],
+                "titles": [{"title": f"My Experiment {experiment.name}"}],
+                "version": 1,
+            },
+            "files": [
+                {
+                    "filename": experiment.name,
+                    "length": experiment.stat().st_size,
+                    "mime_type": "text/plain",
+                    "md5": hashlib.md5(experiment.read_bytes()).hexdigest(),
+                    "sha256": hashlib.sha256(experiment.read_bytes()).hexdigest(),
+                }
+            ],
+        },
+        "subject": data["subject"],
+        "visible_to": ["public"],
+    }
+    # Clean up our 'experiment' file.
+    experiment.unlink()
+    return search_document
+
+
+@generate_flow_definition
+class GatherMetadata(GladierBaseTool):
+    funcx_functions = [gather_metadata]
+
+
+class PublishMetadata(GladierBaseTool):
+    flow_definition = {
+        "Comment": "Publish metadata to Globus Search, with data from the result.",
+        "StartAt": "PublishMetadata",
+        "States": {
+            "PublishMetadata": {
+                "Comment": "Ingest a Globus Search document",
+                "Type": "Action",
+                "ActionUrl": "https://actions.globus.org/search/ingest",
+                "ExceptionOnActionFailure": True,
+                "InputPath": "$.GatherMetadata.details.result[0]",
+                "ResultPath": "$.PublishMetadata",
+                "WaitTime": 300,
+                "End": True,
+            }
+        },
+    }
+    funcx_functions = []
+
+
+@generate_flow_definition
+class MyGladierClient(GladierBaseClient):
+    gladier_tools = [RunExperiment, GatherMetadata, PublishMetadata]
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+
+def wait_for_run(flows_client, run_id: str, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = flows_client.get_run(run_id).data
+        if run["status"] in ("SUCCEEDED", "FAILED", "ENDED") or time.monotonic() > deadline:
+            return run
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def tutorial_index(search_client) -> str:
+    index_doc = {
+        "display_name": f"gladier-tutorial-{uuid.uuid4().hex[:6]}",
+        "description": "A trial index for running my search tutorial",
+    }
+    return search_client.post("/beta/index", data=index_doc).data["id"]
+
+
+def tutorial_input(tmp_path: pathlib.Path, index_id: str) -> dict:
+    experiment = tmp_path / f"file_{random.randint(1, 1000000)}.txt"
+    subject = pathlib.Path("https://example.com/my-gladier-experiment") / experiment.name
+    return {
+        "input": {
+            "experiment": str(experiment),
+            "subject": str(subject),
+            "funcx_endpoint_compute": "4b116d3c-1703-4f8f-9f6f-39921e5864df",
+            # gladier 0.11's generated states read $.input.compute_endpoint; locally any id works.
+            "compute_endpoint": "4b116d3c-1703-4f8f-9f6f-39921e5864df",
+            "search_index": index_id,
+        }
+    }
+
+
+# ---- tests -----------------------------------------------------------------------------
+
+
+def test_tutorial_client_runs_to_succeeded_and_publishes_search_document(
+    gladier_kwargs, flows_client, search_client, tutorial_index, tmp_path
+):
+    flow_input = tutorial_input(tmp_path, tutorial_index)
+    experiment = pathlib.Path(flow_input["input"]["experiment"])
+    client = MyGladierClient(**gladier_kwargs)
+
+    flow = client.run_flow(flow_input=flow_input, label=f"Experiment {experiment.name}")
+    run = wait_for_run(flows_client, flow["run_id"])
+
+    assert run["status"] == "SUCCEEDED", run["details"]
+    output = run["details"]["output"]
+    assert output["RunExperiment"]["details"]["result"] == [str(experiment)]
+    document = output["GatherMetadata"]["details"]["result"][0]
+    assert document["content"]["files"][0]["filename"] == experiment.name
+    assert document["content"]["files"][0]["length"] > 0
+    assert not experiment.exists(), "gather_metadata removes the experiment file"
+    assert output["PublishMetadata"]["status"] == "SUCCEEDED"
+
+    found = search_client.search(tutorial_index, "Experiment").data
+    subjects = [g["subject"] for g in found["gmeta"]]
+    assert flow_input["input"]["subject"] in subjects
+
+
+def test_tutorial_client_deploys_flow_and_registers_functions_once(gladier_kwargs, flows_client, tutorial_index, tmp_path):
+    first = MyGladierClient(**gladier_kwargs)
+    run1 = first.run_flow(flow_input=tutorial_input(tmp_path, tutorial_index))
+    ids1 = first.get_compute_function_ids()
+
+    second = MyGladierClient(**type(gladier_kwargs)(__import__("gladier_jupyter.backend").backend.gladier_client_kwargs()))
+    run2 = second.run_flow(flow_input=tutorial_input(tmp_path, tutorial_index))
+
+    assert run1["flow_id"] == run2["flow_id"], "an unchanged flow is not deployed again"
+    assert second.get_compute_function_ids() == ids1, "unchanged functions are not registered again"
+    flow = flows_client.get_flow(run1["flow_id"]).data
+    assert flow["title"] == "MyGladierClient flow"
+    assert list(flow["definition"]["States"]) == ["RunExperiment", "GatherMetadata", "PublishMetadata"]
+    for run in (run1, run2):
+        assert wait_for_run(flows_client, run["run_id"])["status"] == "SUCCEEDED"
+
+
+def test_tutorial_ids_are_stored_apart_from_globus_ids(gladier_kwargs, tutorial_index, tmp_path):
+    client = MyGladierClient(**gladier_kwargs)
+    client.run_flow(flow_input=tutorial_input(tmp_path, tutorial_index))
+    # The client's own storage (what cloud mode reads) holds no local id.
+    assert client.storage.get_value("flow_id") is None
+    assert client.storage.get_value("run_experiment_function_id") is None
+    assert client.flows_manager.get_flow_id()
