@@ -85,6 +85,8 @@ class PkceLogin:
             raw = exc.raw_json if isinstance(exc.raw_json, dict) else {}
             if raw.get("error"):
                 reason = str(raw["error"])
+            if isinstance(raw.get("error_description"), str):
+                reason = f"{reason}: {raw['error_description'].rstrip('.')}"
             raise LoginCodeRejected(
                 f"The login code was not accepted by Globus Auth ({reason}): a code works once "
                 "and only for a few minutes after the link was opened; click 'Log in' for a "

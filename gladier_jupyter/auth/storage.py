@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import typing as t
@@ -57,8 +58,26 @@ class TokenStore:
                 expires_at=float(data.expires_at_seconds),
                 token_type=data.token_type or "Bearer",
             )
-            identity = identity or str(data.extra.get("username") or data.identity_id or "")
+            identity = identity or str(data.identity_id or "")
+        identity = self._names().get(identity, identity)
         return TokenSet(source="stored login", tokens=tokens, identity=identity)
+
+    # globus-sdk's token data keeps the identity id only; the username shown in the login
+    # widget is kept beside it (same user-only mode).
+    def _names(self) -> dict[str, str]:
+        try:
+            names = json.loads(self.path.with_name("identities.json").read_text())
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in names.items()} if isinstance(names, dict) else {}
+
+    def _remember_name(self, identity_id: str, username: str) -> None:
+        names = self._names()
+        names[identity_id] = username
+        path = self.path.with_name("identities.json")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(names, fh)
 
     def save(self, by_resource_server: t.Mapping[str, t.Mapping[str, t.Any]],
              identity_id: str | None = None, username: str = "") -> None:
@@ -74,17 +93,19 @@ class TokenStore:
                 refresh_token=tok.get("refresh_token"),
                 expires_at_seconds=int(tok["expires_at_seconds"]),
                 token_type=tok.get("token_type"),
-                extra={"username": username} if username else None,
             )
             for rs, tok in by_resource_server.items()
         }
         storage = self._storage()
         storage.store_token_data_by_resource_server(data)
         self._restrict()
+        if identity_id and username:
+            self._remember_name(identity_id, username)
 
     def update_token(self, resource_server: str, tok: t.Mapping[str, t.Any]) -> None:
-        """Replace one resource server's tokens (after a refresh)."""
-        self.save({resource_server: tok})
+        """Replace one resource server's tokens (after a refresh), keeping whose they are."""
+        old = self._storage().get_token_data(resource_server)
+        self.save({resource_server: tok}, identity_id=old.identity_id if old else None)
 
     def clear(self) -> list[Token]:
         """Forget every stored token; returns what was removed so it can be revoked."""
