@@ -24,6 +24,7 @@ __all__ = [
     "errors",
     "input_paths",
     "required_input_keys",
+    "optional_input_keys",
     "parse_jsonpath",
     "parse_expression",
     "expression_paths",
@@ -338,6 +339,30 @@ def required_input_keys(definition: t.Any) -> dict[str, list[str]]:
                 if state not in readers:
                     readers.append(state)
     return out
+
+
+def optional_input_keys(definition: t.Any) -> set[str]:
+    """``$.input`` keys a Choice tests with ``IsPresent``: the flow handles their absence."""
+    found: set[str] = set()
+
+    def walk(rule: t.Any) -> None:
+        if not isinstance(rule, dict):
+            return
+        if "IsPresent" in rule and isinstance(rule.get("Variable"), str):
+            key = input_key(rule["Variable"])
+            if key:
+                found.add(key)
+        for op in ("And", "Or"):
+            for sub in rule.get(op) or [] if isinstance(rule.get(op), list) else []:
+                walk(sub)
+        walk(rule.get("Not"))
+
+    states = definition.get("States") if isinstance(definition, dict) else None
+    for state in (states or {}).values() if isinstance(states, dict) else []:
+        if isinstance(state, dict) and isinstance(state.get("Choices"), list):
+            for rule in state["Choices"]:
+                walk(rule)
+    return found
 
 
 # --------------------------------------------------------------------------- validate
