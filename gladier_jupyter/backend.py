@@ -232,8 +232,8 @@ def gladier_client_kwargs() -> dict[str, t.Any]:
         return _local_managers(_local_info())
     login_manager = _state["login_manager"]
     if login_manager is None:
-        raise GladierJupyterUsageError(
-            "No Globus login is registered for gladier clients in this kernel; log in with "
-            "%gladier_login (or call gladier_jupyter.use_local() to run on the local service)."
-        )
+        # One manager per client: each client adds its own flow scope to what it requires.
+        from gladier_jupyter.auth import login_manager as make_login_manager
+
+        login_manager = make_login_manager()
     return {"login_manager": login_manager}
