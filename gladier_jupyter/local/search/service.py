@@ -1,0 +1,576 @@
+"""The in-process Search service: indices, GIngest, full-text queries, subjects, tasks.
+
+Queries follow Globus Search's simple syntax: words (any may match; ``+word`` must,
+``-word`` must not), ``"quoted phrases"``, ``prefix*``, ``*`` for everything; with
+``advanced`` also ``field.path:value``, ``AND``/``OR``/``NOT``. ``POST`` queries add
+``filters`` (``match_any``, ``match_all``, ``range``), ``sort`` and ``terms`` facets.
+Only entries whose ``visible_to`` names ``public``, ``all_authenticated_users`` or the
+local user's identity URN are ever returned.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from gladier_jupyter.local._http import ServiceContext
+
+from .errors import (
+    IncompatibleIndexStatus,
+    NoSuchIndex,
+    NotFound,
+    ValidationError,
+)
+from .store import SearchStore
+
+__all__ = ["SearchService"]
+
+INDEX_KEYS = (
+    "@datatype",
+    "@version",
+    "creation_date",
+    "display_name",
+    "description",
+    "id",
+    "is_trial",
+    "subscription_id",
+    "max_size_in_mb",
+    "num_entries",
+    "num_subjects",
+    "size_in_mb",
+    "status",
+)
+
+_TOKEN = re.compile(r'([+-]?)"([^"]*)"|([+-]?)(\S+)')
+_MAX_LIMIT = 10000
+
+
+class SearchService:
+    """Indices and documents of the local Search API, for the routes and the flow engine."""
+
+    def __init__(self, ctx: ServiceContext):
+        self.ctx = ctx
+        self.store = SearchStore(ctx.db_path("search"))
+
+    @property
+    def identity_urn(self) -> str:
+        return f"urn:globus:auth:identity:{self.ctx.identity_id}"
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ---- indices
+
+    def create_index(self, display_name: t.Any, description: t.Any) -> dict[str, t.Any]:
+        """Create a trial index owned by the local user; returns its GSearchIndex document."""
+        if not isinstance(display_name, str) or not display_name.strip():
+            raise ValidationError(
+                f"The index display_name {display_name!r} is not a non-empty string; "
+                "give the index a name."
+            )
+        if not isinstance(description, str):
+            raise ValidationError(
+                f"The index description {description!r} is not a string; send a description."
+            )
+        return index_document(self.store.add_index(display_name, description))
+
+    def index(self, index_id: str, *, open_only: bool = True) -> dict[str, t.Any]:
+        index = self.store.get_index(str(index_id))
+        if index is None:
+            raise NoSuchIndex(str(index_id))
+        if open_only and index["status"] != "open":
+            raise IncompatibleIndexStatus(index["status"], "open")
+        return index
+
+    def get_index(self, index_id: str) -> dict[str, t.Any]:
+        return index_document(self.index(index_id, open_only=False))
+
+    def index_list(self) -> list[dict[str, t.Any]]:
+        return [
+            {**index_document(index), "permissions": ["owner"]}
+            for index in self.store.list_indices()
+        ]
+
+    def update_index(
+        self, index_id: str, display_name: t.Any = None, description: t.Any = None
+    ) -> dict[str, t.Any]:
+        self.index(index_id)
+        if display_name is not None and (
+            not isinstance(display_name, str) or not display_name.strip()
+        ):
+            raise ValidationError(f"The index display_name {display_name!r} is not valid.")
+        if description is not None and not isinstance(description, str):
+            raise ValidationError(f"The index description {description!r} is not a string.")
+        self.store.update_index(str(index_id), display_name=display_name, description=description)
+        return self.get_index(index_id)
+
+    def delete_index(self, index_id: str) -> dict[str, t.Any]:
+        self.index(index_id)
+        self.store.update_index(str(index_id), status="delete_pending")
+        return {"index_id": str(index_id), "acknowledged": True}
+
+    def reopen_index(self, index_id: str) -> dict[str, t.Any]:
+        index = self.index(index_id, open_only=False)
+        if index["status"] != "delete_pending":
+            raise IncompatibleIndexStatus(index["status"], "delete_pending")
+        self.store.update_index(str(index_id), status="open")
+        return {"index_id": str(index_id), "acknowledged": True}
+
+    # ---- writing
+
+    def ingest(self, index_id: str, gingest_doc: t.Any) -> str:
+        """Write a GIngest document (GMetaEntry or GMetaList); returns the task id.
+
+        The write happens at once; its task is recorded already ``SUCCESS``.
+        """
+        return self.ingest_answer(index_id, gingest_doc)["task_id"]
+
+    def ingest_answer(self, index_id: str, gingest_doc: t.Any) -> dict[str, t.Any]:
+        """:meth:`ingest`, answering with Search's ingest response document."""
+        self.index(index_id)
+        entries = _ingest_entries(gingest_doc)
+        count = self.store.upsert_entries(str(index_id), entries)
+        task_id = self.store.add_task(
+            str(index_id),
+            "INGEST",
+            state="SUCCESS",
+            message=f"Ingested {count} document(s).",
+            additional_details={"num_documents_ingested": count},
+        )
+        return {
+            "acknowledged": True,
+            "as_identity": self.identity_urn,
+            "num_documents_ingested": count,
+            "success": True,
+            "task_id": task_id,
+        }
+
+    def delete_subjects(self, index_id: str, subjects: t.Any, task_type: str) -> dict[str, t.Any]:
+        self.index(index_id)
+        if isinstance(subjects, str) or not isinstance(subjects, list):
+            raise ValidationError(f"The subjects {subjects!r} are not a list of strings.")
+        if not all(isinstance(s, str) for s in subjects):
+            raise ValidationError("Every subject to delete must be a string.")
+        removed = self.store.delete_subjects(str(index_id), subjects)
+        task_id = self.store.add_task(
+            str(index_id),
+            task_type,
+            state="SUCCESS",
+            message=f"Deleted {removed} entries.",
+            additional_details={"num_entries_deleted": removed},
+        )
+        return {"task_id": task_id}
+
+    def delete_entry(self, index_id: str, subject: str, entry_id: str | None) -> dict[str, t.Any]:
+        self.index(index_id)
+        removed = self.store.delete_entry(str(index_id), subject, entry_id)
+        if not removed:
+            raise NotFound(
+                f"There is no entry {entry_id!r} of subject {subject!r} in index {index_id!r}."
+            )
+        task_id = self.store.add_task(
+            str(index_id), "DELETE_ENTRY", state="SUCCESS", message="Deleted 1 entry."
+        )
+        return {"task_id": task_id}
+
+    def delete_by_query(self, index_id: str, query: dict[str, t.Any]) -> dict[str, t.Any]:
+        self.index(index_id)
+        hits = self._matching_entries(str(index_id), query, visible_only=True)
+        removed = self.store.delete_rows([e["rowid"] for e, _rank in hits])
+        task_id = self.store.add_task(
+            str(index_id),
+            "DELETE_BY_QUERY",
+            state="SUCCESS",
+            message=f"Deleted {removed} entries.",
+            additional_details={"num_entries_deleted": removed},
+        )
+        return {"task_id": task_id}
+
+    # ---- reading
+
+    def query(
+        self,
+        index_id: str,
+        q: str = "*",
+        *,
+        offset: int = 0,
+        limit: int = 10,
+        advanced: bool = False,
+        filters: list[dict[str, t.Any]] | None = None,
+        sort: list[dict[str, t.Any]] | None = None,
+        facets: list[dict[str, t.Any]] | None = None,
+    ) -> dict[str, t.Any]:
+        """Run a query; returns a GSearchResult document."""
+        self.index(index_id)
+        offset, limit = _page(offset, limit)
+        query = {"q": q, "advanced": advanced, "filters": filters or [], "sort": sort or []}
+        hits = self._matching_entries(str(index_id), query, visible_only=True)
+        subjects = _group_by_subject(hits)
+        if sort:
+            subjects = _sorted(subjects, sort)
+        page = subjects[offset : offset + limit]
+        result: dict[str, t.Any] = {
+            "@datatype": "GSearchResult",
+            "@version": "2017-09-01",
+            "count": len(page),
+            # a subject that matches comes back with every entry of it the caller may see
+            "gmeta": [
+                self._gmeta_result(
+                    subject,
+                    [
+                        e
+                        for e in self.store.subject_entries(str(index_id), subject)
+                        if self._visible(e)
+                    ],
+                )
+                for subject, _matched in page
+            ],
+            "has_next_page": offset + len(page) < len(subjects),
+            "offset": offset,
+            "total": len(subjects),
+        }
+        if facets:
+            result["facet_results"] = _facets(facets, [e for _s, es in subjects for e in es])
+        return result
+
+    def post_search(self, index_id: str, body: t.Any) -> dict[str, t.Any]:
+        if not isinstance(body, dict):
+            raise ValidationError("The search query document must be a JSON object.")
+        for key in ("filters", "sort", "facets"):
+            if key in body and not isinstance(body[key], list):
+                raise ValidationError(f"The query's {key!r} must be a list.")
+        return self.query(
+            index_id,
+            body.get("q", "*") if body.get("q") is not None else "*",
+            offset=body.get("offset", 0),
+            limit=body.get("limit", 10),
+            advanced=bool(body.get("advanced", False)),
+            filters=body.get("filters"),
+            sort=body.get("sort"),
+            facets=body.get("facets"),
+        )
+
+    def get_subject(self, index_id: str, subject: str) -> dict[str, t.Any]:
+        self.index(index_id)
+        entries = [
+            e for e in self.store.subject_entries(str(index_id), subject) if self._visible(e)
+        ]
+        if not entries:
+            raise NotFound(f"There is no subject {subject!r} visible to you in index {index_id!r}.")
+        return self._gmeta_result(subject, entries)
+
+    def get_entry(self, index_id: str, subject: str, entry_id: str | None) -> dict[str, t.Any]:
+        self.index(index_id)
+        entries = [
+            e
+            for e in self.store.subject_entries(str(index_id), subject)
+            if (e["entry_id"] or None) == (entry_id or None) and self._visible(e)
+        ]
+        if not entries:
+            raise NotFound(
+                f"There is no entry {entry_id!r} of subject {subject!r} visible to you in "
+                f"index {index_id!r}."
+            )
+        return self._gmeta_result(subject, entries)
+
+    def get_task(self, task_id: str) -> dict[str, t.Any]:
+        task = self.store.get_task(str(task_id))
+        if task is None:
+            raise NotFound(f"There is no Search task {task_id!r}.")
+        return task
+
+    def task_list(self, index_id: str) -> dict[str, t.Any]:
+        self.index(index_id, open_only=False)
+        return {"tasks": self.store.list_tasks(str(index_id))}
+
+    # ---- internals
+
+    def _principals(self) -> set[str]:
+        return {"public", "all_authenticated_users", self.identity_urn}
+
+    def _visible(self, entry: dict[str, t.Any]) -> bool:
+        return bool(self._principals().intersection(entry["visible_to"]))
+
+    def _gmeta_result(self, subject: str, entries: list[dict[str, t.Any]]) -> dict[str, t.Any]:
+        return {
+            "@datatype": "GMetaResult",
+            "@version": "2019-08-27",
+            "entries": [
+                {"content": e["content"], "entry_id": e["entry_id"], "matched_principal_sets": []}
+                for e in entries
+            ],
+            "subject": subject,
+        }
+
+    def _matching_entries(
+        self, index_id: str, query: dict[str, t.Any], *, visible_only: bool
+    ) -> list[tuple[dict[str, t.Any], float]]:
+        q = query.get("q", "*")
+        if not isinstance(q, str):
+            raise ValidationError(f"The query string {q!r} is not a string.")
+        plan = _parse_query(q, advanced=bool(query.get("advanced")))
+        hits = self.store.match(index_id, plan.fts)
+        if plan.exclude_fts:
+            excluded = {e["rowid"] for e, _r in self.store.match(index_id, plan.exclude_fts)}
+            hits = [(e, r) for e, r in hits if e["rowid"] not in excluded]
+        filters = list(plan.field_filters) + list(query.get("filters") or [])
+        out = []
+        for entry, rank in hits:
+            if visible_only and not self._visible(entry):
+                continue
+            if not all(_passes(entry["content"], f) for f in filters):
+                continue
+            out.append((entry, rank))
+        return out
+
+
+def index_document(index: dict[str, t.Any]) -> dict[str, t.Any]:
+    """An index as Search's GSearchIndex document."""
+    doc = {
+        "@datatype": "GSearchIndex",
+        "@version": "2017-09-01",
+        **{k: index[k] for k in INDEX_KEYS if not k.startswith("@")},
+    }
+    doc["is_trial"] = bool(doc["is_trial"])
+    return doc
+
+
+def _page(offset: t.Any, limit: t.Any) -> tuple[int, int]:
+    try:
+        offset_i = int(offset)
+        limit_i = int(limit)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"offset {offset!r} and limit {limit!r} must be whole numbers."
+        ) from None
+    if offset_i < 0 or not 0 <= limit_i <= _MAX_LIMIT:
+        raise ValidationError(
+            f"offset must be >= 0 and limit between 0 and {_MAX_LIMIT}; got offset "
+            f"{offset_i} and limit {limit_i}."
+        )
+    return offset_i, limit_i
+
+
+def _ingest_entries(doc: t.Any) -> list[dict[str, t.Any]]:
+    if not isinstance(doc, dict):
+        raise ValidationError("The ingest document must be a JSON object (a GIngest).")
+    kind = doc.get("ingest_type")
+    data = doc.get("ingest_data")
+    if kind == "GMetaEntry":
+        raw = [data]
+    elif kind == "GMetaList":
+        if not isinstance(data, dict) or not isinstance(data.get("gmeta"), list):
+            raise ValidationError("A GMetaList ingest needs ingest_data.gmeta, a list of entries.")
+        raw = data["gmeta"]
+    else:
+        raise ValidationError(
+            f"The ingest_type {kind!r} is not supported; use 'GMetaEntry' or 'GMetaList'."
+        )
+    entries = []
+    for i, item in enumerate(raw):
+        where = "ingest_data" if kind == "GMetaEntry" else f"ingest_data.gmeta[{i}]"
+        if not isinstance(item, dict):
+            raise ValidationError(f"{where} is not an object.")
+        subject = item.get("subject")
+        if not isinstance(subject, str) or not subject:
+            raise ValidationError(f"{where}.subject must be a non-empty string; got {subject!r}.")
+        visible_to = item.get("visible_to")
+        if (
+            not isinstance(visible_to, list)
+            or not visible_to
+            or not all(isinstance(p, str) for p in visible_to)
+        ):
+            raise ValidationError(
+                f"{where}.visible_to must be a non-empty list of principals such as "
+                f"'public'; got {visible_to!r}."
+            )
+        content = item.get("content")
+        if not isinstance(content, dict):
+            raise ValidationError(f"{where}.content must be an object; got {content!r}.")
+        entry_id = item.get("id", item.get("entry_id"))
+        if entry_id is not None and not isinstance(entry_id, str):
+            raise ValidationError(f"{where}.id must be a string; got {entry_id!r}.")
+        entries.append(
+            {"subject": subject, "entry_id": entry_id, "content": content, "visible_to": visible_to}
+        )
+    return entries
+
+
+class _Plan(t.NamedTuple):
+    fts: str | None
+    exclude_fts: str | None
+    field_filters: list[dict[str, t.Any]]
+
+
+def _fts_term(text: str) -> str | None:
+    prefix = text.endswith("*") and len(text) > 1
+    body = text[:-1] if prefix else text
+    if not re.search(r"\w", body):
+        return None
+    quoted = '"' + body.replace('"', '""') + '"'
+    return quoted + ("*" if prefix else "")
+
+
+def _parse_query(q: str, *, advanced: bool) -> _Plan:
+    q = q.strip()
+    if q in ("", "*"):
+        return _Plan(None, None, [])
+    must: list[str] = []
+    should: list[str] = []
+    must_not: list[str] = []
+    field_filters: list[dict[str, t.Any]] = []
+    pending_op = ""
+    for match in _TOKEN.finditer(q):
+        sign = match.group(1) or match.group(3) or ""
+        text = match.group(2) if match.group(2) is not None else match.group(4)
+        if advanced and match.group(4) in ("AND", "OR", "NOT"):
+            pending_op = match.group(4)
+            continue
+        if pending_op == "AND":
+            sign = sign or "+"
+        elif pending_op == "NOT":
+            sign = "-"
+        pending_op = ""
+        if advanced and match.group(4) and ":" in text and not text.startswith(":"):
+            field, _, value = text.partition(":")
+            value = value.strip('"')
+            flt = {"type": "match_any", "field_name": field, "values": [value]}
+            field_filters.append({**flt, "negate": sign == "-"})
+            continue
+        term = _fts_term(text)
+        if term is None:
+            continue
+        {"+": must, "-": must_not}.get(sign, should).append(term)
+    if must:
+        fts: str | None = " AND ".join(must)
+    elif should:
+        fts = " OR ".join(should)
+    else:
+        fts = None
+    return _Plan(fts, " OR ".join(must_not) if must_not else None, field_filters)
+
+
+def _values(content: t.Any, field: str) -> list[t.Any]:
+    """Every leaf value at a dotted field path (lists are walked through)."""
+    current = [content]
+    for part in field.split("."):
+        nxt = []
+        for value in current:
+            if isinstance(value, list):
+                value_items = value
+            else:
+                value_items = [value]
+            for item in value_items:
+                if isinstance(item, dict) and part in item:
+                    nxt.append(item[part])
+        current = nxt
+    leaves: list[t.Any] = []
+    for value in current:
+        leaves.extend(value if isinstance(value, list) else [value])
+    return leaves
+
+
+def _norm(value: t.Any) -> str:
+    return str(value).lower() if not isinstance(value, bool) else str(value).lower()
+
+
+def _passes(content: dict[str, t.Any], flt: t.Any) -> bool:
+    if not isinstance(flt, dict) or not isinstance(flt.get("field_name"), str):
+        raise ValidationError(f"The filter {flt!r} needs a 'field_name'.")
+    kind = flt.get("type", "match_any")
+    present = _values(content, flt["field_name"])
+    if kind in ("match_any", "match_all"):
+        wanted = flt.get("values")
+        if not isinstance(wanted, list):
+            raise ValidationError(f"The {kind} filter on {flt['field_name']!r} needs 'values'.")
+        have = {_norm(v) for v in present}
+        hits = [_norm(v) in have for v in wanted]
+        ok = any(hits) if kind == "match_any" else all(hits)
+    elif kind == "range":
+        ranges = flt.get("values")
+        if not isinstance(ranges, list):
+            raise ValidationError(f"The range filter on {flt['field_name']!r} needs 'values'.")
+        ok = any(_in_range(v, r) for v in present for r in ranges)
+    elif kind == "exists":
+        ok = bool(present)
+    else:
+        raise ValidationError(
+            f"The filter type {kind!r} is not supported here; use match_any, match_all, "
+            "range or exists."
+        )
+    return not ok if flt.get("negate") else ok
+
+
+def _in_range(value: t.Any, rng: t.Any) -> bool:
+    if not isinstance(rng, dict):
+        raise ValidationError(f"The range {rng!r} must be an object with 'from' and 'to'.")
+    low, high = rng.get("from", "*"), rng.get("to", "*")
+
+    def cmp(a: t.Any, b: t.Any) -> int:
+        try:
+            fa, fb = float(a), float(b)
+            return (fa > fb) - (fa < fb)
+        except (TypeError, ValueError):
+            sa, sb = str(a), str(b)
+            return (sa > sb) - (sa < sb)
+
+    if low not in (None, "*") and cmp(value, low) < 0:
+        return False
+    return not (high not in (None, "*") and cmp(value, high) > 0)
+
+
+def _group_by_subject(
+    hits: list[tuple[dict[str, t.Any], float]],
+) -> list[tuple[str, list[dict[str, t.Any]]]]:
+    groups: dict[str, list[dict[str, t.Any]]] = {}
+    for entry, _rank in hits:  # hits come best first: a subject ranks by its best entry
+        groups.setdefault(entry["subject"], []).append(entry)
+    return list(groups.items())
+
+
+def _sorted(
+    subjects: list[tuple[str, list[dict[str, t.Any]]]], sort: list[dict[str, t.Any]]
+) -> list[tuple[str, list[dict[str, t.Any]]]]:
+    out = list(subjects)
+    for rule in reversed(sort):
+        if not isinstance(rule, dict) or not isinstance(rule.get("field_name"), str):
+            raise ValidationError(f"The sort rule {rule!r} needs a 'field_name'.")
+        field = rule["field_name"]
+        reverse = rule.get("order", "asc") == "desc"
+
+        def key(item: tuple[str, list[dict[str, t.Any]]], field: str = field) -> tuple:
+            values = [v for e in item[1] for v in _values(e["content"], field)]
+            if not values:
+                return (1, 0, "")
+            value = values[0]
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return (0, float(value), "")
+            return (0, 0, str(value))
+
+        present = [s for s in out if key(s)[0] == 0]
+        missing = [s for s in out if key(s)[0] == 1]
+        out = sorted(present, key=key, reverse=reverse) + missing
+    return out
+
+
+def _facets(facets: list[dict[str, t.Any]], entries: list[dict[str, t.Any]]) -> list[dict]:
+    results = []
+    for facet in facets:
+        if not isinstance(facet, dict) or not isinstance(facet.get("field_name"), str):
+            raise ValidationError(f"The facet {facet!r} needs a 'field_name'.")
+        kind = facet.get("type", "terms")
+        if kind != "terms":
+            raise ValidationError(f"The facet type {kind!r} is not supported here; use terms.")
+        counts: dict[str, int] = {}
+        for entry in entries:
+            for value in {str(v) for v in _values(entry["content"], facet["field_name"])}:
+                counts[value] = counts.get(value, 0) + 1
+        size = int(facet.get("size", 10))
+        buckets = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
+        results.append(
+            {
+                "name": facet.get("name", facet["field_name"]),
+                "buckets": [{"value": v, "count": c} for v, c in buckets],
+            }
+        )
+    return results
