@@ -49,3 +49,42 @@ def gladier_kwargs(local_service: t.Any) -> dict[str, t.Any]:
 
     backend.use_local(local_service.state_dir)
     return backend.gladier_client_kwargs()
+
+
+def wait_for_run(flows_client: t.Any, run_id: str, timeout: float = 120.0) -> dict[str, t.Any]:
+    """Poll a run until it ends (or ``timeout`` passes); its last document."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        run = flows_client.get_run(run_id).data
+        if run["status"] in ("SUCCEEDED", "FAILED", "ENDED") or time.monotonic() > deadline:
+            return run
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.1)
+
+
+def run_log(flows_client: t.Any, run_id: str) -> list[dict[str, t.Any]]:
+    """Every log entry of a run, following the markers."""
+    entries: list[dict[str, t.Any]] = []
+    for page in flows_client.paginated.get_run_logs(run_id, limit=100).pages():
+        entries.extend(page["entries"])
+    return entries
+
+
+@pytest.fixture
+def run_definition(flows_client: t.Any) -> t.Callable[..., dict[str, t.Any]]:
+    """``run_definition(definition, flow_input, input_schema=None, wait=True)``: deploy the
+    definition as a new flow, start a run and (by default) wait for its end; the run doc."""
+    import globus_sdk
+
+    def run(definition: dict[str, t.Any], flow_input: dict[str, t.Any] | None = None,
+            input_schema: dict[str, t.Any] | None = None, wait: bool = True,
+            label: str = "test run") -> dict[str, t.Any]:
+        flow = flows_client.create_flow("test flow", definition, input_schema or {}).data
+        specific = globus_sdk.SpecificFlowClient(flow["id"], authorizer=flows_client.authorizer)
+        started = specific.run_flow(flow_input or {}, label=label).data
+        return wait_for_run(flows_client, started["run_id"]) if wait else started
+
+    return run

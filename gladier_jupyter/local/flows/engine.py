@@ -317,7 +317,8 @@ class Engine:
                      **({"output": err.output} if err.output is not None else {})},
                 )
                 if handler is None:
-                    self._fail(doc, data, name, err.error, err.cause, [failed_entry], output=err.output)
+                    self._fail(doc, data, name, err.error, err.cause,
+                               [] if stype == "Fail" else [failed_entry], output=err.output)
                     return
                 entries = [failed_entry]
                 try:
@@ -430,6 +431,9 @@ class Engine:
         wait_time = float(state.get("WaitTime", DEFAULT_WAIT_TIME))
         body = _input_for(state, names, "ActionUnableToRun")
         started = self._started(name, "Action", body)
+        # Record the start so the log shows it while the action runs.
+        if not self.store.record(doc, {"state": name, "data": data}, [started]):
+            raise _Canceled()
         provider = actions.resolve(url) if isinstance(url, str) else None
         if provider is None:
             raise StateError(
@@ -437,9 +441,6 @@ class Engine:
                 f"No action provider answers ActionUrl {url!r} in the local service; it provides "
                 "Globus Compute, Search ingest, Transfer and hello_world.",
             )
-        # Record the start so the log shows it while the action runs.
-        if not self.store.record(doc, {"state": name, "data": data}, [started]):
-            raise _Canceled()
         start_time = now_iso()
         request = actions.ActionRequest(ctx=self.service.ctx, run_id=doc["run_id"], state_name=name,
                                         label=doc.get("label"), timeout=wait_time)
