@@ -443,7 +443,7 @@ class Engine:
             )
         start_time = now_iso()
         request = actions.ActionRequest(ctx=self.service.ctx, run_id=doc["run_id"], state_name=name,
-                                        label=doc.get("label"), timeout=wait_time)
+                                        label=doc.get("label"), timeout=wait_time + 5)
         try:
             handle = provider.start(body, request)
         except actions.ActionUnableToRun as exc:

@@ -1,0 +1,193 @@
+"""Action states against the local action providers: Compute (v2 and v3 bodies, failures,
+WaitTime), Transfer (local copy), plus ``$._context`` — through real globus-sdk and
+globus-compute-sdk clients."""
+
+from __future__ import annotations
+
+import pathlib
+import uuid
+
+import pytest
+from globus_compute_sdk.serialize import DillCodeSource
+
+from tests._fixtures.local import run_log
+
+ENDPOINT = str(uuid.uuid4())
+COMPUTE = "https://compute.actions.globus.org"
+
+
+def double(**data):
+    return data["n"] * 2
+
+
+def add(a, b):
+    return a + b
+
+
+def divide_by_zero(**data):
+    return 1 / 0
+
+
+def sleep_long(**data):
+    import time
+
+    time.sleep(60)
+
+
+def exit_worker(**data):
+    import sys
+
+    sys.exit(3)
+
+
+@pytest.fixture(scope="module")
+def fids(local_service):
+    from gladier_jupyter import backend
+
+    backend.use_local(local_service.state_dir)
+    client = backend.compute_client(code_serialization_strategy=DillCodeSource())
+    return {f.__name__: client.register_function(f) for f in (double, add, divide_by_zero, sleep_long, exit_worker)}
+
+
+def compute_state(function_id, *, eoaf=False, wait_time=30, catch=None, end=True):
+    state = {
+        "Type": "Action",
+        "ActionUrl": COMPUTE,
+        "ExceptionOnActionFailure": eoaf,
+        "Parameters": {"tasks": [{"endpoint.$": "$.input.compute_endpoint", "function": function_id, "payload.$": "$.input"}]},
+        "ResultPath": "$.Result",
+        "WaitTime": wait_time,
+    }
+    if catch:
+        state["Catch"] = catch
+    state["End" if end else "Next"] = True if end else "Handled"
+    return state
+
+
+def test_compute_v2_body_puts_return_values_under_result_and_results(run_definition, fids):
+    run = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["double"])}},
+                         {"input": {"compute_endpoint": ENDPOINT, "n": 21}})
+    assert run["status"] == "SUCCEEDED", run["details"]
+    result = run["details"]["output"]["Result"]
+    assert result["status"] == "SUCCEEDED"
+    assert result["details"]["result"] == [42]
+    assert result["details"]["results"][0]["output"] == 42
+    assert result["details"]["results"][0]["status"] == "success"
+
+
+def test_compute_v3_body_with_args_and_several_tasks(run_definition, fids):
+    definition = {"StartAt": "C", "States": {"C": {
+        "Type": "Action", "ActionUrl": COMPUTE + "/v3",
+        "Parameters": {"endpoint_id": ENDPOINT, "tasks": [
+            {"function_id": fids["add"], "args": [1, 2]},
+            {"function_id": fids["add"], "kwargs": {"a": 10, "b": 5}},
+        ]},
+        "ResultPath": "$.Sum", "End": True}}}
+    run = run_definition(definition, {})
+    assert run["status"] == "SUCCEEDED", run["details"]
+    assert run["details"]["output"]["Sum"]["details"]["result"] == [3, 15]
+
+
+def test_failing_function_without_exception_on_failure_continues_with_failed_result(run_definition, fids):
+    run = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["divide_by_zero"])}},
+                         {"input": {"compute_endpoint": ENDPOINT}})
+    assert run["status"] == "SUCCEEDED", run["details"]
+    result = run["details"]["output"]["Result"]
+    assert result["status"] == "FAILED"
+    assert "ZeroDivisionError" in result["details"]["exception"]
+    codes = [e["code"] for e in run_log(_flows(), run["run_id"])]
+    assert "ActionFailed" in codes
+
+
+def _flows():
+    from gladier_jupyter import backend
+
+    return backend.flows_client()
+
+
+def test_failing_function_with_exception_on_failure_fails_the_run(run_definition, fids):
+    run = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["divide_by_zero"], eoaf=True)}},
+                         {"input": {"compute_endpoint": ENDPOINT}})
+    assert run["status"] == "FAILED"
+    assert run["details"]["details"]["error"] == "ActionFailedException"
+    assert "ZeroDivisionError" in run["details"]["details"]["cause"]
+
+
+def test_catch_action_failed_exception_routes_to_handler(run_definition, fids):
+    catch = [{"ErrorEquals": ["ActionFailedException"], "ResultPath": "$.failure", "Next": "Handled"}]
+    definition = {"StartAt": "C", "States": {
+        "C": compute_state(fids["divide_by_zero"], eoaf=True, catch=catch, end=False),
+        "Handled": {"Type": "Pass", "End": True}}}
+    run = run_definition(definition, {"input": {"compute_endpoint": ENDPOINT}})
+    assert run["status"] == "SUCCEEDED", run["details"]
+    assert run["details"]["output"]["failure"]["Error"] == "ActionFailedException"
+
+
+def test_action_past_wait_time_fails_with_action_timeout(run_definition, fids):
+    run = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["sleep_long"], wait_time=1)}},
+                         {"input": {"compute_endpoint": ENDPOINT}})
+    assert run["status"] == "FAILED"
+    assert run["details"]["details"]["error"] == "ActionTimeout"
+    assert "WaitTime" in run["details"]["details"]["cause"]
+
+
+def test_function_calling_sys_exit_fails_the_action_and_service_stays_up(run_definition, fids):
+    run = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["exit_worker"], eoaf=True)}},
+                         {"input": {"compute_endpoint": ENDPOINT}})
+    assert run["status"] == "FAILED"
+    assert run["details"]["details"]["error"] == "ActionFailedException"
+    again = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["double"])}},
+                           {"input": {"compute_endpoint": ENDPOINT, "n": 1}})
+    assert again["details"]["output"]["Result"]["details"]["result"] == [2]
+
+
+def test_unknown_function_is_action_unable_to_run(run_definition, fids):
+    run = run_definition({"StartAt": "C", "States": {"C": compute_state(str(uuid.uuid4()))}},
+                         {"input": {"compute_endpoint": ENDPOINT}})
+    assert run["status"] == "FAILED"
+    assert run["details"]["details"]["error"] == "ActionUnableToRun"
+
+
+def test_context_gives_run_id_flow_id_and_username(run_definition):
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {
+        "run.$": "$._context.run_id", "flow.$": "$._context.flow_id", "user.$": "$._context.username",
+        "label.=": "_context.label"}, "ResultPath": "$.ctx", "End": True}}}
+    run = run_definition(definition, {}, label="ctx label")
+    ctx = run["details"]["output"]["ctx"]
+    assert ctx["run"] == run["run_id"]
+    assert ctx["flow"] == run["flow_id"]
+    assert ctx["user"]
+    assert ctx["label"] == "ctx label"
+    assert "_context" not in run["details"]["output"]
+
+
+def test_transfer_action_copies_between_local_collections(run_definition, local_service):
+    src, dst = str(uuid.uuid4()), str(uuid.uuid4())
+    source = pathlib.Path(local_service.state_dir) / "collections" / src / "data"
+    source.mkdir(parents=True)
+    (source / "a.txt").write_text("alpha")
+    (source / "sub").mkdir()
+    (source / "sub" / "b.txt").write_text("beta")
+    definition = {"StartAt": "T", "States": {"T": {
+        "Type": "Action", "ActionUrl": "https://actions.globus.org/transfer/transfer",
+        "Parameters": {"source_endpoint_id.$": "$.src", "destination_endpoint_id.$": "$.dst",
+                       "transfer_items": [{"source_path": "/data", "destination_path": "/copy", "recursive": True}]},
+        "ResultPath": "$.Transfer", "End": True}}}
+    run = run_definition(definition, {"src": src, "dst": dst})
+    assert run["status"] == "SUCCEEDED", run["details"]
+    target = pathlib.Path(local_service.state_dir) / "collections" / dst / "copy"
+    assert (target / "a.txt").read_text() == "alpha"
+    assert (target / "sub" / "b.txt").read_text() == "beta"
+    assert run["details"]["output"]["Transfer"]["details"]["files"] == 2
+
+
+def test_transfer_path_escaping_collection_is_refused(run_definition):
+    definition = {"StartAt": "T", "States": {"T": {
+        "Type": "Action", "ActionUrl": "https://transfer.actions.globus.org/transfer",
+        "Parameters": {"source_endpoint_id": "a", "destination_endpoint_id": "b",
+                       "transfer_items": [{"source_path": "/../../secret", "destination_path": "/x"}]},
+        "ResultPath": "$.T", "End": True}}}
+    run = run_definition(definition, {})
+    assert run["status"] == "FAILED"
+    assert run["details"]["details"]["error"] == "ActionUnableToRun"
+    assert "leaves its collection" in run["details"]["details"]["cause"]
