@@ -652,6 +652,7 @@ class RunWatcher:
         self._finished = threading.Event()
         self._running = False
         self._need_definition = definition is None
+        self._ended = False
 
     # -- lifecycle ----------------------------------------------------------------------
     @property
@@ -684,6 +685,12 @@ class RunWatcher:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the run ends (True) or ``timeout`` passes (False)."""
         return self._finished.wait(timeout)
+
+    def finish_if_ended(self) -> None:
+        """Mark the watch finished once the run ended and its views were told."""
+        if self._ended:
+            self.connection = "done"
+            self._finished.set()
 
     # -- one poll -----------------------------------------------------------------------
     def _count_request(self) -> None:
@@ -723,7 +730,7 @@ class RunWatcher:
                 if tail:
                     model.add_entries(tail)
                     changed = True
-                self._finished.set()
+                self._ended = True
         self._last_new = len(new)
         return changed
 
@@ -736,9 +743,10 @@ class RunWatcher:
             changed = self.poll_once()
             self._failures = 0
             if self.connection != "live" or changed:
-                self._set_connection("done" if self.finished else "live", "",
+                self._set_connection("done" if self._ended else "live", "",
                                      new_entries=len(self.model.entries) - before, notify=False)
                 self._notify(len(self.model.entries) - before)
+            self.finish_if_ended()
             delay = self.policy.next_delay(self._delay, changed)
             self._delay = delay
         except Exception as err:  # every failure is reported, none kills the loop

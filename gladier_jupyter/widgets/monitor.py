@@ -249,13 +249,16 @@ class RunMonitor(GladierWidget):
     def refresh(self) -> RunMonitor:
         """Poll once now, on this thread (for scripts; the background loop does this)."""
         self._watcher.poll_once()
+        self._watcher.finish_if_ended()
         self._on_update(self._watcher.model, {"connection": self._watcher.connection,
                                               "message": self._watcher.message})
         return self
 
     def close(self) -> None:
         """Stop watching and close the widget."""
-        self._watcher.stop()
+        watcher = getattr(self, "_watcher", None)
+        if watcher is not None:
+            watcher.stop()
         super().close()
 
     def cancel(self) -> dict[str, t.Any]:
@@ -542,7 +545,7 @@ class RunsPanel(ipywidgets.VBox):
         self.list.runs = rows[: self.limit]
         return self.list.runs
 
-    def open(self, run_id: str) -> RunMonitor:
+    def open_run(self, run_id: str) -> RunMonitor:
         """Show the RunMonitor of ``run_id`` under the list (stopping the previous one)."""
         if self.monitor is not None:
             self.monitor.close()
@@ -562,7 +565,7 @@ class RunsPanel(ipywidgets.VBox):
         if not isinstance(content, dict):
             return
         if content.get("type") == "open" and content.get("run_id"):
-            self.open(str(content["run_id"]))
+            self.open_run(str(content["run_id"]))
         elif content.get("type") == "refresh":
             self.refresh()
 

@@ -1,0 +1,214 @@
+"""RunMonitor against the local service, through real HTTP and the real globus-sdk."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import threading
+import uuid
+
+import globus_sdk
+import pytest
+
+from gladier_jupyter import monitor as run_monitor
+from gladier_jupyter.widgets.monitor import RunMonitor, RunsPanel
+
+FLOWS = json.loads((pathlib.Path(__file__).parent / "data" / "monitor" / "flows.json").read_text())
+
+
+def start_run(flows_client, name: str, flow_input: dict | None = None, label: str = "monitor test"):
+    """Deploy flows.json[name] and start it; returns (run document, specific flow client)."""
+    from gladier_jupyter import backend
+
+    flow = flows_client.create_flow(title=f"monitor {name}", definition=FLOWS[name],
+                                    input_schema={})
+    scope = flow.get("globus_auth_scope") or str(
+        globus_sdk.SpecificFlowClient(flow["id"]).scopes.user)
+    specific = globus_sdk.SpecificFlowClient(flow["id"], authorizer=backend.authorizer_for(scope))
+    run = specific.run_flow(flow_input or {"input": {"name": "x"}}, label=label).data
+    return run, specific
+
+
+def codes(monitor: RunMonitor) -> list[str]:
+    return [e["code"] for e in monitor.entries]
+
+
+def test_run_monitor_follows_a_run_to_succeeded_with_every_state_green(flows_client):
+    run, _ = start_run(flows_client, "pass_wait_pass")
+    seen: list[str] = []
+    monitor = RunMonitor(run, client=flows_client)
+    monitor.observe(lambda change: seen.append(change["new"]), "status")
+    assert monitor.wait(60) == "SUCCEEDED"
+    assert {n: s["status"] for n, s in monitor.states.items()} == {
+        "Prepare": "succeeded", "Hold": "succeeded", "Finish": "succeeded"}
+    assert seen[-1] == "SUCCEEDED"
+    assert codes(monitor)[0] == "FlowStarted" and codes(monitor)[-1] == "FlowSucceeded"
+    # The log the widget shows is the service's log, entry for entry.
+    server_log = list(flows_client.paginated.get_run_logs(run["run_id"]).items())
+    assert [e["code"] for e in server_log] == codes(monitor)
+    assert [r["code"] for r in monitor.events] == codes(monitor)
+    assert json.loads(monitor.output)["finished"] == {"done": True}
+    assert monitor.progress == {"done": 3, "total": 3}
+    assert [b["state"] for b in monitor.timeline] == ["Prepare", "Hold", "Finish"]
+    assert monitor.states["Prepare"]["input"] and monitor.states["Prepare"]["output"]
+    assert monitor.connection == "done"
+    assert monitor.web_url == ""  # local runs have no Globus web-app page
+    monitor.close()
+
+
+def test_run_monitor_reads_a_log_of_more_than_250_entries_without_gaps_or_repeats(flows_client):
+    run, _ = start_run(flows_client, "many_states_loop")
+    monitor = RunMonitor(run["run_id"], client=flows_client)
+    assert monitor.wait(120) == "SUCCEEDED"
+    server_log = list(flows_client.paginated.get_run_logs(run["run_id"]).items())
+    assert len(server_log) > 250
+    assert monitor.entries == server_log
+    assert len(monitor.events) == len(server_log)
+    assert monitor.states["Count"]["attempts"] == 70
+    assert [b["state"] for b in monitor.timeline].count("Check") == 70
+    monitor.close()
+
+
+def test_choice_loop_shows_each_visit_and_ends_succeeded(flows_client):
+    run, _ = start_run(flows_client, "choice_loop")
+    monitor = RunMonitor(run, client=flows_client)
+    assert monitor.wait(60) == "SUCCEEDED"
+    assert monitor.states["Count"]["attempts"] == 3
+    assert [b["state"] for b in monitor.timeline] == [
+        "Init", "Count", "Check", "Count", "Check", "Count", "Check", "Done"]
+    assert json.loads(monitor.output)["counter"] == {"n": 3}
+    monitor.close()
+
+
+def test_cancel_from_the_panel_ends_the_run_and_marks_the_waiting_state(flows_client):
+    run, _ = start_run(flows_client, "long_wait")
+    monitor = RunMonitor(run, client=flows_client)
+    while monitor.states.get("LongWait", {}).get("status") != "active":
+        monitor.refresh()
+    # What the page's "Yes, cancel it" button sends.
+    monitor._on_page_msg(monitor, {"type": "cancel"}, [])
+    assert monitor.wait(30) == "FAILED"
+    assert codes(monitor)[-1] == "FlowCanceled"
+    assert flows_client.get_run(run["run_id"])["status"] == "FAILED"
+    assert monitor.states["LongWait"]["status"] == "failed"
+    assert monitor.states["After"]["status"] == "skipped"
+    assert "cancel" in monitor.error.lower()
+    assert monitor.action == "cancel requested"
+    monitor.close()
+
+
+def test_failed_compute_function_shows_the_remote_traceback(gladier_kwargs):
+    from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition
+
+    def read_detector(**data):
+        raise ValueError("detector offline: " + data["detector"])
+
+    @generate_flow_definition
+    class ReadDetector(GladierBaseTool):
+        compute_functions = [read_detector]
+
+    @generate_flow_definition
+    class DetectorClient(GladierBaseClient):
+        gladier_tools = [ReadDetector]
+
+    client = DetectorClient(**gladier_kwargs)
+    run = client.run_flow(flow_input={"input": {"detector": "D7",
+                                                "compute_endpoint": str(uuid.uuid4())}},
+                          label="broken detector")
+    monitor = RunMonitor(run, client=client)
+    # gladier's compute states set ExceptionOnActionFailure false: the run goes on and
+    # succeeds, and the monitor must still show which state failed, and why.
+    assert monitor.wait(120) == "SUCCEEDED"
+    state = monitor.states["ReadDetector"]
+    assert state["status"] == "failed"
+    assert "ValueError: detector offline: D7" in state["traceback"]
+    assert "Traceback (most recent call last)" in state["traceback"]
+    assert "detector offline" in state["error"]
+    assert monitor.graph  # the gladier client's definition gives the graph at once
+    html = monitor.snapshot_html()
+    assert 'data-state="ReadDetector" data-status="failed"' in html and "gj-flow-svg" in html
+    monitor.close()
+
+
+def test_closing_the_widget_stops_its_polling(flows_client):
+    run, _ = start_run(flows_client, "long_wait")
+    monitor = RunMonitor(run, client=flows_client)
+    while monitor.watcher.polls < 3:
+        threading.Event().wait(0.05)
+    monitor.close()
+    threading.Event().wait(0.3)  # any poll in flight finishes
+    polls = monitor.watcher.polls
+    threading.Event().wait(1.0)
+    assert monitor.watcher.polls == polls
+    assert monitor.watcher.stopped
+    flows_client.cancel_run(run["run_id"])
+
+
+def test_monitors_share_one_scheduler_thread_off_the_main_thread(flows_client):
+    runs = [start_run(flows_client, "long_wait")[0] for _ in range(3)]
+    names_before = {t.name for t in threading.enumerate()}
+    monitors = [RunMonitor(r, client=flows_client) for r in runs]
+    for m in monitors:
+        while m.watcher.polls < 2:
+            threading.Event().wait(0.05)
+    schedulers = [t for t in threading.enumerate() if t.name == "gladier-monitor"]
+    assert len(schedulers) == 1
+    assert run_monitor.scheduler_thread() is schedulers[0]
+    assert schedulers[0] is not threading.main_thread()
+    polling = {t.name for t in threading.enumerate()} - names_before - {"gladier-monitor"}
+    assert all(n.startswith("gladier-monitor-poll") for n in polling)
+    for m, r in zip(monitors, runs, strict=True):
+        m.close()
+        flows_client.cancel_run(r["run_id"])
+
+
+def test_attach_after_a_restart_rebuilds_the_whole_state_from_the_service(flows_client):
+    run, _ = start_run(flows_client, "choice_loop")
+    first = RunMonitor(run, client=flows_client)
+    first.wait(60)
+    first.close()
+    again = RunMonitor.attach(run["run_id"], client=flows_client)
+    assert again.wait(30) == "SUCCEEDED"
+    assert again.entries == first.entries
+    assert again.states == first.states
+    assert again.flow_title == "monitor choice_loop"
+    again.close()
+
+
+def test_runs_panel_lists_runs_with_status_and_opens_one(flows_client):
+    run, _ = start_run(flows_client, "pass_wait_pass", label="panel run")
+    panel = RunsPanel(flows_client)
+    rows = {r["run_id"]: r for r in panel.list.runs}
+    assert rows[run["run_id"]]["label"] == "panel run"
+    assert rows[run["run_id"]]["status"] in {"ACTIVE", "SUCCEEDED"}
+    # What a click on the row sends.
+    panel._on_page_msg(panel.list, {"type": "open", "run_id": run["run_id"]}, [])
+    assert panel.monitor is not None and panel.monitor.run_id == run["run_id"]
+    assert panel.children[-1] is panel.monitor
+    assert panel.monitor.wait(60) == "SUCCEEDED"
+    panel.close()
+    assert panel.monitor.watcher.stopped
+
+
+def test_monitor_accepts_a_gladier_client_run_id_and_backend_default(flows_client):
+    run, _ = start_run(flows_client, "pass_wait_pass")
+    monitor = RunMonitor(run["run_id"])  # the current backend's flows client
+    assert monitor.wait(60) == "SUCCEEDED"
+    monitor.close()
+    with pytest.raises(ValueError, match="run_id"):
+        RunMonitor({"status": "ACTIVE"}, client=flows_client)
+    with pytest.raises(ValueError, match="client="):
+        RunMonitor(run["run_id"], client=object())
+
+
+def test_outside_a_live_kernel_the_bundle_holds_a_static_snapshot(flows_client):
+    run, _ = start_run(flows_client, "pass_wait_pass")
+    monitor = RunMonitor(run, client=flows_client)
+    monitor.wait(60)
+    data, metadata = monitor._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert 'data-status="SUCCEEDED"' in data["text/html"]
+    assert 'data-state="Hold" data-status="succeeded"' in data["text/html"]
+    assert "<svg" in data["text/html"]
+    assert "SUCCEEDED" in data["text/plain"] and "3/3 states" in data["text/plain"]
+    monitor.close()
