@@ -26,6 +26,7 @@ __all__ = [
     "HubLoginExpired",
     "LoginCodeRejected",
     "LoginRequired",
+    "ask_consent",
     "authorizer_for",
     "login",
     "login_magic",
@@ -80,3 +81,25 @@ def login_manager() -> GladierLoginManager:
 def logout() -> int:
     """Revoke and forget tokens stored by an interactive login; returns how many."""
     return session().logout()
+
+
+def ask_consent(error: Exception, auth_session: AuthSession | None = None) -> t.NoReturn:
+    """Turn a Globus ``ConsentRequired`` / ``MISSING_SCOPE`` error into the login widget.
+
+    Shows the Login widget with a link asking for the scopes Globus named, then raises
+    :class:`LoginRequired` (one line, no stack) telling the user to paste the code and rerun.
+    Errors of another kind are re-raised unchanged.
+    """
+    from gladier_jupyter.auth.manager import GladierLoginManager
+
+    info = getattr(error, "info", None)
+    consent = getattr(info, "consent_required", None)
+    scopes = list(getattr(consent, "required_scopes", None) or [])
+    code = getattr(error, "code", "")
+    if not scopes and code not in ("ConsentRequired", "MISSING_SCOPE"):
+        raise error
+    manager = GladierLoginManager(auth_session or session())
+    wanted = scopes or [str(s) for s in manager.session.pending_scopes] or ["openid"]
+    manager.add_scope_change(wanted)
+    manager._login_callback(wanted)  # shows the widget and raises LoginRequired
+    raise LoginRequired("Globus asked for consent; log in again with %gladier_login.", wanted)

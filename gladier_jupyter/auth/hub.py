@@ -78,9 +78,13 @@ def token_set_from_auth_state(
         data = dict(data)
         data.setdefault("resource_server", rs)
         try:
-            tokens[str(rs)] = Token.from_globus_dict(data, seen_at=seen_at)
+            token = Token.from_globus_dict(data, seen_at=seen_at)
         except ValueError:
             continue
+        # The hub's refresh tokens belong to its confidential client: useless without the
+        # hub's secret, so they are not kept (the hub API gives refreshed tokens instead).
+        token.refresh_token = None
+        tokens[str(rs)] = token
     user = auth_state.get("globus_user") or {}
     identity = ""
     if isinstance(user, dict):

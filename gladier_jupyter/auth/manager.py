@@ -73,18 +73,24 @@ class GladierLoginManager(CallbackLoginManager):
         still = [s for s in wanted if s in changed or not self.session.holds(s)]
         if not still:
             return {s: self.session.authorizer_for(s) for s in wanted}
-        expired_hub = [
-            (ts, tok) for s in still for ts in self.session.token_sets()
-            if ts.source in HUB_SOURCES and (tok := ts.for_scope(s)) and s not in changed
+        sets = self.session.token_sets()
+        hub_tokens = [
+            tok for s in still if s not in changed for ts in sets
+            if ts.source in HUB_SOURCES and (tok := ts.for_scope(s)) is not None
         ]
+        only_expired_hub = all(
+            s not in changed and any(ts.source in HUB_SOURCES and ts.for_scope(s) for ts in sets)
+            for s in still
+        )
         url = self.session.start_login(still)
         self._display(still)
-        labels = ", ".join(sorted({scope_label(s) for s in still}))
-        if expired_hub and len(expired_hub) == len(still):
-            when = iso(min(tok.expires_at or 0 for _, tok in expired_hub))
+        labels = ", ".join(sorted({scope_label(s).split(":")[0] for s in still}))
+        if only_expired_hub:
+            when = iso(min(tok.expires_at or 0 for tok in hub_tokens))
             raise HubLoginExpired(
                 f"Your hub login expired at {when}; log in again: open the link in the login "
-                "widget shown above, paste the code, then run this cell again."
+                "widget shown above, paste the code, then run this cell again (or restart "
+                "your server from the hub's control panel)."
             )
         log.info("login needed for %s; authorize link %s", labels, url.split("?", 1)[0])
         raise LoginRequired(
