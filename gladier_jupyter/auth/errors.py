@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
+from gladier_jupyter.errors import GladierJupyterUsageError
 
 __all__ = [
     "GlobusDataError",
@@ -16,11 +16,14 @@ class GlobusDataError(GladierJupyterUsageError):
     """``GLOBUS_DATA`` holds something other than the token dict a Globus hub writes."""
 
 
-class HubLoginExpired(GladierJupyterError):
-    """The tokens the hub handed over have expired and the hub API has no fresher ones."""
+class HubLoginExpired(GladierJupyterUsageError):
+    """The tokens the hub handed over have expired and the hub API has no fresher ones.
+
+    A usage error: the user must act (log in again), and the magics show it as one line.
+    """
 
 
-class LoginRequired(GladierJupyterError):
+class LoginRequired(GladierJupyterUsageError):
     """A scope is needed that no token source holds; the login widget asks the user for it."""
 
     def __init__(self, message: str, scopes: list[str] | None = None) -> None:
