@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import pathlib
 import re
-import secrets
-import signal
-import threading
 import time
 
 import globus_sdk
@@ -17,8 +13,6 @@ import pytest
 from globus_compute_sdk.errors import TaskExecutionFailed
 from globus_compute_sdk.serialize import ComputeSerializer, DillCodeSource
 from globus_sdk.testing import get_response_set
-
-from gladier_jupyter.local._http import ServiceContext
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "data" / "compute"
 TUTORIAL_ENDPOINT = "4b116d3c-1703-4f8f-9f6f-39921e5864df"
@@ -43,22 +37,36 @@ def fail_with_value_error(name):
     raise ValueError(f"bad experiment name {name!r}")
 
 
-def exit_worker(code):
+def exit_worker(pid_file, code):
+    import os
+    import pathlib
     import sys
 
+    pathlib.Path(pid_file).write_text(str(os.getpid()))
     sys.exit(code)
 
 
-def hard_exit_worker():
+def hard_exit_worker(pid_file):
     import os
+    import pathlib
 
+    pathlib.Path(pid_file).write_text(str(os.getpid()))
     os._exit(7)
 
 
-def segfault_worker():
+def segfault_worker(pid_file):
     import ctypes
+    import os
+    import pathlib
 
+    pathlib.Path(pid_file).write_text(str(os.getpid()))
     ctypes.string_at(0)
+
+
+def touch(path):
+    import pathlib
+
+    pathlib.Path(path).write_text("ran")
 
 
 def sleep_for(seconds):
@@ -74,66 +82,27 @@ def worker_pid():
     return os.getpid()
 
 
-# ---- a local API on 127.0.0.1 (until the shared local_service fixture is in place) ----
-
-
-class LocalApi:
-    """The Compute routes mounted under /api/compute/ in a Tornado app on its own thread."""
-
-    def __init__(self, state_dir: pathlib.Path, workers: int = 2):
-        import tornado.web
-
-        from gladier_jupyter.local import compute
-
-        self.ctx = ServiceContext(state_dir=state_dir, secret=secrets.token_urlsafe(24))
-        self.service = compute.ComputeService(self.ctx, workers=workers)
-        self.ctx.services["compute"] = self.service
-        handlers = [
-            (f"/api/compute/{path}", handler, kwargs)
-            for path, handler, kwargs in compute.routes(self.ctx)
-        ]
-        started = threading.Event()
-
-        def run() -> None:
-            async def main() -> None:
-                app = tornado.web.Application(handlers)
-                self.server = app.listen(0, address="127.0.0.1")
-                self.port = next(iter(self.server._sockets.values())).getsockname()[1]
-                self._stop = asyncio.Event()
-                self.loop = asyncio.get_running_loop()
-                started.set()
-                await self._stop.wait()
-                self.server.stop()
-
-            asyncio.run(main())
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        started.wait(10)
-        self.base_url = f"http://127.0.0.1:{self.port}/api/compute"
-
-    def client(self, **kwargs):
-        from gladier_jupyter.local.compute import compute_client
-
-        return compute_client(self.base_url, self.ctx.secret, **kwargs)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(10)
-        self.service.close()
+# ---- clients on the shared local service ----
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory):
-    local = LocalApi(tmp_path_factory.mktemp("compute-state"))
-    yield local
-    local.close()
+def gcc(local_service):
+    from gladier_jupyter import backend
 
-
-@pytest.fixture(scope="module")
-def gcc(api):
+    backend.use_local(local_service.state_dir)
     # the strategy gladier uses for its compute functions
-    return api.client(code_serialization_strategy=DillCodeSource())
+    return backend.compute_client(code_serialization_strategy=DillCodeSource())
+
+
+@pytest.fixture(scope="module")
+def raw(local_service):
+    """globus-sdk's own Compute clients (v2, v3) on the service."""
+    auth = globus_sdk.AccessTokenAuthorizer(local_service.secret)
+    url = local_service.service_url("compute")
+    return (
+        globus_sdk.ComputeClientV2(base_url=url, authorizer=auth),
+        globus_sdk.ComputeClientV3(base_url=url, authorizer=auth),
+    )
 
 
 def _result(gcc, task_id, timeout=60.0):
@@ -150,13 +119,13 @@ def _result(gcc, task_id, timeout=60.0):
 # ---- behaviour ----
 
 
-def test_registered_function_runs_and_client_gets_its_result(api, gcc):
+def test_registered_function_runs_and_client_gets_its_result(gcc):
     fid = gcc.register_function(add)
     task_id = gcc.run(2, b=40, endpoint_id=TUTORIAL_ENDPOINT, function_id=fid)
     assert _result(gcc, task_id) == 42
 
 
-def test_function_gets_keyword_payload_and_touches_files_like_the_tutorial(api, gcc, tmp_path):
+def test_function_gets_keyword_payload_and_touches_files_like_the_tutorial(gcc, tmp_path):
     fid = gcc.register_function(describe_experiment)
     experiment = tmp_path / "file_1.txt"
     task_id = gcc.run(experiment=str(experiment), endpoint_id=TUTORIAL_ENDPOINT, function_id=fid)
@@ -164,7 +133,7 @@ def test_function_gets_keyword_payload_and_touches_files_like_the_tutorial(api, 
     assert experiment.read_text() == "Hello Gladier!" * 3
 
 
-def test_registered_function_document_keeps_name_code_and_metadata(api, gcc):
+def test_registered_function_document_keeps_name_code_and_metadata(gcc):
     from globus_compute_sdk.serialize.utils import unpack_buffers
 
     fid = gcc.register_function(add, description="adds two numbers")
@@ -177,7 +146,7 @@ def test_registered_function_document_keeps_name_code_and_metadata(api, gcc):
     assert function(1, b=2) == 3
 
 
-def test_raising_function_fails_task_and_client_reraises_remote_traceback(api, gcc):
+def test_raising_function_fails_task_and_client_reraises_remote_traceback(gcc, raw):
     fid = gcc.register_function(fail_with_value_error)
     task_id = gcc.run("x1", endpoint_id=TUTORIAL_ENDPOINT, function_id=fid)
     with pytest.raises(TaskExecutionFailed) as info:
@@ -188,11 +157,9 @@ def test_raising_function_fails_task_and_client_reraises_remote_traceback(api, g
     assert "ValueError: bad experiment name 'x1'" in text
     # the worker's own frames are not part of the user's traceback
     assert "_worker_main" not in text
-    raw = globus_sdk.ComputeClientV2(
-        base_url=api.base_url, authorizer=globus_sdk.AccessTokenAuthorizer(api.ctx.secret)
-    ).get_task(task_id)
-    assert raw["status"] == "failed"
-    assert "result" not in raw.data
+    doc = raw[0].get_task(task_id)
+    assert doc["status"] == "failed"
+    assert "result" not in doc.data
 
 
 @pytest.mark.parametrize(
@@ -205,68 +172,35 @@ def test_raising_function_fails_task_and_client_reraises_remote_traceback(api, g
     ids=["sys.exit", "os._exit", "segfault"],
 )
 def test_function_killing_its_worker_fails_only_that_task_and_worker_is_replaced(
-    api, gcc, function, args, reason
+    gcc, raw, tmp_path, function, args, reason
 ):
-    pid_fn = gcc.register_function(worker_pid)
-    pids_before = set(api.service.pool.worker_pids())
+    pid_file = tmp_path / "pid"
     fid = gcc.register_function(function)
-    task_id = gcc.run(*args, endpoint_id=TUTORIAL_ENDPOINT, function_id=fid)
+    task_id = gcc.run(str(pid_file), *args, endpoint_id=TUTORIAL_ENDPOINT, function_id=fid)
     with pytest.raises(TaskExecutionFailed) as info:
         _result(gcc, task_id)
     assert "WorkerLost" in str(info.value)
     assert reason in str(info.value)
-    # the service still runs tasks, on a fresh worker in place of the dead one
+    dead = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(dead, 0)
+    # the service still runs tasks, on live workers
+    pid_fn = gcc.register_function(worker_pid)
     pids = {
-        _result(gcc, gcc.run(endpoint_id=TUTORIAL_ENDPOINT, function_id=pid_fn)) for _ in range(4)
+        _result(gcc, gcc.run(endpoint_id=TUTORIAL_ENDPOINT, function_id=pid_fn)) for _ in range(6)
     }
-    assert pids <= set(api.service.pool.worker_pids())
-    assert set(api.service.pool.worker_pids()) != pids_before
+    assert dead not in pids
+    # and the pool is back to full strength
+    deadline = time.monotonic() + 60
+    while True:
+        details = raw[0].get_endpoint_status(TUTORIAL_ENDPOINT)["details"]
+        if details["total_workers"] >= 2:
+            break
+        assert time.monotonic() < deadline, details
+        time.sleep(0.05)
 
 
-def test_task_past_its_timeout_is_stopped_and_fails(api, gcc):
-    fid = gcc.register_function(sleep_for)
-    started = time.monotonic()
-    task_id = api.service.submit(TUTORIAL_ENDPOINT, fid, [30], {}, timeout=0.5)
-    doc = api.service.wait(task_id, timeout=20)
-    assert time.monotonic() - started < 20
-    assert doc["status"] == "failed"
-    assert "TaskTimeout" in doc["exception"]
-    assert "time limit of 0.5 s" in doc["exception"]
-
-
-def test_wait_returns_when_task_ends_and_callback_fires(api, gcc):
-    fid = gcc.register_function(add)
-    seen = []
-    fired = threading.Event()
-    task_id = api.service.submit(TUTORIAL_ENDPOINT, fid, [1, 2], {})
-    api.service.add_done_callback(task_id, lambda doc: (seen.append(doc), fired.set()))
-    doc = api.service.wait(task_id, timeout=30)
-    assert doc["status"] == "success"
-    assert doc["result"] == 3
-    assert doc["exception"] is None
-    assert fired.wait(10)
-    assert seen[0]["result"] == 3
-    # a callback added after the end runs at once
-    late = []
-    api.service.add_done_callback(task_id, late.append)
-    assert late and late[0]["status"] == "success"
-
-
-def test_cancel_stops_a_running_task(api, gcc):
-    fid = gcc.register_function(sleep_for)
-    task_id = api.service.submit(TUTORIAL_ENDPOINT, fid, [30], {})
-    deadline = time.monotonic() + 20
-    while api.service.get_task(task_id)["status"] != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    assert api.service.cancel(task_id) is True
-    doc = api.service.wait(task_id, timeout=20)
-    assert doc["status"] == "failed"
-    assert "TaskCancelled" in doc["exception"]
-    assert api.service.cancel(task_id) is False
-
-
-def test_batch_result_reports_every_task(api, gcc):
+def test_batch_result_reports_every_task(gcc):
     fid = gcc.register_function(add)
     batch = gcc.create_batch()
     for i in range(5):
@@ -275,31 +209,28 @@ def test_batch_result_reports_every_task(api, gcc):
     task_ids = submitted["tasks"][fid]
     assert len(task_ids) == 5
     for task_id in task_ids:
-        api.service.wait(task_id, timeout=30)
+        _result(gcc, task_id)
     results = gcc.get_batch_result(task_ids)
     assert {tid: r["result"] for tid, r in results.items()} == {
         tid: 100 + i for i, tid in enumerate(task_ids)
     }
 
 
-def test_v2_submit_form_runs_tasks(api, gcc):
+def test_v2_submit_form_runs_tasks(gcc, raw):
     fid = gcc.register_function(add)
     ser = ComputeSerializer()
     payload = ser.pack_buffers([ser.serialize((5,)), ser.serialize({"b": 6})])
-    v2 = globus_sdk.ComputeClientV2(
-        base_url=api.base_url, authorizer=globus_sdk.AccessTokenAuthorizer(api.ctx.secret)
-    )
-    r = v2.submit({"tasks": [[fid, TUTORIAL_ENDPOINT, payload]]})
+    r = raw[0].submit({"tasks": [[fid, TUTORIAL_ENDPOINT, payload]]})
     task_id = r["results"][0]["task_uuid"]
     assert _result(gcc, task_id) == 11
-    group = v2.get_task_group(r["task_group_id"])
+    group = raw[0].get_task_group(r["task_group_id"])
     assert [t["id"] for t in group["tasks"]] == [task_id]
 
 
 # ---- errors ----
 
 
-def test_unknown_function_is_a_404_compute_api_error(api, gcc):
+def test_unknown_function_is_a_404_compute_api_error(gcc):
     with pytest.raises(globus_sdk.ComputeAPIError) as info:
         gcc.get_function("00000000-0000-0000-0000-00000000dead")
     assert info.value.http_status == 404
@@ -307,7 +238,7 @@ def test_unknown_function_is_a_404_compute_api_error(api, gcc):
     assert "00000000-0000-0000-0000-00000000dead" in info.value.message
 
 
-def test_submit_of_unknown_function_is_rejected_before_running(api, gcc):
+def test_submit_of_unknown_function_is_rejected_before_running(gcc):
     batch = gcc.create_batch()
     batch.add("00000000-0000-0000-0000-00000000beef", (1,), {})
     with pytest.raises(globus_sdk.ComputeAPIError) as info:
@@ -316,29 +247,40 @@ def test_submit_of_unknown_function_is_rejected_before_running(api, gcc):
     assert info.value.code == "FUNCTION_NOT_FOUND"
 
 
-def test_unknown_task_is_a_404(api, gcc):
+def test_unknown_task_is_a_404(gcc):
     with pytest.raises(globus_sdk.ComputeAPIError) as info:
         gcc.get_task("00000000-0000-0000-0000-000000000001")
     assert (info.value.http_status, info.value.code) == (404, "TASK_NOT_FOUND")
 
 
-def test_request_without_the_secret_gets_401_and_runs_nothing(api):
+def test_request_without_the_secret_gets_401_and_runs_nothing(local_service, gcc, tmp_path):
     from gladier_jupyter.local.compute import compute_client
 
-    intruder = compute_client(api.base_url, "not-the-secret")
-    before = api.service.store.counts()
+    fid = gcc.register_function(touch)
+    intruder = compute_client(local_service.service_url("compute"), "not-the-secret")
     with pytest.raises(globus_sdk.ComputeAPIError) as info:
         intruder.register_function(add)
     assert info.value.http_status == 401
-    assert api.service.store.counts() == before
-
-
-def test_registration_without_code_is_a_400(api):
-    v3 = globus_sdk.ComputeClientV3(
-        base_url=api.base_url, authorizer=globus_sdk.AccessTokenAuthorizer(api.ctx.secret)
-    )
+    marker = tmp_path / "ran"
+    batch = intruder.create_batch()
+    batch.add(fid, (str(marker),), {})
     with pytest.raises(globus_sdk.ComputeAPIError) as info:
-        v3.register_function({"function_name": "f"})
+        intruder.batch_run(TUTORIAL_ENDPOINT, batch)
+    assert info.value.http_status == 401
+    # the owner's own task, submitted after, runs: the intruder's never did
+    assert (
+        _result(
+            gcc, gcc.run(str(tmp_path / "owner"), endpoint_id=TUTORIAL_ENDPOINT, function_id=fid)
+        )
+        is None
+    )
+    assert (tmp_path / "owner").exists()
+    assert not marker.exists()
+
+
+def test_registration_without_code_is_a_400(raw):
+    with pytest.raises(globus_sdk.ComputeAPIError) as info:
+        raw[1].register_function({"function_name": "f"})
     assert (info.value.http_status, info.value.code) == (400, "BAD_REQUEST")
     assert "'function_code'" in info.value.message
 
@@ -402,10 +344,8 @@ def _conformance_cases():
     return json.loads((DATA / "conformance.json").read_text())
 
 
-def test_every_compute_response_matches_the_recorded_globus_document(api, gcc, tmp_path):
-    secret = globus_sdk.AccessTokenAuthorizer(api.ctx.secret)
-    v2 = globus_sdk.ComputeClientV2(base_url=api.base_url, authorizer=secret)
-    v3 = globus_sdk.ComputeClientV3(base_url=api.base_url, authorizer=secret)
+def test_every_compute_response_matches_the_recorded_globus_document(gcc, raw):
+    v2, v3 = raw
     fid = gcc.register_function(add, description="adds")
     fail_id = gcc.register_function(fail_with_value_error)
     ser = ComputeSerializer()
@@ -413,8 +353,10 @@ def test_every_compute_response_matches_the_recorded_globus_document(api, gcc, t
     submitted = v3.submit(TUTORIAL_ENDPOINT, {"tasks": {fid: [payload, payload]}})
     ok_id = submitted["tasks"][fid][0]
     failed_id = gcc.run("x", endpoint_id=TUTORIAL_ENDPOINT, function_id=fail_id)
-    for tid in (ok_id, failed_id, submitted["tasks"][fid][1]):
-        api.service.wait(tid, timeout=30)
+    for tid in (ok_id, submitted["tasks"][fid][1]):
+        _result(gcc, tid)
+    with pytest.raises(TaskExecutionFailed):
+        _result(gcc, failed_id)
     answers = {
         "compute.v2.get_version:all": v2.get_version(service="all"),
         "compute.v2.get_version:default": v2.get_version(),
@@ -451,42 +393,3 @@ def test_every_compute_response_matches_the_recorded_globus_document(api, gcc, t
     failed_reference["exception"] = "text"
     failed_reference["status"] = "failed"
     assert _same_shape(failed_doc, failed_reference, extra=["$.details.endpoint_id"]) == []
-
-
-def test_tasks_and_functions_survive_a_restart_and_interrupted_tasks_fail(tmp_path):
-    from gladier_jupyter.local.compute import ComputeService
-
-    ctx = ServiceContext(state_dir=tmp_path, secret="s")
-    first = ComputeService(ctx, workers=1)
-    ser = ComputeSerializer(strategy_code=DillCodeSource())
-    code = ser.pack_buffers([ser.serialize(add)])
-    fid = first.register_function({"function_name": "add", "function_code": code, "meta": {}})
-    done_id = first.submit(TUTORIAL_ENDPOINT, fid, [1, 2], {})
-    assert first.wait(done_id, timeout=30)["result"] == 3
-    sleep_code = ser.pack_buffers([ser.serialize(sleep_for)])
-    sid = first.register_function({"function_name": "sleep_for", "function_code": sleep_code})
-    running_id = first.submit(TUTORIAL_ENDPOINT, sid, [30], {})
-    deadline = time.monotonic() + 20
-    while first.get_task(running_id)["status"] != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    queued_id = first.submit(TUTORIAL_ENDPOINT, fid, [20, 22], {})
-    # the service dies hard: its worker goes, and nothing more reaches the store
-    first.pool._stopping = True
-    first.pool._done = lambda job, outcome: None
-    for pid in first.pool.worker_pids():
-        os.killpg(pid, signal.SIGKILL)
-    first.pool.close()
-    first.store.close()
-
-    second = ComputeService(ctx, workers=1)
-    try:
-        assert second.get_function(fid)["function_name"] == "add"
-        assert second.get_task(done_id)["result"] == 3
-        interrupted = second.get_task(running_id)
-        assert interrupted["status"] == "failed"
-        assert "stopped while task" in interrupted["exception"]
-        # a task that never started runs after the restart
-        assert second.wait(queued_id, timeout=30)["result"] == 42
-    finally:
-        second.close()

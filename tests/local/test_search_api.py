@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import pathlib
 import re
-import secrets
-import threading
+import uuid
 
 import globus_sdk
 import pytest
@@ -24,69 +22,28 @@ def _load(name: str):
     return json.loads((DATA / name).read_text())
 
 
-class LocalApi:
-    """The Search routes mounted under /api/search/ in a Tornado app on its own thread."""
+@pytest.fixture(scope="module")
+def sc(local_service):
+    from gladier_jupyter import backend
 
-    def __init__(self, state_dir: pathlib.Path):
-        import tornado.web
-
-        from gladier_jupyter.local import search
-
-        self.ctx = ServiceContext(state_dir=state_dir, secret=secrets.token_urlsafe(24))
-        self.service = search.make_service(self.ctx)
-        self.ctx.services["search"] = self.service
-        handlers = [
-            (f"/api/search/{path}", handler, kwargs)
-            for path, handler, kwargs in search.routes(self.ctx)
-        ]
-        started = threading.Event()
-
-        def run() -> None:
-            async def main() -> None:
-                app = tornado.web.Application(handlers)
-                server = app.listen(0, address="127.0.0.1")
-                self.port = next(iter(server._sockets.values())).getsockname()[1]
-                self._stop = asyncio.Event()
-                self.loop = asyncio.get_running_loop()
-                started.set()
-                await self._stop.wait()
-                server.stop()
-
-            asyncio.run(main())
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        started.wait(10)
-        self.base_url = f"http://127.0.0.1:{self.port}/api/search"
-
-    def client(self, secret: str | None = None) -> globus_sdk.SearchClient:
-        return globus_sdk.SearchClient(
-            base_url=self.base_url,
-            authorizer=globus_sdk.AccessTokenAuthorizer(secret or self.ctx.secret),
-        )
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self._stop.set)
-        self.thread.join(10)
-        self.service.close()
+    backend.use_local(local_service.state_dir)
+    return backend.search_client()
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory):
-    local = LocalApi(tmp_path_factory.mktemp("search-state"))
-    yield local
-    local.close()
+def me(sc):
+    """The local user's identity URN, as the service reports it on ingest."""
+    probe = sc.create_index(f"probe-{uuid.uuid4()}", "who am I")["id"]
+    answer = sc.ingest(probe, _load("tutorial_document.json"))
+    sc.delete_index(probe)
+    return answer["as_identity"]
 
 
 @pytest.fixture(scope="module")
-def sc(api):
-    return api.client()
-
-
-@pytest.fixture(scope="module")
-def catalog(sc):
+def catalog(sc, me):
     index = sc.create_index("catalog", "samples of the beamlines")
-    sc.ingest(index["id"], _load("catalog.json"))
+    doc = json.loads(json.dumps(_load("catalog.json")).replace("urn:SELF", me))
+    sc.ingest(index["id"], doc)
     return index["id"]
 
 
@@ -97,11 +54,16 @@ def _subjects(result):
 # ---- the tutorial's cell and gather_metadata's document ----
 
 
-def test_tutorial_cell_creates_index_through_beta_path_and_finds_it_in_index_list(api, monkeypatch):
+def test_tutorial_cell_creates_index_through_beta_path_and_finds_it_in_index_list(
+    local_service, monkeypatch
+):
     # the cell builds its client from the environment, as on a hub
-    monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_SEARCH", api.base_url + "/")
-    search = globus_sdk.SearchClient(authorizer=globus_sdk.AccessTokenAuthorizer(api.ctx.secret))
-    index_name = "gladier-tutorial"
+    monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_SEARCH", local_service.service_url("search"))
+    search = globus_sdk.SearchClient(
+        authorizer=globus_sdk.AccessTokenAuthorizer(local_service.secret)
+    )
+    # the tutorial's own name, made unique: other tests of the session use that index
+    index_name = f"gladier-tutorial-{uuid.uuid4()}"
 
     def tutorial_indices():
         return [
@@ -237,12 +199,18 @@ def test_reingest_replaces_an_entry_and_deletes_remove_it(sc):
     ]
 
 
-def test_in_process_api_ingests_and_queries_like_http(api):
-    service = api.service
-    index = service.create_index("in-process", "used by the flow engine")
-    task_id = service.ingest(index["id"], _load("tutorial_document.json"))
-    assert service.get_task(task_id)["state"] == "SUCCESS"
-    assert service.query(index["id"], "Experiment")["total"] == 1
+def test_in_process_api_ingests_and_queries_like_http(tmp_path):
+    from gladier_jupyter.local.search import make_service
+
+    service = make_service(ServiceContext(state_dir=tmp_path, secret="s"))
+    try:
+        index = service.create_index("in-process", "used by the flow engine")
+        task_id = service.ingest(index["id"], _load("tutorial_document.json"))
+        assert service.get_task(task_id)["state"] == "SUCCESS"
+        assert service.query(index["id"], "Experiment")["total"] == 1
+        assert service.query(index["id"], "Experiment", limit=0)["count"] == 0
+    finally:
+        service.close()
 
 
 # ---- errors ----
@@ -278,9 +246,13 @@ def test_malformed_ingest_is_a_400_naming_the_problem(sc, catalog, document, fra
     assert fragment in info.value.message
 
 
-def test_request_without_the_secret_gets_401(api, catalog):
+def test_request_without_the_secret_gets_401(local_service, catalog):
+    intruder = globus_sdk.SearchClient(
+        base_url=local_service.service_url("search"),
+        authorizer=globus_sdk.AccessTokenAuthorizer("wrong-secret"),
+    )
     with pytest.raises(globus_sdk.SearchAPIError) as info:
-        api.client("wrong-secret").search(catalog, "*")
+        intruder.search(catalog, "*")
     assert info.value.http_status == 401
 
 

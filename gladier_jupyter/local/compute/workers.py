@@ -343,8 +343,12 @@ class WorkerPool:
                     worker.info,
                 )
             self._done(job, outcome)
-            if not worker.alive:
-                worker.close()
+            if not worker.alive and not self._stopping:
+                # replace a dead worker now, so the next task finds a warm one
+                try:
+                    self._worker(slot)
+                except Exception:  # noqa: BLE001 - retried when the next job arrives
+                    pass
 
 
 # ---------------------------------------------------------------------------------------

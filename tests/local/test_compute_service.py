@@ -1,0 +1,182 @@
+"""The in-process Compute service the flow engine calls: timeouts, waiting, cancel, restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+from globus_compute_sdk.serialize import ComputeSerializer, DillCodeSource
+
+from gladier_jupyter.local._http import ServiceContext
+from gladier_jupyter.local.compute import ComputeService
+
+ENDPOINT = "4b116d3c-1703-4f8f-9f6f-39921e5864df"
+
+
+def add(a, b=0):
+    return a + b
+
+
+def sleep_for(seconds):
+    import time
+
+    time.sleep(seconds)
+    return seconds
+
+
+def exit_worker():
+    import sys
+
+    sys.exit(2)
+
+
+def make_point(x):
+    import fractions
+
+    return fractions.Fraction(x, 3)
+
+
+def _register(service: ComputeService, function) -> str:
+    ser = ComputeSerializer(strategy_code=DillCodeSource())
+    return service.register_function(
+        {
+            "function_name": function.__name__,
+            "function_code": ser.pack_buffers([ser.serialize(function)]),
+            "meta": {"python_version": "3", "sdk_version": "4"},
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    ctx = ServiceContext(state_dir=tmp_path_factory.mktemp("compute-service"), secret="s")
+    svc = ComputeService(ctx, workers=2)
+    yield svc
+    svc.close()
+
+
+def _until_running(service: ComputeService, task_id: str) -> None:
+    deadline = time.monotonic() + 30
+    while service.get_task(task_id)["status"] != "running":
+        assert time.monotonic() < deadline, service.get_task(task_id)
+        time.sleep(0.005)
+
+
+def test_wait_returns_the_result_as_a_python_value(service):
+    fid = _register(service, add)
+    doc = service.wait(service.submit(ENDPOINT, fid, [1], {"b": 2}), timeout=30)
+    assert doc["status"] == "success"
+    assert doc["result"] == 3
+    assert doc["exception"] is None
+    assert float(doc["completion_t"]) > 0
+
+
+def test_result_that_is_not_json_comes_back_deserialized(service):
+    import fractions
+
+    fid = _register(service, make_point)
+    doc = service.wait(service.submit(ENDPOINT, fid, [2], {}), timeout=30)
+    assert doc["result"] == fractions.Fraction(2, 3)
+
+
+def test_done_callback_fires_once_the_task_ends_and_at_once_when_already_ended(service):
+    fid = _register(service, add)
+    seen = []
+    fired = threading.Event()
+    task_id = service.submit(ENDPOINT, fid, [1, 2], {})
+    service.add_done_callback(task_id, lambda doc: (seen.append(doc), fired.set()))
+    assert fired.wait(30)
+    assert [d["result"] for d in seen] == [3]
+    late = []
+    service.add_done_callback(task_id, late.append)
+    assert [d["status"] for d in late] == ["success"]
+
+
+def test_task_past_its_timeout_is_stopped_and_fails(service):
+    fid = _register(service, sleep_for)
+    task_id = service.submit(ENDPOINT, fid, [60], {}, timeout=0.5)
+    doc = service.wait(task_id, timeout=30)
+    assert doc["status"] == "failed"
+    assert "TaskTimeout" in doc["exception"]
+    assert "time limit of 0.5 s" in doc["exception"]
+
+
+def test_wait_with_a_timeout_returns_the_unfinished_task(service):
+    fid = _register(service, sleep_for)
+    task_id = service.submit(ENDPOINT, fid, [0.5], {})
+    doc = service.wait(task_id, timeout=0.01)
+    assert doc["status"] in ("pending", "running")
+    assert service.wait(task_id, timeout=30)["result"] == 0.5
+
+
+def test_cancel_stops_a_running_task(service):
+    fid = _register(service, sleep_for)
+    task_id = service.submit(ENDPOINT, fid, [60], {})
+    _until_running(service, task_id)
+    assert service.cancel(task_id) is True
+    doc = service.wait(task_id, timeout=30)
+    assert doc["status"] == "failed"
+    assert "TaskCancelled" in doc["exception"]
+    assert service.cancel(task_id) is False
+
+
+def test_cancel_of_a_queued_task_means_it_never_runs(service):
+    fid = _register(service, sleep_for)
+    busy = [service.submit(ENDPOINT, fid, [60], {}) for _ in range(service.pool.size)]
+    queued = service.submit(ENDPOINT, fid, [0], {})
+    for task_id in busy:
+        _until_running(service, task_id)
+    assert service.cancel(queued) is True
+    assert service.get_task(queued)["status"] == "failed"
+    for task_id in busy:
+        service.cancel(task_id)
+    for task_id in busy:
+        service.wait(task_id, timeout=30)
+    assert "before it started" in service.get_task(queued)["exception"]
+
+
+def test_crashed_worker_is_replaced_by_a_new_process(service):
+    fid = _register(service, exit_worker)
+    before = set(service.pool.worker_pids())
+    doc = service.wait(service.submit(ENDPOINT, fid, [], {}), timeout=30)
+    assert "exited with code 2" in doc["exception"]
+    deadline = time.monotonic() + 60
+    while len(service.pool.worker_pids()) < service.pool.size:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    after = set(service.pool.worker_pids())
+    assert len(after - before) == 1
+
+
+def test_tasks_and_functions_survive_a_restart_and_interrupted_tasks_fail(tmp_path):
+    ctx = ServiceContext(state_dir=tmp_path, secret="s")
+    first = ComputeService(ctx, workers=1)
+    fid = _register(first, add)
+    done_id = first.submit(ENDPOINT, fid, [1, 2], {})
+    assert first.wait(done_id, timeout=30)["result"] == 3
+    sid = _register(first, sleep_for)
+    running_id = first.submit(ENDPOINT, sid, [60], {})
+    _until_running(first, running_id)
+    queued_id = first.submit(ENDPOINT, fid, [20, 22], {})
+    # the service dies hard: its worker is killed and nothing more reaches the store
+    first.pool._stopping = True
+    first.pool._done = lambda job, outcome: None
+    for pid in first.pool.worker_pids():
+        os.killpg(pid, signal.SIGKILL)
+    first.pool.close()
+    first.store.close()
+
+    second = ComputeService(ctx, workers=1)
+    try:
+        assert second.get_function(fid)["function_name"] == "add"
+        assert second.get_task(done_id)["result"] == 3
+        interrupted = second.get_task(running_id)
+        assert interrupted["status"] == "failed"
+        assert "stopped while task" in interrupted["exception"]
+        # a task that never started runs after the restart
+        assert second.wait(queued_id, timeout=30)["result"] == 42
+    finally:
+        second.close()
