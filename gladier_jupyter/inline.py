@@ -764,16 +764,22 @@ def start_run(
 
     from gladier_jupyter import backend
 
-    instance = client
-    if isinstance(_unwrap(client), type):
-        instance = client(**backend.gladier_client_kwargs())
     kwargs: dict[str, t.Any] = {}
     if label is not None:
         kwargs["label"] = label
     if tags:
         kwargs["tags"] = list(tags)
     try:
+        instance = client
+        if isinstance(_unwrap(client), type):
+            instance = client(**backend.gladier_client_kwargs())
         run = instance.run_flow(flow_input=flow_input, **kwargs)
+    except GladierJupyterUsageError as err:
+        if backend.current().name == "local":
+            raise
+        raise GladierJupyterUsageError(
+            f"{err} (Or run on the local service instead: gladier_jupyter.use_local().)"
+        ) from None
     except GladierException as err:
         raise _usage(f"gladier refused the run: {err}") from None
     except GlobusAPIError as err:

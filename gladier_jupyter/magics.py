@@ -154,6 +154,9 @@ def _complete_run(shell: t.Any, event: t.Any) -> list[str]:
 class GladierMagics(Magics):
     """Define gladier tools and clients in cells and run them."""
 
+    #: The run monitor ``%gladier_run`` showed last (None before the first run).
+    last_monitor: t.Any = None
+
     def __init__(self, shell: t.Any = None) -> None:
         super().__init__(shell)
         if shell is not None:
@@ -342,7 +345,8 @@ class GladierMagics(Magics):
         if args.out:
             self.shell.user_ns[args.out] = run
         if not args.no_monitor:
-            _display(self._monitor(run, instance))
+            self.last_monitor = self._monitor(run, instance)
+            _display(self.last_monitor)
         else:
             print(f"Run {run.get('run_id')} ({run.get('label') or 'no label'}): {run.get('status')}")
 

@@ -20,9 +20,9 @@ ERROR_CASES = json.loads((DATA / "errors.json").read_text())
 @pytest.fixture(scope="session")
 def ipshell():
     """One IPython shell for the session, set up as a kernel sets it up."""
-    from IPython.testing.globalipapp import start_ipython
+    from IPython.testing.globalipapp import get_ipython, start_ipython
 
-    shell = start_ipython()
+    shell = start_ipython() or get_ipython()  # the second call returns None
     # In a kernel, __main__ is the shell's user module; dill (gladier's function serializer)
     # finds cell source through it. globalipapp leaves pytest's __main__ in place.
     saved = sys.modules["__main__"]
