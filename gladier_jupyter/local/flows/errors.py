@@ -58,3 +58,12 @@ class Unprocessable(FlowsError):
 
     def detail(self) -> t.Any:
         return [{"loc": list(loc), "msg": msg, "type": typ} for loc, msg, typ in self.problems]
+
+    def body(self) -> dict[str, t.Any]:
+        doc = super().body()
+        n = len(self.problems)
+        where = "; ".join(
+            "$." + ".".join(str(part) for part in loc) + f": {msg}" for loc, msg, _ in self.problems
+        )
+        doc["error"]["message"] = f"{n} validation error{'s' if n != 1 else ''} in body. {where}"
+        return doc

@@ -237,6 +237,7 @@ class FlowsService:
             "user_role": "run_owner",
             "label": label,
             "tags": list(body.get("tags") or []),
+            "search": {"task_id": str(uuid.uuid4())},
         }
         entry = {
             "time": now,
