@@ -138,17 +138,22 @@ def test_cancel_of_a_queued_task_means_it_never_runs(service):
     assert "before it started" in service.get_task(queued)["exception"]
 
 
-def test_crashed_worker_is_replaced_by_a_new_process(service):
-    fid = _register(service, exit_worker)
-    before = set(service.pool.worker_pids())
-    doc = service.wait(service.submit(ENDPOINT, fid, [], {}), timeout=30)
-    assert "exited with code 2" in doc["exception"]
+def _full_pool(service: ComputeService) -> set[int]:
     deadline = time.monotonic() + 60
     while len(service.pool.worker_pids()) < service.pool.size:
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    after = set(service.pool.worker_pids())
+    return set(service.pool.worker_pids())
+
+
+def test_crashed_worker_is_replaced_by_a_new_process(service):
+    fid = _register(service, exit_worker)
+    before = _full_pool(service)
+    doc = service.wait(service.submit(ENDPOINT, fid, [], {}), timeout=30)
+    assert "exited with code 2" in doc["exception"]
+    after = _full_pool(service)
     assert len(after - before) == 1
+    assert len(before - after) == 1
 
 
 def test_tasks_and_functions_survive_a_restart_and_interrupted_tasks_fail(tmp_path):
