@@ -802,18 +802,18 @@ def _clip_to_box(center: tuple[float, float], toward: tuple[float, float], box: 
 
 # Colours follow JupyterLab's theme variables, with light-theme fallbacks for places with
 # no JupyterLab (GitHub, nbconvert HTML). Keep in step with labextension/src/common/theme.ts.
-_KIND_STYLE = {
-    "compute": ("var(--jp-brand-color3, #bbdefb)", "var(--jp-brand-color1, #1976d2)"),
-    "search": ("#d1c4e9", "#5e35b1"),
-    "transfer": ("#b2dfdb", "#00796b"),
-    "action": ("#cfd8dc", "#455a64"),
-    "pass": ("var(--jp-layout-color2, #eeeeee)", "var(--jp-border-color1, #9e9e9e)"),
-    "choice": ("#fff3c4", "#f9a825"),
-    "wait": ("#ffe0b2", "#ef6c00"),
-    "fail": ("#ffcdd2", "var(--jp-error-color1, #d32f2f)"),
-    "expression": ("#e1bee7", "#8e24aa"),
-    "unknown": ("#eeeeee", "#757575"),
-    "missing": ("#ffffff", "var(--jp-error-color1, #d32f2f)"),
+_KIND_STYLE = {  # (fill, stroke): translucent tints keep theme text legible, light or dark
+    "compute": ("rgba(30,136,229,0.18)", "#1e88e5"),
+    "search": ("rgba(126,87,194,0.18)", "#7e57c2"),
+    "transfer": ("rgba(0,137,123,0.18)", "#00897b"),
+    "action": ("rgba(96,125,139,0.18)", "#607d8b"),
+    "pass": ("rgba(158,158,158,0.14)", "#9e9e9e"),
+    "choice": ("rgba(249,168,37,0.2)", "#f9a825"),
+    "wait": ("rgba(251,140,0,0.18)", "#fb8c00"),
+    "fail": ("rgba(229,57,53,0.18)", "#e53935"),
+    "expression": ("rgba(171,71,188,0.18)", "#ab47bc"),
+    "unknown": ("rgba(117,117,117,0.12)", "#757575"),
+    "missing": ("none", "var(--jp-error-color1, #d32f2f)"),
 }
 _TEXT = "var(--jp-ui-font-color1, #212121)"
 _MUTED = "var(--jp-ui-font-color2, #616161)"

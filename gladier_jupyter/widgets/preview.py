@@ -1,0 +1,103 @@
+"""FlowPreview: a flow as an interactive graph, checked before any run."""
+
+from __future__ import annotations
+
+import typing as t
+
+import traitlets
+
+from gladier_jupyter.flowdef import Problem
+from gladier_jupyter.flowgraph import FlowGraph
+from gladier_jupyter.widgets._base import GladierWidget
+
+__all__ = ["FlowPreview", "FLOW_MIME"]
+
+#: Mime type of the definition + graph model, for a JupyterLab mime renderer.
+FLOW_MIME = "application/vnd.gladier.flow+json"
+
+
+class FlowPreview(GladierWidget):
+    """The flow of a gladier client or tool, a definition dict, JSON/YAML text or a path.
+
+    Shows the states as a layered graph (click one for its JSON, the input it reads, its
+    compute function's source and where its result goes), the definition's problems, and
+    the table of ``$.input`` keys the flow reads; ``check(flow_input)`` fills in which the
+    run input provides. Outside a live kernel it shows as SVG (``to_svg()``).
+    """
+
+    _entry = "preview"
+
+    graph = traitlets.Dict().tag(sync=True)
+    problems = traitlets.List().tag(sync=True)
+    inputs = traitlets.List().tag(sync=True)
+    selected = traitlets.Unicode("").tag(sync=True)
+    height = traitlets.Int(460).tag(sync=True)
+
+    def __init__(self, x: t.Any, *, flow_input: t.Any = None, height: int = 460,
+                 **kwargs: t.Any) -> None:
+        self.flow = FlowGraph.build(x, flow_input)
+        #: Layout and draw times (ms) the last view reported; empty until a view renders.
+        self.render_timings: dict[str, float] = {}
+        super().__init__(height=height, **kwargs)
+        self._sync()
+        self.on_msg(self._on_view_message)
+
+    def _sync(self) -> None:
+        with self.hold_sync():
+            self.graph = self.flow.model
+            self.problems = [p.to_dict() for p in self.flow.problems]
+            self.inputs = list(self.flow.inputs)
+
+    def _on_view_message(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "rendered":
+            self.render_timings = {"layout_ms": float(content.get("layout_ms", 0)),
+                                   "draw_ms": float(content.get("draw_ms", 0))}
+
+    @traitlets.validate("selected")
+    def _check_selected(self, proposal: t.Any) -> str:
+        name = proposal["value"]
+        if name and name not in {n["id"] for n in self.flow.nodes}:
+            raise traitlets.TraitError(f"FlowPreview has no state {name!r}.")
+        return name
+
+    # -- the public surface --------------------------------------------------------------
+    @property
+    def definition(self) -> t.Any:
+        return self.flow.definition
+
+    def check(self, flow_input: t.Any) -> list[Problem]:
+        """Check a run input: update the input table and marks; return what is missing.
+
+        Accepts gladier's ``{"input": {...}}`` and, for convenience, the bare inner dict.
+        """
+        if isinstance(flow_input, dict) and "input" not in flow_input:
+            flow_input = {"input": flow_input}
+        found = self.flow.check(flow_input)
+        self._sync()
+        return found
+
+    def select(self, name: str) -> None:
+        """Select a state, as a click on it does."""
+        self.selected = name
+
+    def to_svg(self) -> str:
+        return self.flow.to_svg()
+
+    def to_mermaid(self) -> str:
+        return self.flow.to_mermaid()
+
+    def to_text(self) -> str:
+        return self.flow.to_text()
+
+    def _repr_mimebundle_(self, **kwargs: t.Any):  # type: ignore[override]
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
+        data = dict(data or {})
+        data["image/svg+xml"] = self.to_svg()
+        data["text/vnd.mermaid"] = self.to_mermaid()
+        data["text/plain"] = self.to_text()
+        data[FLOW_MIME] = self.flow.to_json()
+        return data, metadata
+
+    def __repr__(self) -> str:
+        return self.to_text().splitlines()[0]

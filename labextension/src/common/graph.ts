@@ -1,0 +1,462 @@
+// The flow graph: a layered top-down drawing (dagre) of a graph model made by
+// gladier_jupyter/flowgraph.py, with zoom, pan, fit-to-view, keyboard selection, problem
+// marks, and per-state run status (the run monitor reuses it through setStatus).
+//
+//   const view = renderGraph(container, model, { onSelect: (name) => ... });
+//   view.setStatus("RunExperiment", "active"); view.select("RunExperiment"); view.destroy();
+//
+// Every state's <g> carries data-name, data-kind, data-problems, data-severity, and once a
+// status is set, data-status and data-status-history ("active>succeeded") so tests can
+// see live updates without racing them.
+import dagre from "@dagrejs/dagre";
+import { STATUS_COLOURS } from "./theme";
+import {
+  GRAPH_BG, GRAPH_EDGE, GRAPH_ERROR, GRAPH_MUTED, GRAPH_SELECT, GRAPH_TEXT, GRAPH_WARN,
+  KIND_STYLES, MARK, NODE_H, NODE_W, shapeMarkup,
+} from "./graphTheme";
+
+export interface GraphProblem {
+  code: string;
+  message: string;
+  path: string;
+  state: string | null;
+  severity: "error" | "warning" | string;
+}
+
+export interface GraphNode {
+  id: string;
+  name?: string;
+  kind: string;
+  type?: string | null;
+  label?: string;
+  caption?: string;
+  problems?: number[];
+  missing?: boolean;
+  [key: string]: unknown;
+}
+
+export interface GraphEdge {
+  id: string;
+  source: string;
+  target: string;
+  kind: string;
+  label?: string;
+  back?: boolean;
+  field?: string;
+}
+
+export interface GraphModel {
+  name?: string;
+  start?: string | null;
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+  problems?: GraphProblem[];
+}
+
+export interface GraphOptions {
+  /** Called with the state's name when a state is clicked or chosen with Enter/Space. */
+  onSelect?: (name: string) => void;
+  /** Height of the viewport in pixels (default 460). */
+  height?: number;
+}
+
+export interface GraphTimings {
+  layoutMs: number;
+  drawMs: number;
+}
+
+export interface GraphView {
+  el: HTMLElement;
+  setStatus(state: string, status: string): void;
+  select(name: string | null): void;
+  fit(): void;
+  zoomBy(factor: number): void;
+  update(model: GraphModel): void;
+  destroy(): void;
+  timings: GraphTimings;
+}
+
+interface Placed {
+  nodes: Map<string, { x: number; y: number; w: number; h: number }>;
+  edges: Map<string, { points: { x: number; y: number }[]; lx?: number; ly?: number }>;
+  width: number;
+  height: number;
+}
+
+const esc = (s: unknown): string =>
+  String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const clip = (s: string, n: number): string => (s.length <= n ? s : s.slice(0, n - 1) + "…");
+const isMarker = (kind: string): boolean => kind === "start" || kind === "end";
+let instances = 0;
+
+/** Layered top-down coordinates for every node and edge (dagre). */
+export function layoutGraph(model: GraphModel): Placed {
+  const g = new dagre.graphlib.Graph({ multigraph: true });
+  g.setGraph({ rankdir: "TB", nodesep: 28, ranksep: 44, edgesep: 14, marginx: 24, marginy: 24 });
+  g.setDefaultEdgeLabel(() => ({}));
+  for (const n of model.nodes) {
+    const size = isMarker(n.kind) ? MARK : undefined;
+    g.setNode(n.id, { width: size ?? NODE_W, height: size ?? NODE_H });
+  }
+  for (const e of model.edges) {
+    const label = e.label ? clip(e.label, 30) : "";
+    g.setEdge(e.source, e.target, label
+      ? { width: label.length * 5.8 + 10, height: 14, labelpos: "c" }
+      : {}, e.id);
+  }
+  dagre.layout(g);
+  const nodes = new Map<string, { x: number; y: number; w: number; h: number }>();
+  for (const n of model.nodes) {
+    const p = g.node(n.id);
+    nodes.set(n.id, { x: p.x ?? 0, y: p.y ?? 0, w: p.width, h: p.height });
+  }
+  const edges = new Map<string, { points: { x: number; y: number }[]; lx?: number; ly?: number }>();
+  for (const e of model.edges) {
+    const p = g.edge({ v: e.source, w: e.target, name: e.id });
+    edges.set(e.id, { points: (p?.points ?? []) as { x: number; y: number }[], lx: p?.x, ly: p?.y });
+  }
+  const graph = g.graph();
+  return { nodes, edges, width: graph.width ?? 0, height: graph.height ?? 0 };
+}
+
+function problemsOf(model: GraphModel, node: GraphNode): GraphProblem[] {
+  const all = model.problems ?? [];
+  return (node.problems ?? []).map((i) => all[i]).filter((p): p is GraphProblem => !!p);
+}
+
+/** The SVG markup of a laid-out graph (no event handling). */
+export function graphMarkup(model: GraphModel, placed: Placed, markerId: string): string {
+  const out: string[] = [];
+  out.push(
+    `<defs><marker id="${markerId}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" ` +
+    `markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" ` +
+    `style="fill:${GRAPH_EDGE}"/></marker></defs>`,
+  );
+  out.push('<g class="gj-edges">');
+  for (const e of model.edges) {
+    const p = placed.edges.get(e.id);
+    if (!p || !p.points.length) continue;
+    const d = "M" + p.points.map((q) => `${q.x.toFixed(1)},${q.y.toFixed(1)}`).join(" L");
+    const catchEdge = e.kind === "catch";
+    out.push(
+      `<path class="gj-edge gj-edge-${esc(e.kind)}${e.back ? " gj-edge-back" : ""}" ` +
+      `data-source="${esc(e.source)}" data-target="${esc(e.target)}" d="${d}" ` +
+      `style="fill:none;stroke:${catchEdge ? GRAPH_WARN : GRAPH_EDGE};stroke-width:1.4` +
+      `${catchEdge ? ";stroke-dasharray:6 4" : ""}" marker-end="url(#${markerId})"/>`,
+    );
+    if (e.label && p.lx !== undefined && p.ly !== undefined) {
+      out.push(
+        `<text class="gj-edge-label" x="${p.lx.toFixed(1)}" y="${(p.ly + 3).toFixed(1)}" ` +
+        `text-anchor="middle" style="fill:${GRAPH_MUTED};font-size:10px;paint-order:stroke;` +
+        `stroke:${GRAPH_BG};stroke-width:3px"><title>${esc(e.label)}</title>` +
+        `${esc(clip(e.label, 30))}</text>`,
+      );
+    }
+  }
+  out.push("</g><g class=\"gj-nodes\">");
+  for (const n of model.nodes) {
+    const b = placed.nodes.get(n.id);
+    if (!b) continue;
+    const style = KIND_STYLES[n.kind] ?? KIND_STYLES.unknown;
+    const problems = problemsOf(model, n);
+    const severity = problems.some((p) => p.severity === "error")
+      ? "error" : problems.length ? "warning" : "";
+    const stroke = severity === "error" ? GRAPH_ERROR : severity === "warning" ? GRAPH_WARN : style.stroke;
+    const label = isMarker(n.kind) ? n.kind : (n.label ?? n.id);
+    const tip = [label, n.caption, ...problems.map((p) => `${p.severity}: ${p.message}`)]
+      .filter(Boolean).join("\n");
+    out.push(
+      `<g class="gj-node gj-kind-${esc(n.kind)}" data-name="${esc(n.id)}" data-kind="${esc(n.kind)}" ` +
+      `data-problems="${problems.length}" data-severity="${severity}" ` +
+      (isMarker(n.kind) ? 'aria-hidden="true"' : `tabindex="0" role="button" aria-label="${esc(
+        `${label}, ${n.caption ?? n.kind}${problems.length ? `, ${problems.length} problem(s)` : ""}`)}"`) +
+      ` style="--gj-stroke:${stroke};--gj-fill:${style.fill};cursor:${isMarker(n.kind) ? "default" : "pointer"}">` +
+      `<title>${esc(tip)}</title>`,
+    );
+    out.push(shapeMarkup(n.kind, b.x, b.y, b.w, b.h));
+    if (!isMarker(n.kind)) {
+      out.push(
+        `<text x="${b.x}" y="${b.y - 3}" text-anchor="middle" style="fill:${GRAPH_TEXT};` +
+        `font-weight:600;font-size:12px">${esc(clip(label, 26))}</text>` +
+        `<text x="${b.x}" y="${b.y + 12}" text-anchor="middle" style="fill:${GRAPH_MUTED};` +
+        `font-size:10px">${esc(clip(n.caption ?? style.caption, 32))}</text>`,
+      );
+    }
+    if (severity) {
+      const bx = b.x + b.w / 2 - 2, by = b.y - b.h / 2 + 2;
+      out.push(
+        `<g class="gj-problem-badge"><circle cx="${bx}" cy="${by}" r="8" style="fill:${stroke}"/>` +
+        `<text x="${bx}" y="${by + 4}" text-anchor="middle" style="fill:#fff;font-size:11px;` +
+        `font-weight:700">${problems.length}</text></g>`,
+      );
+    }
+    out.push("</g>");
+  }
+  out.push("</g>");
+  return out.join("");
+}
+
+const GRAPH_CSS = `
+.gj-graph{position:relative;overflow:hidden;border:1px solid var(--jp-border-color2,#e0e0e0);
+  border-radius:4px;background:${GRAPH_BG};touch-action:none;user-select:none}
+.gj-graph svg{display:block;width:100%;height:100%;cursor:grab;font-family:var(--jp-ui-font-family,system-ui,sans-serif)}
+.gj-graph svg.gj-panning{cursor:grabbing}
+.gj-graph .gj-shape{fill:var(--gj-fill);stroke:var(--gj-stroke);stroke-width:1.4}
+.gj-graph .gj-node[data-severity="error"] .gj-shape,.gj-graph .gj-node[data-severity="warning"] .gj-shape{stroke-width:2.5}
+.gj-graph .gj-node[data-status] .gj-shape{stroke:var(--gj-status);stroke-width:3}
+.gj-graph .gj-node.gj-selected .gj-shape{stroke:${GRAPH_SELECT};stroke-width:3.5}
+.gj-graph .gj-node:focus{outline:none}
+.gj-graph .gj-node:focus-visible .gj-shape{stroke:${GRAPH_SELECT};stroke-width:3;stroke-dasharray:4 2}
+.gj-graph .gj-node:hover .gj-shape{filter:brightness(1.08)}
+.gj-graph-tools{position:absolute;right:6px;top:6px;display:flex;gap:4px}
+.gj-graph-tools button{font:inherit;font-size:13px;min-width:26px;height:24px;padding:0 6px;cursor:pointer;
+  color:${GRAPH_TEXT};background:var(--jp-layout-color1,#fff);border:1px solid var(--jp-border-color1,#bdbdbd);border-radius:3px}
+.gj-graph-tools button:focus-visible{outline:2px solid ${GRAPH_SELECT}}
+`;
+
+/** Draw a graph model into container; returns handles to colour, select, fit and remove it. */
+export function renderGraph(container: HTMLElement, model: GraphModel, options: GraphOptions = {}): GraphView {
+  const id = ++instances;
+  const markerId = `gj-arrow-${id}-${Math.random().toString(36).slice(2, 8)}`;
+  const el = document.createElement("div");
+  el.className = "gj-graph";
+  el.style.height = `${options.height ?? 460}px`;
+  const style = document.createElement("style");
+  style.textContent = GRAPH_CSS;
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("role", "group");
+  const viewport = document.createElementNS("http://www.w3.org/2000/svg", "g");
+  viewport.setAttribute("class", "gj-viewport");
+  svg.append(viewport);
+  const tools = document.createElement("div");
+  tools.className = "gj-graph-tools";
+  const button = (text: string, title: string, fn: () => void): HTMLButtonElement => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.title = title;
+    b.setAttribute("aria-label", title);
+    b.addEventListener("click", fn);
+    tools.append(b);
+    return b;
+  };
+  el.append(style, svg, tools);
+  container.append(el);
+
+  let current = model;
+  let placed: Placed = { nodes: new Map(), edges: new Map(), width: 0, height: 0 };
+  let k = 1, tx = 0, ty = 0;
+  let selected: string | null = null;
+  const statuses = new Map<string, string>();
+  const timings: GraphTimings = { layoutMs: 0, drawMs: 0 };
+
+  const apply = (): void => {
+    viewport.setAttribute("transform", `translate(${tx.toFixed(1)},${ty.toFixed(1)}) scale(${k.toFixed(4)})`);
+    el.dataset.zoom = k.toFixed(3);
+  };
+  const size = (): { w: number; h: number } => ({
+    w: el.clientWidth || container.clientWidth || 800,
+    h: el.clientHeight || options.height || 460,
+  });
+  const fit = (): void => {
+    const { w, h } = size();
+    if (!placed.width || !placed.height) return;
+    k = Math.min(w / placed.width, h / placed.height, 1.25);
+    tx = (w - placed.width * k) / 2;
+    ty = (h - placed.height * k) / 2;
+    apply();
+  };
+  /** Fit when that keeps text readable; otherwise show the start at a readable zoom. */
+  const initialView = (): void => {
+    const { w, h } = size();
+    const fitK = Math.min(w / placed.width, h / placed.height, 1.25);
+    if (fitK >= 0.55) {
+      fit();
+      return;
+    }
+    k = Math.max(Math.min(w / placed.width, 0.85), 0.55);
+    const start = current.nodes.find((n) => n.kind === "start") ?? current.nodes[0];
+    const b = start ? placed.nodes.get(start.id) : undefined;
+    tx = b ? w / 2 - b.x * k : 0;
+    ty = b ? 16 - (b.y - b.h / 2) * k : 0;
+    apply();
+  };
+  const zoomAt = (factor: number, cx: number, cy: number): void => {
+    const nk = Math.min(Math.max(k * factor, 0.02), 4);
+    tx = cx - ((cx - tx) * nk) / k;
+    ty = cy - ((cy - ty) * nk) / k;
+    k = nk;
+    apply();
+  };
+  const zoomBy = (factor: number): void => {
+    const { w, h } = size();
+    zoomAt(factor, w / 2, h / 2);
+  };
+  const reveal = (name: string): void => {
+    const b = placed.nodes.get(name);
+    if (!b) return;
+    const { w, h } = size();
+    const sx = b.x * k + tx, sy = b.y * k + ty;
+    if (sx < 40 || sx > w - 40 || sy < 30 || sy > h - 30) {
+      tx = w / 2 - b.x * k;
+      ty = h / 2 - b.y * k;
+      apply();
+    }
+  };
+  const nodeEl = (name: string): SVGGElement | null =>
+    viewport.querySelector(`g.gj-node[data-name="${CSS_escape(name)}"]`);
+  const paintStatus = (name: string): void => {
+    const g = nodeEl(name);
+    const status = statuses.get(name);
+    if (!g || !status) return;
+    g.dataset.status = status;
+    g.style.setProperty("--gj-status", STATUS_COLOURS[status] ?? GRAPH_SELECT);
+  };
+
+  const draw = (): void => {
+    const t0 = performance.now();
+    placed = layoutGraph(current);
+    const t1 = performance.now();
+    viewport.innerHTML = graphMarkup(current, placed, markerId);
+    for (const name of statuses.keys()) paintStatus(name);
+    if (selected) nodeEl(selected)?.classList.add("gj-selected");
+    const t2 = performance.now();
+    timings.layoutMs = t1 - t0;
+    timings.drawMs = t2 - t1;
+    el.dataset.layoutMs = timings.layoutMs.toFixed(1);
+    el.dataset.drawMs = timings.drawMs.toFixed(1);
+    el.dataset.states = String(current.nodes.filter((n) => !isMarker(n.kind)).length);
+    svg.setAttribute("aria-label", `Flow ${current.name ?? ""}: ${el.dataset.states} states`);
+  };
+
+  // -- interaction -----------------------------------------------------------------------
+  const onClick = (ev: MouseEvent): void => {
+    if (moved) return;
+    const g = (ev.target as Element).closest?.("g.gj-node") as SVGGElement | null;
+    if (g && g.dataset.kind && !isMarker(g.dataset.kind)) options.onSelect?.(g.dataset.name ?? "");
+  };
+  const onKey = (ev: KeyboardEvent): void => {
+    const g = (ev.target as Element).closest?.("g.gj-node") as SVGGElement | null;
+    if (g && (ev.key === "Enter" || ev.key === " ")) {
+      ev.preventDefault();
+      options.onSelect?.(g.dataset.name ?? "");
+      return;
+    }
+    if (ev.key === "+" || ev.key === "=") zoomBy(1.25);
+    else if (ev.key === "-") zoomBy(0.8);
+    else if (ev.key === "0") fit();
+    else return;
+    ev.preventDefault();
+  };
+  const onFocus = (ev: FocusEvent): void => {
+    const g = (ev.target as Element).closest?.("g.gj-node") as SVGGElement | null;
+    if (g?.dataset.name) reveal(g.dataset.name);
+  };
+  const onWheel = (ev: WheelEvent): void => {
+    // Plain wheel scrolls the notebook; Ctrl/Cmd + wheel (and pinch) zooms the graph.
+    if (!ev.ctrlKey && !ev.metaKey) return;
+    ev.preventDefault();
+    const r = svg.getBoundingClientRect();
+    zoomAt(Math.exp(-ev.deltaY * 0.0015), ev.clientX - r.left, ev.clientY - r.top);
+  };
+  let dragging = false, moved = false, lastX = 0, lastY = 0;
+  const onDown = (ev: PointerEvent): void => {
+    if (ev.button !== 0) return;
+    dragging = true;
+    moved = false;
+    lastX = ev.clientX;
+    lastY = ev.clientY;
+  };
+  const onMove = (ev: PointerEvent): void => {
+    if (!dragging) return;
+    const dx = ev.clientX - lastX, dy = ev.clientY - lastY;
+    if (!moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+    if (!moved) {
+      moved = true;
+      svg.classList.add("gj-panning");
+      svg.setPointerCapture?.(ev.pointerId);
+    }
+    tx += dx;
+    ty += dy;
+    lastX = ev.clientX;
+    lastY = ev.clientY;
+    apply();
+  };
+  const onUp = (ev: PointerEvent): void => {
+    dragging = false;
+    svg.classList.remove("gj-panning");
+    if (svg.hasPointerCapture?.(ev.pointerId)) svg.releasePointerCapture(ev.pointerId);
+    // a drag must not also count as a click on the node it ended over
+    setTimeout(() => { moved = false; }, 0);
+  };
+  svg.addEventListener("click", onClick);
+  svg.addEventListener("keydown", onKey);
+  svg.addEventListener("focusin", onFocus);
+  svg.addEventListener("wheel", onWheel, { passive: false });
+  svg.addEventListener("pointerdown", onDown);
+  svg.addEventListener("pointermove", onMove);
+  svg.addEventListener("pointerup", onUp);
+  button("−", "Zoom out", () => zoomBy(0.8));
+  button("+", "Zoom in", () => zoomBy(1.25));
+  button("Fit", "Fit the whole flow in view", fit);
+
+  draw();
+  initialView();
+  // The widget may be attached before it has a size (e.g. output areas); fit once it has one.
+  let sized = el.clientWidth > 0;
+  const observer = typeof ResizeObserver !== "undefined"
+    ? new ResizeObserver(() => {
+      if (!sized && el.clientWidth > 0) {
+        sized = true;
+        initialView();
+      }
+    })
+    : null;
+  observer?.observe(el);
+
+  return {
+    el,
+    timings,
+    setStatus(state: string, status: string): void {
+      if (statuses.get(state) === status) return;
+      statuses.set(state, status);
+      const g = nodeEl(state);
+      if (g) {
+        const history = g.dataset.statusHistory ? g.dataset.statusHistory.split(">") : [];
+        if (history[history.length - 1] !== status) history.push(status);
+        g.dataset.statusHistory = history.join(">");
+      }
+      paintStatus(state);
+    },
+    select(name: string | null): void {
+      if (selected) nodeEl(selected)?.classList.remove("gj-selected");
+      selected = name;
+      if (!name) return;
+      nodeEl(name)?.classList.add("gj-selected");
+      reveal(name);
+    },
+    fit,
+    zoomBy,
+    update(next: GraphModel): void {
+      current = next;
+      draw();
+      initialView();
+    },
+    destroy(): void {
+      observer?.disconnect();
+      svg.removeEventListener("click", onClick);
+      svg.removeEventListener("keydown", onKey);
+      svg.removeEventListener("focusin", onFocus);
+      svg.removeEventListener("wheel", onWheel);
+      svg.removeEventListener("pointerdown", onDown);
+      svg.removeEventListener("pointermove", onMove);
+      svg.removeEventListener("pointerup", onUp);
+      el.remove();
+    },
+  };
+}
+
+function CSS_escape(s: string): string {
+  const css = (globalThis as { CSS?: { escape?: (x: string) => string } }).CSS;
+  return css?.escape ? css.escape(s) : s.replace(/["\\]/g, "\\$&");
+}

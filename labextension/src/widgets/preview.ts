@@ -1,0 +1,269 @@
+import type { AnyModel, RenderProps } from "@anywidget/types";
+import { BORDER, FONT, MUTED, SURFACE, TEXT } from "../common/theme";
+import { renderGraph, type GraphModel, type GraphNode, type GraphProblem, type GraphView } from "../common/graph";
+import { GRAPH_ERROR, GRAPH_WARN, KIND_STYLES } from "../common/graphTheme";
+
+interface FunctionInfo {
+  name: string;
+  tool: string | null;
+  doc: string | null;
+  source: string | null;
+  input_key?: string;
+}
+
+interface PreviewNode extends GraphNode {
+  tool?: string | null;
+  comment?: string | null;
+  state?: unknown;
+  reads?: string[];
+  input_keys?: string[];
+  result_path?: string | null;
+  functions?: FunctionInfo[];
+  action_url?: string | null;
+}
+
+interface InputRow {
+  key: string;
+  states: string[];
+  provided: boolean;
+  provided_by: string | null;
+  required_by_tools: string[];
+}
+
+/** Mirrors the synced traits of gladier_jupyter.widgets.preview.FlowPreview. */
+interface PreviewModel {
+  graph: GraphModel & { nodes: PreviewNode[]; input_checked?: boolean; comment?: string | null };
+  problems: GraphProblem[];
+  inputs: InputRow[];
+  selected: string;
+  height: number;
+}
+
+const CSS = `
+.gj-preview{font-family:${FONT};color:${TEXT};font-size:13px;max-width:100%}
+.gj-preview-head{display:flex;gap:.8em;align-items:baseline;flex-wrap:wrap;margin:.2em 0 .4em}
+.gj-preview-head .gj-count-error{color:${GRAPH_ERROR};font-weight:600}
+.gj-preview-head .gj-count-warning{color:${GRAPH_WARN};font-weight:600}
+.gj-preview-head .gj-muted{color:${MUTED}}
+.gj-preview-body{display:flex;gap:8px;align-items:stretch}
+.gj-preview-graph{flex:1 1 auto;min-width:0}
+.gj-pane{flex:0 0 340px;max-width:45%;overflow:auto;border:1px solid ${BORDER};border-radius:4px;
+  padding:.5em .7em;background:${SURFACE};box-sizing:border-box}
+.gj-pane h3{margin:.1em 0 .3em;font-size:14px}
+.gj-pane h4{margin:.8em 0 .2em;font-size:12px;color:${MUTED};text-transform:uppercase;letter-spacing:.04em}
+.gj-pane pre{margin:0;padding:.4em .5em;font-size:11.5px;line-height:1.35;overflow:auto;max-height:260px;
+  background:var(--jp-layout-color2,#f5f5f5);border-radius:3px;font-family:var(--jp-code-font-family,monospace);
+  color:${TEXT};white-space:pre}
+.gj-pane code{font-family:var(--jp-code-font-family,monospace);font-size:12px}
+.gj-pane ul{margin:.1em 0;padding-left:1.2em}
+.gj-pane .gj-doc{white-space:pre-wrap;margin:.2em 0}
+.gj-pane .gj-placeholder{color:${MUTED}}
+.gj-kind-chip{display:inline-block;border-radius:3px;padding:0 .4em;font-size:11px;border:1px solid}
+.gj-problems,.gj-inputs{margin-top:.5em}
+.gj-problems summary,.gj-inputs summary{cursor:pointer;font-weight:600}
+.gj-problems ul{margin:.2em 0;padding-left:1.2em}
+.gj-problems li{margin:.15em 0}
+.gj-problems button,.gj-inputs button{font:inherit;color:inherit;background:none;border:none;padding:0;
+  cursor:pointer;text-decoration:underline dotted}
+.gj-sev-error{color:${GRAPH_ERROR};font-weight:600}
+.gj-sev-warning{color:${GRAPH_WARN};font-weight:600}
+.gj-inputs table{border-collapse:collapse;margin-top:.3em}
+.gj-inputs th,.gj-inputs td{border-bottom:1px solid ${BORDER};padding:.2em .7em .2em 0;text-align:left;vertical-align:top}
+.gj-inputs td.gj-missing{color:${GRAPH_ERROR};font-weight:600}
+.gj-inputs td.gj-provided{color:var(--jp-success-color1,#388e3c)}
+`;
+
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K, props: Partial<HTMLElementTagNameMap[K]> & { className?: string } = {},
+  ...children: (Node | string | null | undefined)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  Object.assign(el, props);
+  for (const c of children) if (c !== null && c !== undefined) el.append(c);
+  return el;
+}
+
+function render({ model, el }: RenderProps<PreviewModel>): () => void {
+  const root = h("div", { className: "gj-preview" });
+  const style = h("style", { textContent: CSS });
+  const head = h("div", { className: "gj-preview-head" });
+  const body = h("div", { className: "gj-preview-body" });
+  const graphBox = h("div", { className: "gj-preview-graph" });
+  const pane = h("aside", { className: "gj-pane" });
+  pane.setAttribute("aria-live", "polite");
+  pane.setAttribute("aria-label", "Selected state");
+  const problemsBox = h("details", { className: "gj-problems", open: true });
+  const inputsBox = h("details", { className: "gj-inputs", open: true });
+  body.append(graphBox, pane);
+  root.append(style, head, body, problemsBox, inputsBox);
+  el.append(root);
+
+  let view: GraphView | null = null;
+  const select = (name: string): void => {
+    model.set("selected", name);
+    model.save_changes();
+  };
+  const nodeById = (id: string): PreviewNode | undefined =>
+    (model.get("graph")?.nodes ?? []).find((n) => n.id === id);
+
+  const drawHead = (): void => {
+    const graph = model.get("graph");
+    const problems = model.get("problems") ?? [];
+    const states = (graph?.nodes ?? []).filter((n) => n.kind !== "start" && n.kind !== "end" && !n.missing);
+    const errors = problems.filter((p) => p.severity === "error").length;
+    const warnings = problems.length - errors;
+    head.replaceChildren(
+      h("strong", { textContent: graph?.name ?? "flow" }),
+      h("span", { className: "gj-muted", textContent: `${states.length} state${states.length === 1 ? "" : "s"}` }),
+      h("span", { className: errors ? "gj-count-error" : "gj-muted", textContent: `${errors} error${errors === 1 ? "" : "s"}` }),
+      h("span", { className: warnings ? "gj-count-warning" : "gj-muted", textContent: `${warnings} warning${warnings === 1 ? "" : "s"}` }),
+      h("span", { className: "gj-muted", textContent: "Click a state for details · Ctrl+wheel zooms · drag pans" }),
+    );
+    root.dataset.errors = String(errors);
+    root.dataset.warnings = String(warnings);
+  };
+
+  const drawPane = (): void => {
+    const name = model.get("selected");
+    const node = name ? nodeById(name) : undefined;
+    root.dataset.selected = node ? node.id : "";
+    if (!node) {
+      pane.replaceChildren(
+        h("p", { className: "gj-placeholder", textContent: "Click a state (or Tab to it and press Enter) to see its definition, what it reads and where its result goes." }),
+      );
+      return;
+    }
+    const kind = KIND_STYLES[node.kind] ?? KIND_STYLES.unknown;
+    const chip = h("span", { className: "gj-kind-chip", textContent: node.caption ?? node.type ?? node.kind });
+    chip.style.borderColor = kind.stroke;
+    chip.style.background = kind.fill;
+    const parts: (Node | null)[] = [h("h3", { textContent: node.id }), chip];
+    if (node.tool) parts.push(h("div", { className: "gj-muted", textContent: `from tool ${node.tool}` }));
+    if (node.comment) parts.push(h("p", { className: "gj-doc", textContent: node.comment }));
+    const all = model.get("problems") ?? [];
+    const mine = (node.problems ?? []).map((i) => all[i]).filter(Boolean);
+    if (mine.length) {
+      parts.push(h("h4", { textContent: "Problems" }), h("ul", {}, ...mine.map((p) =>
+        h("li", {}, h("span", { className: `gj-sev-${p.severity}`, textContent: `${p.severity}: ` }), p.message))));
+    }
+    if (node.missing) {
+      parts.push(h("p", { textContent: "This state is named by a transition but not defined in States." }));
+    }
+    for (const fn of node.functions ?? []) {
+      parts.push(h("h4", { textContent: `Compute function ${fn.name}()` }));
+      if (fn.tool) parts.push(h("div", { className: "gj-muted", textContent: `defined on tool ${fn.tool}` }));
+      if (fn.doc) parts.push(h("p", { className: "gj-doc", textContent: fn.doc }));
+      if (fn.source) parts.push(h("pre", { className: "gj-pane-source", textContent: fn.source }));
+      else parts.push(h("p", { className: "gj-muted", textContent: `Source not known here (the function id comes from $.input.${fn.input_key ?? fn.name + "_function_id"}).` }));
+    }
+    if (node.action_url && node.kind !== "compute") {
+      parts.push(h("h4", { textContent: "Calls" }), h("code", { textContent: String(node.action_url) }));
+    }
+    const reads = node.reads ?? [];
+    parts.push(h("h4", { textContent: "Reads" }));
+    if (reads.length) {
+      parts.push(h("ul", { className: "gj-pane-reads" }, ...reads.map((r) => h("li", {}, h("code", { textContent: r })))));
+      if ((node.input_keys ?? []).length) {
+        parts.push(h("div", {}, "Input keys: ", ...(node.input_keys ?? []).flatMap((k, i) =>
+          [i ? ", " : "", h("code", { textContent: k })])));
+      }
+    } else {
+      parts.push(h("div", { className: "gj-muted", textContent: node.kind === "start" ? "" : "the whole flow state (no InputPath/Parameters paths)" }));
+    }
+    if (!node.missing) {
+      parts.push(h("h4", { textContent: "Result goes to" }),
+        h("code", { className: "gj-pane-result", textContent: node.result_path ? String(node.result_path) : "(not stored: no ResultPath)" }));
+      parts.push(h("h4", { textContent: "State JSON" }),
+        h("pre", { className: "gj-pane-json", textContent: JSON.stringify(node.state ?? {}, null, 2) }));
+    }
+    pane.replaceChildren(...parts.filter((p): p is Node => p !== null));
+  };
+
+  const drawProblems = (): void => {
+    const problems = model.get("problems") ?? [];
+    problemsBox.hidden = problems.length === 0;
+    problemsBox.replaceChildren(
+      h("summary", { textContent: `Problems (${problems.length})` }),
+      h("ul", {}, ...problems.map((p) => {
+        const li = h("li", { className: "gj-problem" });
+        li.dataset.code = p.code;
+        li.dataset.state = p.state ?? "";
+        li.append(h("span", { className: `gj-sev-${p.severity}`, textContent: `${p.severity} ` }));
+        if (p.state) {
+          li.append(h("button", { type: "button", textContent: p.state, onclick: () => select(p.state ?? "") }), ": ");
+        }
+        li.append(p.message);
+        return li;
+      })),
+    );
+  };
+
+  const drawInputs = (): void => {
+    const rows = model.get("inputs") ?? [];
+    const checked = !!model.get("graph")?.input_checked;
+    inputsBox.hidden = rows.length === 0;
+    const table = h("table", {},
+      h("thead", {}, h("tr", {}, h("th", { textContent: "$.input key" }), h("th", { textContent: "read by" }),
+        h("th", { textContent: checked ? "provided by (checked input)" : "provided by" }))),
+      h("tbody", {}, ...rows.map((r) => {
+        const tr = h("tr");
+        tr.dataset.key = r.key;
+        tr.dataset.provided = String(r.provided);
+        tr.append(
+          h("td", {}, h("code", { textContent: r.key })),
+          h("td", {}, ...r.states.flatMap((s, i) => [i ? ", " : "", h("button", { type: "button", textContent: s, onclick: () => select(s) })]),
+            r.required_by_tools.length ? ` (required by ${r.required_by_tools.join(", ")})` : ""),
+          h("td", { className: r.provided ? "gj-provided" : "gj-missing", textContent: r.provided ? (r.provided_by ?? "yes") : "missing" }),
+        );
+        return tr;
+      })),
+    );
+    inputsBox.replaceChildren(h("summary", { textContent: `Required input (${rows.length})` }), table);
+  };
+
+  const drawGraph = (): void => {
+    const graph = model.get("graph");
+    const height = model.get("height") || 460;
+    pane.style.height = `${height}px`;
+    if (!graph || !graph.nodes) return;
+    if (view) view.update(graph);
+    else view = renderGraph(graphBox, graph, { height, onSelect: select });
+    view.select(model.get("selected") || null);
+    root.dataset.rendered = String(Number(root.dataset.rendered ?? "0") + 1);
+    root.dataset.layoutMs = view.timings.layoutMs.toFixed(1);
+    root.dataset.drawMs = view.timings.drawMs.toFixed(1);
+    model.send({ event: "rendered", layout_ms: view.timings.layoutMs, draw_ms: view.timings.drawMs });
+  };
+
+  const onGraph = (): void => {
+    drawHead();
+    drawGraph();
+    drawPane();
+  };
+  const onSelected = (): void => {
+    view?.select(model.get("selected") || null);
+    drawPane();
+  };
+  const onProblems = (): void => {
+    drawHead();
+    drawProblems();
+    drawPane();
+  };
+  onGraph();
+  drawProblems();
+  drawInputs();
+  model.on("change:graph", onGraph);
+  model.on("change:selected", onSelected);
+  model.on("change:problems", onProblems);
+  model.on("change:inputs", drawInputs);
+  return () => {
+    model.off("change:graph", onGraph);
+    model.off("change:selected", onSelected);
+    model.off("change:problems", onProblems);
+    model.off("change:inputs", drawInputs);
+    view?.destroy();
+  };
+}
+
+export type { AnyModel };
+export default { render };
