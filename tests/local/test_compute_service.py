@@ -185,3 +185,62 @@ def test_tasks_and_functions_survive_a_restart_and_interrupted_tasks_fail(tmp_pa
         assert second.wait(queued_id, timeout=30)["result"] == 42
     finally:
         second.close()
+
+
+_HARD_KILLED_SERVICE = """
+import pathlib, sys, time
+from globus_compute_sdk.serialize import ComputeSerializer, DillCodeSource
+from gladier_jupyter.local._http import ServiceContext
+from gladier_jupyter.local.compute import ComputeService
+
+state = pathlib.Path(sys.argv[1])
+service = ComputeService(ServiceContext(state_dir=state, secret="s"), workers=1)
+code = (
+    "def sleep_and_report():\\n"
+    "    import os, time\\n"
+    "    print(os.getpid(), flush=True)\\n"
+    "    time.sleep(120)\\n"
+)
+fid = service.register_function(
+    {"function_name": "sleep_and_report", "function_code": code, "serialized": False}
+)
+task_id = service.submit("4b116d3c-1703-4f8f-9f6f-39921e5864df", fid, [], {})
+while service.get_task(task_id)["status"] != "running":
+    time.sleep(0.01)
+print(task_id, service.pool.worker_pids()[0], flush=True)
+time.sleep(120)
+"""
+
+
+def test_workers_do_not_outlive_a_hard_killed_service(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HARD_KILLED_SERVICE, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        task_id, worker = proc.stdout.readline().split()
+        os.kill(int(worker), 0)  # the worker is alive, busy with its task
+        proc.kill()
+        proc.wait(30)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                os.kill(int(worker), 0)
+            except ProcessLookupError:
+                break
+            assert time.monotonic() < deadline, "the worker outlived the service"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+    # the restarted service reports the interrupted task as failed, saying why
+    service = ComputeService(ServiceContext(state_dir=tmp_path, secret="s"), workers=1)
+    try:
+        doc = service.get_task(task_id)
+        assert doc["status"] == "failed"
+        assert "stopped while task" in doc["exception"]
+    finally:
+        service.close()

@@ -374,6 +374,24 @@ def _format_remote(exc: BaseException) -> str:
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
+def _watch_parent() -> None:
+    """End this worker (and whatever its task started) when the service is gone.
+
+    A worker waiting for work sees the pipe close; one busy in a long task would not, so
+    a watchdog notices the service process vanishing (e.g. ``kill -9``) and stops the
+    worker's whole process group instead of leaving it orphaned.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
 def _worker_main(fd_in: int, fd_out: int) -> None:
     from globus_compute_sdk.serialize import ComputeSerializer
     from globus_compute_sdk.serialize.utils import unpack_buffers
@@ -386,6 +404,7 @@ def _worker_main(fd_in: int, fd_out: int) -> None:
         dill_version = "unknown"
     from globus_compute_sdk.version import __version__ as sdk_version
 
+    _watch_parent()
     serializer = ComputeSerializer()
     inbox = Connection(fd_in, writable=False)
     outbox = Connection(fd_out, readable=False)
