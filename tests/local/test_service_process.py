@@ -1,0 +1,128 @@
+"""The service process: on-demand start, one per state folder, secret file, stale pid,
+127.0.0.1 only, stop, and runs surviving a ``kill -9``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import globus_sdk
+import pytest
+
+from gladier_jupyter import local
+from tests._fixtures.local import run_log, wait_for_run
+
+
+@pytest.fixture
+def private_service(tmp_path):
+    state = tmp_path / "state"
+    info = local.ensure_running(state)
+    yield info
+    local.stop(state)
+
+
+def flows(info):
+    return globus_sdk.FlowsClient(base_url=info.service_url("flows"),
+                                  authorizer=globus_sdk.AccessTokenAuthorizer(info.secret))
+
+
+def test_second_start_finds_the_running_service(private_service):
+    again = local.ensure_running(private_service.state_dir)
+    assert (again.pid, again.base_url) == (private_service.pid, private_service.base_url)
+    assert local.status(private_service.state_dir).pid == private_service.pid
+
+
+def test_secret_and_state_folder_are_private(private_service):
+    state = private_service.state_dir
+    assert stat.S_IMODE(os.stat(state).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(state / "secret").st_mode) == 0o600
+    assert (state / "secret").read_text().strip() == private_service.secret
+    assert private_service.secret not in repr(private_service)
+
+
+def test_service_listens_on_loopback_only(private_service):
+    port = int(private_service.base_url.rsplit(":", 1)[1])
+    listening = []
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        local_addr, state = line.split()[1], line.split()[3]
+        host, hexport = local_addr.split(":")
+        if int(hexport, 16) == port and state == "0A":
+            listening.append(host)
+    assert listening == ["0100007F"]
+
+
+def test_stale_state_file_is_replaced_by_a_new_service(tmp_path):
+    state = tmp_path / "stale"
+    info = local.ensure_running(state)
+    os.kill(info.pid, signal.SIGKILL)
+    time.sleep(0.1)
+    assert json.loads((state / "service.json").read_text())["pid"] == info.pid  # left behind
+    try:
+        fresh = local.ensure_running(state)
+        assert fresh.pid != info.pid
+        assert fresh.secret == info.secret, "the secret survives restarts"
+        assert flows(fresh).list_flows()["flows"] == []
+    finally:
+        local.stop(state)
+
+
+def test_stop_ends_the_service_and_removes_the_state_file(tmp_path):
+    state = tmp_path / "stopping"
+    info = local.ensure_running(state)
+    assert local.stop(state) is True
+    assert not (state / "service.json").exists()
+    assert local.status(state) is None
+    assert local.stop(state) is False
+    with pytest.raises(OSError):
+        os.kill(info.pid, 0) if _alive(info.pid) else (_ for _ in ()).throw(OSError())
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()[0] != "Z"
+
+
+def test_command_line_start_status_stop(tmp_path):
+    state = str(tmp_path / "cli")
+    cmd = [sys.executable, "-m", "gladier_jupyter.local"]
+    out = subprocess.run([*cmd, "start", "--state-dir", state], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("running: http://127.0.0.1:")
+    assert subprocess.run([*cmd, "status", "--state-dir", state], capture_output=True, text=True).returncode == 0
+    assert subprocess.run([*cmd, "stop", "--state-dir", state], capture_output=True, text=True).stdout.strip() == "stopped"
+    assert subprocess.run([*cmd, "status", "--state-dir", state], capture_output=True, text=True).returncode == 1
+
+
+def test_active_run_resumes_after_kill_9_and_restart(tmp_path, monkeypatch):
+    state = tmp_path / "crash"
+    info = local.ensure_running(state)
+    monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_FLOWS", info.service_url("flows"))
+    fc = flows(info)
+    definition = {"StartAt": "Before", "States": {
+        "Before": {"Type": "Pass", "Parameters": {"x": 1}, "ResultPath": "$.before", "Next": "Sleep"},
+        "Sleep": {"Type": "Wait", "Seconds": 1.5, "Next": "After"},
+        "After": {"Type": "Pass", "Parameters": {"y": 2}, "ResultPath": "$.after", "End": True}}}
+    flow = fc.create_flow("Crash", definition, {}).data
+    run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer).run_flow({"keep": True}).data
+    while not any(e["code"] == "WaitStarted" for e in run_log(fc, run["run_id"])):
+        time.sleep(0.02)
+    os.kill(info.pid, signal.SIGKILL)
+    try:
+        restarted = local.ensure_running(state)
+        assert restarted.pid != info.pid
+        fc2 = flows(restarted)
+        done = wait_for_run(fc2, run["run_id"])
+        assert done["status"] == "SUCCEEDED", done["details"]
+        assert done["details"]["output"] == {"keep": True, "before": {"x": 1}, "after": {"y": 2}}
+        codes = [e["code"] for e in run_log(fc2, run["run_id"])]
+        assert codes[:3] == ["FlowStarted", "PassStarted", "PassCompleted"]
+        assert codes[-1] == "FlowSucceeded" and "WaitCompleted" in codes
+    finally:
+        local.stop(state)
