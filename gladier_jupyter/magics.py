@@ -156,6 +156,8 @@ class GladierMagics(Magics):
 
     #: The run monitor ``%gladier_run`` showed last (None before the first run).
     last_monitor: t.Any = None
+    #: The flow preview ``%gladier_client`` showed last.
+    last_preview: t.Any = None
 
     def __init__(self, shell: t.Any = None) -> None:
         super().__init__(shell)
@@ -301,7 +303,8 @@ class GladierMagics(Magics):
         client = inline.make_client(args.name, args.tools, self.shell.user_ns, comment=args.comment)
         if not args.no_preview:
             preview = _client_preview(client, args.name)
-            _display(_Text(preview) if isinstance(preview, str) else preview)
+            self.last_preview = _Text(preview) if isinstance(preview, str) else preview
+            _display(self.last_preview)
 
     @magic_arguments()
     @argument("client", help="The client: a %%gladier_client name or any gladier client.")

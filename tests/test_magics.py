@@ -329,28 +329,44 @@ def test_client_accepts_decorator_funcx_gladier_tools_and_dotted_tools(shell):
     assert "gladier_tools.posix.untar.UnTar" in client.__wrapped__.gladier_tools
 
 
-def test_client_shows_a_preview_unless_told_not_to(shell, capsys):
+def test_client_shows_its_flow_preview_unless_told_not_to(shell):
+    from IPython.utils.capture import capture_output
+
+    from gladier_jupyter.widgets.preview import FlowPreview
+
     define_seed_tools(shell)
-    result = run(shell, "%gladier_client Previewed RunExperiment GatherMetadata PublishMetadata")
-    shown = capsys.readouterr().out
+    with capture_output() as shown:
+        result = run(shell, "%gladier_client Previewed RunExperiment GatherMetadata PublishMetadata")
     assert result.result is None
-    assert "RunExperiment" in shown or "FlowPreview" in shown
-    run(shell, "%gladier_client Quiet RunExperiment --no-preview")
-    assert capsys.readouterr().out == ""
+    preview = shell.magics_manager.registry["GladierMagics"].last_preview
+    assert isinstance(preview, FlowPreview)
+    states = {node["id"] for node in preview.flow.nodes}
+    assert {"RunExperiment", "GatherMetadata", "PublishMetadata"} <= states
+    assert len(shown.outputs) == 1
+    with capture_output() as shown:
+        run(shell, "%gladier_client Quiet RunExperiment --no-preview")
+    assert shown.outputs == [] and shown.stdout == ""
 
 
 def test_tab_completion_offers_tools_and_clients(shell):
     define_seed_tools(shell)
     shell.user_ns["inputs_doc"] = {"input": {}}
-    _, matches = shell.complete("Gat", "%gladier_client MyClient RunExperiment Gat")
-    assert "GatherMetadata" in matches
-    _, matches = shell.complete("", "%gladier_client MyClient ")
-    assert {"RunExperiment", "GatherMetadata", "PublishMetadata"} <= set(matches)
+    assert "GatherMetadata" in completions(shell, "%gladier_client MyClient RunExperiment Gat")
+    assert {"RunExperiment", "GatherMetadata", "PublishMetadata"} <= completions(
+        shell, "%gladier_client MyClient "
+    )
+    assert "MyClient" not in completions(shell, "%gladier_client MyClient ")
     run(shell, "%gladier_client MyClient RunExperiment --no-preview")
-    _, matches = shell.complete("My", "%gladier_run My")
-    assert "MyClient" in matches
-    _, matches = shell.complete("inp", "%gladier_run MyClient inp")
-    assert "inputs_doc" in matches
+    assert "MyClient" in completions(shell, "%gladier_run My")
+    assert "inputs_doc" in completions(shell, "%gladier_run MyClient inp")
+
+
+def completions(shell, line: str) -> set[str]:
+    """What Jupyter's completion request (``Completer.completions``) offers at the line's end."""
+    from IPython.core.completer import provisionalcompleter
+
+    with provisionalcompleter():
+        return {c.text for c in shell.Completer.completions(line, len(line))}
 
 
 # --------------------------------------------------------------------------- errors
