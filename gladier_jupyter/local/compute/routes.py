@@ -198,6 +198,53 @@ class TaskGroupHandler(_Handler):
         )
 
 
+def endpoint_document(ctx: ServiceContext, endpoint_id: str) -> dict[str, t.Any]:
+    """Every endpoint id names the same local worker pool; this describes it."""
+    import platform
+    import socket
+
+    from globus_compute_sdk.version import __version__ as sdk_version
+
+    return {
+        "uuid": endpoint_id,
+        "name": "local",
+        "display_name": "Local workers (gladier-jupyter)",
+        "multi_user": False,
+        "public": False,
+        "endpoint_config": "engine:\n  type: LocalWorkerPool\n",
+        "user_config_template": "",
+        "user_config_schema": {},
+        "description": "Runs functions in worker subprocesses of the local Globus service.",
+        "hostname": socket.gethostname(),
+        "local_user": ctx.username,
+        "ip_address": "127.0.0.1",
+        "endpoint_version": sdk_version,
+        "sdk_version": sdk_version,
+        "subscription_uuid": None,
+        "python_version": platform.python_version(),
+    }
+
+
+class EndpointHandler(_Handler):
+    def get(self, endpoint_id: str) -> None:
+        self.write_json(endpoint_document(self.ctx, _check_uuid(endpoint_id, "endpoint id")))
+
+
+class EndpointsHandler(_Handler):
+    def get(self) -> None:
+        self.write_json(
+            [
+                {
+                    "uuid": eid,
+                    "name": "local",
+                    "display_name": "Local workers (gladier-jupyter)",
+                    "owner": self.ctx.identity_id,
+                }
+                for eid in self.service.store.endpoint_ids()
+            ]
+        )
+
+
 class EndpointStatusHandler(_Handler):
     def get(self, endpoint_id: str) -> None:
         self.write_json(self.service.endpoint_status(_check_uuid(endpoint_id, "endpoint id")))
@@ -225,4 +272,6 @@ def routes(ctx: ServiceContext) -> list[tuple[str, type[ApiHandler], dict[str, t
         (r"v2/batch_status", BatchStatusHandler, kw),
         (rf"v2/taskgroup/{uid}", TaskGroupHandler, kw),
         (rf"v2/endpoints/{uid}/status", EndpointStatusHandler, kw),
+        (rf"v2/endpoints/{uid}", EndpointHandler, kw),
+        (r"v2/endpoints", EndpointsHandler, kw),
     ]

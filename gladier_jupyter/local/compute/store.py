@@ -215,6 +215,14 @@ class ComputeStore:
             ).fetchall()
         return [d for d in (_task_row(r) for r in rows) if d is not None]
 
+    def endpoint_ids(self) -> list[str]:
+        """Endpoint ids tasks were sent to, first used first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT endpoint_id FROM tasks GROUP BY endpoint_id ORDER BY MIN(seq)"
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def counts(self) -> dict[str, int]:
         with self._lock:
             rows = self._db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall()
