@@ -27,6 +27,12 @@ def ipshell():
     # finds cell source through it. globalipapp leaves pytest's __main__ in place.
     saved = sys.modules["__main__"]
     sys.modules["__main__"] = shell.user_module
+    # dill decides "am I in IPython" when first imported; in a kernel IPython always comes
+    # first, but earlier tests in this process may have imported dill (via globus-compute-sdk).
+    import dill._dill
+    import dill.source
+
+    dill._dill.IS_IPYTHON = dill.source.IS_IPYTHON = True
     shell.run_line_magic("load_ext", "gladier_jupyter")
     yield shell
     sys.modules["__main__"] = saved
