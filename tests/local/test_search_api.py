@@ -374,3 +374,26 @@ def test_every_search_response_matches_the_recorded_globus_document(sc, catalog)
             report[case["response"]] = problems
     assert report == {}
     assert {c["response"] for c in cases if "delete_pending" not in c["response"]} == set(answers)
+
+
+def test_any_query_string_answers_a_result_never_a_server_error(tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from gladier_jupyter.local.search import make_service
+
+    service = make_service(ServiceContext(state_dir=tmp_path, secret="s"))
+    index_id = service.create_index("fuzz", "queries")["id"]
+    service.ingest(index_id, _load("catalog.json"))
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(q=st.text(alphabet=st.characters(codec="utf-8"), max_size=40), advanced=st.booleans())
+    def check(q, advanced):
+        result = service.query(index_id, q, advanced=advanced, limit=100)
+        assert result["@datatype"] == "GSearchResult"
+        assert result["count"] == len(result["gmeta"]) <= result["total"]
+
+    try:
+        check()
+    finally:
+        service.close()

@@ -404,7 +404,8 @@ class _Plan(t.NamedTuple):
 
 def _fts_term(text: str) -> str | None:
     prefix = text.endswith("*") and len(text) > 1
-    body = text[:-1] if prefix else text
+    # control characters (NUL ends an FTS5 string early) only separate words
+    body = re.sub(r"[\x00-\x1f\x7f]", " ", text[:-1] if prefix else text)
     if not re.search(r"\w", body):
         return None
     quoted = '"' + body.replace('"', '""') + '"'
