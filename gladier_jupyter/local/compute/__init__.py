@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import typing as t
 
-from gladier_jupyter.local._http import ServiceContext
+if t.TYPE_CHECKING:
+    from gladier_jupyter.local._http import ServiceContext
 
-from .errors import ComputeError
-from .routes import routes
-from .service import ComputeService
+    from .errors import ComputeError
+    from .routes import routes
+    from .service import ComputeService
 
 __all__ = [
     "ComputeError",
@@ -24,12 +25,34 @@ __all__ = [
     "routes",
 ]
 
-#: the error class the server uses for paths under ``/api/compute/`` that match no route
-error_class = ComputeError
+# Imported on first use: worker processes (``python -m ...compute.workers``) and kernels
+# that only build a client (:func:`compute_client`) need neither Tornado nor the store.
+_LAZY = {
+    "ComputeError": (".errors", "ComputeError"),
+    # the error class the server uses for paths under ``/api/compute/`` that match no route
+    "error_class": (".errors", "ComputeError"),
+    "ComputeService": (".service", "ComputeService"),
+    "routes": (".routes", "routes"),
+}
+
+
+def __getattr__(name: str) -> t.Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module, attr = _LAZY[name]
+    value = getattr(importlib.import_module(module, __name__), attr)
+    # importing ``.routes`` set the package attribute ``routes`` to the submodule: the
+    # function is what this package exports under that name
+    globals()[name] = value
+    return value
 
 
 def make_service(ctx: ServiceContext) -> ComputeService:
     """Open the Compute store and start the worker pool."""
+    from .service import ComputeService
+
     return ComputeService(ctx)
 
 

@@ -226,7 +226,7 @@ class WorkerPool:
         self._lock = threading.Lock()
         self._running: dict[str, tuple[Job, _Worker | None]] = {}
         self._workers: list[_Worker | None] = [None] * size
-        self._idle = 0
+        self._first_ready = threading.Event()
         self._stopping = False
         self.workers_started = 0
         self._threads = [
@@ -294,10 +294,17 @@ class WorkerPool:
         return worker
 
     def _slot(self, slot: int) -> None:
+        # Warm up before the first task arrives. The other slots start once the first
+        # worker is up, so a cold service start is not slowed by several workers
+        # importing globus-compute-sdk at once on a small machine.
+        if slot > 0:
+            self._first_ready.wait(_READY_TIMEOUT)
         try:
-            self._worker(slot)  # warm up before the first task arrives
+            self._worker(slot)
         except Exception:  # noqa: BLE001 - retried when a job arrives
             pass
+        finally:
+            self._first_ready.set()
         while True:
             job = self._queue.get()
             if job is None or self._stopping:
