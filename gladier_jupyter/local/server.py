@@ -10,6 +10,7 @@ import os
 import pathlib
 import signal
 import socket
+import sys
 import threading
 import typing as t
 
@@ -156,18 +157,26 @@ def _listen(port: int) -> tuple[socket.socket, int]:
     return sock, sock.getsockname()[1]
 
 
-def _warm_up() -> None:
-    # Import what the first run needs while nobody waits for it.
+def _warm_up(ctx: ServiceContext) -> None:
+    # Import what the first run needs while nobody waits for it (the compute service
+    # deserializes results with globus-compute-sdk, whose import takes most of a second).
     with contextlib.suppress(Exception):
         from gladier_jupyter.local.flows import engine
 
         engine.warm_up()
+    if "compute" in ctx.services:
+        with contextlib.suppress(Exception):
+            importlib.import_module("globus_compute_sdk.serialize")
 
 
 def serve(state_dir: pathlib.Path, port: int = 0) -> None:
     """Run the service in this process until SIGTERM/SIGINT (``python -m ... serve``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     state_dir = pathlib.Path(state_dir)
+    # jsonschema imports rfc3987_syntax (only for the "iri" format, which input schemas
+    # are not checked for) if installed; building its grammar costs seconds at the first
+    # run. Mark it absent in this process so jsonschema takes its documented fallback.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     os.umask(0o077)  # databases and logs hold run inputs: this user's only
     ctx = build_context(state_dir)
     sock, port = _listen(port)
@@ -187,7 +196,7 @@ def serve(state_dir: pathlib.Path, port: int = 0) -> None:
                 start()
         process.write_state(state_dir, port)
         log.info("Local Globus service listening on %s (state in %s)", ctx.base_url, state_dir)
-        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+        threading.Thread(target=_warm_up, args=(ctx,), name="warm-up", daemon=True).start()
         await stop_event.wait()
         log.info("Stopping.")
         server.stop()
