@@ -146,6 +146,13 @@ def test_registered_function_document_keeps_name_code_and_metadata(gcc):
     assert function(1, b=2) == 3
 
 
+def test_source_code_registration_runs_its_entry_function(gcc):
+    source = "def greet(name):\n    return f'Hello {name}!'\n"
+    fid = gcc.register_source_code(source, "greet")
+    task_id = gcc.run("Gladier", endpoint_id=TUTORIAL_ENDPOINT, function_id=fid)
+    assert _result(gcc, task_id) == "Hello Gladier!"
+
+
 def test_raising_function_fails_task_and_client_reraises_remote_traceback(gcc, raw):
     fid = gcc.register_function(fail_with_value_error)
     task_id = gcc.run("x1", endpoint_id=TUTORIAL_ENDPOINT, function_id=fid)
