@@ -156,6 +156,10 @@ def test_tutorial_client_runs_to_succeeded_and_publishes_search_document(
     assert not experiment.exists(), "gather_metadata removes the experiment file"
     assert output["PublishMetadata"]["status"] == "SUCCEEDED"
 
+    # gladier's own status calls work on the local run (progress ends at once when done).
+    assert client.get_status(flow["run_id"])["status"] == "SUCCEEDED"
+    client.progress(flow["run_id"], callback=lambda status: None)
+
     found = search_client.search(tutorial_index, "Experiment").data
     subjects = [g["subject"] for g in found["gmeta"]]
     assert flow_input["input"]["subject"] in subjects
@@ -185,3 +189,31 @@ def test_tutorial_ids_are_stored_apart_from_globus_ids(gladier_kwargs, tutorial_
     assert client.storage.get_value("flow_id") is None
     assert client.storage.get_value("run_experiment_function_id") is None
     assert client.flows_manager.get_flow_id()
+
+
+def explode(**data):
+    raise ValueError(f"bad experiment {data['experiment']}")
+
+
+@generate_flow_definition
+class Explode(GladierBaseTool):
+    compute_functions = [explode]
+
+
+@generate_flow_definition
+class ExplodingClient(GladierBaseClient):
+    gladier_tools = [Explode]
+
+
+def test_failing_tool_carries_remote_traceback_and_gladier_get_status_copes(gladier_kwargs, flows_client):
+    client = ExplodingClient(**gladier_kwargs)
+    run = client.run_flow(flow_input={"input": {"experiment": "x1", "compute_endpoint": str(uuid.uuid4())}})
+    done = wait_for_run(flows_client, run["run_id"])
+    # ExceptionOnActionFailure is false in gladier's generated states: the run goes on.
+    assert done["status"] == "SUCCEEDED"
+    state = done["details"]["output"]["Explode"]
+    assert state["status"] == "FAILED"
+    assert "ValueError: bad experiment x1" in state["details"]["exception"]
+    assert "Traceback" in state["details"]["exception"]
+    # gladier 0.11 tries to unpickle the exception (as for old funcX); it must not raise.
+    assert client.get_status(run["run_id"])["details"]["output"]["Explode"]["status"] == "FAILED"
