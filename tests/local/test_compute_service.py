@@ -244,3 +244,17 @@ def test_workers_do_not_outlive_a_hard_killed_service(tmp_path):
         assert "stopped while task" in doc["exception"]
     finally:
         service.close()
+
+
+def test_function_that_cannot_load_fails_every_task_with_its_own_error(tmp_path):
+    service = ComputeService(ServiceContext(state_dir=tmp_path, secret="s"), workers=1)
+    try:
+        fid = service.register_function(
+            {"function_name": "broken", "function_code": "def broken(:\n", "serialized": False}
+        )
+        for _ in range(2):
+            doc = service.wait(service.submit(ENDPOINT, fid, [], {}), timeout=30)
+            assert doc["status"] == "failed"
+            assert "SyntaxError" in doc["exception"]
+    finally:
+        service.close()

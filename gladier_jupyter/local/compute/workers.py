@@ -416,6 +416,8 @@ def _worker_main(fd_in: int, fd_out: int) -> None:
     inbox = Connection(fd_in, writable=False)
     outbox = Connection(fd_out, readable=False)
     functions: dict[str, t.Callable] = {}
+    # code as received, kept so a function that failed to load fails the same way again
+    sources: dict[str, tuple[str, bool, str]] = {}
     outbox.send(
         (
             "ready",
@@ -435,10 +437,12 @@ def _worker_main(fd_in: int, fd_out: int) -> None:
         _kind, task_id, fid, name, serialized, code, payload = message
         started = time.time()
         try:
+            if code is not None:
+                sources[fid] = (name, serialized, code)
             if fid not in functions:
-                if code is None:
+                if fid not in sources:
                     raise RuntimeError(f"function {fid} was never sent to this worker")
-                functions[fid] = _load_function(serializer, name, serialized, code)
+                functions[fid] = _load_function(serializer, *sources[fid])
             args, kwargs = (serializer.deserialize(b) for b in unpack_buffers(payload))
             value = functions[fid](*args, **kwargs)
             body = serializer.serialize(value)
