@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 NOTEBOOK := notebooks/gladier_tutorial.ipynb
 PYTEST_ARGS ?=
 
-.PHONY: lab test venv frontend install install-test chromium lint bench clean
+.PHONY: lab test venv frontend install install-test jupyter-extensions chromium lint bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,19 @@ frontend: node_modules/.package-lock.json
 
 install: venv frontend
 	$(PIP) install --quiet -e ".[lab]"
+	$(MAKE) --no-print-directory jupyter-extensions
 
 install-test: venv frontend
 	$(PIP) install --quiet -e ".[test]"
+	$(MAKE) --no-print-directory jupyter-extensions
+
+# An editable install does not place the wheel's shared-data, so do what `pip install .`
+# would: link the prebuilt lab extension into the venv (`jupyter labextension develop`)
+# and drop the server extension's enable file into the venv's config.
+jupyter-extensions:
+	$(PY) -c "from jupyter_builder.federated_extensions import develop_labextension_py as d; d('gladier_jupyter', sys_prefix=True, overwrite=True)"
+	install -D -m 644 jupyter-config/jupyter_server_config.d/gladier_jupyter.json \
+		$(VENV)/etc/jupyter/jupyter_server_config.d/gladier_jupyter.json
 
 # Debian's Chromium drives the browser tests (Playwright cannot download browsers here).
 chromium:
@@ -53,4 +63,5 @@ bench: install-test
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) node_modules gladier_jupyter/static/*.js gladier_jupyter/static/*.css test-artifacts
+	rm -rf $(VENV) node_modules gladier_jupyter/static/*.js gladier_jupyter/static/*.css test-artifacts \
+		gladier_jupyter/labextension labextension/plugin-build/lib

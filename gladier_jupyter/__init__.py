@@ -69,3 +69,12 @@ def load_ipython_extension(ipython: t.Any) -> None:
 def unload_ipython_extension(ipython: t.Any) -> None:
     """Nothing to undo: magics stay registered until the kernel restarts."""
 
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the prebuilt JupyterLab extension sits (``jupyter labextension develop``)."""
+    return [{"src": "labextension", "dest": "gladier-jupyter"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The server extension behind the JupyterLab plugin (runs, flow files)."""
+    return [{"module": "gladier_jupyter.server"}]

@@ -1,0 +1,350 @@
+"""Where the server extension reads runs from, and what it remembers about each run.
+
+Two sources: the per-user local service (found through its state file, started on demand
+the way a kernel starts it) and, when this server holds a Globus login (hub API,
+``GLOBUS_DATA`` or a stored login, through :mod:`gladier_jupyter.auth`), Globus Flows.
+Everything here blocks (globus-sdk is synchronous): the handlers call it on a thread pool.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import typing as t
+
+from gladier_jupyter import monitor as _monitor
+
+__all__ = ["GlobusSource", "LocalSource", "Registry", "RunTracker", "SourceUnavailable"]
+
+#: Most runs listed per source.
+MAX_RUNS = 200
+#: Re-read the Globus token sources at most this often (a new login shows within it).
+AUTH_RELOAD_SECONDS = 30.0
+
+
+class SourceUnavailable(Exception):
+    """A source cannot be asked right now (no login, service down); the message says why."""
+
+
+def _data(response: t.Any) -> dict[str, t.Any]:
+    return _monitor._data(response)
+
+
+def http_status(err: BaseException) -> int | None:
+    status = getattr(err, "http_status", None)
+    return status if isinstance(status, int) else None
+
+
+def run_row(doc: t.Mapping[str, t.Any], source: str) -> dict[str, t.Any]:
+    """What the side panel shows of one run."""
+    return {
+        "run_id": str(doc.get("run_id") or doc.get("action_id") or ""),
+        "label": str(doc.get("label") or ""),
+        "flow_id": str(doc.get("flow_id") or ""),
+        "flow_title": str(doc.get("flow_title") or ""),
+        "status": str(doc.get("status") or ""),
+        "display_status": str(doc.get("display_status") or doc.get("status") or ""),
+        "start_time": str(doc.get("start_time") or ""),
+        "completion_time": str(doc.get("completion_time") or ""),
+        "source": source,
+    }
+
+
+class LocalSource:
+    """The local Globus-compatible service of this user (``gladier_jupyter.local``)."""
+
+    name = "local"
+    policy = _monitor.LOCAL_POLICY
+
+    def __init__(self, state_dir: str | None = None) -> None:
+        self._state_dir = state_dir
+        self._lock = threading.Lock()
+        self._client: t.Any = None
+        self._base_url = ""
+
+    def client(self) -> t.Any:
+        """A FlowsClient on the running service, starting the service if it is not running.
+
+        Built here rather than with ``backend.flows_client()``: ``backend.use_local()``
+        sets ``GLOBUS_SDK_SERVICE_URL_*`` in os.environ, which every kernel this server
+        starts afterwards would inherit.
+        """
+        import globus_sdk
+
+        from gladier_jupyter import local
+
+        with self._lock:
+            info = local.ensure_running(self._state_dir)
+            if self._client is None or self._base_url != info.base_url:
+                self._client = globus_sdk.FlowsClient(
+                    base_url=info.service_url("flows"),
+                    authorizer=globus_sdk.AccessTokenAuthorizer(info.secret),
+                )
+                self._base_url = info.base_url
+            return self._client
+
+    def web_url(self, run_id: str) -> str:
+        return ""
+
+    def status(self) -> dict[str, t.Any]:
+        return {"available": True, "message": ""}
+
+
+class GlobusSource:
+    """Globus Flows, with the tokens the login layer finds for this server (if any)."""
+
+    name = "globus"
+    policy = _monitor.GLOBUS_POLICY
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._session: t.Any = None
+        self._loaded = 0.0
+        self._client: t.Any = None
+        self._scope = ""
+        self.message = ""
+
+    def _flows_scope(self) -> str:
+        import globus_sdk
+
+        from gladier_jupyter.auth.state import AuthSession
+
+        now = time.monotonic()
+        if self._session is None:
+            self._session = AuthSession(mode="globus")
+            self._loaded = now
+        elif now - self._loaded > AUTH_RELOAD_SECONDS:
+            self._session.reload()
+            self._loaded = now
+        scopes = globus_sdk.FlowsClient.scopes
+        for scope in (scopes.run_status, scopes.all, scopes.run_manage, scopes.view_flows):
+            if self._session.holds(scope):
+                return str(scope)
+        return ""
+
+    def client(self) -> t.Any:
+        """A FlowsClient with this server's Globus login; SourceUnavailable without one."""
+        import globus_sdk
+
+        with self._lock:
+            try:
+                scope = self._flows_scope()
+            except Exception as err:  # noqa: BLE001 - a broken token source means "no login"
+                self.message = f"Globus login unreadable: {type(err).__name__}"
+                raise SourceUnavailable(self.message) from None
+            if not scope:
+                self.message = "Not logged in to Globus: only local runs are listed."
+                raise SourceUnavailable(self.message)
+            if self._client is None or scope != self._scope:
+                self._client = globus_sdk.FlowsClient(
+                    authorizer=self._session.authorizer_for(scope))
+                self._scope = scope
+            if _monitor.is_local_client(self._client):
+                # GLOBUS_SDK_SERVICE_URL_FLOWS points at the local service: one source only.
+                self.message = "Globus Flows is redirected to the local service."
+                raise SourceUnavailable(self.message)
+            self.message = ""
+            return self._client
+
+    def web_url(self, run_id: str) -> str:
+        return _monitor.web_app_url(run_id)
+
+    def status(self) -> dict[str, t.Any]:
+        try:
+            self.client()
+        except SourceUnavailable as err:
+            return {"available": False, "message": str(err)}
+        return {"available": True, "message": ""}
+
+
+class RunTracker:
+    """One run as the server has read it: its document, the whole log, the definition.
+
+    The log is read incrementally (``monitor.LogReader``), so a page polling a long run
+    costs one log page per poll, however long the log is.
+    """
+
+    def __init__(self, source: t.Any, run_id: str) -> None:
+        self.source = source
+        self.run_id = run_id
+        self.model = _monitor.RunModel(run_id)
+        self.reader = _monitor.LogReader(run_id)
+        self.graph: dict[str, t.Any] = {}
+        self.lock = threading.Lock()
+        self._polled = 0.0
+        self._definition_tried = False
+        self.message = ""
+
+    def poll(self, force: bool = False) -> None:
+        """Read what changed since the last poll (at most one poll per ``policy.fast``)."""
+        with self.lock:
+            now = time.monotonic()
+            done = self.model.terminal and self._polled and _monitor._ended_in_log(
+                self.model.entries)
+            if not force and (done or now - self._polled < self.source.policy.fast):
+                return
+            client = self.source.client()
+            self.model.set_run(_data(client.get_run(self.run_id)))
+            if not self._definition_tried:
+                self._definition_tried = True
+                self.model.definition = _monitor.fetch_definition(
+                    client, self.run_id, self.model.run.get("flow_id"))
+                self.graph = graph_model(self.model.definition)
+            self.model.add_entries(self.reader.read_new(client))
+            self._polled = time.monotonic()
+
+    def snapshot(self) -> dict[str, t.Any]:
+        with self.lock:
+            snap = self.model.snapshot()
+            snap.update(
+                source=self.source.name,
+                graph=self.graph,
+                web_url=self.source.web_url(self.run_id),
+                log_total=len(self.model.entries),
+                connection="done" if self.model.terminal else "live",
+                message=self.message,
+            )
+            return snap
+
+    def log_rows(self, offset: int) -> list[dict[str, t.Any]]:
+        with self.lock:
+            entries = self.model.entries[max(0, offset):]
+            return [_monitor.log_row(offset + i, e) for i, e in enumerate(entries)]
+
+
+def graph_model(definition: dict[str, t.Any] | None) -> dict[str, t.Any]:
+    """The flow graph model (``FlowGraph.model``), or ``{}`` when there is no definition."""
+    if not definition:
+        return {}
+    from gladier_jupyter.flowgraph import FlowGraph
+
+    try:
+        model = FlowGraph.build(definition).model
+    except Exception:  # noqa: BLE001 - the graph is an extra: log and timeline still show
+        return {}
+    return model if isinstance(model, dict) else {}
+
+
+class Registry:
+    """The sources and the runs this server is following (one per server process)."""
+
+    def __init__(self, sources: list[t.Any] | None = None) -> None:
+        self.sources = sources if sources is not None else [LocalSource(), GlobusSource()]
+        self._by_name = {s.name: s for s in self.sources}
+        self._trackers: dict[tuple[str, str], RunTracker] = {}
+        self._lock = threading.Lock()
+
+    def source(self, name: str) -> t.Any:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise SourceUnavailable(
+                f"Unknown run source {name!r}; use one of {', '.join(self._by_name)}."
+            ) from None
+
+    def list_runs(self, flow_ids: list[str], statuses: list[str]) -> dict[str, t.Any]:
+        """Runs of every available source, newest first; a source that fails is reported."""
+        rows: list[dict[str, t.Any]] = []
+        sources: dict[str, dict[str, t.Any]] = {}
+        for source in self.sources:
+            try:
+                client = source.client()
+                rows.extend(self._list(source, client, flow_ids, statuses))
+                sources[source.name] = {"available": True, "message": ""}
+            except SourceUnavailable as err:
+                sources[source.name] = {"available": False, "message": str(err)}
+            except Exception as err:  # noqa: BLE001 - one source down must not hide the other
+                sources[source.name] = {"available": False,
+                                        "message": f"Could not list runs: {short_error(err)}"}
+        rows.sort(key=lambda r: r["start_time"], reverse=True)
+        return {"runs": rows, "sources": sources,
+                "active": any(r["status"] == "ACTIVE" for r in rows)}
+
+    @staticmethod
+    def _list(source: t.Any, client: t.Any, flow_ids: list[str],
+              statuses: list[str]) -> list[dict[str, t.Any]]:
+        params: dict[str, t.Any] = {"per_page": 50}
+        if statuses:
+            params["filter_status"] = ",".join(statuses)
+        if source.name == "globus":
+            params["orderby"] = "start_time DESC"
+        kwargs: dict[str, t.Any] = {"query_params": params}
+        if flow_ids:
+            kwargs["filter_flow_id"] = flow_ids
+        out: list[dict[str, t.Any]] = []
+        for page in client.paginated.list_runs(**kwargs):
+            out.extend(run_row(r, source.name) for r in page.get("runs", []))
+            if len(out) >= MAX_RUNS:
+                break
+        return out[:MAX_RUNS]
+
+    def tracker(self, run_id: str, source_name: str | None = None) -> RunTracker:
+        """The tracker of ``run_id`` (polled now); without a source, local then Globus."""
+        names = [source_name] if source_name else [s.name for s in self.sources]
+        last: BaseException | None = None
+        for name in names:
+            source = self.source(name)
+            with self._lock:
+                tracker = self._trackers.get((name, run_id))
+            if tracker is not None:
+                tracker.poll()
+                return tracker
+            tracker = RunTracker(source, run_id)
+            try:
+                tracker.poll(force=True)
+            except SourceUnavailable as err:
+                last = err
+                continue
+            except Exception as err:
+                if http_status(err) in {403, 404} and len(names) > 1:
+                    last = err
+                    continue
+                raise
+            with self._lock:
+                self._trackers[(name, run_id)] = tracker
+            return tracker
+        if last is not None and not isinstance(last, SourceUnavailable):
+            raise last
+        raise RunNotFound(f"Run {run_id!r} is not in the local service"
+                          + (" nor in Globus Flows" if len(names) > 1 else "")
+                          + "; check the id, or log in to Globus for cloud runs.")
+
+    def cancel(self, run_id: str, source_name: str | None = None) -> dict[str, t.Any]:
+        tracker = self.tracker(run_id, source_name)
+        result = _data(tracker.source.client().cancel_run(run_id))
+        tracker.poll(force=True)
+        return result
+
+    def flow(self, flow_id: str, source_name: str | None = None) -> dict[str, t.Any]:
+        names = [source_name] if source_name else [s.name for s in self.sources]
+        for name in names:
+            try:
+                client = self.source(name).client()
+                doc = _data(client.get_flow(flow_id))
+            except SourceUnavailable:
+                continue
+            except Exception as err:
+                if http_status(err) in {403, 404}:
+                    continue
+                raise
+            definition = doc.get("definition") if isinstance(doc.get("definition"), dict) else {}
+            return {
+                "flow_id": str(doc.get("id") or flow_id),
+                "title": str(doc.get("title") or ""),
+                "source": name,
+                "definition": definition,
+                "graph": graph_model(definition),
+            }
+        raise RunNotFound(f"Flow {flow_id!r} is in no available source; check the id.")
+
+
+class RunNotFound(Exception):
+    """No available source knows the run or flow."""
+
+
+def short_error(err: BaseException) -> str:
+    """A one-line description of a service error (never headers, so never a token)."""
+    status = http_status(err)
+    message = getattr(err, "message", None) or str(err)
+    text = str(message).splitlines()[0] if message else type(err).__name__
+    return f"HTTP {status}: {text}" if status else f"{type(err).__name__}: {text}"

@@ -1,0 +1,67 @@
+// The one way the plugin talks to its server extension: requestAPI<T>() on Jupyter's
+// own connection settings (base URL, token/cookie, XSRF), so every route stays behind
+// Jupyter's login. Globus tokens never come this way: the server keeps them.
+import { URLExt } from "@jupyterlab/coreutils";
+import { ServerConnection } from "@jupyterlab/services";
+
+export const API_NAMESPACE = "gladier-jupyter/api";
+
+/** A failed request: the HTTP status and the server's one-line message. */
+export class APIError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export async function requestAPI<T>(endPoint: string, init: RequestInit = {}): Promise<T> {
+  const settings = ServerConnection.makeSettings();
+  const url = URLExt.join(settings.baseUrl, API_NAMESPACE, endPoint);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new APIError(0, `The Jupyter server did not answer: ${String(error)}`);
+  }
+  const text = await response.text();
+  let data: unknown = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { message: text };
+    }
+  }
+  if (!response.ok) {
+    const message = (data as { message?: string } | null)?.message || response.statusText;
+    throw new APIError(response.status, message);
+  }
+  return data as T;
+}
+
+/** One run as the side panel lists it (gladier_jupyter/server/runs.py: run_row). */
+export interface RunRow {
+  run_id: string;
+  label: string;
+  flow_id: string;
+  flow_title: string;
+  status: string;
+  display_status: string;
+  start_time: string;
+  completion_time: string;
+  source: string;
+}
+
+export interface RunsReply {
+  runs: RunRow[];
+  sources: Record<string, { available: boolean; message: string }>;
+  active: boolean;
+}
+
+/** What POST flowdef answers (gladier_jupyter/server/handlers.py: check_definition). */
+export interface FlowCheck {
+  definition: unknown;
+  graph: import("../common/graph").GraphModel | Record<string, never>;
+  problems: import("../common/graph").GraphProblem[];
+  is_flow: boolean;
+  message: string;
+}

@@ -1,0 +1,126 @@
+// The JupyterLab plugin of gladier-jupyter: the "Gladier" runs side panel with run tabs,
+// and "Open With → Flow graph" for flow definition files (*.flow.json by default).
+import {
+  ILayoutRestorer,
+  type JupyterFrontEnd,
+  type JupyterFrontEndPlugin,
+} from "@jupyterlab/application";
+import { ICommandPalette, MainAreaWidget, WidgetTracker } from "@jupyterlab/apputils";
+import { LabIcon } from "@jupyterlab/ui-components";
+import type { RunRow } from "./api";
+import { FLOW_FACTORY, FLOW_FILE_TYPE, FlowFileFactory } from "./flowDocument";
+import { RunView } from "./runView";
+import { RunsPanel } from "./runsPanel";
+
+const FLOW_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 16 16">
+<g class="jp-icon3" fill="#616161"><rect x="5" y="1" width="6" height="3.5" rx="1"/>
+<rect x="1" y="11.5" width="6" height="3.5" rx="1"/><rect x="9" y="11.5" width="6" height="3.5" rx="1"/>
+<path d="M7.5 4.5h1v3H12a1 1 0 0 1 1 1v3h-1v-2.9H4v2.9H3v-3a1 1 0 0 1 1-1h3.5z"/></g></svg>`;
+
+export const flowIcon = new LabIcon({ name: "gladier-jupyter:flow", svgstr: FLOW_SVG });
+
+export namespace CommandIDs {
+  export const openRun = "gladier:open-run";
+  export const showRuns = "gladier:show-runs";
+}
+
+const runsPlugin: JupyterFrontEndPlugin<void> = {
+  id: "gladier-jupyter:runs",
+  description: "The Gladier runs side panel: flow runs of the local service and Globus.",
+  autoStart: true,
+  optional: [ILayoutRestorer, ICommandPalette],
+  activate: (app: JupyterFrontEnd, restorer: ILayoutRestorer | null, palette: ICommandPalette | null) => {
+    const tracker = new WidgetTracker<MainAreaWidget<RunView>>({ namespace: "gladier-run" });
+
+    app.commands.addCommand(CommandIDs.openRun, {
+      label: (args) => `Gladier run ${String(args.label || args.run_id || "")}`,
+      describedBy: {
+        args: {
+          type: "object",
+          properties: {
+            run_id: { type: "string" },
+            source: { type: "string" },
+            label: { type: "string" },
+          },
+          required: ["run_id"],
+        },
+      },
+      execute: (args) => {
+        const runId = String(args.run_id ?? "");
+        if (!runId) return;
+        const existing = tracker.find((w) => w.content.model.runId === runId);
+        if (existing) {
+          app.shell.activateById(existing.id);
+          return existing;
+        }
+        const content = new RunView(runId, String(args.source ?? ""));
+        const widget = new MainAreaWidget({ content });
+        widget.id = `gladier-run-tab-${runId}`;
+        widget.title.label = String(args.label || `Run ${runId.slice(0, 8)}`);
+        widget.title.caption = `Flow run ${runId}`;
+        widget.title.icon = flowIcon;
+        widget.title.closable = true;
+        void tracker.add(widget);
+        app.shell.add(widget, "main");
+        app.shell.activateById(widget.id);
+        return widget;
+      },
+    });
+
+    const panel = new RunsPanel((run: RunRow) => {
+      void app.commands.execute(CommandIDs.openRun, {
+        run_id: run.run_id, source: run.source, label: run.label || run.run_id.slice(0, 8),
+      });
+    });
+    panel.title.icon = flowIcon;
+    panel.title.caption = "Gladier runs";
+    app.shell.add(panel, "left", { rank: 650 });
+
+    app.commands.addCommand(CommandIDs.showRuns, {
+      label: "Show Gladier runs",
+      execute: () => {
+        app.shell.activateById(panel.id);
+        void panel.refresh();
+      },
+    });
+    palette?.addItem({ command: CommandIDs.showRuns, category: "Gladier" });
+
+    if (restorer) {
+      restorer.add(panel, "gladier-runs-panel");
+      void restorer.restore(tracker, {
+        command: CommandIDs.openRun,
+        args: (w) => ({ run_id: w.content.model.runId, source: w.content.model.source, label: w.title.label }),
+        name: (w) => w.content.model.runId,
+      });
+    }
+  },
+};
+
+const flowFilesPlugin: JupyterFrontEndPlugin<void> = {
+  id: "gladier-jupyter:flow-files",
+  description: "Open flow definition files (JSON/YAML, *.flow.json by default) as a graph.",
+  autoStart: true,
+  activate: (app: JupyterFrontEnd) => {
+    app.docRegistry.addFileType({
+      name: FLOW_FILE_TYPE,
+      displayName: "Flow definition",
+      extensions: [".flow.json"],
+      pattern: "^.*\\.flow\\.json$",
+      mimeTypes: ["application/json"],
+      contentType: "file",
+      fileFormat: "text",
+      icon: flowIcon,
+    });
+    const fileTypes = [FLOW_FILE_TYPE, "json", "yaml"].filter((ft) => !!app.docRegistry.getFileType(ft));
+    const factory = new FlowFileFactory({
+      name: FLOW_FACTORY,
+      label: "Flow graph",
+      fileTypes,
+      defaultFor: [FLOW_FILE_TYPE],
+      readOnly: true,
+    });
+    app.docRegistry.addWidgetFactory(factory);
+  },
+};
+
+export default [runsPlugin, flowFilesPlugin];

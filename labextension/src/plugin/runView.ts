@@ -1,0 +1,162 @@
+// A run in a main-area tab: the run-monitor widget's own view (graph with colours, log,
+// timeline, cancel), fed by the server extension instead of a kernel. So it keeps working
+// after the kernel that started the run is gone, and for runs started anywhere else.
+import { Widget } from "@lumino/widgets";
+import monitorView from "../widgets/monitor";
+import { APIError, requestAPI } from "./api";
+
+const TERMINAL = ["SUCCEEDED", "FAILED", "ENDED"];
+
+type Listener = () => void;
+
+/**
+ * The subset of anywidget's model the monitor view uses (get/on/off/send), holding the
+ * same keys as the RunMonitor traits, filled from GET runs/<id> and runs/<id>/log.
+ */
+export class ServerRunModel {
+  private values: Record<string, unknown> = {};
+  private listeners = new Map<string, Set<Listener>>();
+  private timer: number | undefined;
+  private disposed = false;
+  private polling = false;
+  source: string;
+
+  constructor(readonly runId: string, source = "") {
+    this.source = source;
+    this.values = {
+      view: "run", run_id: runId, label: "", flow_id: "", flow_title: "", status: "",
+      display_status: "", start_time: "", completion_time: "", backend: source, web_url: "",
+      connection: "live", message: "", graph: {}, states: {}, timeline: [], events: [],
+      progress: { done: 0, total: 0 }, inactive_reason: "", required_scopes: [], error: "",
+      output: "", action: "",
+    };
+  }
+
+  get(key: string): any {
+    return this.values[key];
+  }
+
+  on(event: string, cb: Listener): void {
+    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
+    this.listeners.get(event)!.add(cb);
+  }
+
+  off(event: string, cb?: Listener): void {
+    if (cb) this.listeners.get(event)?.delete(cb);
+    else this.listeners.delete(event);
+  }
+
+  /** Messages the view sends: cancel is done through the server; the rest need a kernel. */
+  send(msg: { type?: string }): void {
+    if (msg.type === "cancel") void this.cancel();
+    else if (msg.type === "resume" || msg.type === "login") {
+      this.set({ action: "Resuming and logging in need a notebook: use RunMonitor(run_id) there." });
+    }
+  }
+
+  set(changes: Record<string, unknown>): void {
+    // The status goes last, as the kernel-side widget does, so the view sees the rest first.
+    const keys = Object.keys(changes).sort((a, b) => Number(a === "status") - Number(b === "status"));
+    const changed: string[] = [];
+    for (const key of keys) {
+      const value = changes[key];
+      if (JSON.stringify(this.values[key]) === JSON.stringify(value)) continue;
+      this.values[key] = value;
+      changed.push(key);
+    }
+    for (const key of changed) {
+      for (const cb of [...(this.listeners.get(`change:${key}`) ?? [])]) cb();
+    }
+  }
+
+  /** Poll until the run ends: fast for the local service, gently for Globus. */
+  start(): void {
+    void this.poll();
+  }
+
+  private schedule(): void {
+    if (this.disposed) return;
+    const status = String(this.values.status);
+    if (TERMINAL.includes(status) && this.values.connection === "done") return;
+    const delay = this.source === "globus" ? 2000 : 300;
+    this.timer = window.setTimeout(() => void this.poll(), delay);
+  }
+
+  async poll(): Promise<void> {
+    if (this.disposed || this.polling) return;
+    this.polling = true;
+    try {
+      const q = this.source ? `?source=${encodeURIComponent(this.source)}` : "";
+      const snap = await requestAPI<Record<string, unknown>>(`runs/${encodeURIComponent(this.runId)}${q}`);
+      this.source = String(snap.source ?? this.source);
+      const total = Number(snap.log_total ?? 0);
+      const events = (this.values.events as unknown[]) ?? [];
+      let newEvents = events;
+      if (total > events.length) {
+        const reply = await requestAPI<{ entries: unknown[] }>(
+          `runs/${encodeURIComponent(this.runId)}/log?offset=${events.length}&source=${encodeURIComponent(this.source)}`);
+        newEvents = events.concat(reply.entries);
+      }
+      const { log_total: _t, source: _s, ...rest } = snap;
+      this.set({ ...rest, backend: this.source, events: newEvents, message: "" });
+    } catch (error) {
+      const message = error instanceof APIError ? error.message : String(error);
+      this.set({ connection: "reconnecting", message });
+      if (error instanceof APIError && error.status === 404) {
+        this.set({ error: message, connection: "stopped" });
+        this.polling = false;
+        return;
+      }
+    }
+    this.polling = false;
+    this.schedule();
+  }
+
+  async cancel(): Promise<void> {
+    this.set({ action: "cancelling" });
+    try {
+      await requestAPI(`runs/${encodeURIComponent(this.runId)}/cancel?source=${encodeURIComponent(this.source)}`,
+        { method: "POST" });
+      this.set({ action: "cancel requested" });
+    } catch (error) {
+      this.set({ action: `Cancel failed: ${error instanceof Error ? error.message : String(error)}` });
+    }
+    window.clearTimeout(this.timer);
+    this.polling = false;
+    void this.poll();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    window.clearTimeout(this.timer);
+    this.listeners.clear();
+  }
+}
+
+/** The content of a run tab: the monitor view on a ServerRunModel. */
+export class RunView extends Widget {
+  readonly model: ServerRunModel;
+  private cleanup: (() => void) | undefined;
+
+  constructor(runId: string, source = "") {
+    super();
+    this.addClass("gj-lab-run-view");
+    this.id = `gladier-run-${runId}`;
+    this.node.dataset.runId = runId;
+    this.node.style.overflow = "auto";
+    this.node.style.padding = "8px 12px";
+    this.model = new ServerRunModel(runId, source);
+    const mount = document.createElement("div");
+    this.node.append(mount);
+    const render = monitorView.render as unknown as (props: { model: unknown; el: HTMLElement }) => () => void;
+    this.cleanup = render({ model: this.model, el: mount });
+    this.model.start();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.model.dispose();
+    this.cleanup?.();
+    super.dispose();
+  }
+}
