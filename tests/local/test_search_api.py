@@ -148,6 +148,13 @@ def test_paging_with_offset_and_limit(sc, catalog):
     assert last["count"] == 1 and last["has_next_page"] is False
 
 
+def test_scroll_pages_through_every_visible_subject_with_markers(sc, catalog):
+    pages = list(sc.paginated.scroll(catalog, {"q": "*", "limit": 2}).pages())
+    assert [p["count"] for p in pages] == [2, 2, 1]
+    subjects = [s for p in pages for s in _subjects(p)]
+    assert sorted(subjects) == sorted(_subjects(sc.search(catalog, "*", limit=100)))
+
+
 def test_post_search_filters_sorts_and_facets(sc, catalog):
     result = sc.post_search(
         catalog,

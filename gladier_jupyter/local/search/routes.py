@@ -96,6 +96,11 @@ class SearchHandler(_Handler):
         self.write_json(self.service.post_search(index_id, self.body_object()))
 
 
+class ScrollHandler(_Handler):
+    def post(self, index_id: str) -> None:
+        self.write_json(self.service.scroll(index_id, self.body_object()))
+
+
 class SubjectHandler(_Handler):
     def get(self, index_id: str) -> None:
         self.write_json(self.service.get_subject(index_id, self.required_arg("subject")))
@@ -159,6 +164,7 @@ def routes(ctx: ServiceContext) -> list[tuple[str, type[ApiHandler], dict[str, t
         (rf"{idx}/reopen", ReopenHandler, kw),
         (rf"{idx}/ingest", IngestHandler, kw),
         (rf"{idx}/search", SearchHandler, kw),
+        (rf"{idx}/scroll", ScrollHandler, kw),
         (rf"{idx}/subject", SubjectHandler, kw),
         (rf"{idx}/entry", EntryHandler, kw),
         (rf"{idx}/batch_delete_by_subject", BatchDeleteHandler, kw),

@@ -250,6 +250,27 @@ class SearchService:
             facets=body.get("facets"),
         )
 
+    def scroll(self, index_id: str, body: t.Any) -> dict[str, t.Any]:
+        """Every matching subject, a page at a time; ``marker`` continues where a page ended."""
+        if not isinstance(body, dict):
+            raise ValidationError("The scroll query document must be a JSON object.")
+        marker = body.get("marker")
+        offset = 0
+        if marker is not None:
+            if not (isinstance(marker, str) and marker.isdigit()):
+                raise ValidationError(f"The scroll marker {marker!r} is not one this index gave.")
+            offset = int(marker)
+        page = self.query(
+            index_id,
+            body.get("q") or "*",
+            offset=offset,
+            limit=body.get("limit", 10),
+            advanced=bool(body.get("advanced", False)),
+            filters=body.get("filters"),
+        )
+        page["marker"] = str(offset + page["count"]) if page["has_next_page"] else None
+        return page
+
     def get_subject(self, index_id: str, subject: str) -> dict[str, t.Any]:
         self.index(index_id)
         entries = [
