@@ -653,6 +653,7 @@ class RunWatcher:
         self._running = False
         self._need_definition = definition is None
         self._ended = False
+        self._run_read = False
 
     # -- lifecycle ----------------------------------------------------------------------
     @property
@@ -714,6 +715,12 @@ class RunWatcher:
             self._need_definition = False
             changed = True
         self.polls += 1
+        if model.terminal and self._run_read:
+            # The run ended; only the log's last entries may still be unread.
+            tail = self.reader.read_new(self.flows_client, self._count_request)
+            model.add_entries(tail)
+            self._ended = True
+            return bool(tail) or changed
         new = self.reader.read_new(self.flows_client, self._count_request)
         if new:
             model.add_entries(new)
@@ -722,6 +729,7 @@ class RunWatcher:
                 self.policy.run_every <= 1 or _ended_in_log(new):
             self._count_request()
             doc = _data(self.flows_client.get_run(self.run_id))
+            self._run_read = True
             if model.set_run(doc):
                 changed = True
             if model.terminal:

@@ -353,8 +353,8 @@ class RunMonitor(GladierWidget):
                 self.graph = _graph_model(model.definition)
             with self.hold_sync():
                 self._apply(model)
-                self.connection = str(info.get("connection") or self.connection)
                 self.message = str(info.get("message") or "")
+                self.connection = str(info.get("connection") or self.connection)
 
     def _apply(self, model: _monitor.RunModel) -> None:
         snap = model.snapshot()
