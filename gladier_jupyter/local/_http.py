@@ -74,7 +74,7 @@ class ApiHandler(tornado.web.RequestHandler):
     def check_xsrf_cookie(self) -> None:  # API clients send bearer tokens, not cookies
         return None
 
-    def prepare(self) -> None:
+    def prepare(self) -> t.Awaitable[None] | None:
         header = self.request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
@@ -85,6 +85,9 @@ class ApiHandler(tornado.web.RequestHandler):
                 http_status=401,
                 code="AUTHENTICATION_ERROR",
             )
+        from gladier_jupyter.local import faults  # off unless $GLADIER_JUPYTER_FAULTS is set
+
+        return faults.inject(self)
 
     def json_body(self) -> t.Any:
         """The request body as JSON (``{}`` when empty); malformed JSON is a 400."""
