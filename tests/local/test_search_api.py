@@ -220,6 +220,21 @@ def test_in_process_api_ingests_and_queries_like_http(tmp_path):
         service.close()
 
 
+def test_new_index_has_the_local_user_as_owner_and_roles_can_be_added(sc, me):
+    index_id = sc.create_index("roles", "who may write")["id"]
+    roles = sc.get_role_list(index_id)["role_list"]
+    assert [(r["role_name"], r["principal"]) for r in roles] == [("owner", me)]
+    role = sc.create_role(index_id, {"role_name": "writer", "principal": OTHER_USER})
+    assert role["principal_type"] == "identity"
+    assert len(sc.get_role_list(index_id)["role_list"]) == 2
+    sc.delete_role(index_id, role["id"])
+    assert len(sc.get_role_list(index_id)["role_list"]) == 1
+    with pytest.raises(globus_sdk.SearchAPIError) as info:
+        sc.create_role(index_id, {"role_name": "reader", "principal": OTHER_USER})
+    assert (info.value.http_status, info.value.code) == (400, "BadRequest.ValidationError")
+    assert "'reader'" in info.value.message
+
+
 # ---- errors ----
 
 
@@ -362,6 +377,11 @@ def test_every_search_response_matches_the_recorded_globus_document(sc, catalog)
         "search.batch_delete_by_subject:default": sc.batch_delete_by_subject(index_id, ["x"]),
         "search.delete_index:default": sc.delete_index(deleted),
     }
+    writer = {"role_name": "writer", "principal": OTHER_USER}
+    role = sc.create_role(index_id, writer)
+    answers["search.create_role:default"] = role
+    answers["search.get_role_list:default"] = sc.get_role_list(index_id)
+    answers["search.delete_role:default"] = sc.delete_role(index_id, role["id"])
     answers["search.reopen_index:default"] = sc.reopen_index(deleted)
     sc.delete_index(deleted)
     with pytest.raises(globus_sdk.SearchAPIError) as info:

@@ -142,6 +142,21 @@ class DeleteByQueryHandler(_Handler):
         self.write_json(self.service.delete_by_query(index_id, self.body_object()))
 
 
+class RoleHandler(_Handler):
+    def post(self, index_id: str) -> None:
+        self.write_json(self.service.create_role(index_id, self.json_body()))
+
+
+class RoleListHandler(_Handler):
+    def get(self, index_id: str) -> None:
+        self.write_json(self.service.role_list(index_id))
+
+
+class RoleItemHandler(_Handler):
+    def delete(self, index_id: str, role_id: str) -> None:
+        self.write_json(self.service.delete_role(index_id, role_id))
+
+
 class TaskHandler(_Handler):
     def get(self, task_id: str) -> None:
         self.write_json(self.service.get_task(task_id))
@@ -169,6 +184,9 @@ def routes(ctx: ServiceContext) -> list[tuple[str, type[ApiHandler], dict[str, t
         (rf"{idx}/entry", EntryHandler, kw),
         (rf"{idx}/batch_delete_by_subject", BatchDeleteHandler, kw),
         (rf"{idx}/delete_by_query", DeleteByQueryHandler, kw),
+        (rf"{idx}/role", RoleHandler, kw),
+        (rf"{idx}/role_list", RoleListHandler, kw),
+        (rf"{idx}/role/([^/]+)", RoleItemHandler, kw),
         (rf"{v}/task/([^/]+)", TaskHandler, kw),
         (rf"{v}/task_list/([^/]+)", TaskListHandler, kw),
     ]

@@ -41,6 +41,10 @@ INDEX_KEYS = (
     "status",
 )
 
+ROLE_NAMES = ("owner", "admin", "writer")
+_PRINCIPAL = re.compile(
+    r"^urn:globus:(auth:identity|groups:id):[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+)
 _TOKEN = re.compile(r'([+-]?)"([^"]*)"|([+-]?)(\S+)')
 _MAX_LIMIT = 10000
 
@@ -72,7 +76,9 @@ class SearchService:
             raise ValidationError(
                 f"The index description {description!r} is not a string; send a description."
             )
-        return index_document(self.store.add_index(display_name, description))
+        index = self.store.add_index(display_name, description)
+        self.store.add_role(index["id"], "owner", self.identity_urn)
+        return index_document(index)
 
     def index(self, index_id: str, *, open_only: bool = True) -> dict[str, t.Any]:
         index = self.store.get_index(str(index_id))
@@ -86,10 +92,49 @@ class SearchService:
         return index_document(self.index(index_id, open_only=False))
 
     def index_list(self) -> list[dict[str, t.Any]]:
-        return [
-            {**index_document(index), "permissions": ["owner"]}
-            for index in self.store.list_indices()
-        ]
+        """The open indices on which the local user holds a role, with those roles."""
+        out = []
+        for index in self.store.list_indices():
+            permissions = self._permissions(index["id"])
+            if permissions:
+                out.append({**index_document(index), "permissions": permissions})
+        return out
+
+    def _permissions(self, index_id: str) -> list[str]:
+        mine = self._principals()
+        names = {r["role_name"] for r in self.store.list_roles(index_id) if r["principal"] in mine}
+        return [name for name in ROLE_NAMES if name in names]
+
+    # ---- roles
+
+    def create_role(self, index_id: str, body: t.Any) -> dict[str, t.Any]:
+        self.index(index_id)
+        if not isinstance(body, dict):
+            raise ValidationError("The role document must be a JSON object.")
+        role_name = body.get("role_name")
+        principal = body.get("principal")
+        if role_name not in ROLE_NAMES:
+            raise ValidationError(
+                f"The role_name {role_name!r} is not one of {', '.join(ROLE_NAMES)}."
+            )
+        if not isinstance(principal, str) or not _PRINCIPAL.match(principal):
+            raise ValidationError(
+                f"The principal {principal!r} is not a principal URN such as "
+                "'urn:globus:auth:identity:<uuid>' or 'urn:globus:groups:id:<uuid>'."
+            )
+        return self.store.add_role(str(index_id), role_name, principal)
+
+    def role_list(self, index_id: str) -> dict[str, t.Any]:
+        self.index(index_id, open_only=False)
+        return {"role_list": self.store.list_roles(str(index_id))}
+
+    def delete_role(self, index_id: str, role_id: str) -> dict[str, t.Any]:
+        self.index(index_id)
+        role = self.store.get_role(str(index_id), role_id)
+        if role is None:
+            raise NotFound(f"There is no role {role_id!r} on index {index_id!r}.")
+        self.store.delete_role(str(index_id), role_id)
+        return {"deleted": role, "success": True}
 
     def update_index(
         self, index_id: str, display_name: t.Any = None, description: t.Any = None

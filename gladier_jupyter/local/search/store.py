@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
+import os
 import pathlib
 import sqlite3
 import threading
@@ -60,6 +62,16 @@ CREATE TABLE IF NOT EXISTS tasks (
     seq INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tasks_index ON tasks (index_id, seq);
+CREATE TABLE IF NOT EXISTS roles (
+    id TEXT PRIMARY KEY,
+    index_id TEXT NOT NULL,
+    role_name TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    principal_type TEXT NOT NULL,
+    creation_date TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS roles_index ON roles (index_id, seq);
 """
 
 
@@ -154,6 +166,39 @@ class SearchStore:
         index["num_subjects"] = num_subjects
         index["size_in_mb"] = int(size // (1024 * 1024))
         return index
+
+    # roles
+
+    def add_role(self, index_id: str, role_name: str, principal: str) -> dict[str, t.Any]:
+        role_id = base64.urlsafe_b64encode(os.urandom(6)).decode()
+        principal_type = "group" if principal.startswith("urn:globus:groups:") else "identity"
+        with self._lock:
+            seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM roles").fetchone()[0]
+            self._db.execute(
+                "INSERT INTO roles VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (role_id, index_id, role_name, principal, principal_type, now_string(), seq),
+            )
+        role = self.get_role(index_id, role_id)
+        assert role is not None
+        return role
+
+    def get_role(self, index_id: str, role_id: str) -> dict[str, t.Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM roles WHERE index_id = ? AND id = ?", (index_id, role_id)
+            ).fetchone()
+        return _role(row) if row else None
+
+    def list_roles(self, index_id: str) -> list[dict[str, t.Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM roles WHERE index_id = ? ORDER BY seq", (index_id,)
+            ).fetchall()
+        return [_role(r) for r in rows]
+
+    def delete_role(self, index_id: str, role_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM roles WHERE index_id = ? AND id = ?", (index_id, role_id))
 
     # entries
 
@@ -296,6 +341,12 @@ def _entry(row: sqlite3.Row) -> dict[str, t.Any]:
         "content": json.loads(row["content"]),
         "visible_to": json.loads(row["visible_to"]),
     }
+
+
+def _role(row: sqlite3.Row) -> dict[str, t.Any]:
+    doc = dict(row)
+    doc.pop("seq", None)
+    return doc
 
 
 def _task(row: sqlite3.Row) -> dict[str, t.Any]:
