@@ -258,3 +258,29 @@ def test_function_that_cannot_load_fails_every_task_with_its_own_error(tmp_path)
             assert "SyntaxError" in doc["exception"]
     finally:
         service.close()
+
+
+def read_environment(names):
+    import os
+
+    return {name: os.environ.get(name) for name in names}
+
+
+def test_tasks_do_not_see_the_hub_credentials_of_the_service(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLOBUS_DATA", "pickled-hub-tokens")
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-token")
+    monkeypatch.setenv("GLOBUS_COMPUTE_CLIENT_SECRET", "client-secret")
+    monkeypatch.setenv("EXPERIMENT_MODE", "dry-run")
+    service = ComputeService(ServiceContext(state_dir=tmp_path, secret="s"), workers=1)
+    try:
+        fid = _register(service, read_environment)
+        names = ["GLOBUS_DATA", "JUPYTERHUB_API_TOKEN", "GLOBUS_COMPUTE_CLIENT_SECRET"]
+        doc = service.wait(service.submit(ENDPOINT, fid, [names + ["EXPERIMENT_MODE"]], {}), 30)
+        assert doc["result"] == {
+            "GLOBUS_DATA": None,
+            "JUPYTERHUB_API_TOKEN": None,
+            "GLOBUS_COMPUTE_CLIENT_SECRET": None,
+            "EXPERIMENT_MODE": "dry-run",
+        }
+    finally:
+        service.close()

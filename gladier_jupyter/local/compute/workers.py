@@ -17,6 +17,7 @@ import os
 import pathlib
 import platform
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -73,7 +74,7 @@ class _Worker:
                 # its own process group: a timeout or cancel also stops what the function
                 # started, and a Ctrl-C meant for the service does not reach the worker
                 start_new_session=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=_worker_environment(),
             )
         finally:
             os.close(p2c_r)
@@ -193,6 +194,21 @@ class _Worker:
 
 def _cancelled(job: Job, info: dict[str, t.Any]) -> Outcome:
     return _failed(_remote_error("TaskCancelled", f"Task {job.task_id} was cancelled."), info)
+
+
+# Credentials the kernel or hub may have handed the service: a task, like one on a real
+# endpoint, runs without them (and cannot print them into the worker log).
+_CREDENTIAL_NAMES = re.compile(
+    r"^(GLOBUS_DATA|JUPYTERHUB_API_TOKEN|JPY_API_TOKEN|GLADIER_JUPYTER_SECRET)$"
+    r"|GLOBUS.*(TOKEN|SECRET)|(TOKEN|SECRET).*GLOBUS",
+    re.IGNORECASE,
+)
+
+
+def _worker_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not _CREDENTIAL_NAMES.search(k)}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
 def _failed(text: str, info: dict[str, t.Any]) -> Outcome:
