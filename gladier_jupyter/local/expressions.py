@@ -33,6 +33,18 @@ def _getattr(obj: t.Any, name: str, default: t.Any = None) -> t.Any:
     return default
 
 
+_MAX_RANGE = 100_000
+
+
+def _range(*args: t.Any) -> list[int]:
+    # Sized before it is built: range(10**9) must not allocate gigabytes in the service.
+    values = range(*args)
+    if len(values) > _MAX_RANGE:
+        shown = ", ".join(map(repr, args))
+        raise ExpressionError(f"range({shown}) has {len(values)} items; at most {_MAX_RANGE} are allowed.")
+    return list(values)
+
+
 _FUNCTIONS: dict[str, t.Callable[..., t.Any]] = {
     "len": len,
     "str": str,
@@ -49,7 +61,7 @@ _FUNCTIONS: dict[str, t.Callable[..., t.Any]] = {
     "dict": dict,
     "any": any,
     "all": all,
-    "range": lambda *a: list(range(*a))[:100_000],
+    "range": _range,
     "enumerate": lambda x: list(enumerate(x)),
     "zip": lambda *a: list(zip(*a, strict=False)),
     "ceil": math.ceil,
