@@ -36,6 +36,7 @@ SECRET_FILE = "secret"
 INSTANCE_FILE = "instance-id"
 LOG_FILE = "service.log"
 LOCK_FILE = "start.lock"
+SERVE_LOCK_FILE = "serve.lock"
 START_TIMEOUT = 30.0
 
 
@@ -100,6 +101,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _is_our_server(pid: int) -> bool:
+    try:
+        cmd = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"gladier_jupyter.local" in cmd and b"serve" in cmd
+
+
 def ping(port: int, secret: str, timeout: float = 2.0) -> int | None:
     """The pid the service at ``port`` reports for the secret, or ``None``."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
@@ -135,6 +144,38 @@ def find_running(state_dir: pathlib.Path) -> ServiceInfo | None:
     )
 
 
+def hold_serve_lock(state_dir: pathlib.Path) -> int | None:
+    """Take the folder's serve lock for this process's lifetime; ``None`` if it is held."""
+    fd = os.open(state_dir / SERVE_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _serve_lock_held(state_dir: pathlib.Path) -> bool:
+    try:
+        fd = os.open(state_dir / SERVE_LOCK_FILE, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _recorded_pid(state_dir: pathlib.Path) -> int | None:
+    try:
+        return int(json.loads((state_dir / STATE_FILE).read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 @contextlib.contextmanager
 def _start_lock(state_dir: pathlib.Path):
     # Two kernels starting at once must end up with one service.
@@ -157,6 +198,21 @@ def ensure_running(state_dir: pathlib.Path) -> ServiceInfo:
         info = find_running(state_dir)
         if info is not None:
             return info
+        if _serve_lock_held(state_dir):
+            # A service holds the folder but does not answer (busy or hung): give it a
+            # moment rather than start a second service on the same databases.
+            deadline = time.monotonic() + 10.0
+            while time.monotonic() < deadline and _serve_lock_held(state_dir):
+                info = find_running(state_dir)
+                if info is not None:
+                    return info
+                time.sleep(0.2)
+            if _serve_lock_held(state_dir):
+                raise GladierJupyterError(
+                    f"The local Globus service of {state_dir} (pid {_recorded_pid(state_dir)}) "
+                    "holds its folder but does not answer; stop it with "
+                    f"'python -m gladier_jupyter.local stop --state-dir {state_dir}' and try again."
+                )
         with contextlib.suppress(OSError):
             (state_dir / STATE_FILE).unlink()
         log = open(state_dir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
@@ -203,18 +259,24 @@ def _log_tail(state_dir: pathlib.Path) -> str:
 def stop(state_dir: pathlib.Path, timeout: float = 10.0) -> bool:
     """Stop the recorded service (SIGTERM, then SIGKILL); ``True`` if one was running."""
     info = find_running(state_dir)
-    if info is None:
+    pid = info.pid if info is not None else None
+    if pid is None and _serve_lock_held(state_dir):
+        # Not answering but alive: the recorded pid, if it still is our server.
+        recorded = _recorded_pid(state_dir)
+        if recorded is not None and _is_our_server(recorded):
+            pid = recorded
+    if pid is None:
         with contextlib.suppress(OSError):
             (state_dir / STATE_FILE).unlink()
         return False
     with contextlib.suppress(OSError):
-        os.kill(info.pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _pid_alive(info.pid):
+    while time.monotonic() < deadline and _pid_alive(pid):
         time.sleep(0.02)
-    if _pid_alive(info.pid):
+    if _pid_alive(pid):
         with contextlib.suppress(OSError):
-            os.kill(info.pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         (state_dir / STATE_FILE).unlink()
     return True

@@ -178,7 +178,13 @@ def serve(state_dir: pathlib.Path, port: int = 0) -> None:
     # run. Mark it absent in this process so jsonschema takes its documented fallback.
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     os.umask(0o077)  # databases and logs hold run inputs: this user's only
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)
     ctx = build_context(state_dir)
+    # One service per state folder, whatever starts it: held until this process ends
+    # (kill -9 included), so two services never move the same runs.
+    lock = process.hold_serve_lock(state_dir)
+    if lock is None:
+        raise SystemExit(f"Another local Globus service already serves {state_dir}.")
     sock, port = _listen(port)
     ctx.base_url = f"http://127.0.0.1:{port}"
 

@@ -191,3 +191,30 @@ def test_transfer_path_escaping_collection_is_refused(run_definition):
     assert run["status"] == "FAILED"
     assert run["details"]["details"]["error"] == "ActionUnableToRun"
     assert "leaves its collection" in run["details"]["details"]["cause"]
+
+
+def test_cancel_during_compute_action_ends_run_canceled(run_definition, fids, flows_client):
+    run = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["sleep_long"], wait_time=120)}},
+                         {"input": {"compute_endpoint": ENDPOINT}}, wait=False)
+    while not any(e["code"] == "ActionStarted" for e in run_log(flows_client, run["run_id"])):
+        pass
+    assert flows_client.cancel_run(run["run_id"])["details"]["code"] == "FlowCanceled"
+    codes = [e["code"] for e in run_log(flows_client, run["run_id"])]
+    assert codes[-1] == "FlowCanceled" and "ActionCompleted" not in codes
+    assert flows_client.get_run(run["run_id"])["status"] == "FAILED"
+
+
+def test_many_concurrent_runs_all_succeed(flows_client, fids):
+    from globus_sdk import SpecificFlowClient
+
+    definition = {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "ResultPath": "$.p", "Next": "C"},
+        "C": compute_state(fids["double"])}}
+    flow = flows_client.create_flow("many", definition, {}).data
+    sfc = SpecificFlowClient(flow["id"], authorizer=flows_client.authorizer)
+    ids = [sfc.run_flow({"n": i, "input": {"compute_endpoint": ENDPOINT, "n": i}}).data["run_id"] for i in range(30)]
+    from tests._fixtures.local import wait_for_run
+
+    results = [wait_for_run(flows_client, rid) for rid in ids]
+    assert [r["status"] for r in results] == ["SUCCEEDED"] * 30
+    assert [r["details"]["output"]["Result"]["details"]["result"][0] for r in results] == [2 * i for i in range(30)]

@@ -124,5 +124,16 @@ def test_active_run_resumes_after_kill_9_and_restart(tmp_path, monkeypatch):
         codes = [e["code"] for e in run_log(fc2, run["run_id"])]
         assert codes[:3] == ["FlowStarted", "PassStarted", "PassCompleted"]
         assert codes[-1] == "FlowSucceeded" and "WaitCompleted" in codes
+        assert codes.count("WaitStarted") == 1, "the resumed Wait keeps its original end time"
     finally:
         local.stop(state)
+
+
+def test_second_server_on_the_same_folder_refuses_to_start(private_service):
+    proc = subprocess.run(
+        [sys.executable, "-m", "gladier_jupyter.local", "serve", "--state-dir", str(private_service.state_dir)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "already serves" in proc.stderr
+    assert local.status(private_service.state_dir).pid == private_service.pid

@@ -52,6 +52,10 @@ class _Canceled(Exception):
     pass
 
 
+class _Stopping(Exception):
+    """The service is shutting down: leave the run ACTIVE at its cursor for the next start."""
+
+
 # ----------------------------------------------------------------------------- values
 
 
@@ -220,6 +224,7 @@ class _RunControl:
     def __init__(self) -> None:
         self.cancel = threading.Event()
         self.thread: threading.Thread | None = None
+        self.wait_until: float | None = None  # a resumed Wait state's end time
 
 
 class Engine:
@@ -273,6 +278,8 @@ class Engine:
             self._run(run_id, control)
         except _Canceled:
             self.service.finish_canceled(run_id)
+        except _Stopping:
+            pass
         except Exception as exc:  # noqa: BLE001 - a bug here ends the run, not the service
             log.exception("Run %s failed inside the engine.", run_id)
             state = self.store.get_run_state(run_id)
@@ -294,6 +301,7 @@ class Engine:
         states = definition["definition"]["States"]
         name: str = cursor["state"]
         data: t.Any = cursor["data"]
+        control.wait_until = cursor.get("wait_until")
         context = self.service.run_context(doc)
         while True:
             if control.cancel.is_set():
@@ -393,13 +401,26 @@ class Engine:
                     raise StateError("States.NoChoiceMatched", f"No Choice rule of state {name} matched and it has no Default.")
             return data, target, [started, self._completed(name, stype, {"next_state": target})]
         if stype == "Wait":
-            seconds = self._wait_seconds(name, state, names)
-            started = self._started(name, stype, {"seconds": seconds})
-            if not self.store.record(doc, {"state": name, "data": data}, [started]):
-                raise _Canceled()
-            if control.cancel.wait(max(0.0, seconds)):
-                raise _Canceled()
-            return data, self._next(state), [self._completed(name, stype, {"seconds": seconds})]
+            until = control.wait_until
+            if until is None:
+                # A Wait resumed after a restart keeps its original end time.
+                seconds = self._wait_seconds(name, state, names)
+                until = time.time() + seconds
+                started = self._started(name, stype, {"seconds": seconds})
+                cursor = {"state": name, "data": data, "wait_until": until}
+                if not self.store.record(doc, cursor, [started]):
+                    raise _Canceled()
+            control.wait_until = None
+            while True:
+                remaining = until - time.time()
+                if remaining <= 0:
+                    break
+                if control.cancel.wait(min(remaining, 0.5)):
+                    raise _Canceled()
+                if self._stopping.is_set():
+                    raise _Stopping()
+            return data, self._next(state), [self._completed(
+                name, stype, {"until": dt.datetime.fromtimestamp(until, dt.timezone.utc).isoformat()})]
         if stype == "Fail":
             error = state.get("Error", "FlowFailed")
             cause = state.get("Cause", f"The flow reached Fail state {name}.")
@@ -454,6 +475,8 @@ class Engine:
             if control.cancel.is_set():
                 handle.cancel()
                 raise _Canceled()
+            if self._stopping.is_set():
+                raise _Stopping()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 handle.cancel()
@@ -461,6 +484,8 @@ class Engine:
                                  f"State {name}: the action did not complete within its WaitTime of {wait_time:g} seconds.")
             handle.wait(min(remaining, 0.25))
             status, details = handle.poll()
+        if self._stopping.is_set():
+            raise _Stopping()  # the end may come from the shutdown itself (workers stopped)
         result = {
             "action_id": f"{doc['run_id'][:8]}-{name}",
             "completion_time": now_iso(),
