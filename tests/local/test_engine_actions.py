@@ -40,13 +40,19 @@ def exit_worker(**data):
     sys.exit(3)
 
 
+def segfault(**data):
+    import ctypes
+
+    ctypes.string_at(0)
+
+
 @pytest.fixture(scope="module")
 def fids(local_service):
     from gladier_jupyter import backend
 
     backend.use_local(local_service.state_dir)
     client = backend.compute_client(code_serialization_strategy=DillCodeSource())
-    return {f.__name__: client.register_function(f) for f in (double, add, divide_by_zero, sleep_long, exit_worker)}
+    return {f.__name__: client.register_function(f) for f in (double, add, divide_by_zero, sleep_long, exit_worker, segfault)}
 
 
 def compute_state(function_id, *, eoaf=False, wait_time=30, catch=None, end=True):
@@ -218,3 +224,14 @@ def test_many_concurrent_runs_all_succeed(flows_client, fids):
     results = [wait_for_run(flows_client, rid) for rid in ids]
     assert [r["status"] for r in results] == ["SUCCEEDED"] * 30
     assert [r["details"]["output"]["Result"]["details"]["result"][0] for r in results] == [2 * i for i in range(30)]
+
+
+def test_segfaulting_function_fails_the_action_and_service_stays_up(run_definition, fids):
+    run = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["segfault"])}},
+                         {"input": {"compute_endpoint": ENDPOINT}})
+    assert run["status"] == "SUCCEEDED", run["details"]
+    result = run["details"]["output"]["Result"]
+    assert result["status"] == "FAILED" and result["details"]["exception"]
+    again = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["double"])}},
+                           {"input": {"compute_endpoint": ENDPOINT, "n": 4}})
+    assert again["details"]["output"]["Result"]["details"]["result"] == [8]
