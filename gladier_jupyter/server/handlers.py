@@ -143,7 +143,8 @@ class FlowDefinitionHandler(_Handler):
 
 
 def check_definition(text: t.Any, definition: t.Any, path: str = "") -> dict[str, t.Any]:
-    """``{"definition", "graph", "problems", "is_flow", "message"}`` of a text or a dict."""
+    """``{"definition", "graph", "problems", "inputs", "is_flow", "message"}`` of a text or a
+    dict: what the FlowPreview widget shows for it."""
     from gladier_jupyter.flowgraph import FlowGraph, load_definition
 
     name = path.rsplit("/", 1)[-1] if path else "flow"
@@ -164,11 +165,11 @@ def check_definition(text: t.Any, definition: t.Any, path: str = "") -> dict[str
         return {"definition": definition, "graph": {}, "problems": [], "is_flow": is_flow,
                 "message": f"Could not draw {name}: {err}"}
     graph.model["name"] = name
-    problems = [p.to_dict() for p in graph.definition_problems]
+    problems = [p.to_dict() for p in graph.problems]
     message = "" if is_flow else (
         f"{name} is not a flow definition: it needs 'StartAt' and 'States' at the top level.")
     return {"definition": definition, "graph": graph.model, "problems": problems,
-            "is_flow": is_flow, "message": message}
+            "inputs": list(graph.inputs), "is_flow": is_flow, "message": message}
 
 
 def setup_handlers(web_app: t.Any, registry: Registry | None = None) -> None:

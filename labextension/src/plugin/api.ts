@@ -62,6 +62,8 @@ export interface FlowCheck {
   definition: unknown;
   graph: import("../common/graph").GraphModel | Record<string, never>;
   problems: import("../common/graph").GraphProblem[];
+  /** The required-input table of the preview (FlowGraph.inputs). */
+  inputs?: unknown[];
   is_flow: boolean;
   message: string;
 }

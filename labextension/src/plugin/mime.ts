@@ -11,7 +11,7 @@ export const FLOW_MIME = "application/vnd.gladier.flow+json";
 
 interface FlowPayload {
   definition?: unknown;
-  graph?: GraphModel;
+  graph?: GraphModel & { inputs?: unknown[] };
   problems?: FlowCheck["problems"];
   name?: string;
   States?: unknown;
@@ -35,7 +35,10 @@ export class FlowMimeRenderer extends Widget implements IRenderMime.IRenderer {
     if (graph && Array.isArray(graph.nodes) && graph.nodes.length) {
       const problems = payload.problems ?? graph.problems ?? [];
       const isFlow = !!definition && typeof definition === "object" && "States" in (definition as object);
-      this.view.show({ definition: definition ?? null, graph, problems, is_flow: isFlow || !definition, message: "" });
+      this.view.show({
+        definition: definition ?? null, graph, problems, inputs: graph.inputs ?? [],
+        is_flow: isFlow || !definition, message: "",
+      });
       return;
     }
     if (definition === undefined) {

@@ -4,69 +4,36 @@
 import { Widget } from "@lumino/widgets";
 import monitorView from "../widgets/monitor";
 import { APIError, requestAPI } from "./api";
+import { LocalModel } from "./model";
 
 const TERMINAL = ["SUCCEEDED", "FAILED", "ENDED"];
 
-type Listener = () => void;
-
 /**
- * The subset of anywidget's model the monitor view uses (get/on/off/send), holding the
- * same keys as the RunMonitor traits, filled from GET runs/<id> and runs/<id>/log.
+ * The monitor view's model, holding the same keys as the RunMonitor traits, filled from
+ * GET runs/<id> and runs/<id>/log of the server extension.
  */
-export class ServerRunModel {
-  private values: Record<string, unknown> = {};
-  private listeners = new Map<string, Set<Listener>>();
+export class ServerRunModel extends LocalModel {
   private timer: number | undefined;
   private disposed = false;
   private polling = false;
   source: string;
 
   constructor(readonly runId: string, source = "") {
-    this.source = source;
-    this.values = {
+    super({
       view: "run", run_id: runId, label: "", flow_id: "", flow_title: "", status: "",
       display_status: "", start_time: "", completion_time: "", backend: source, web_url: "",
       connection: "live", message: "", graph: {}, states: {}, timeline: [], events: [],
       progress: { done: 0, total: 0 }, inactive_reason: "", required_scopes: [], error: "",
       output: "", action: "",
+    });
+    this.source = source;
+    // Cancel goes through the server; resuming and logging in need a kernel.
+    this.onMessage = (msg) => {
+      if (msg.type === "cancel") void this.cancel();
+      else if (msg.type === "resume" || msg.type === "login") {
+        this.set({ action: "Resuming and logging in need a notebook: use RunMonitor(run_id) there." });
+      }
     };
-  }
-
-  get(key: string): any {
-    return this.values[key];
-  }
-
-  on(event: string, cb: Listener): void {
-    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
-    this.listeners.get(event)!.add(cb);
-  }
-
-  off(event: string, cb?: Listener): void {
-    if (cb) this.listeners.get(event)?.delete(cb);
-    else this.listeners.delete(event);
-  }
-
-  /** Messages the view sends: cancel is done through the server; the rest need a kernel. */
-  send(msg: { type?: string }): void {
-    if (msg.type === "cancel") void this.cancel();
-    else if (msg.type === "resume" || msg.type === "login") {
-      this.set({ action: "Resuming and logging in need a notebook: use RunMonitor(run_id) there." });
-    }
-  }
-
-  set(changes: Record<string, unknown>): void {
-    // The status goes last, as the kernel-side widget does, so the view sees the rest first.
-    const keys = Object.keys(changes).sort((a, b) => Number(a === "status") - Number(b === "status"));
-    const changed: string[] = [];
-    for (const key of keys) {
-      const value = changes[key];
-      if (JSON.stringify(this.values[key]) === JSON.stringify(value)) continue;
-      this.values[key] = value;
-      changed.push(key);
-    }
-    for (const key of changed) {
-      for (const cb of [...(this.listeners.get(`change:${key}`) ?? [])]) cb();
-    }
   }
 
   /** Poll until the run ends: fast for the local service, gently for Globus. */
@@ -76,8 +43,7 @@ export class ServerRunModel {
 
   private schedule(): void {
     if (this.disposed) return;
-    const status = String(this.values.status);
-    if (TERMINAL.includes(status) && this.values.connection === "done") return;
+    if (TERMINAL.includes(String(this.get("status"))) && this.get("connection") === "done") return;
     const delay = this.source === "globus" ? 2000 : 300;
     this.timer = window.setTimeout(() => void this.poll(), delay);
   }
@@ -90,7 +56,7 @@ export class ServerRunModel {
       const snap = await requestAPI<Record<string, unknown>>(`runs/${encodeURIComponent(this.runId)}${q}`);
       this.source = String(snap.source ?? this.source);
       const total = Number(snap.log_total ?? 0);
-      const events = (this.values.events as unknown[]) ?? [];
+      const events = (this.get("events") as unknown[]) ?? [];
       let newEvents = events;
       if (total > events.length) {
         const reply = await requestAPI<{ entries: unknown[] }>(
@@ -129,7 +95,7 @@ export class ServerRunModel {
   dispose(): void {
     this.disposed = true;
     window.clearTimeout(this.timer);
-    this.listeners.clear();
+    super.dispose();
   }
 }
 
