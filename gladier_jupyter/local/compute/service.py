@@ -199,19 +199,15 @@ class ComputeService:
     def cancel(self, task_id: str) -> bool:
         """Cancel a task that has not ended; True if it was pending or running."""
         row = self.get_task_row(task_id)
-        if row["status"] == "pending":
-            finished = self.store.finish(
-                row["task_id"],
-                status="failed",
-                exception=f"gladier_jupyter.local.compute.TaskCancelled: Task {row['task_id']} "
-                "was cancelled before it started.\n",
-            )
-            if finished:
-                self._notify(row["task_id"])
-                return True
-        if self.pool.cancel_running(row["task_id"]):
+        if row["status"] == "pending" and self.store.cancel_pending(
+            row["task_id"],
+            f"gladier_jupyter.local.compute.TaskCancelled: Task {row['task_id']} "
+            "was cancelled before it started.\n",
+        ):
+            self._notify(row["task_id"])
             return True
-        return False
+        # started meanwhile, or running: stop its worker
+        return self.pool.cancel_running(row["task_id"])
 
     def endpoint_status(self, endpoint_id: str) -> dict[str, t.Any]:
         return {"status": "online", "details": self.pool.status()}

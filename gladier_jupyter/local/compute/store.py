@@ -179,6 +179,16 @@ class ComputeStore:
             )
         return cur.rowcount > 0
 
+    def cancel_pending(self, task_id: str, exception: str) -> bool:
+        """End a task that has not started yet; False if it already has."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE tasks SET status = 'failed', exception = ?, completion_t = ?,"
+                " details = '{}' WHERE task_id = ? AND status = 'pending'",
+                (exception, time.time(), task_id),
+            )
+        return cur.rowcount > 0
+
     def finish(
         self,
         task_id: str,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import pathlib
 import platform
@@ -28,6 +29,8 @@ import typing as t
 from multiprocessing.connection import Connection
 
 __all__ = ["Job", "Outcome", "WorkerPool"]
+
+log = logging.getLogger("gladier_jupyter.local.compute")
 
 _READY_TIMEOUT = 120.0
 
@@ -325,53 +328,56 @@ class WorkerPool:
             job = self._queue.get()
             if job is None or self._stopping:
                 return
-            # registered before it is marked running, so a cancel always finds it
-            with self._lock:
-                self._running[job.task_id] = (job, None)
-            if not self._start(job):
-                with self._lock:
-                    self._running.pop(job.task_id, None)
-                continue
             try:
-                worker = self._worker(slot)
-            except Exception as exc:  # noqa: BLE001
-                with self._lock:
-                    self._running.pop(job.task_id, None)
-                self._done(job, _failed(_remote_error("WorkerStartFailed", str(exc)), {}))
-                continue
-            with self._lock:
-                self._running[job.task_id] = (job, worker)
-                cancelled = job.cancelled
-            if cancelled:
-                with self._lock:
-                    self._running.pop(job.task_id, None)
-                self._done(job, _cancelled(job, worker.info))
-                continue
-            try:
-                outcome = worker.run(job)
-            except Exception:  # noqa: BLE001 - the service must outlive any task
-                worker.kill()
-                outcome = _failed(
-                    _remote_error("WorkerError", traceback.format_exc(limit=3)), worker.info
-                )
+                self._handle(slot, job)
+            except Exception:  # noqa: BLE001 - a slot must keep serving the queue
+                log.exception("Compute task %s could not be handled", job.task_id)
             finally:
                 with self._lock:
                     self._running.pop(job.task_id, None)
-            if self._stopping and not worker.alive:
-                outcome = _failed(
-                    _remote_error(
-                        "ServiceStopped",
-                        f"The local Compute service stopped while task {job.task_id} was running.",
-                    ),
-                    worker.info,
-                )
-            self._done(job, outcome)
-            if not worker.alive and not self._stopping:
-                # replace a dead worker now, so the next task finds a warm one
-                try:
-                    self._worker(slot)
-                except Exception:  # noqa: BLE001 - retried when the next job arrives
-                    pass
+
+    def _handle(self, slot: int, job: Job) -> None:
+        # registered before it is marked running, so a cancel always finds it
+        with self._lock:
+            self._running[job.task_id] = (job, None)
+        if not self._start(job):
+            return
+        try:
+            worker = self._worker(slot)
+        except Exception as exc:  # noqa: BLE001
+            self._done(job, _failed(_remote_error("WorkerStartFailed", str(exc)), {}))
+            return
+        with self._lock:
+            self._running[job.task_id] = (job, worker)
+            cancelled = job.cancelled
+        if cancelled:
+            self._done(job, _cancelled(job, worker.info))
+            return
+        try:
+            outcome = worker.run(job)
+        except Exception:  # noqa: BLE001 - the service must outlive any task
+            worker.kill()
+            outcome = _failed(
+                _remote_error("WorkerError", traceback.format_exc(limit=3)), worker.info
+            )
+        finally:
+            with self._lock:
+                self._running.pop(job.task_id, None)
+        if self._stopping and not worker.alive:
+            outcome = _failed(
+                _remote_error(
+                    "ServiceStopped",
+                    f"The local Compute service stopped while task {job.task_id} was running.",
+                ),
+                worker.info,
+            )
+        self._done(job, outcome)
+        if not worker.alive and not self._stopping:
+            # replace a dead worker now, so the next task finds a warm one
+            try:
+                self._worker(slot)
+            except Exception:  # noqa: BLE001 - retried when the next job arrives
+                log.warning("A replacement Compute worker did not start; retrying later.")
 
 
 # ---------------------------------------------------------------------------------------
