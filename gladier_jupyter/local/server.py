@@ -74,6 +74,51 @@ class UserinfoHandler(ApiHandler):
     post = get
 
 
+class IntrospectHandler(ApiHandler):
+    """Auth's token introspection: the service secret is an active token for every scope."""
+
+    error_class = AuthError
+
+    def post(self) -> None:
+        self.write_json({
+            "active": True,
+            "scope": "openid profile email",
+            "client_id": "gladier-jupyter-local",
+            "sub": self.ctx.identity_id,
+            "username": self.ctx.username,
+            "name": "Local User",
+            "email": None,
+            "aud": ["gladier-jupyter-local"],
+            "iss": self.ctx.base_url + "/api/auth/",
+            "exp": 4102444800,
+            "iat": 0,
+            "nbf": 0,
+            "identity_set": [self.ctx.identity_id],
+        })
+
+
+class IdentitiesHandler(ApiHandler):
+    """Auth's identity lookup: only the local user exists."""
+
+    error_class = AuthError
+
+    def get(self) -> None:
+        me = {
+            "id": self.ctx.identity_id,
+            "username": self.ctx.username,
+            "name": "Local User",
+            "email": None,
+            "organization": "gladier-jupyter local service",
+            "status": "used",
+            "identity_provider": "00000000-0000-4000-8000-000000000000",
+            "identity_type": "login",
+        }
+        ids = {i for v in self.get_query_arguments("ids") for i in v.split(",") if i}
+        names = {n for v in self.get_query_arguments("usernames") for n in v.split(",") if n}
+        match = (not ids and not names) or self.ctx.identity_id in ids or self.ctx.username in names
+        self.write_json({"identities": [me] if match else []})
+
+
 class TransferError(ApiError):
     def body(self) -> dict[str, t.Any]:
         return {"code": self.code, "message": self.message, "request_id": "local"}
@@ -143,7 +188,11 @@ def make_app(ctx: ServiceContext) -> tornado.web.Application:
             continue
         ctx.services[name] = pkg.make_service(ctx)
         mount(name, _routes_of(pkg, ctx), getattr(pkg, "error_class", ApiError))
-    mount("auth", [(r"v2/oauth2/userinfo", UserinfoHandler, {})], AuthError)
+    mount("auth", [
+        (r"v2/oauth2/userinfo", UserinfoHandler, {}),
+        (r"v2/oauth2/token/introspect", IntrospectHandler, {}),
+        (r"v2/api/identities", IdentitiesHandler, {}),
+    ], AuthError)
     mount("transfer", [], TransferError)
     return tornado.web.Application(handlers, compress_response=False)
 
