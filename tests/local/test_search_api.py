@@ -206,6 +206,22 @@ def test_reingest_replaces_an_entry_and_deletes_remove_it(sc):
     ]
 
 
+def test_entries_are_fetched_and_deleted_by_subject_and_entry_id(sc, me):
+    index_id = sc.create_index("entries", "one subject, two entries")["id"]
+    doc = json.loads(json.dumps(_load("catalog.json")).replace("urn:SELF", me))
+    sc.ingest(index_id, doc)
+    main = sc.get_entry(index_id, "sample/alpha")
+    assert [e["entry_id"] for e in main["entries"]] == [None]
+    assert main["entries"][0]["content"]["title"] == "Alpha crystal diffraction"
+    analysis = sc.get_entry(index_id, "sample/alpha", entry_id="analysis")
+    assert analysis["entries"][0]["content"]["software"] == "tomopy"
+    sc.delete_entry(index_id, "sample/alpha", entry_id="analysis")
+    assert [e["entry_id"] for e in sc.get_subject(index_id, "sample/alpha")["entries"]] == [None]
+    with pytest.raises(globus_sdk.SearchAPIError) as info:
+        sc.get_entry(index_id, "sample/alpha", entry_id="analysis")
+    assert (info.value.http_status, info.value.code) == (404, "NotFound.Generic")
+
+
 def test_in_process_api_ingests_and_queries_like_http(tmp_path):
     from gladier_jupyter.local.search import make_service
 
