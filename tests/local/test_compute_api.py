@@ -119,6 +119,10 @@ def _result(gcc, task_id, timeout=60.0):
 # ---- behaviour ----
 
 
+def test_client_version_check_passes_against_the_local_service(gcc):
+    gcc.version_check()  # raises VersionMismatch if the service's minimum were above the SDK
+
+
 def test_registered_function_runs_and_client_gets_its_result(gcc):
     fid = gcc.register_function(add)
     task_id = gcc.run(2, b=40, endpoint_id=TUTORIAL_ENDPOINT, function_id=fid)
