@@ -91,8 +91,12 @@ def test_session_reads_globus_data_and_hands_search_authorizer(auth_dir, tmp_pat
                              "944455556666_user"])
     assert info["sources"] == ["GLOBUS_DATA"]
     assert info["identity"] == "scientist@globusid.org"
-    assert [row["held"] for row in info["scopes"]] == [True, True, True, False]
-    assert info["scopes"][3]["label"] == "Flow 0b3c5e7a"
+    rows = {row["label"]: row for row in info["scopes"]}
+    assert list(rows) == ["Flows", "Compute", "Search", "Transfer", "Flow 0b3c5e7a"]
+    assert [row["held"] for row in rows.values()] == [True, True, True, True, False]
+    assert rows["Search"]["source"] == "GLOBUS_DATA"
+    assert len(rows["Flows"]["scopes"]) == 5
+    assert rows["Flow 0b3c5e7a"]["missing"] == rows["Flow 0b3c5e7a"]["scopes"]
 
 
 def test_malicious_globus_data_is_refused_without_running_it(auth_dir, tmp_path):

@@ -62,7 +62,7 @@ def approve(auth_api, url: str) -> str:
 
 def click(widget: Login, action: str, **extra: str) -> None:
     """What a button in the view does: a widget message to the kernel."""
-    widget._handle_msg(widget, {"action": action, **extra}, [])
+    widget._on_view_msg(widget, {"action": action, **extra}, [])
 
 
 def test_widget_shows_hub_login_and_holds_no_token(tmp_path, auth_api, caplog):
@@ -100,7 +100,9 @@ def test_login_button_then_pasted_code_logs_in_and_stores_tokens(tmp_path, auth_
                           mode="globus")
     widget = Login(needed=[FLOW_SCOPE], auth_session=session)
     assert widget.status == "logged_out"
-    assert [row["held"] for row in widget.scopes] == [False]
+    assert [row["label"] for row in widget.scopes] == [
+        "Flows", "Compute", "Search", "Transfer", "Flow 0b3c5e7a"]
+    assert not any(row["held"] for row in widget.scopes)
 
     click(widget, "login")
     assert widget.login_pending

@@ -35,13 +35,15 @@ SOURCE_STORED = "stored login"
 HUB_SOURCES = (SOURCE_HUB_API, SOURCE_GLOBUS_DATA)
 
 
+IDENTITY_SCOPES = ["openid", "profile", "email"]
+
+
 def gladier_scopes() -> list[str]:
     """The scopes a gladier client asks for before any flow is deployed, plus Search/Transfer."""
     import globus_sdk
 
     flows = globus_sdk.FlowsClient.scopes
     return [
-        "openid", "profile", "email",
         str(flows.manage_flows), str(flows.view_flows), str(flows.run),
         str(flows.run_status), str(flows.run_manage),
         str(globus_sdk.ComputeClientV3.scopes.all),
@@ -296,7 +298,7 @@ class AuthSession:
         """Begin a PKCE login for ``scopes`` plus gladier's usual ones; returns the link."""
         from gladier_jupyter.auth.pkce import PkceLogin
 
-        wanted = {str(s) for s in gladier_scopes()} | {str(s) for s in scopes}
+        wanted = set(IDENTITY_SCOPES) | set(gladier_scopes()) | {str(s) for s in scopes}
         flow = PkceLogin(sorted(wanted), client_id=client_id or self._stored_client_id())
         url = flow.start()
         with self._lock:
@@ -374,25 +376,38 @@ class AuthSession:
         """Who, from where, which scopes are held and needed, expiry — no token strings."""
         mode = self.mode
         sets = self.token_sets()
-        needed_list = [str(s) for s in needed] or gladier_scopes()
-        needed_list = needed_list + [s for s in self.pending_scopes if s not in needed_list]
-        rows = []
+        needed_list = gladier_scopes()
+        for extra in [str(s) for s in needed] + list(self.pending_scopes):
+            if base_scope(extra) not in {base_scope(s) for s in needed_list}:
+                needed_list.append(extra)
+        groups: dict[str, list[dict[str, t.Any]]] = {}
         for scope in needed_list:
             cands = [(ts, tok) for ts in sets if (tok := ts.for_scope(scope))]
             live = [(ts, tok) for ts, tok in cands if not tok.expired()]
-            pick = (live or cands or [(None, None)])[0]
-            ts, tok = pick
+            ts, tok = (live or cands or [(None, None)])[0]
             held = mode == "local" or bool(live) or bool(
                 tok and (tok.refresh_token or (ts and ts.refreshable_by_hub))
             )
-            rows.append({
+            groups.setdefault(scope_label(scope).split(":")[0], []).append({
                 "scope": base_scope(scope),
-                "label": scope_label(scope),
                 "held": held,
                 "source": SOURCE_LOCAL if mode == "local" else (ts.source if ts else ""),
-                "expires_at": "" if mode == "local" or tok is None else iso(tok.expires_at),
+                "expires_at": None if mode == "local" or tok is None else tok.expires_at,
                 "expired": bool(mode != "local" and tok is not None and not live and
                                 not tok.refresh_token),
+            })
+        rows = []
+        for label, items in groups.items():
+            sources = sorted({i["source"] for i in items if i["held"] and i["source"]})
+            times = [i["expires_at"] for i in items if i["expires_at"] is not None]
+            rows.append({
+                "label": label,
+                "scopes": [i["scope"] for i in items],
+                "held": all(i["held"] for i in items),
+                "missing": [i["scope"] for i in items if not i["held"]],
+                "source": ", ".join(sources),
+                "expires_at": iso(min(times)) if times else "",
+                "expired": any(i["expired"] for i in items),
             })
         identity = next((ts.identity for ts in sets if ts.identity), "")
         if mode == "local":

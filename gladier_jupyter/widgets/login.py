@@ -58,7 +58,7 @@ class Login(GladierWidget):
                 widget.refresh()
 
         auth_session.on_change(_on_change)
-        self.on_msg(self._handle_msg)
+        self.on_msg(self._on_view_msg)
         self.refresh()
 
     def __repr__(self) -> str:
@@ -96,7 +96,7 @@ class Login(GladierWidget):
     # -- actions (buttons call these through widget messages; Python can call them too) ------
     def start_login(self) -> str:
         """Start a Globus login for the scopes not held; returns the authorize link."""
-        missing = [row["scope"] for row in self.scopes if not row["held"]]
+        missing = [scope for row in self.scopes for scope in row["missing"]]
         return self._do(lambda: self._session.start_login(missing or self.needed),
                         "Open the link, log in, then paste the code shown below.")
 
@@ -148,7 +148,7 @@ class Login(GladierWidget):
         self.refresh()
         return result
 
-    def _handle_msg(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
+    def _on_view_msg(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
         if not isinstance(content, dict):
             return
         action = content.get("action")

@@ -2,8 +2,9 @@ import type { AnyModel, RenderProps } from "@anywidget/types";
 import { BORDER, FONT, MUTED, STATUS_COLOURS, SURFACE, TEXT } from "../common/theme";
 
 interface ScopeRow {
-  scope: string;
   label: string;
+  scopes: string[];
+  missing: string[];
   held: boolean;
   source: string;
   expires_at: string;
@@ -147,7 +148,7 @@ function render({ model, el: host }: RenderProps<LoginModel>): () => void {
     for (const row of model.get("scopes")) {
       const tr = el("tr", "gj-login-scope");
       tr.dataset.held = String(row.held);
-      tr.title = row.scope;
+      tr.title = row.scopes.join("\n");
       const cell = (text: string, css = ""): HTMLTableCellElement =>
         el("td", "", `padding:.15em .4em;${css}`, text);
       const mark = row.held ? "✓" : row.expired ? "expired" : "✗";
