@@ -614,7 +614,21 @@ def known_clients(user_ns: dict[str, t.Any]) -> list[str]:
 
 
 def resolve_tool(ref: str, user_ns: dict[str, t.Any]) -> t.Any:
-    """A tool named in the notebook, or a dotted import string (kept as the string)."""
+    """A tool named in the notebook, or a dotted import string (kept as the string).
+
+    ``Name:Alias`` gives a notebook tool gladier's alias (states get the suffix, its own
+    inputs the prefix), as gladier does for ``'module.Tool:Alias'`` strings.
+    """
+    name, colon, alias = ref.partition(":")
+    if colon and "." not in name:
+        if not alias.isidentifier():
+            raise _usage(f"Tool alias {alias!r} in {ref!r} is not an identifier; write e.g. {name}:Second.")
+        base = resolve_tool(name, user_ns)
+        if not isinstance(_unwrap(base), type):
+            raise _usage(f"{name!r} is a tool instance; only a tool class can take an alias ({ref!r}).")
+        from gladier import GladierBaseClient
+
+        return base(alias, GladierBaseClient.alias_class)
     if ref in user_ns:
         value = user_ns[ref]
         if _is_tool(value):
@@ -654,7 +668,8 @@ def _label(ref: t.Any) -> str:
     target = _unwrap(ref)
     if isinstance(target, type):
         return target.__name__
-    return type(target).__name__
+    alias = getattr(target, "alias", None)
+    return f"{type(target).__name__}:{alias}" if alias else type(target).__name__
 
 
 def check_state_collisions(refs: t.Sequence[t.Any]) -> None:
@@ -672,7 +687,7 @@ def check_state_collisions(refs: t.Sequence[t.Any]) -> None:
                 raise _usage(
                     f"Tools {owner[state]!r} and {_label(ref)!r} both define the state {state!r}; "
                     "state names must be unique in a flow, so rename the function (or state) in "
-                    "one of them, or give one an alias (e.g. 'module.Tool:Second')."
+                    f"one of them, or give one an alias ({_label(ref).split(':')[0]}:Second)."
                 )
             owner[state] = _label(ref)
 

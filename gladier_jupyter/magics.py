@@ -85,41 +85,10 @@ def _display(obj: t.Any) -> None:
     display(obj)
 
 
-def _client_preview(client: t.Any, name: str) -> t.Any:
-    """The FlowPreview widget, or a plain-text summary where the widget is not installed."""
-    try:
-        from gladier_jupyter.widgets.preview import FlowPreview
-    except ImportError:
-        return _text_summary(client, name)
+def _client_preview(client: t.Any) -> t.Any:
+    from gladier_jupyter.widgets.preview import FlowPreview
+
     return FlowPreview(client)
-
-
-def _text_summary(client: t.Any, name: str) -> str:
-    from gladier_jupyter import flowdef, inline
-
-    flow = inline.client_flow_definition(client)
-    states = list(flow["States"])
-    order, seen, state = [], set(), flow["StartAt"]
-    while state in flow["States"] and state not in seen:
-        seen.add(state)
-        order.append(state)
-        state = flow["States"][state].get("Next")
-    order += [s for s in states if s not in seen]
-    lines = [f"{name}: {' -> '.join(order)} ({len(states)} states)"]
-    keys = flowdef.required_input_keys(flow)
-    if keys:
-        lines.append("reads input: " + ", ".join(f"{k} ({', '.join(v)})" for k, v in keys.items()))
-    return "\n".join(lines)
-
-
-class _Text:
-    """Plain text shown as a cell output (no quotes, unlike a str)."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 def _complete_client(shell: t.Any, event: t.Any) -> list[str]:
@@ -302,8 +271,7 @@ class GladierMagics(Magics):
 
         client = inline.make_client(args.name, args.tools, self.shell.user_ns, comment=args.comment)
         if not args.no_preview:
-            preview = _client_preview(client, args.name)
-            self.last_preview = _Text(preview) if isinstance(preview, str) else preview
+            self.last_preview = _client_preview(client)
             _display(self.last_preview)
 
     @magic_arguments()
@@ -382,11 +350,6 @@ class GladierMagics(Magics):
 
     @staticmethod
     def _monitor(run: dict[str, t.Any], instance: t.Any) -> t.Any:
-        try:
-            from gladier_jupyter.widgets.monitor import RunMonitor
-        except ImportError:
-            return _Text(
-                f"Run {run.get('run_id')} ({run.get('label') or 'no label'}): {run.get('status')}"
-                f" — flow {run.get('flow_id')}"
-            )
+        from gladier_jupyter.widgets.monitor import RunMonitor
+
         return RunMonitor(run, client=instance)

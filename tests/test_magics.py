@@ -186,6 +186,18 @@ def test_endpoint_key_and_wait_time_equal_gladier_modifiers(shell):
     assert task["endpoint.$"] == "$.input.my_endpoint"
 
 
+def test_endpoint_key_on_v3_sets_endpoint_id(shell):
+    run(shell, "%%gladier_tool Keyed3 --action-url v3 --endpoint gpu_endpoint\ndef keyed3(**data):\n    return 1\n")
+    expected = decorated_tool_flow(
+        [shell.user_ns["keyed3"]],
+        {"keyed3": {"endpoint_id": "gpu_endpoint"}},
+        action_url="https://compute.actions.globus.org/v3",
+    )
+    flow = tool_flow(shell.user_ns["Keyed3"])
+    assert flow == expected
+    assert flow["States"]["Keyed3"]["Parameters"]["endpoint_id.$"] == "$.input.gpu_endpoint"
+
+
 def test_endpoint_uuid_is_a_literal_in_the_flow(shell):
     uuid = "4b116d3c-1703-4f8f-9f6f-39921e5864df"
     run(shell, f"%%gladier_tool Fixed --endpoint {uuid}\ndef fixed(**data):\n    return 1\n")
@@ -333,6 +345,20 @@ def test_client_accepts_decorator_funcx_gladier_tools_and_dotted_tools(shell):
     assert list(flow["States"]) == ["RunExperiment", "GatherMetadata", "Tar", "Untar", "Report"]
     assert flow["States"]["RunExperiment"]["Next"] == "GatherMetadata"
     assert "gladier_tools.posix.untar.UnTar" in client.__wrapped__.gladier_tools
+
+
+def test_alias_runs_a_notebook_tool_twice_as_gladier_aliases_do(shell):
+    from gladier_jupyter import inline
+
+    run(shell, "%%gladier_tool Twice --required level\ndef twice(**data):\n    return 1\n")
+    message = usage_error(shell, "%gladier_client Clash Twice Twice --no-preview")
+    assert "state 'Twice'" in message and "Twice:Second" in message
+    run(shell, "%gladier_client Doubled Twice Twice:Again --no-preview")
+    flow = inline.client_flow_definition(shell.user_ns["Doubled"])
+    assert list(flow["States"]) == ["Twice", "TwiceAgain"]
+    assert flow["States"]["Twice"]["Next"] == "TwiceAgain"
+    again = shell.user_ns["Doubled"].__wrapped__.gladier_tools[1]
+    assert again.get_required_input() == ["again_level"]
 
 
 def test_client_shows_its_flow_preview_unless_told_not_to(shell):

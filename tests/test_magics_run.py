@@ -133,3 +133,21 @@ def test_run_in_cloud_mode_before_login_says_how_to_log_in(local_shell, local_se
     finally:
         backend.use_local(local_service.state_dir)
     assert "log in" in message and "use_local()" in message
+
+
+def test_run_accepts_a_client_instance_and_a_python_literal(local_shell, flows_client):
+    from gladier_jupyter import backend
+
+    ip = local_shell
+    run(ip, "%%gladier_tool Echo\ndef echo(**data):\n    return data['word'].upper()\n")
+    run(ip, "%gladier_client EchoClient Echo --no-preview")
+    ip.user_ns["echo_client"] = ip.user_ns["EchoClient"](**backend.gladier_client_kwargs())
+    run(
+        ip,
+        "%gladier_run echo_client {'input': {'word': 'quiet', "
+        "'compute_endpoint': '4b116d3c-1703-4f8f-9f6f-39921e5864df'}} -l 'by instance' -o echoed",
+    )
+    doc = ip.user_ns["echoed"]
+    assert doc["label"] == "by instance"
+    assert ip.magics_manager.registry["GladierMagics"].last_monitor.run_id == doc["run_id"]
+    assert output_of(flows_client, doc["run_id"])["Echo"]["details"]["result"][0] == "QUIET"
