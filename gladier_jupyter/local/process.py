@@ -237,7 +237,7 @@ def ensure_running(state_dir: pathlib.Path) -> ServiceInfo:
                 if info is not None:
                     return info
             time.sleep(delay)
-            delay = min(delay * 1.5, 0.1)
+            delay = min(delay * 1.5, 0.05)
         tail = _log_tail(state_dir)
         if proc.poll() is None:
             with contextlib.suppress(OSError):

@@ -137,10 +137,34 @@ def _ts(v: t.Any) -> dt.datetime | None:
 
 
 def _string_matches(value: str, pattern: str) -> bool:
-    # ASL: '*' matches any run of characters; '\*' is a literal star.
-    parts = re.split(r"(\\\*|\*)", pattern)
-    regex = "".join(".*" if p == "*" else re.escape("*" if p == "\\*" else p) for p in parts)
-    return re.fullmatch(regex, value, re.DOTALL) is not None
+    # ASL: '*' matches any run of characters; '\*' is a literal star. Matched by the
+    # two-pointer wildcard walk (O(len(value) * len(pattern))), not a regex: a pattern such
+    # as '*a*a*a*a*a*a*a*a*a*a*b' makes a backtracking regex run for hours while holding
+    # the GIL, which would stop the whole service.
+    tokens: list[str | None] = []  # None is a wildcard
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("\\*", i):
+            tokens.append("*")
+            i += 2
+        else:
+            tokens.append(None if pattern[i] == "*" else pattern[i])
+            i += 1
+    v = p = 0
+    star, mark = -1, 0
+    while v < len(value):
+        if p < len(tokens) and tokens[p] is not None and tokens[p] == value[v]:
+            v, p = v + 1, p + 1
+        elif p < len(tokens) and tokens[p] is None:
+            star, mark, p = p, v, p + 1
+        elif star >= 0:
+            p, mark = star + 1, mark + 1
+            v = mark
+        else:
+            return False
+    while p < len(tokens) and tokens[p] is None:
+        p += 1
+    return p == len(tokens)
 
 
 _CMP: dict[str, t.Callable[[t.Any, t.Any], bool]] = {
@@ -500,7 +524,7 @@ class Engine:
             "state_name": name,
             "status": status,
         }
-        if status != "SUCCEEDED" and state.get("ExceptionOnActionFailure", False):
+        if status != "SUCCEEDED" and state.get("ExceptionOnActionFailure", True):
             raise StateError("ActionFailedException",
                              f"State {name}: the action ended {status}: {_describe(details)}", output=result)
         data = _store_result(data, state, result, "$")
