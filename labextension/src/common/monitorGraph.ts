@@ -4,6 +4,7 @@
 // data-status-history (the statuses it has shown, "active>succeeded"), which is how
 // tests see live updates without racing them.
 import { BORDER, STATUS_COLOURS, TEXT } from "./theme";
+import { renderGraph, type GraphModel } from "./graph";
 
 export interface StatusGraph {
   el: HTMLElement;
@@ -14,10 +15,37 @@ export interface StatusGraph {
 
 export interface SimpleGraphModel {
   start?: string;
-  nodes?: { id: string; name?: string; type?: string }[];
+  nodes?: { id: string; name?: string; type?: string | null; kind?: string }[];
 }
 
+/** The preview's drawing when the model is a flowgraph model, else a row of boxes. */
 export function statusGraph(
+  model: SimpleGraphModel,
+  stateNames: string[],
+  onSelect: (state: string) => void,
+): StatusGraph {
+  const full = model as Partial<GraphModel>;
+  if (Array.isArray(full.nodes) && full.nodes.length && Array.isArray(full.edges) &&
+      full.nodes.every((n) => typeof n.kind === "string")) {
+    const el = document.createElement("div");
+    el.className = "gj-monitor-graph";
+    const view = renderGraph(el, full as GraphModel, { onSelect, height: 320 });
+    // The whole flow in view once the page has laid the element out.
+    requestAnimationFrame(() => requestAnimationFrame(() => view.fit()));
+    return {
+      el,
+      setStatus: (state, status) => view.setStatus(state, status),
+      select: (state) => view.select(state),
+      destroy: () => {
+        view.destroy();
+        el.remove();
+      },
+    };
+  }
+  return boxGraph(model, stateNames, onSelect);
+}
+
+function boxGraph(
   model: SimpleGraphModel,
   stateNames: string[],
   onSelect: (state: string) => void,

@@ -232,6 +232,7 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement): () => void {
     const status = model.get("status");
     const terminal = TERMINAL.includes(status);
     root.dataset.status = status;
+    root.dataset.runId = model.get("run_id");
     const hist = root.dataset.statusHistory ?? "";
     if (hist.split(">").pop() !== status) root.dataset.statusHistory = hist ? `${hist}>${status}` : status;
     title.textContent = model.get("label") || "Flow run";

@@ -1,0 +1,73 @@
+"""The run monitor in a real JupyterLab: live colours, and Cancel from the page."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+from tests._fixtures.browser import run_notebook, screenshot
+
+FLOWS = pathlib.Path(__file__).resolve().parents[1] / "data" / "monitor" / "flows.json"
+
+pytestmark = pytest.mark.browser
+
+
+def _cells(flow: str, label: str) -> list[str]:
+    return [
+        "import json, globus_sdk, gladier_jupyter\n"
+        "from gladier_jupyter import backend\n"
+        "gladier_jupyter.use_local()\n"
+        "fc = backend.flows_client()",
+        f"definition = json.load(open({str(FLOWS)!r}))[{flow!r}]\n"
+        f"flow = fc.create_flow(title='browser {flow}', definition=definition, input_schema={{}})\n"
+        "sfc = globus_sdk.SpecificFlowClient(flow['id'], "
+        "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
+        f"run = sfc.run_flow({{'input': {{'name': 'x'}}}}, label={label!r})\n"
+        "monitor = gladier_jupyter.RunMonitor(run, client=fc)\n"
+        "monitor",
+        # Another cell runs while the monitor watches: the kernel is not blocked.
+        "kernel_free = 6 * 7\nkernel_free",
+    ]
+
+
+def test_run_monitor_colours_change_live_in_jupyterlab(local_service, lab, page):
+    run_notebook(lab, page, "monitor_live", _cells("browser_steps", "live colours"),
+                 wait_for=".gj-monitor")
+    page.wait_for_selector('.gj-monitor[data-status="SUCCEEDED"]', timeout=60_000)
+    root = page.locator(".gj-monitor")
+    history = root.get_attribute("data-status-history")
+    states = json.loads(root.get_attribute("data-state-history"))
+    screenshot(page, "monitor_live_succeeded")
+    assert history.split(">")[-2:] == ["ACTIVE", "SUCCEEDED"]
+    # States the page drew before they ran, while they ran, and after: live updates.
+    assert states["Step3"] == "pending>active>succeeded"
+    assert states["Step4"] == "pending>active>succeeded"
+    # The preview's graph renderer drew them, with the same history.
+    node = page.locator('.gj-monitor .gj-node[data-name="Step4"]')
+    assert node.get_attribute("data-status-history") == "pending>active>succeeded"
+    assert page.locator(".gj-monitor .gj-log tr[data-code='FlowSucceeded']").count() == 1
+    assert page.locator(".gj-monitor .gj-progress").get_attribute("data-done") == "5"
+    # Click a state: its input and output show.
+    page.locator('.gj-monitor .gj-log td', has_text="Step2").first.click()
+    page.wait_for_selector(".gj-state-detail[data-state='Step2'] .gj-state-input")
+    screenshot(page, "monitor_live_state_detail")
+
+
+def test_cancel_from_the_page_ends_the_run(local_service, lab, page, flows_client):
+    run_notebook(lab, page, "monitor_cancel", _cells("long_wait", "cancel me"),
+                 wait_for=".gj-monitor")
+    page.wait_for_selector('.gj-monitor .gj-node[data-name="LongWait"][data-status="active"]',
+                           state="attached", timeout=60_000)
+    run_id = page.locator(".gj-monitor").get_attribute("data-run-id")
+    page.locator(".gj-monitor .gj-cancel").click()
+    page.wait_for_selector(".gj-monitor .gj-cancel-confirm", state="visible")
+    screenshot(page, "monitor_cancel_confirm")
+    page.locator(".gj-monitor .gj-cancel-yes").click()
+    page.wait_for_selector('.gj-monitor[data-status="FAILED"]', timeout=30_000)
+    page.wait_for_selector(".gj-monitor .gj-log tr[data-code='FlowCanceled']")
+    screenshot(page, "monitor_cancelled")
+    assert flows_client.get_run(run_id)["status"] == "FAILED"
+    assert page.locator('.gj-monitor .gj-node[data-name="After"]').get_attribute(
+        "data-status") == "skipped"
