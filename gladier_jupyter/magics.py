@@ -13,7 +13,7 @@ import shlex
 import typing as t
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from gladier_jupyter.errors import GladierJupyterUsageError
@@ -285,6 +285,7 @@ class GladierMagics(Magics):
     @argument("--no-monitor", action="store_true", help="Do not show the run monitor.")
     @argument("--out", "-o", help="Variable to store the run document in (also in _).")
     @line_magic
+    @no_var_expand  # the input literal's braces are not {expressions}; options still expand
     @_user_errors
     def gladier_run(self, line: str) -> None:
         """Run a gladier client on the current backend and watch the run.
@@ -292,6 +293,7 @@ class GladierMagics(Magics):
         In [1]: %gladier_run MyGladierClient flow_input --label "Experiment 1"
         """
         literal, line = self._extract_literal(line)
+        line = self._expand(line)
         args = _parse(self.gladier_run, line, "%gladier_run")
         from gladier_jupyter import inline
 
@@ -337,6 +339,15 @@ class GladierMagics(Magics):
                     "{'input': {...}} or a literal."
                 ) from None
         return inline.parse_literal(text, what=what)
+
+    def _expand(self, text: str) -> str:
+        """IPython's ``{expr}`` / ``$name`` expansion, as every line magic gets it."""
+        from IPython.utils.text import DollarFormatter
+
+        try:
+            return DollarFormatter().vformat(text, args=[], kwargs=self.shell.user_ns)
+        except Exception:  # noqa: BLE001 - like IPython: what does not expand stays as written
+            return text
 
     @staticmethod
     def _extract_literal(line: str) -> tuple[str, str]:

@@ -49,7 +49,8 @@ def test_seed_tutorial_by_magics_runs_to_succeeded(local_shell, flows_client, se
             "search_index": index,
         }
     }
-    run(ip, "%gladier_run TutorialClient flow_input --label 'Experiment file_1.txt' --out tutorial_run")
+    ip.user_ns["experiment"] = experiment
+    run(ip, '%gladier_run TutorialClient flow_input --label "Experiment {experiment.name}" --out tutorial_run')
     doc = ip.user_ns["tutorial_run"]
     assert ip.user_ns["_"] is doc
     assert doc["label"] == "Experiment file_1.txt"
@@ -142,12 +143,14 @@ def test_run_accepts_a_client_instance_and_a_python_literal(local_shell, flows_c
     run(ip, "%%gladier_tool Echo\ndef echo(**data):\n    return data['word'].upper()\n")
     run(ip, "%gladier_client EchoClient Echo --no-preview")
     ip.user_ns["echo_client"] = ip.user_ns["EchoClient"](**backend.gladier_client_kwargs())
+    ip.user_ns["how"] = "instance"
     run(
         ip,
-        "%gladier_run echo_client {'input': {'word': 'quiet', "
-        "'compute_endpoint': '4b116d3c-1703-4f8f-9f6f-39921e5864df'}} -l 'by instance' -o echoed",
+        "%gladier_run echo_client {'input': {'word': '{how}', "
+        "'compute_endpoint': '4b116d3c-1703-4f8f-9f6f-39921e5864df'}} -l 'by {how}' -o echoed",
     )
     doc = ip.user_ns["echoed"]
+    # options expand {expressions} as in any line magic; the input literal is taken as written
     assert doc["label"] == "by instance"
     assert ip.magics_manager.registry["GladierMagics"].last_monitor.run_id == doc["run_id"]
-    assert output_of(flows_client, doc["run_id"])["Echo"]["details"]["result"][0] == "QUIET"
+    assert output_of(flows_client, doc["run_id"])["Echo"]["details"]["result"][0] == "{HOW}"
