@@ -143,3 +143,32 @@ def test_logout_revokes_and_forgets_stored_tokens(session, auth_api):
     assert introspect(auth_api, token) == {"active": False}
     assert session.store.load() is None
     assert json.loads(session.store.path.read_text())["data"].get("globus", {}) == {}
+
+
+def test_pkce_login_against_the_running_local_service(local_service, tmp_path, monkeypatch):
+    """The same flow against the service the product starts (its Auth API mounted there)."""
+    from gladier_jupyter import backend
+
+    backend.use_local(local_service.state_dir)
+    monkeypatch.setenv("GLADIER_JUPYTER_AUTH_DIR", str(tmp_path / "auth"))
+    session = AuthSession(environ={}, store=TokenStore(tmp_path / "auth" / "tokens.json"),
+                          mode="globus")
+    url = session.start_login([SEARCH])
+    assert url.startswith(local_service.service_url("auth"))
+    code = requests.get(url, timeout=10, headers={
+        "Authorization": f"Bearer {local_service.secret}", "Accept": "application/json",
+    }).json()["code"]
+
+    with pytest.raises(LoginCodeRejected):
+        session.finish_login(code + "x")
+    stored = session.finish_login(code)
+
+    assert stored.identity == "local-user@localhost"
+    token = session.token_for(SEARCH).access_token
+    introspected = requests.post(
+        f"{local_service.service_url('auth')}v2/oauth2/token/introspect", data={"token": token},
+        headers={"Authorization": f"Bearer {local_service.secret}"}, timeout=10).json()
+    assert introspected["active"] is True
+    assert introspected["scope"] == SEARCH
+    # Without the per-user secret nobody else on the machine can mint a code.
+    assert requests.get(url, timeout=10).status_code == 401

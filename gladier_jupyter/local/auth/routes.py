@@ -115,10 +115,21 @@ class RevokeHandler(_AuthHandler):
 
 
 class IntrospectHandler(_AuthHandler):
-    """``POST v2/oauth2/token/introspect`` for tokens issued here."""
+    """``POST v2/oauth2/token/introspect``: the service secret (always active, every scope)
+    or a token issued by this API's token endpoint."""
 
     def post(self) -> None:
-        record = self.service.lookup(self.arg("token"))
+        token = self.arg("token")
+        if self._is_secret(token):
+            self.write_json({
+                "active": True, "token_type": "Bearer", "scope": "openid profile email",
+                "client_id": "gladier-jupyter-local", "sub": self.ctx.identity_id,
+                "username": self.ctx.username, "name": "Local User", "email": None,
+                "aud": ["gladier-jupyter-local"], "iss": self.ctx.base_url + "/api/auth/",
+                "exp": 4102444800, "iat": 0, "nbf": 0, "identity_set": [self.ctx.identity_id],
+            })
+            return
+        record = self.service.lookup(token)
         if record is None:
             self.write_json({"active": False})
             return
@@ -131,8 +142,25 @@ class IntrospectHandler(_AuthHandler):
             "sub": self.ctx.identity_id,
             "exp": int(record["exp"]) if record["exp"] else None,
             "aud": [record["resource_server"], record["client_id"]],
-            "iss": self.ctx.base_url or "local",
+            "iss": self.ctx.base_url + "/api/auth/",
+            "identity_set": [self.ctx.identity_id],
         })
+
+
+class IdentitiesHandler(_AuthHandler):
+    """``GET v2/api/identities``: only the local user exists."""
+
+    def get(self) -> None:
+        me = {
+            "id": self.ctx.identity_id, "username": self.ctx.username, "name": "Local User",
+            "email": None, "organization": "gladier-jupyter local service", "status": "used",
+            "identity_provider": "00000000-0000-4000-8000-000000000000",
+            "identity_type": "login",
+        }
+        ids = {i for v in self.get_query_arguments("ids") for i in v.split(",") if i}
+        names = {n for v in self.get_query_arguments("usernames") for n in v.split(",") if n}
+        match = (not ids and not names) or self.ctx.identity_id in ids or self.ctx.username in names
+        self.write_json({"identities": [me] if match else []})
 
 
 class UserinfoHandler(_AuthHandler):
@@ -174,4 +202,5 @@ def routes(ctx: ServiceContext) -> list[tuple[str, type, dict[str, t.Any]]]:
         (r"v2/oauth2/token/revoke", RevokeHandler, {}),
         (r"v2/oauth2/token/introspect", IntrospectHandler, {}),
         (r"v2/oauth2/userinfo", UserinfoHandler, {}),
+        (r"v2/api/identities", IdentitiesHandler, {}),
     ]
