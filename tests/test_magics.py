@@ -347,6 +347,17 @@ def test_client_accepts_decorator_funcx_gladier_tools_and_dotted_tools(shell):
     assert "gladier_tools.posix.untar.UnTar" in client.__wrapped__.gladier_tools
 
 
+def test_client_accepts_gladier_state_objects(shell):
+    from gladier_jupyter import inline
+
+    run(shell, "from gladier.tools import PassState\nnote = PassState(state_name='Note', result='hi')")
+    run(shell, "%%gladier_tool Step\ndef step(**data):\n    return 1\n")
+    run(shell, "%gladier_client WithState Step note --no-preview")
+    flow = inline.client_flow_definition(shell.user_ns["WithState"])
+    assert flow["States"]["Step"]["Next"] == "Note"
+    assert flow["States"]["Note"]["Type"] == "Pass" and flow["States"]["Note"]["End"] is True
+
+
 def test_alias_runs_a_notebook_tool_twice_as_gladier_aliases_do(shell):
     from gladier_jupyter import inline
 
