@@ -15,7 +15,10 @@ import pathlib
 import time
 import typing as t
 
-__all__ = ["Token", "TokenSet", "base_scope", "scope_label", "first_seen", "state_dir"]
+__all__ = [
+    "Token", "TokenSet", "base_scope", "first_seen", "resource_server_of", "scope_label",
+    "state_dir",
+]
 
 #: Labels for the scopes gladier asks for, shown in the login widget.
 _KNOWN_SCOPES = {
@@ -53,6 +56,25 @@ def scope_label(scope: str) -> str:
             rest = scope[len(prefix):]
             return f"{label}: {rest}" if rest and label == "Flows" else label
     return scope
+
+
+_RESOURCE_SERVERS = {
+    "eec9b274-0c81-4334-bdc2-54e90e689b9a": "flows.globus.org",
+    "facd7ccc-c5f4-42aa-916b-a0e270e2c2a9": "funcx_service",
+}
+
+
+def resource_server_of(scope: object) -> str:
+    """The resource server Globus Auth files a scope's token under."""
+    text = base_scope(scope)
+    if text in ("openid", "profile", "email"):
+        return "auth.globus.org"
+    if text.startswith("urn:globus:auth:scope:"):
+        return text[len("urn:globus:auth:scope:"):].rsplit(":", 1)[0]
+    if text.startswith("https://auth.globus.org/scopes/"):
+        rs = text[len("https://auth.globus.org/scopes/"):].split("/", 1)[0]
+        return _RESOURCE_SERVERS.get(rs, rs)
+    return text
 
 
 def _fingerprint(secret: str) -> str:
@@ -161,6 +183,11 @@ class TokenSet:
         for token in self.tokens.values():
             if token.covers(scope):
                 return token
+        # An umbrella scope ("…/all", "…:all") asked by a plain globus-sdk client: the service's
+        # token (hub logins ask for the narrower Flows scopes) serves what its scopes allow.
+        text = base_scope(scope)
+        if text.endswith(("/all", ":all")):
+            return self.tokens.get(resource_server_of(text))
         return None
 
     @property
