@@ -311,8 +311,11 @@ class GladierMagics(Magics):
         else:
             flow_input = self._value(args.input, "The run input")
         problems = inline.check_run_input(client, flow_input)
+        if len(problems) == 1:
+            raise UsageError(problems[0])
         if problems:
-            raise UsageError(" ".join(problems))
+            listed = "\n".join(f"  - {p}" for p in problems)
+            raise UsageError(f"The run was not started; {len(problems)} problems:\n{listed}")
         instance, run = inline.start_run(client, flow_input, label=args.label, tags=args.tags)
         self.shell.user_ns["_"] = run
         if args.out:
