@@ -571,16 +571,16 @@ class _Scheduler:
     """
 
     def __init__(self, workers: int = 4) -> None:
-        self._heap: list[tuple[float, int, RunWatcher]] = []
+        self._heap: list[tuple[float, int, RunWatcher, int]] = []
         self._cond = threading.Condition()
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(max_workers=workers,
                                         thread_name_prefix="gladier-monitor-poll")
 
-    def schedule(self, watcher: RunWatcher, delay: float) -> None:
+    def schedule(self, watcher: RunWatcher, delay: float, gen: int = 0) -> None:
         with self._cond:
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), watcher))
+            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), watcher, gen))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="gladier-monitor",
                                                 daemon=True)
@@ -597,9 +597,9 @@ class _Scheduler:
                 while not self._heap or self._heap[0][0] > time.monotonic():
                     timeout = (self._heap[0][0] - time.monotonic()) if self._heap else None
                     self._cond.wait(timeout)
-                _, _, watcher = heapq.heappop(self._heap)
-            if not watcher.stopped:
-                self._pool.submit(watcher._tick)
+                _, _, watcher, gen = heapq.heappop(self._heap)
+            if not watcher.stopped and gen == watcher._gen:
+                self._pool.submit(watcher._tick, gen)
 
 
 _SCHEDULER = _Scheduler()
@@ -654,6 +654,8 @@ class RunWatcher:
         self._need_definition = definition is None
         self._ended = False
         self._run_read = False
+        self._gen = 0
+        self._poll_lock = threading.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------
     @property
@@ -666,13 +668,17 @@ class RunWatcher:
         return self._finished.is_set()
 
     def start(self) -> RunWatcher:
-        """Begin polling in the background (no-op if already polling or finished)."""
+        """Begin polling in the background; if already polling, poll again right now."""
         with self._lock:
-            if self._running or self.finished:
+            if self.finished:
                 return self
             self._stopped.clear()
             self._running = True
-        _SCHEDULER.schedule(self, 0.0)
+            # A new generation: whatever poll was scheduled before is dropped.
+            self._gen += 1
+            self._delay = None
+            gen = self._gen
+        _SCHEDULER.schedule(self, 0.0, gen)
         return self
 
     def stop(self) -> None:
@@ -742,13 +748,14 @@ class RunWatcher:
         self._last_new = len(new)
         return changed
 
-    def _tick(self) -> None:
-        if self.stopped:
+    def _tick(self, gen: int) -> None:
+        if self.stopped or gen != self._gen:
             return
         retry_after: float | None = None
         try:
             before = len(self.model.entries)
-            changed = self.poll_once()
+            with self._poll_lock:
+                changed = self.poll_once()
             self._failures = 0
             if self.connection != "live" or changed:
                 self._set_connection("done" if self._ended else "live", "",
@@ -772,9 +779,9 @@ class RunWatcher:
             with self._lock:
                 self._running = False
             return
-        if self.stopped:
+        if self.stopped or gen != self._gen:
             return
-        _SCHEDULER.schedule(self, self._rate_limited(delay))
+        _SCHEDULER.schedule(self, self._rate_limited(delay), gen)
 
     def _rate_limited(self, delay: float) -> float:
         cap = self.policy.max_per_minute

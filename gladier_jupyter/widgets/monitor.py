@@ -239,7 +239,8 @@ class RunMonitor(GladierWidget):
 
     def wait(self, timeout: float | None = None) -> str:
         """Block until the run ends (or ``timeout`` seconds pass); returns its status."""
-        if not self._watcher.finished and not self._watcher._running:
+        if not self._watcher.finished and (not self._watcher._running or
+                                           self._watcher.stopped):
             self._watcher.start()
         self._watcher.wait(timeout)
         # The last update may still be in flight on the worker thread.
@@ -248,7 +249,8 @@ class RunMonitor(GladierWidget):
 
     def refresh(self) -> RunMonitor:
         """Poll once now, on this thread (for scripts; the background loop does this)."""
-        self._watcher.poll_once()
+        with self._watcher._poll_lock:
+            self._watcher.poll_once()
         self._watcher.finish_if_ended()
         self._on_update(self._watcher.model, {"connection": self._watcher.connection,
                                               "message": self._watcher.message})
