@@ -19,3 +19,13 @@ pytest_plugins = ["tests._fixtures.local", "tests._fixtures.browser"]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last.
+
+    Playwright's sync API keeps an asyncio loop running in the main thread while the
+    session's browser is open, so code run after it that calls ``asyncio.run()`` (as
+    JupyterHub's authenticators do) would fail. A stable sort keeps every other order.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

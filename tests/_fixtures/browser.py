@@ -46,6 +46,7 @@ CHROMIUM_ARGS = [
 __all__ = [
     "LabServer",
     "notebook_errors",
+    "open_notebook",
     "run_notebook",
     "screenshot",
     "wait_cells_done",
@@ -200,9 +201,10 @@ def write_notebook(lab: LabServer, name: str, cells: list[str]) -> pathlib.Path:
     return path
 
 
-_KERNEL_IDLE = """() => {
+_KERNEL_IDLE = """(path) => {
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  if (!w || !w.context || w.context.path !== path) return false;
+  const k = w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
   return !!k && k.status === 'idle';
 }"""
 
@@ -236,6 +238,16 @@ def notebook_errors(page: t.Any) -> list[str]:
     return page.evaluate(_ERRORS)
 
 
+def open_notebook(lab: LabServer, page: t.Any, path: str, *, timeout: float = 120_000) -> None:
+    """Open a notebook of the server's root folder and wait until its kernel is idle.
+
+    ``reset`` drops the saved workspace, so tabs from earlier tests do not come back and the
+    notebook under test is the current widget.
+    """
+    page.goto(f"{lab.url}/lab/tree/{path}?reset&token={lab.token}")
+    page.wait_for_function(_KERNEL_IDLE, arg=path, timeout=timeout, polling=200)
+
+
 def run_notebook(
     lab: LabServer,
     page: t.Any,
@@ -252,8 +264,7 @@ def run_notebook(
     ``wait_done=False`` returns as soon as ``wait_for`` shows (for long-running cells).
     """
     write_notebook(lab, name, cells)
-    page.goto(lab.page_url(f"lab/tree/{name}.ipynb"))
-    page.wait_for_function(_KERNEL_IDLE, timeout=timeout, polling=200)
+    open_notebook(lab, page, f"{name}.ipynb", timeout=timeout)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     if wait_for:
         # Stop waiting as soon as a cell fails: its error is the useful message.

@@ -7,7 +7,7 @@ import pathlib
 import nbformat
 import pytest
 
-from tests._fixtures.browser import notebook_errors, screenshot, wait_cells_done
+from tests._fixtures.browser import notebook_errors, open_notebook, screenshot, wait_cells_done
 
 TUTORIAL = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "gladier_tutorial.ipynb"
 
@@ -15,12 +15,7 @@ TUTORIAL = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "gladier_
 @pytest.mark.browser
 def test_tutorial_runs_in_jupyterlab_showing_graph_and_succeeded_run(lab, page, local_service):
     nbformat.write(nbformat.read(TUTORIAL, as_version=4), lab.root_dir / "tutorial.ipynb")
-    page.goto(lab.page_url("lab/tree/tutorial.ipynb"))
-    page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status"
-        " === 'idle'",
-        timeout=60_000,
-    )
+    open_notebook(lab, page, "tutorial.ipynb")
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     wait_cells_done(page, timeout=240_000)
     assert notebook_errors(page) == []
