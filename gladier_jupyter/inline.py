@@ -380,6 +380,12 @@ def make_tool(
     _check_identifier("Tool", name)
     padded = "\n" + source  # line numbers match the cell, whose first line is the magic
     nodes = _functions_in(name, padded)
+    if any(node.name == name for node in nodes):
+        raise _usage(
+            f"Tool {name!r} has the name of one of its functions, which the tool class would "
+            "replace in the notebook; name the tool in UpperCamelCase, e.g. "
+            f"{''.join(p.capitalize() for p in name.split('_')) or 'MyTool'}."
+        )
     url = _action_url(action_url)
     v3 = url == COMPUTE_V3_URL
     filename = _register_source(name, padded)
