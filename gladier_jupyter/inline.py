@@ -754,8 +754,6 @@ def client_flow_definition(client: t.Any) -> dict[str, t.Any]:
 
 # --------------------------------------------------------------------------- runs
 
-_OLD_KEYS = {"funcx_endpoint_compute": "compute_endpoint", "funcx_endpoint_non_compute": "compute_endpoint"}
-
 
 def check_run_input(client: t.Any, flow_input: t.Any) -> list[str]:
     """Problems with ``flow_input`` for ``client``, as one message each (empty when fine)."""
