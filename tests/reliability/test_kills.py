@@ -1,0 +1,258 @@
+"""kill -9 of the service in the middle of runs, and compute functions that crash their worker:
+runs resume or end FAILED with a reason, nothing stored is lost, the service carries on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+
+import pytest
+
+from tests.reliability import _service as svc
+
+
+def slow_double(**data):
+    import time
+
+    time.sleep(data.get("sleep", 2.0))
+    return data["n"] * 2
+
+
+def segfault(**data):
+    import ctypes
+
+    ctypes.string_at(0)
+
+
+def hard_exit(**data):
+    import os
+
+    os._exit(7)
+
+
+def exhaust_memory(**data):
+    # Bounded: the function caps its own address space, then allocates past the cap.
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (512 * 1024 * 1024, hard))
+    try:
+        hog = [bytearray(64 * 1024 * 1024) for _ in range(64)]
+        return len(hog)
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def oom_killed(**data):
+    # What the kernel's OOM killer does to a worker that ate all memory.
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def hang(**data):
+    import time
+
+    time.sleep(600)
+
+
+def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _kill9(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    with_deadline = time.monotonic() + 10
+    while time.monotonic() < with_deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        try:  # a child of this process: reap it so it is really gone
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            pass
+        time.sleep(0.02)
+
+
+CHOICE_LOOP = {
+    "StartAt": "Init",
+    "States": {
+        "Init": {"Type": "Pass", "Parameters": {"n": 0}, "ResultPath": "$.loop", "Next": "Step"},
+        "Step": {"Type": "ExpressionEval", "Parameters": {"n.=": "loop.n + 1"}, "ResultPath": "$.loop", "Next": "Pause"},
+        "Pause": {"Type": "Wait", "Seconds": 0.01, "Next": "More"},
+        "More": {"Type": "Choice", "Choices": [
+            {"Variable": "$.loop.n", "NumericLessThan": 150, "Next": "Step"}], "Default": "Done"},
+        "Done": {"Type": "Pass", "End": True},
+    },
+}
+
+WAIT = {
+    "StartAt": "Before",
+    "States": {
+        "Before": {"Type": "Pass", "Next": "Hold"},
+        "Hold": {"Type": "Wait", "Seconds": 3, "Next": "After"},
+        "After": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def _ingest_state(index_id: str, subject: str) -> dict:
+    return {
+        "Type": "Action",
+        "ActionUrl": "https://actions.globus.org/search/ingest",
+        "Parameters": {"search_index": index_id, "subject": subject, "visible_to": ["public"],
+                       "content": {"title": subject}},
+        "ResultPath": "$.Ingest",
+        "End": True,
+    }
+
+
+def test_kill_9_mid_runs_then_restart_resumes_every_run_and_loses_nothing(tmp_path):
+    state_dir = tmp_path / "svc"
+    with svc.private_service(state_dir) as info:
+        fc = svc.flows_client(info)
+        cc = svc.compute_client(info)
+        fid = cc.register_function(slow_double)
+        index_id = svc.search_client(info).post(
+            "/beta/index", data={"display_name": "kill test", "description": "kill test"}).data["id"]
+        compute_flow = {
+            "StartAt": "Compute",
+            "States": {
+                "Compute": svc.compute_state(fid, next_state="Publish"),
+                "Publish": _ingest_state(index_id, "kill-test-subject"),
+            },
+        }
+        runs = {
+            "compute": svc.start(fc, svc.deploy(fc, compute_flow), {"input": {"n": 21, "sleep": 3}}),
+            "wait": svc.start(fc, svc.deploy(fc, WAIT)),
+            "choice_loop": svc.start(fc, svc.deploy(fc, CHOICE_LOOP)),
+        }
+        # a finished run with a search document, before the kill
+        done = svc.start(fc, svc.deploy(fc, {"StartAt": "P", "States": {
+            "P": _ingest_state(index_id, "before-kill")}}))
+        assert svc.wait_for_run(fc, done["run_id"])["status"] == "SUCCEEDED"
+
+        def codes(run_id: str) -> list[str]:
+            return [e["code"] for e in svc.run_log(fc, run_id)]
+
+        _wait_for(lambda: "ActionStarted" in codes(runs["compute"]["run_id"]), what="compute action in flight")
+        _wait_for(lambda: "WaitStarted" in codes(runs["wait"]["run_id"]), what="Wait state")
+        _wait_for(lambda: codes(runs["choice_loop"]["run_id"]).count("ChoiceCompleted") >= 5,
+                  what="Choice loop iterations")
+        before_logs = {k: svc.run_log(fc, r["run_id"]) for k, r in runs.items()}
+        for k, r in runs.items():
+            assert fc.get_run(r["run_id"])["status"] == "ACTIVE", k
+        old_pid = info.pid
+        before = svc.stored_counts(state_dir)
+        _kill9(old_pid)
+        after_kill = svc.stored_counts(state_dir)
+
+        from gladier_jupyter import local
+
+        restarted = local.ensure_running(state_dir)
+        assert restarted.pid != old_pid
+        fc = svc.flows_client(restarted)
+        ends = {k: svc.wait_for_run(fc, r["run_id"], timeout=120) for k, r in runs.items()}
+        for k, run in ends.items():
+            assert run["status"] in ("SUCCEEDED", "FAILED"), (k, run["status"])
+            if run["status"] == "FAILED":
+                assert run["details"].get("description"), (k, run["details"])
+        # these three have nothing to fail on: they resume where they were and succeed
+        assert {k: r["status"] for k, r in ends.items()} == dict.fromkeys(runs, "SUCCEEDED")
+        assert ends["compute"]["details"]["output"]["Result"]["details"]["result"] == [42]
+        assert ends["choice_loop"]["details"]["output"]["loop"]["n"] == 150
+        for k, r in runs.items():
+            log_after = svc.run_log(fc, r["run_id"])
+            # every entry written before the kill is still there, in order, and the run's
+            # log ends with exactly one FlowSucceeded
+            assert log_after[: len(before_logs[k])] == before_logs[k], k
+            assert [e["code"] for e in log_after].count("FlowSucceeded") == 1, k
+        after = svc.stored_counts(state_dir)
+        assert after_kill == before, "a kill -9 must not lose committed rows"
+        assert after["flows"] == before["flows"]
+        assert after["runs"] == before["runs"]
+        assert after["functions"] == before["functions"] == 1
+        assert after["log_entries"] > before["log_entries"]
+        assert after["search_docs"] == before["search_docs"] + 1
+        found = svc.search_client(restarted).search(index_id, "kill").data
+        assert {g["subject"] for g in found["gmeta"]} >= {"before-kill", "kill-test-subject"}
+        # the function registered before the kill still runs after it
+        again = svc.start(fc, svc.deploy(fc, {"StartAt": "C", "States": {"C": svc.compute_state(fid)}}),
+                          {"input": {"n": 1, "sleep": 0}})
+        assert svc.wait_for_run(fc, again["run_id"])["status"] == "SUCCEEDED"
+
+
+def test_two_kills_in_a_row_still_end_every_run(tmp_path):
+    """A service killed again while it is resuming runs."""
+    state_dir = tmp_path / "svc"
+    from gladier_jupyter import local
+
+    with svc.private_service(state_dir) as info:
+        fc = svc.flows_client(info)
+        flow_id = svc.deploy(fc, CHOICE_LOOP)
+        run_ids = [svc.start(fc, flow_id)["run_id"] for _ in range(3)]
+        _wait_for(lambda: all(
+            len(svc.run_log(fc, r)) > 10 for r in run_ids), what="runs under way")
+        _kill9(info.pid)
+        second = local.ensure_running(state_dir)
+        fc = svc.flows_client(second)
+        _wait_for(lambda: any(len(svc.run_log(fc, r)) > 40 for r in run_ids), what="resumed runs")
+        _kill9(second.pid)
+        third = local.ensure_running(state_dir)
+        fc = svc.flows_client(third)
+        ends = [svc.wait_for_run(fc, r, timeout=120) for r in run_ids]
+        assert [e["status"] for e in ends] == ["SUCCEEDED"] * 3
+        assert [e["details"]["output"]["loop"]["n"] for e in ends] == [150] * 3
+
+
+@pytest.mark.parametrize(
+    ("func", "reason"),
+    [
+        (segfault, "SIGSEGV"),
+        (hard_exit, "exit"),
+        (exhaust_memory, "MemoryError"),
+        (oom_killed, "SIGKILL"),
+        (hang, "WaitTime"),
+    ],
+    ids=["segfault", "os_exit", "memory_exhausted", "oom_killed", "hang_past_waittime"],
+)
+def test_crashing_compute_function_fails_its_action_with_a_reason_and_others_carry_on(
+    tmp_path_factory, crash_service, func, reason
+):
+    info, fc, cc = crash_service
+    bad_fid = cc.register_function(func)
+    good_fid = cc.register_function(slow_double)
+    bad = svc.start(fc, svc.deploy(fc, {"StartAt": "C", "States": {
+        "C": svc.compute_state(bad_fid, wait_time=3 if func is hang else 60)}}), {"input": {"n": 1}})
+    good = svc.start(fc, svc.deploy(fc, {"StartAt": "C", "States": {
+        "C": svc.compute_state(good_fid)}}), {"input": {"n": 4, "sleep": 0.5}})
+    bad_end = svc.wait_for_run(fc, bad["run_id"], timeout=90)
+    good_end = svc.wait_for_run(fc, good["run_id"], timeout=90)
+    assert bad_end["status"] == "FAILED"
+    description = bad_end["details"]["description"]
+    assert reason in description, description
+    assert "\n" not in description.strip()
+    assert good_end["status"] == "SUCCEEDED"
+    assert good_end["details"]["output"]["Result"]["details"]["result"] == [8]
+    # same service process, still answering
+    from gladier_jupyter import local
+
+    assert local.status(info.state_dir).pid == info.pid
+
+
+@pytest.fixture(scope="module")
+def crash_service(tmp_path_factory):
+    state_dir = tmp_path_factory.mktemp("crash") / f"svc-{uuid.uuid4().hex[:6]}"
+    with svc.private_service(state_dir) as info:
+        yield info, svc.flows_client(info), svc.compute_client(info)
