@@ -106,8 +106,11 @@ def test_load_ext_imports_neither_gladier_nor_globus():
 def test_magic_help_is_one_sentence_and_an_example(shell):
     for kind, name in (("cell", "gladier_tool"), ("line", "gladier_client"), ("line", "gladier_run")):
         doc = shell.magics_manager.magics[kind][name].__doc__
-        assert "In [1]: %" in doc, name
-        assert doc.strip().splitlines()[0].startswith("::") or "." in doc.splitlines()[0]
+        paragraphs = [p.strip() for p in doc.split("\n\n")]
+        example = next(i for i, p in enumerate(paragraphs) if p.startswith("In [1]: %"))
+        sentence = paragraphs[example - 1]
+        assert "\n" not in sentence and sentence.endswith(".") and ". " not in sentence, name
+        assert f"%{name}" in paragraphs[example] or f"%%{name}" in paragraphs[example]
 
 
 # --------------------------------------------------------------------------- the seed
