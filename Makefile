@@ -47,8 +47,12 @@ chromium:
 		echo "The browser tests need Debian's Chromium: run 'sudo apt-get install chromium'."; exit 1; \
 	fi
 
+# The kernel starts the local Globus-compatible service on demand: no account needed.
+# LAB_ARGS passes options through, e.g. make lab LAB_ARGS="--no-browser --port 8899".
+LAB_ARGS ?=
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: install
-	$(VENV)/bin/jupyter lab $(NOTEBOOK)
+	$(VENV)/bin/jupyter lab $(ROOT_ARGS) $(LAB_ARGS) $(NOTEBOOK)
 
 test: install-test chromium
 	$(VENV)/bin/ruff check gladier_jupyter tests bench
