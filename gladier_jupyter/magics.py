@@ -275,6 +275,22 @@ class GladierMagics(Magics):
             _display(self.last_preview)
 
     @magic_arguments()
+    @argument("scopes", nargs="*", help="Extra scopes to show, e.g. a deployed flow's scope.")
+    @argument("--local", action="store_true", help="Switch this kernel to the local service.")
+    @argument("--globus", action="store_true", help="Switch this kernel to Globus.")
+    @line_magic
+    @_user_errors
+    def gladier_login(self, line: str) -> t.Any:
+        """Show the Globus login: who, where the tokens came from, scopes held, expiry.
+
+        In [1]: %gladier_login
+        """
+        _parse(self.gladier_login, line, "gladier_login")
+        from gladier_jupyter.auth import login_magic
+
+        return login_magic(line, self.shell)
+
+    @magic_arguments()
     @argument("client", help="The client: a %%gladier_client name or any gladier client.")
     @argument(
         "input",

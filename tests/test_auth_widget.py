@@ -153,3 +153,21 @@ def test_login_magic_shows_the_local_service_in_local_mode(local_service):
     assert widget.identity == "local-user@localhost"
     assert all(row["held"] for row in widget.scopes)
     assert_no_secret(json.dumps(widget.get_state()) + widget.summary(), {local_service.secret})
+
+
+def test_gladier_login_magic_shows_the_widget_and_rejects_unknown_options(local_service):
+    from IPython.core.error import UsageError
+    from IPython.testing.globalipapp import get_ipython
+
+    from gladier_jupyter import backend
+
+    backend.use_local(local_service.state_dir)
+    shell = get_ipython()
+    shell.run_line_magic("load_ext", "gladier_jupyter")
+
+    widget = shell.run_line_magic("gladier_login", "")
+
+    assert isinstance(widget, Login) and widget.status == "local"
+    with pytest.raises(UsageError) as err:
+        shell.run_line_magic("gladier_login", "--bogus")
+    assert "unrecognized arguments: --bogus" in str(err.value)
