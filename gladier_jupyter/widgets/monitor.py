@@ -375,6 +375,9 @@ class RunMonitor(GladierWidget):
         if len(self.events) != len(model.entries):
             self.events = [_monitor.log_row(i, e) for i, e in enumerate(model.entries)]
         self.display_status = snap["display_status"]
+        if model.terminal and self.action in {"cancelling", "cancel requested", "resuming",
+                                              "resumed"}:
+            self.action = ""
         # Last, so a view reacting to the status sees the rest already in place.
         self.status = snap["status"]
 
