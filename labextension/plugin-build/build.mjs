@@ -9,6 +9,7 @@
 // is downloaded and no Python is needed.
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
+import { copyFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,4 +46,7 @@ if (result.status !== 0) {
   console.error(`The JupyterLab extension build failed (exit code ${result.status}).`);
   process.exit(result.status ?? 1);
 }
+// install.json tells `jupyter labextension list` (and the extension manager) that pip
+// manages this extension; it ships inside the extension's folder.
+copyFileSync(join(root, "install.json"), join(root, "gladier_jupyter", "labextension", "install.json"));
 console.log("JupyterLab extension built into gladier_jupyter/labextension/");
