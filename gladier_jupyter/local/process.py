@@ -216,12 +216,22 @@ def ensure_running(state_dir: pathlib.Path) -> ServiceInfo:
         with contextlib.suppress(OSError):
             (state_dir / STATE_FILE).unlink()
         log = open(state_dir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
+        # The child runs in the private state folder (``-m`` puts its cwd first on
+        # sys.path: a notebook folder's stray modules must not be imported by a service
+        # that executes code) and imports this same copy of the package.
+        package_root = str(pathlib.Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_root, env.get("PYTHONPATH", "")) if p
+        )
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "gladier_jupyter.local", "serve", "--state-dir", str(state_dir)],
+                [sys.executable, "-m", "gladier_jupyter.local", "serve", "--state-dir", str(state_dir.resolve())],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                cwd=str(state_dir),
+                env=env,
                 start_new_session=True,
                 close_fds=True,
             )

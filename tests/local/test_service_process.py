@@ -137,3 +137,33 @@ def test_second_server_on_the_same_folder_refuses_to_start(private_service):
     assert proc.returncode != 0
     assert "already serves" in proc.stderr
     assert local.status(private_service.state_dir).pid == private_service.pid
+
+
+def test_kill_9_during_a_loop_of_pure_states_loses_and_repeats_nothing(tmp_path, monkeypatch):
+    state = tmp_path / "loop-crash"
+    info = local.ensure_running(state)
+    monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_FLOWS", info.service_url("flows"))
+    fc = flows(info)
+    n = 5000
+    definition = {"StartAt": "Inc", "States": {
+        "Inc": {"Type": "ExpressionEval", "Parameters": {"i.=": "i + 1"}, "ResultPath": "$", "Next": "More"},
+        "More": {"Type": "Choice", "Choices": [{"Variable": "$.i", "NumericLessThan": n, "Next": "Inc"}],
+                 "Default": "Done"},
+        "Done": {"Type": "Pass", "End": True}}}
+    flow = fc.create_flow("Loop", definition, {}).data
+    run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer).run_flow({"i": 0}).data
+    while len(fc.get_run_logs(run["run_id"], limit=100)["entries"]) < 100:
+        time.sleep(0.01)
+    assert fc.get_run(run["run_id"])["status"] == "ACTIVE"
+    os.kill(info.pid, signal.SIGKILL)
+    try:
+        fc2 = flows(local.ensure_running(state))
+        done = wait_for_run(fc2, run["run_id"])
+        assert done["status"] == "SUCCEEDED", done["details"]
+        assert done["details"]["output"] == {"i": n}
+        codes = [e["code"] for e in run_log(fc2, run["run_id"])]
+        assert codes.count("ExpressionEvalCompleted") == n
+        assert codes.count("ChoiceCompleted") == n
+        assert codes.count("FlowStarted") == 1 and codes[-1] == "FlowSucceeded"
+    finally:
+        local.stop(state)

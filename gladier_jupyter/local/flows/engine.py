@@ -244,11 +244,18 @@ def choice_rule_matches(rule: dict[str, t.Any], names: dict[str, t.Any]) -> bool
 # ----------------------------------------------------------------------------- engine
 
 
+_PURE = frozenset({"Pass", "Choice", "ExpressionEval"})
+_GROUP_MAX = 64  # log entries held before a commit
+_GROUP_SECONDS = 0.02  # and how long at most
+
+
 class _RunControl:
     def __init__(self) -> None:
         self.cancel = threading.Event()
         self.thread: threading.Thread | None = None
         self.wait_until: float | None = None  # a resumed Wait state's end time
+        self.pending: list[dict[str, t.Any]] = []  # log entries of uncommitted pure states
+        self.flushed = time.monotonic()
 
 
 class Engine:
@@ -349,24 +356,42 @@ class Engine:
                      **({"output": err.output} if err.output is not None else {})},
                 )
                 if handler is None:
-                    self._fail(doc, data, name, err.error, err.cause,
-                               [] if stype == "Fail" else [failed_entry], output=err.output)
+                    self._fail(doc, data, name, err.error, err.cause, self._take_pending(
+                        control, [] if stype == "Fail" else [failed_entry]), output=err.output)
                     return
                 entries = [failed_entry]
                 try:
                     data = _store_result(data, handler, {"Error": err.error, "Cause": err.cause}, "$")
                 except StateError as err2:
-                    self._fail(doc, data, name, err2.error, err2.cause, entries)
+                    self._fail(doc, data, name, err2.error, err2.cause, self._take_pending(control, entries))
                     return
                 next_name = handler["Next"]
             if next_name is None:
-                self.service.finish_succeeded(doc, data, entries)
+                self.service.finish_succeeded(doc, data, self._take_pending(control, entries))
                 return
             name = next_name
             nxt = states[name]
             doc = self.service.active_doc(doc, name, nxt.get("Type", "?"), data)
-            if not self.store.record(doc, {"state": name, "data": data}, entries):
+            # States without side effects (Pass, Choice, ExpressionEval) are committed in
+            # small groups: after a crash they are simply run again from the last commit.
+            force = stype not in _PURE or nxt.get("Type") not in _PURE
+            if not self._commit(control, doc, {"state": name, "data": data}, entries, force):
                 return  # canceled (or released) meanwhile
+
+    def _commit(self, control: _RunControl, doc: dict[str, t.Any], cursor: dict[str, t.Any],
+                entries: list[dict[str, t.Any]], force: bool = True) -> bool:
+        control.pending.extend(entries)
+        now = time.monotonic()
+        if not force and len(control.pending) < _GROUP_MAX and now - control.flushed < _GROUP_SECONDS:
+            return True
+        pending, control.pending = control.pending, []
+        control.flushed = now
+        return self.store.record(doc, cursor, pending)
+
+    @staticmethod
+    def _take_pending(control: _RunControl, entries: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        pending, control.pending = control.pending, []
+        return [*pending, *entries]
 
     def _catcher(self, state: dict[str, t.Any], error: str) -> dict[str, t.Any] | None:
         for handler in state.get("Catch", []) or []:
@@ -432,7 +457,7 @@ class Engine:
                 until = time.time() + seconds
                 started = self._started(name, stype, {"seconds": seconds})
                 cursor = {"state": name, "data": data, "wait_until": until}
-                if not self.store.record(doc, cursor, [started]):
+                if not self._commit(control, doc, cursor, [started]):
                     raise _Canceled()
             control.wait_until = None
             while True:
@@ -477,7 +502,7 @@ class Engine:
         body = _input_for(state, names, "ActionUnableToRun")
         started = self._started(name, "Action", body)
         # Record the start so the log shows it while the action runs.
-        if not self.store.record(doc, {"state": name, "data": data}, [started]):
+        if not self._commit(control, doc, {"state": name, "data": data}, [started]):
             raise _Canceled()
         provider = actions.resolve(url) if isinstance(url, str) else None
         if provider is None:
