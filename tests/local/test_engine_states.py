@@ -44,5 +44,10 @@ def test_flow_language(case, run_definition, flows_client):
     if "cause_contains" in expect:
         assert expect["cause_contains"] in run["details"]["details"]["cause"]
         assert expect["cause_contains"] in run["details"]["description"]
+    for dotted, keys in expect.get("output_keys", {}).items():
+        value = run["details"]["output"]
+        for part in dotted.split("."):
+            value = value[part]
+        assert sorted(value) == sorted(keys), f"{dotted} has keys {sorted(value)}"
     if "log_codes" in expect:
         assert [e["code"] for e in run_log(flows_client, run["run_id"])] == expect["log_codes"]

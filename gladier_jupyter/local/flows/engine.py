@@ -76,6 +76,8 @@ def resolve_parameters(template: t.Any, names: dict[str, t.Any], error: str) -> 
                         error,
                         f"Parameter {key!r} reads {value}, which is not present in the state input.",
                     )
+                if found is names:  # "$": the state input, without the injected _context
+                    found = {k: v for k, v in names.items() if k != "_context"}
                 out[key[:-2]] = found
             elif key.endswith(".="):
                 try:
