@@ -1,0 +1,157 @@
+"""Run monitor: state change -> widget update latency on the local service; requests per
+minute per run with Globus polling against a slow run and a busy one; cell execution time
+with 20 monitors watching vs none.
+
+Run: .venv/bin/python bench/bench_monitor.py   (about 2 minutes; --quick: 20 s, no req/min)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pathlib
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+_HOME = pathlib.Path(tempfile.mkdtemp(prefix="gladier-jupyter-bench-"))
+os.environ["HOME"] = str(_HOME)
+os.environ["GLADIER_JUPYTER_STATE_DIR"] = str(_HOME / "local-service")
+
+from _util import report  # noqa: E402
+
+QUICK = "--quick" in sys.argv
+
+
+def deploy(fc, definition: dict, title: str):
+    import globus_sdk
+
+    from gladier_jupyter import backend
+
+    flow = fc.create_flow(title=title, definition=definition, input_schema={})
+    return globus_sdk.SpecificFlowClient(
+        flow["id"], authorizer=backend.authorizer_for(flow["globus_auth_scope"]))
+
+
+def waits(n: int, seconds: float) -> dict:
+    return {"StartAt": "W0", "States": {
+        f"W{i}": {"Type": "Wait", "Seconds": seconds,
+                  **({"Next": f"W{i + 1}"} if i < n - 1 else {"End": True})}
+        for i in range(n)}}
+
+
+def ts(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def bench_latency(fc) -> None:
+    """Service log time of each state change -> the widget trait showing it."""
+    from gladier_jupyter.widgets.monitor import RunMonitor
+
+    sfc = deploy(fc, waits(12, 0.35), "bench latency")
+    samples: list[float] = []
+    for _ in range(2 if QUICK else 4):
+        run = sfc.run_flow({}, label="latency").data
+        seen: dict[tuple[str, str], float] = {}
+        monitor = RunMonitor(run, client=fc)
+
+        def on_states(change, seen=seen):
+            now = time.time()
+            for name, info in change["new"].items():
+                seen.setdefault((name, info["status"]), now)
+
+        monitor.observe(on_states, "states")
+        monitor.wait(120)
+        for entry in monitor.entries:
+            name = (entry.get("details") or {}).get("state_name")
+            status = {"WaitStarted": "active", "WaitCompleted": "succeeded"}.get(entry["code"])
+            if name and status and (name, status) in seen:
+                # A state that started and completed between two polls shows only its end.
+                samples.append(seen[(name, status)] - ts(entry["time"]))
+        monitor.close()
+    samples.sort()
+    report("state change -> widget trait update, local service", samples, target_ms=300)
+    print(f"  p95 {samples[int(len(samples) * 0.95) - 1] * 1000:.1f} ms, "
+          f"max {samples[-1] * 1000:.1f} ms over {len(samples)} state changes", flush=True)
+
+
+def bench_requests_per_minute(fc) -> None:
+    """Globus polling policy against a slow run (one long Wait) and a busy one."""
+    from gladier_jupyter import monitor
+
+    slow_run = deploy(fc, waits(1, 75), "bench slow").run_flow({}).data
+    busy_run = deploy(fc, waits(300, 0.2), "bench busy").run_flow({}).data
+    local_run = deploy(fc, waits(1, 75), "bench slow local").run_flow({}).data
+    watchers = {
+        "Globus policy, slow run (nothing changes)": monitor.RunWatcher(
+            fc, slow_run["run_id"], policy=monitor.GLOBUS_POLICY),
+        "Globus policy, busy run (a state change every 0.2 s)": monitor.RunWatcher(
+            fc, busy_run["run_id"], policy=monitor.GLOBUS_POLICY),
+        "local policy, slow run": monitor.RunWatcher(fc, local_run["run_id"]),
+    }
+    for w in watchers.values():
+        w.start()
+    time.sleep(60.0)
+    for name, w in watchers.items():
+        w.stop()
+        print(f"requests per minute per run, {name}: {w.request_count} "
+              f"({w.polls} polls)", flush=True)
+    for run in (slow_run, busy_run, local_run):
+        fc.cancel_run(run["run_id"])
+
+
+def bench_cell_latency(fc) -> None:
+    """A small cell's execution time in IPython with 20 monitors watching vs none."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from gladier_jupyter.widgets.monitor import RunMonitor
+
+    shell = InteractiveShell.instance()
+    cell = "total = sum(i * i for i in range(20000))"
+
+    def run_cells(n: int) -> list[float]:
+        out = []
+        for _ in range(n):
+            start = time.perf_counter()
+            shell.run_cell(cell, store_history=False, silent=True)
+            out.append(time.perf_counter() - start)
+            time.sleep(0.01)
+        return out
+
+    n = 100 if QUICK else 300
+    run_cells(20)
+    idle = run_cells(n)
+    sfc = deploy(fc, waits(1, 300), "bench many monitors")
+    runs = [sfc.run_flow({}).data for _ in range(20)]
+    monitors = [RunMonitor(r, client=fc) for r in runs]
+    time.sleep(1.0)
+    busy = run_cells(n)
+    polls = sum(m.watcher.polls for m in monitors)
+    report("cell execution, no monitors", idle)
+    report("cell execution, 20 monitors watching", busy)
+    print(f"  ratio {statistics.median(busy) / statistics.median(idle):.2f}x; "
+          f"threads: {threading.active_count()}; {polls} polls made", flush=True)
+    for m, r in zip(monitors, runs, strict=True):
+        m.close()
+        fc.cancel_run(r["run_id"])
+
+
+
+if __name__ == "__main__":
+    from gladier_jupyter import backend, local
+
+    info = backend.use_local()
+    try:
+        fc = backend.flows_client()
+        bench_latency(fc)
+        bench_cell_latency(fc)
+        if not QUICK:
+            bench_requests_per_minute(fc)
+    finally:
+        local.stop(info.state_dir)
