@@ -58,6 +58,12 @@ def login(needed: t.Iterable[object] = (), *, reload: bool = True) -> Login:
 def login_magic(line: str = "", shell: t.Any = None) -> Login:
     """``%gladier_login [--local | --globus] [SCOPE ...]``: the Login widget for this kernel."""
     words = line.split()
+    if "--local" in words and "--globus" in words:
+        from gladier_jupyter.errors import GladierJupyterUsageError
+
+        raise GladierJupyterUsageError(
+            "%gladier_login takes --local or --globus, not both; pick the backend this kernel uses."
+        )
     if "--local" in words or "--globus" in words:
         from gladier_jupyter import backend
 
