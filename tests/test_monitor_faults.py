@@ -170,5 +170,5 @@ def test_expired_login_stops_polling_and_offers_login(local_service, flows_clien
     time.sleep(0.5)
     assert monitor.watcher.polls == polls  # no hammering with a dead token
     monitor._on_page_msg(monitor, {"type": "login"}, [])  # the page's "Log in again"
-    assert asked == [[]]
+    assert asked == [[str(globus_sdk.FlowsClient.scopes.all)]]
     monitor.close()

@@ -113,3 +113,32 @@ def test_consent_refused_leaves_the_run_inactive(cloud_flows):
     assert "not granted" in monitor.action
     assert monitor.status == "INACTIVE"
     monitor.close()
+
+
+def test_without_a_handler_the_login_widget_shows_inside_and_resume_follows_login(
+        cloud_flows, local_service):
+    from gladier_jupyter import backend
+    from gladier_jupyter.widgets.login import Login
+
+    run_id, flow_id, state = cloud_flows
+    flows = globus_sdk.FlowsClient(authorizer=globus_sdk.AccessTokenAuthorizer("flows-token"))
+    specific = globus_sdk.SpecificFlowClient(
+        flow_id, authorizer=globus_sdk.AccessTokenAuthorizer("flow-token"))
+    backend.use_globus()
+    try:
+        monitor = RunMonitor(run_id, client=flows, flow_client=specific, start=False)
+        monitor.refresh()
+        assert monitor.grant_consent_and_resume() is None
+        login = monitor.login_widget
+        assert isinstance(login, Login)
+        assert login.needed == monitor.required_scopes
+        assert state["resumed"] == 0
+        assert "Log in below" in monitor.action
+        # The login completes (the Login widget redraws from the session as logged in).
+        login.status = "logged_in"
+        assert state["resumed"] == 1
+        assert monitor.login_widget is None
+        assert monitor.wait(30) == "SUCCEEDED"
+        monitor.close()
+    finally:
+        backend.use_local(local_service.state_dir)

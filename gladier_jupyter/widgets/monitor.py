@@ -12,6 +12,7 @@ import html
 import threading
 import typing as t
 
+import anywidget
 import ipywidgets
 import traitlets
 
@@ -174,6 +175,8 @@ class RunMonitor(GladierWidget):
     output = traitlets.Unicode("").tag(sync=True)
     #: "", "cancelling", "cancel requested", "resuming", "resumed", or a failure sentence
     action = traitlets.Unicode("").tag(sync=True)
+    #: the Login widget shown inside the monitor while a consent or a new login is pending
+    login_widget = anywidget.WidgetTrait().tag(sync=True)
 
     def __init__(self, run: t.Any, client: t.Any = None, *, start: bool = True,
                  consent_handler: t.Callable[[list[str]], t.Any] | None = None,
@@ -279,25 +282,53 @@ class RunMonitor(GladierWidget):
         self.start()
         return result
 
-    def request_consent(self, scopes: list[str]) -> bool:
-        """Hook: get consent for ``scopes`` (a login widget); True when it was granted.
+    def request_consent(self, scopes: list[str], then: str = "resume") -> bool:
+        """Hook: get consent for ``scopes``; True when granted now.
 
-        Uses ``consent_handler`` when one was given; otherwise asks
-        ``gladier_jupyter.login`` for the scopes. Override to plug in another login.
+        Uses ``consent_handler`` when one was given (True/None: granted). Otherwise, on
+        Globus, shows the Login widget inside the monitor, asking for ``scopes``, and
+        returns False; once the login completes the monitor carries on by itself
+        (``then``: "resume" the run, or "watch" it again). The local service grants
+        every scope. Override to plug in another login.
         """
         if self.consent_handler is not None:
             return self.consent_handler(list(scopes)) is not False
-        try:
-            from gladier_jupyter import auth
+        from gladier_jupyter import backend
 
-            login = getattr(auth, "login", None)
-            if login is None:
-                return False
-            login(scopes=list(scopes))
+        if backend.current().name == "local":
             return True
+        from gladier_jupyter import auth
+
+        try:
+            widget = auth.login(list(scopes))
         except Exception as err:
             self.action = f"Login failed: {_short_error(err)}"
             return False
+        if widget.status in ("logged_in", "local"):
+            return True
+        self._after_login = then
+        widget.observe(self._on_login_status, "status")
+        self.login_widget = widget
+        self.action = ("Log in below to grant the consent this run needs; it resumes once you "
+                       "have." if then == "resume" else
+                       "Log in below; watching goes on once you have.")
+        return False
+
+    def _on_login_status(self, change: t.Mapping[str, t.Any]) -> None:
+        if change["new"] not in ("logged_in", "local"):
+            return
+        widget = self.login_widget
+        if widget is not None:
+            widget.unobserve(self._on_login_status, "status")
+        self.login_widget = None
+        self.action = ""
+        try:
+            if getattr(self, "_after_login", "watch") == "resume":
+                self.resume()
+            else:
+                self.start()
+        except GladierJupyterError:
+            pass  # shown in `action`
 
     def grant_consent_and_resume(self) -> dict[str, t.Any] | None:
         """For an INACTIVE run: get the consent it waits for, then ``resume_run``."""
@@ -326,7 +357,9 @@ class RunMonitor(GladierWidget):
 
     def login(self) -> None:
         """After the login expired: log in again (hook), then keep watching."""
-        if self.request_consent([]):
+        import globus_sdk
+
+        if self.request_consent([str(globus_sdk.FlowsClient.scopes.all)], then="watch"):
             self.start()
 
     def specific_flow_client(self) -> t.Any:

@@ -1,4 +1,4 @@
-import type { AnyModel, RenderProps } from "@anywidget/types";
+import type { AnyModel, Host, RenderProps } from "@anywidget/types";
 import { BORDER, FONT, MUTED, STATUS_COLOURS, SURFACE, TEXT } from "../common/theme";
 import { Elapsed, ProgressBar, StatusBadge, shortDate } from "../common/monitorStatus";
 import { LogTable, type LogRow } from "../common/logTable";
@@ -43,6 +43,7 @@ interface MonitorModel {
   error: string;
   output: string;
   action: string;
+  login_widget: string | null;
 }
 
 /** Mirrors the synced traits of gladier_jupyter.widgets.monitor.RunsList. */
@@ -83,7 +84,7 @@ function pre(text: string, colour = ""): HTMLPreElement {
   return p;
 }
 
-function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement): () => void {
+function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | null): () => void {
   const root = h("div", `font-family:${FONT};color:${TEXT};border:1px solid ${BORDER};border-radius:6px;padding:.6em .8em;max-width:980px`);
   root.className = "gj-monitor";
   root.dataset.statusHistory = "";
@@ -133,6 +134,23 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement): () => void {
   resume.className = "gj-resume";
   inactive.append(inactiveText, resume);
 
+  // The Login widget, while a consent or a new login is pending.
+  const loginBox = h("div", "margin:.3em 0");
+  loginBox.className = "gj-monitor-login";
+  let loginRef: string | null = null;
+  let loginAbort: AbortController | null = null;
+  function drawLogin(): void {
+    const ref = model.get("login_widget") || null;
+    if (ref === loginRef) return;
+    loginRef = ref;
+    loginAbort?.abort();
+    loginBox.replaceChildren();
+    if (!ref || !host) return;
+    loginAbort = new AbortController();
+    host.getWidget(ref).then((w) => w.render({ el: loginBox, signal: loginAbort!.signal }))
+      .catch((err) => { loginBox.textContent = `The login could not be shown: ${err}`; });
+  }
+
   const errorBox = h("div", `display:none;color:${STATUS_COLOURS.failed};margin:.3em 0`);
   errorBox.className = "gj-error";
 
@@ -153,7 +171,7 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement): () => void {
   const outPre = pre("");
   outSec.append(outPre);
 
-  root.append(header, progress.el, graphBox, actions, inactive, errorBox, detail, logSec, timeSec, outSec);
+  root.append(header, progress.el, graphBox, actions, inactive, loginBox, errorBox, detail, logSec, timeSec, outSec);
 
   const select = (state: string | null): void => {
     selected = selected === state ? null : state;
@@ -294,10 +312,14 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement): () => void {
     "message", "states", "timeline", "events", "progress", "inactive_reason", "error", "output", "action", "web_url"];
   for (const e of events) model.on(`change:${e}`, draw);
   model.on("change:graph", resetGraph);
+  model.on("change:login_widget", drawLogin);
   draw();
+  drawLogin();
   return () => {
     for (const e of events) model.off(`change:${e}`, draw);
     model.off("change:graph", resetGraph);
+    model.off("change:login_widget", drawLogin);
+    loginAbort?.abort();
     elapsed.destroy();
     graph?.destroy();
   };
@@ -357,9 +379,9 @@ function renderRuns(model: AnyModel<RunsModel>, el: HTMLElement): () => void {
   };
 }
 
-function render({ model, el }: RenderProps<MonitorModel & RunsModel>): () => void {
+function render({ model, el, host }: RenderProps<MonitorModel & RunsModel>): () => void {
   if (model.get("view") === "runs") return renderRuns(model as unknown as AnyModel<RunsModel>, el);
-  return renderRun(model as unknown as AnyModel<MonitorModel>, el);
+  return renderRun(model as unknown as AnyModel<MonitorModel>, el, host ?? null);
 }
 
 export default { render };
