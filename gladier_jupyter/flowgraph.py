@@ -33,7 +33,8 @@ __all__ = [
     "END",
 ]
 
-#: Ids of the start and end marker nodes (not valid gladier state names, so no clash).
+#: Ids of the start and end marker nodes (not valid gladier state names, so no clash). With
+#: several terminal states each gets its own end marker, ``"(end) <state>"``.
 START = "(start)"
 END = "(end)"
 
@@ -423,11 +424,15 @@ class FlowGraph:
                     target_id = ghost_id
                 edges.append({"source": name, "target": target_id, "kind": kind,
                               "label": label, "field": field})
-            if isinstance(state, dict) and (state.get("End") is True or state.get("Type") == "Fail"):
-                edges.append({"source": name, "target": END, "kind": "end", "label": ""})
+        # One end marker per terminal state: a single shared one would pull long edges
+        # across the whole drawing of a big flow.
+        terminals = [n for n, st in states.items() if isinstance(st, dict)
+                     and (st.get("End") is True or st.get("Type") == "Fail")]
         nodes.extend(ghosts.values())
-        if any(e["target"] == END for e in edges):
-            nodes.append({"id": END, "kind": "end", "label": "end", "name": END})
+        for name in terminals:
+            end_id = END if len(terminals) == 1 else f"{END} {name}"
+            nodes.append({"id": end_id, "kind": "end", "label": "end", "name": end_id})
+            edges.append({"source": name, "target": end_id, "kind": "end", "label": ""})
         for i, edge in enumerate(edges):
             edge["id"] = f"e{i}"
         self._mark_back_edges(nodes, edges)

@@ -219,6 +219,9 @@ def test_catch_edges_are_labelled_with_error_names():
     assert graph.node("Failed")["kind"] == "fail"
     assert graph.node("Failed")["caption"] == "Fail · TransferFailed"
     assert graph.node("Cleanup")["caption"] == "Wait 5 s"
+    # each terminal state has its own end marker
+    ends = sorted((e["source"], e["target"]) for e in graph.edges if e["kind"] == "end")
+    assert ends == [("Failed", "(end) Failed"), ("Ingest", "(end) Ingest")]
 
 
 def test_unknown_target_draws_a_missing_node_carrying_the_error():
@@ -302,7 +305,8 @@ def test_svg_marks_the_broken_state_in_the_error_colour():
 def test_large_flow_lays_out_every_state_without_overlap():
     graph = FlowGraph.build(DATA / "valid" / "large_200_states.json")
     layout = graph.layout()
-    boxes = [b for nid, b in layout["nodes"].items() if nid not in (START, END)]
+    kinds = {n["id"]: n["kind"] for n in graph.nodes}
+    boxes = [b for nid, b in layout["nodes"].items() if kinds[nid] not in ("start", "end")]
     assert len(boxes) == 201
     rows: dict[float, list[dict]] = {}
     for b in boxes:

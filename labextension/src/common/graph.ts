@@ -89,6 +89,10 @@ const clip = (s: string, n: number): string => (s.length <= n ? s : s.slice(0, n
 const isMarker = (kind: string): boolean => kind === "start" || kind === "end";
 let instances = 0;
 
+/** Small graphs reserve room for edge labels in the layout; big ones place labels on the
+ * edge's midpoint instead (dagre doubles the ranks to make that room, which costs). */
+const LABEL_ROOM_LIMIT = 80;
+
 /** Layered top-down coordinates for every node and edge (dagre). */
 export function layoutGraph(model: GraphModel): Placed {
   const g = new dagre.graphlib.Graph({ multigraph: true });
@@ -98,9 +102,21 @@ export function layoutGraph(model: GraphModel): Placed {
     const size = isMarker(n.kind) ? MARK : undefined;
     g.setNode(n.id, { width: size ?? NODE_W, height: size ?? NODE_H });
   }
+  const roomForLabels = model.nodes.length <= LABEL_ROOM_LIMIT;
+  // Only the first Catch into a state takes part in the layering: many states catching
+  // into one handler would otherwise stretch long edges (and dummy nodes) across the flow.
+  const caught = new Set<string>();
+  const deferred: GraphEdge[] = [];
   for (const e of model.edges) {
+    if (e.kind === "catch") {
+      if (caught.has(e.target)) {
+        deferred.push(e);
+        continue;
+      }
+      caught.add(e.target);
+    }
     const label = e.label ? clip(e.label, 30) : "";
-    g.setEdge(e.source, e.target, label
+    g.setEdge(e.source, e.target, label && roomForLabels
       ? { width: label.length * 5.8 + 10, height: 14, labelpos: "c" }
       : {}, e.id);
   }
@@ -113,10 +129,29 @@ export function layoutGraph(model: GraphModel): Placed {
   const edges = new Map<string, { points: { x: number; y: number }[]; lx?: number; ly?: number }>();
   for (const e of model.edges) {
     const p = g.edge({ v: e.source, w: e.target, name: e.id });
-    edges.set(e.id, { points: (p?.points ?? []) as { x: number; y: number }[], lx: p?.x, ly: p?.y });
+    if (!p) continue;
+    const points = (p.points ?? []) as { x: number; y: number }[];
+    let lx = p.x, ly = p.y;
+    if (e.label && !roomForLabels && points.length) {
+      const mid = points[Math.floor(points.length / 2)];
+      lx = mid.x;
+      ly = mid.y;
+    }
+    edges.set(e.id, { points, lx, ly });
   }
-  const graph = g.graph();
-  return { nodes, edges, width: graph.width ?? 0, height: graph.height ?? 0 };
+  let width = g.graph().width ?? 0;
+  // Deferred catches run out of the source's right side and into the handler's.
+  deferred.forEach((e, i) => {
+    const a = nodes.get(e.source), b = nodes.get(e.target);
+    if (!a || !b) return;
+    const x = Math.max(a.x + a.w / 2, b.x + b.w / 2) + 24 + (i % 6) * 6;
+    const points = [
+      { x: a.x + a.w / 2, y: a.y }, { x, y: a.y }, { x, y: b.y + 6 }, { x: b.x + b.w / 2, y: b.y + 6 },
+    ];
+    edges.set(e.id, { points, lx: a.x + a.w / 2 + 14, ly: a.y - 8 });
+    width = Math.max(width, x + 24);
+  });
+  return { nodes, edges, width, height: g.graph().height ?? 0 };
 }
 
 function problemsOf(model: GraphModel, node: GraphNode): GraphProblem[] {
