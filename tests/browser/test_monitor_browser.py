@@ -71,3 +71,23 @@ def test_cancel_from_the_page_ends_the_run(local_service, lab, page, flows_clien
     assert flows_client.get_run(run_id)["status"] == "FAILED"
     assert page.locator('.gj-monitor .gj-node[data-name="After"]').get_attribute(
         "data-status") == "skipped"
+
+
+def test_runs_panel_lists_runs_and_opens_one_in_a_monitor(local_service, lab, page):
+    cells = _cells("pass_wait_pass", "listed run")[:2]
+    cells[1] = cells[1].rsplit("monitor = ", 1)[0] + (
+        "import time\n"
+        "while fc.get_run(run['run_id'])['status'] == 'ACTIVE':\n"
+        "    time.sleep(0.1)\n"
+        "panel = gladier_jupyter.RunsPanel(fc, flow_id=flow['id'])\n"
+        "panel")
+    run_notebook(lab, page, "monitor_runs_panel", cells, wait_for=".gj-runs .gj-run-row")
+    row = page.locator(".gj-runs .gj-run-row")
+    assert row.count() == 1
+    assert row.first.get_attribute("data-status") == "SUCCEEDED"
+    row.first.click()
+    page.wait_for_selector('.gj-monitor[data-status="SUCCEEDED"]', timeout=30_000)
+    page.wait_for_selector(".gj-monitor .gj-log tr[data-code='FlowSucceeded']")
+    page.locator(".gj-monitor summary", has_text="Timeline").click()
+    page.wait_for_selector(".gj-monitor .gj-timeline g[data-state='Hold']")
+    screenshot(page, "monitor_runs_panel_opened", full_page=True)
