@@ -1,0 +1,167 @@
+"""The JupyterLab extension in a real JupyterLab and Chromium: runs panel, run tabs, flow files."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import uuid
+
+import pytest
+
+from tests._fixtures.browser import run_notebook, screenshot, write_notebook
+
+DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
+
+pytestmark = pytest.mark.browser
+
+_ROW = ("([label, status]) => [...document.querySelectorAll('.gj-lab-run')].some(r =>"
+        " r.querySelector('.gj-lab-run-label').textContent === label"
+        " && (!status || r.dataset.status === status))")
+_ROW_DATA = ("(label) => { const r = [...document.querySelectorAll('.gj-lab-run')].find(r =>"
+             " r.querySelector('.gj-lab-run-label').textContent === label);"
+             " return r ? {...r.dataset} : null; }")
+
+
+def gate_cells(gate: pathlib.Path, label: str) -> list[str]:
+    spec = json.loads((DATA / "labext" / "gate_run_cells.json").read_text())
+    return [c.replace("@GATE@", str(gate)).replace("@LABEL@", label) for c in spec["cells"]]
+
+
+def fresh() -> str:
+    """A new workspace name: the page opens without the tabs (and kernels) earlier tests left."""
+    return f"labext-{uuid.uuid4().hex[:8]}"
+
+
+def show_runs_panel(page) -> None:
+    page.evaluate("() => window.jupyterapp.commands.execute('gladier:show-runs')")
+    page.wait_for_selector("#gladier-runs-panel", state="visible", timeout=30_000)
+
+
+def test_runs_panel_follows_a_notebook_run_to_succeeded(lab, page):
+    label = f"panel-{uuid.uuid4().hex[:8]}"
+    gate = lab.root_dir / f"{label}.gate"
+    run_notebook(lab, page, "labext_panel_run", gate_cells(gate, label))
+    show_runs_panel(page)
+    # The compute function waits for the gate file: the run is ACTIVE until the test opens it.
+    page.wait_for_function(_ROW, arg=[label, "ACTIVE"], timeout=60_000, polling=200)
+    row = page.evaluate(_ROW_DATA, label)
+    assert row["source"] == "local"
+    text = page.locator(".gj-lab-run", has_text=label).inner_text()
+    assert "GateClient" in text or "WaitForGate" in text or row["runId"] in text or label in text
+    screenshot(page, "labext_panel_active")
+    gate.write_text("open")
+    page.wait_for_function(_ROW, arg=[label, "SUCCEEDED"], timeout=60_000, polling=200)
+    row = page.evaluate(_ROW_DATA, label)
+    # The panel itself followed the run: it showed ACTIVE, then SUCCEEDED, with no reload.
+    assert row["statusHistory"] == "ACTIVE>SUCCEEDED"
+    badge = page.locator(f".gj-lab-run[data-run-id='{row['runId']}'] .gj-status-badge")
+    assert badge.inner_text() == "SUCCEEDED"
+    duration = page.locator(f".gj-lab-run[data-run-id='{row['runId']}'] .gj-lab-run-duration")
+    assert duration.inner_text().endswith("s")
+    screenshot(page, "labext_panel_succeeded")
+
+
+def test_run_opens_from_the_panel_after_its_kernel_is_shut_down(lab, page):
+    label = f"orphan-{uuid.uuid4().hex[:8]}"
+    gate = lab.root_dir / f"{label}.gate"
+    gate.write_text("open")  # no waiting: the run just goes through
+    run_notebook(lab, page, "labext_orphan_run", gate_cells(gate, label))
+    kernel_id = page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.id")
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+    page.wait_for_function(
+        "() => !window.jupyterapp.shell.currentWidget.sessionContext.session", timeout=30_000)
+    assert kernel_id not in {k["id"] for k in lab.api("api/kernels")}
+
+    show_runs_panel(page)
+    page.wait_for_function(_ROW, arg=[label, "SUCCEEDED"], timeout=60_000, polling=200)
+    row = page.evaluate(_ROW_DATA, label)
+    page.locator(f".gj-lab-run[data-run-id='{row['runId']}']").click()
+    view = page.locator(f".gj-lab-run-view[data-run-id='{row['runId']}'] .gj-monitor")
+    view.wait_for(timeout=30_000)
+    page.wait_for_function(
+        "(id) => { const m = document.querySelector(`.gj-lab-run-view[data-run-id='${id}'] .gj-monitor`);"
+        " return m && m.dataset.status === 'SUCCEEDED'"
+        " && !!m.querySelector(\"[data-name='WaitForGate'][data-status='succeeded']\"); }",
+        arg=row["runId"], timeout=30_000, polling=200)
+    assert view.locator(".gj-status-badge").first.inner_text() == "SUCCEEDED"
+    assert label in view.inner_text()
+    # The event log came through the server's paged log route.
+    assert int(view.locator(".gj-log").get_attribute("data-rows")) >= 4
+    # The tab is a main-area tab named after the run.
+    assert page.evaluate("() => window.jupyterapp.shell.currentWidget.title.label") == label
+    screenshot(page, "labext_run_tab_after_kernel_shutdown")
+
+
+def test_flow_json_file_opens_as_a_graph_with_its_check(lab, page):
+    broken = json.loads((DATA / "definitions" / "broken" / "unknown_next.json").read_text())
+    (lab.root_dir / "labext_broken.flow.json").write_text(json.dumps(broken["definition"], indent=2))
+    page.goto(lab.page_url(f"lab/workspaces/{fresh()}/tree/labext_broken.flow.json"))
+    flow = page.locator(".gj-lab-flow-file .gj-lab-flow")
+    flow.wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.gj-lab-flow-file .gj-node[data-name]').length > 0",
+        timeout=30_000)
+    names = set(page.evaluate(
+        "() => [...document.querySelectorAll('.gj-lab-flow-file .gj-node[data-name]')]"
+        ".map(n => n.dataset.name)"))
+    assert {"First", "Second"} <= names
+    # *.flow.json opened with the "Flow graph" viewer by default, not the JSON editor.
+    factory = page.evaluate(
+        "() => window.jupyterapp.docRegistry.defaultWidgetFactory('x.flow.json').name")
+    assert factory == "Flow graph"
+    assert int(flow.get_attribute("data-errors")) >= 1
+    problems = page.locator(".gj-lab-flow-file .gj-problems").inner_text()
+    assert "Secnd" in problems
+    screenshot(page, "labext_flow_file")
+
+
+def test_yaml_definition_opens_with_flow_graph(lab, page):
+    (lab.root_dir / "labext_pipeline.yaml").write_text(
+        "StartAt: Fetch\nStates:\n  Fetch:\n    Type: Pass\n    Next: Store\n"
+        "  Store:\n    Type: Pass\n    End: true\n")
+    page.goto(lab.page_url(f"lab/workspaces/{fresh()}"))
+    page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open',"
+                  " {path: 'labext_pipeline.yaml', factory: 'Flow graph'})")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.gj-lab-flow-file .gj-node[data-name]').length >= 2",
+        timeout=60_000)
+    flow = page.locator(".gj-lab-flow-file .gj-lab-flow")
+    assert flow.get_attribute("data-state") == "flow"
+    assert flow.get_attribute("data-errors") == "0"
+    screenshot(page, "labext_yaml_flow_graph")
+
+
+def test_flow_mime_output_renders_as_a_graph_without_widget_state(lab, page):
+    definition = (DATA / "labext" / "quick_flow.json").read_text()
+    run_notebook(lab, page, "labext_flow_mime", [
+        "from IPython.display import display\n"
+        "from gladier_jupyter.flowgraph import FlowGraph\n"
+        f"graph = FlowGraph.build({definition!r})\n"
+        "display({'application/vnd.gladier.flow+json': graph.to_json(),"
+        " 'text/plain': 'a flow'}, raw=True)",
+    ], wait_for=".gj-lab-flow-output .gj-node[data-name='Prepare']")
+    names = set(page.evaluate(
+        "() => [...document.querySelectorAll('.gj-lab-flow-output .gj-node[data-name]')]"
+        ".map(n => n.dataset.name)"))
+    assert {"Prepare", "Finish"} <= names
+    screenshot(page, "labext_flow_mime")
+
+
+def test_saved_notebook_with_a_flow_output_shows_the_graph_on_open(lab, page):
+    import nbformat
+
+    from gladier_jupyter.flowgraph import FlowGraph
+
+    definition = json.loads((DATA / "labext" / "quick_flow.json").read_text())
+    path = write_notebook(lab, "labext_saved_flow", ["# the output below was saved, no kernel ran"])
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[0].outputs = [nbformat.v4.new_output(
+        "display_data", data={"application/vnd.gladier.flow+json": FlowGraph.build(definition).to_json(),
+                              "text/plain": "a flow"})]
+    nbformat.write(nb, path)
+    page.goto(lab.page_url(f"lab/workspaces/{fresh()}/tree/labext_saved_flow.ipynb"))
+    page.wait_for_selector(".gj-lab-flow-output .gj-node[data-name='Finish']", timeout=60_000)
+    screenshot(page, "labext_saved_flow_output")
