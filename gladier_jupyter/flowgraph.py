@@ -63,14 +63,18 @@ class _Source:
     is_gladier: bool = False
 
 
+def _looks_like_path(value: str | pathlib.Path) -> bool:
+    return isinstance(value, pathlib.Path) or (
+        isinstance(value, str)
+        and "\n" not in value
+        and not value.lstrip().startswith(("{", "["))
+        and (value.endswith((".json", ".yaml", ".yml")) or pathlib.Path(value).is_file())
+    )
+
+
 def load_definition(text_or_path: str | pathlib.Path) -> t.Any:
     """A definition from a JSON or YAML string, or from a .json/.yaml file path."""
-    if isinstance(text_or_path, pathlib.Path) or (
-        isinstance(text_or_path, str)
-        and "\n" not in text_or_path
-        and not text_or_path.lstrip().startswith(("{", "["))
-        and (text_or_path.endswith((".json", ".yaml", ".yml")) or pathlib.Path(text_or_path).is_file())
-    ):
+    if _looks_like_path(text_or_path):
         path = pathlib.Path(text_or_path).expanduser()
         if not path.is_file():
             raise GladierJupyterUsageError(
@@ -261,7 +265,7 @@ def _source(x: t.Any) -> _Source:
     if isinstance(x, dict):
         return _Source(x)
     if isinstance(x, (str, pathlib.Path)):
-        name = pathlib.Path(x).stem if isinstance(x, pathlib.Path) else "flow"
+        name = pathlib.Path(x).stem if _looks_like_path(x) else "flow"
         return _Source(load_definition(x), name=name)
     return _from_gladier(x)
 
