@@ -88,6 +88,12 @@ class FlowsService:
             for field in ("title", "definition"):
                 if field not in body:
                     problems.append(([field], "field required", "value_error.missing"))
+        for field in ("title", "subtitle", "description"):
+            if body.get(field) is not None and not isinstance(body[field], str):
+                problems.append(([field], f"{field} must be a string.", "type_error.str"))
+        keywords = body.get("keywords")
+        if keywords is not None and (not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords)):
+            problems.append((["keywords"], "keywords must be a list of strings.", "type_error.list"))
         if "definition" in body:
             problems.extend(validate_definition(body["definition"]))
         schema = body.get("input_schema")
@@ -207,6 +213,10 @@ class FlowsService:
         label = body.get("label")
         if label is not None and (not isinstance(label, str) or len(label) > 64):
             raise Unprocessable([(["label"], "The label must be a string of at most 64 characters.", "value_error")])
+        for field in ("tags", "run_managers", "run_monitors"):
+            value = body.get(field)
+            if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+                raise Unprocessable([([field], f"{field} must be a list of strings.", "type_error.list")])
         run_id = str(uuid.uuid4())
         now = now_iso()
         managers = list(body.get("run_managers") or [])
