@@ -342,3 +342,49 @@ def test_every_definition_file_builds_and_exports():
         ET.fromstring(graph.to_svg())
         assert graph.to_mermaid().startswith("flowchart TD")
         json.dumps(graph.model)  # the widget syncs it: must be JSON
+
+
+# --- the FlowPreview widget's Python side ----------------------------------------------------
+
+
+def test_preview_mimebundle_adds_static_views_to_the_widget_view():
+    from gladier_jupyter.widgets.preview import FLOW_MIME, FlowPreview
+
+    preview = FlowPreview(MyGladierClient)
+    data, metadata = preview._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert ET.fromstring(data["image/svg+xml"]).get("class") == "gj-flow-svg"
+    assert data["text/vnd.mermaid"] == preview.to_mermaid()
+    assert data["text/plain"].startswith("Flow MyGladierClient: 3 states")
+    assert data[FLOW_MIME]["graph"]["nodes"] == preview.graph["nodes"]
+    assert data[FLOW_MIME]["definition"]["StartAt"] == "RunExperiment"
+    assert isinstance(metadata, dict)
+
+
+def test_preview_check_updates_the_synced_table_and_marks():
+    from gladier_jupyter.widgets.preview import FlowPreview
+
+    preview = FlowPreview(MyGladierClient)
+    before = {row["key"]: row["provided"] for row in preview.inputs}
+    assert before["compute_endpoint"] is False
+    problems = preview.check({"experiment": "/tmp/x", "funcx_endpoint_compute": "ep"})
+    assert [p.code for p in problems] == ["missing_input"]
+    assert preview.problems[-1]["severity"] == "error"
+    assert "'funcx_endpoint_compute'" in preview.problems[-1]["message"]
+    marked = {n["id"] for n in preview.graph["nodes"] if n["problems"]}
+    assert marked == {"RunExperiment", "GatherMetadata"}
+    assert preview.check({"input": {"compute_endpoint": "ep"}}) == []
+    assert {row["key"]: row["provided"] for row in preview.inputs}["compute_endpoint"] is True
+    assert all(not n["problems"] for n in preview.graph["nodes"])
+
+
+def test_preview_selection_must_name_a_state():
+    import traitlets
+
+    from gladier_jupyter.widgets.preview import FlowPreview
+
+    preview = FlowPreview(DATA / "valid" / "catch_fail.json")
+    preview.select("Ingest")
+    assert preview.selected == "Ingest"
+    with pytest.raises(traitlets.TraitError, match="no state 'Nope'"):
+        preview.select("Nope")

@@ -435,7 +435,13 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
   button("+", "Zoom in", () => zoomBy(1.25));
   button("Fit", "Fit the whole flow in view", fit);
 
+  /** Small flows get a viewport just tall enough for them; big ones the full height. */
+  const fitHeight = (): void => {
+    const full = options.height ?? 460;
+    el.style.height = `${Math.max(Math.min(full, Math.ceil(placed.height) + 8), 160)}px`;
+  };
   draw();
+  fitHeight();
   initialView();
   // The widget may be attached before it has a size (e.g. output areas); fit once it has one.
   let sized = el.clientWidth > 0;
@@ -475,6 +481,7 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
     update(next: GraphModel): void {
       current = next;
       draw();
+      fitHeight();
       initialView();
     },
     destroy(): void {

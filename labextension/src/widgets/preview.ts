@@ -70,6 +70,7 @@ const CSS = `
 .gj-inputs table{border-collapse:collapse;margin-top:.3em}
 .gj-inputs th,.gj-inputs td{border-bottom:1px solid ${BORDER};padding:.2em .7em .2em 0;text-align:left;vertical-align:top}
 .gj-inputs td.gj-missing{color:${GRAPH_ERROR};font-weight:600}
+.gj-inputs td.gj-needed{color:${GRAPH_WARN}}
 .gj-inputs td.gj-provided{color:var(--jp-success-color1,#388e3c)}
 `;
 
@@ -213,7 +214,10 @@ function render({ model, el }: RenderProps<PreviewModel>): () => void {
           h("td", {}, h("code", { textContent: r.key })),
           h("td", {}, ...r.states.flatMap((s, i) => [i ? ", " : "", h("button", { type: "button", textContent: s, onclick: () => select(s) })]),
             r.required_by_tools.length ? ` (required by ${r.required_by_tools.join(", ")})` : ""),
-          h("td", { className: r.provided ? "gj-provided" : "gj-missing", textContent: r.provided ? (r.provided_by ?? "yes") : "missing" }),
+          h("td", {
+            className: r.provided ? "gj-provided" : checked ? "gj-missing" : "gj-needed",
+            textContent: r.provided ? (r.provided_by ?? "yes") : checked ? "missing" : "needs run input",
+          }),
         );
         return tr;
       })),
@@ -224,7 +228,7 @@ function render({ model, el }: RenderProps<PreviewModel>): () => void {
   const drawGraph = (): void => {
     const graph = model.get("graph");
     const height = model.get("height") || 460;
-    pane.style.height = `${height}px`;
+    pane.style.maxHeight = `${height}px`;
     if (!graph || !graph.nodes) return;
     if (view) view.update(graph);
     else view = renderGraph(graphBox, graph, { height, onSelect: select });
