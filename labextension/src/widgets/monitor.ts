@@ -310,13 +310,23 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
 
   const events = ["status", "display_status", "label", "flow_title", "start_time", "completion_time", "connection",
     "message", "states", "timeline", "events", "progress", "inactive_reason", "error", "output", "action", "web_url"];
-  for (const e of events) model.on(`change:${e}`, draw);
+  // One update from Python changes many traits at once: draw once for all of them.
+  let drawQueued = false;
+  const queueDraw = (): void => {
+    if (drawQueued) return;
+    drawQueued = true;
+    queueMicrotask(() => {
+      drawQueued = false;
+      draw();
+    });
+  };
+  for (const e of events) model.on(`change:${e}`, queueDraw);
   model.on("change:graph", resetGraph);
   model.on("change:login_widget", drawLogin);
   draw();
   drawLogin();
   return () => {
-    for (const e of events) model.off(`change:${e}`, draw);
+    for (const e of events) model.off(`change:${e}`, queueDraw);
     model.off("change:graph", resetGraph);
     model.off("change:login_widget", drawLogin);
     loginAbort?.abort();
