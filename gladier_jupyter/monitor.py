@@ -269,7 +269,8 @@ class RunModel:
     # -- run-level facts ----------------------------------------------------------------
     @property
     def status(self) -> str:
-        return str(self.run.get("status") or "UNKNOWN")
+        """The run's status; PENDING until the run document has been read."""
+        return str(self.run.get("status") or "PENDING")
 
     @property
     def terminal(self) -> bool:
@@ -526,8 +527,9 @@ def _failure_text(entry: t.Mapping[str, t.Any]) -> tuple[str, str]:
     for key, value in _walk(details):
         if not isinstance(value, str) or not value.strip():
             continue
-        if "Traceback (most recent call last)" in value and len(value) > len(tb):
-            tb = value
+        if "Traceback (most recent call last)" in value:
+            if len(value) > len(tb):
+                tb = value
         elif key in {"exception", "error", "cause", "Cause", "Error", "message"} and not error:
             error = value
     if not error and tb:

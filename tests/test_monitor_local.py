@@ -123,7 +123,7 @@ def test_failed_compute_function_shows_the_remote_traceback(gladier_kwargs):
     assert state["status"] == "failed"
     assert "ValueError: detector offline: D7" in state["traceback"]
     assert "Traceback (most recent call last)" in state["traceback"]
-    assert "detector offline" in state["error"]
+    assert state["error"] == "ValueError: detector offline: D7"
     assert monitor.graph  # the gladier client's definition gives the graph at once
     html = monitor.snapshot_html()
     assert 'data-state="ReadDetector" data-status="failed"' in html and "gj-flow-svg" in html

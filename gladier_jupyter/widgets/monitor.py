@@ -156,7 +156,7 @@ class RunMonitor(GladierWidget):
     label = traitlets.Unicode("").tag(sync=True)
     flow_id = traitlets.Unicode("").tag(sync=True)
     flow_title = traitlets.Unicode("").tag(sync=True)
-    status = traitlets.Unicode("UNKNOWN").tag(sync=True)
+    status = traitlets.Unicode("PENDING").tag(sync=True)
     display_status = traitlets.Unicode("").tag(sync=True)
     start_time = traitlets.Unicode("").tag(sync=True)
     completion_time = traitlets.Unicode("").tag(sync=True)

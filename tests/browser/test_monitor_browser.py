@@ -91,3 +91,38 @@ def test_runs_panel_lists_runs_and_opens_one_in_a_monitor(local_service, lab, pa
     page.locator(".gj-monitor summary", has_text="Timeline").click()
     page.wait_for_selector(".gj-monitor .gj-timeline g[data-state='Hold']")
     screenshot(page, "monitor_runs_panel_opened", full_page=True)
+
+
+def test_failed_compute_state_shows_its_remote_traceback_on_click(local_service, lab, page):
+    cells = [
+        "import uuid, gladier_jupyter\n"
+        "from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition\n"
+        "from gladier_jupyter import backend\n"
+        "gladier_jupyter.use_local()",
+        "def calibrate(**data):\n"
+        "    raise RuntimeError('calibration drifted by ' + str(data['drift']))\n"
+        "\n"
+        "@generate_flow_definition\n"
+        "class Calibrate(GladierBaseTool):\n"
+        "    compute_functions = [calibrate]\n"
+        "\n"
+        "@generate_flow_definition\n"
+        "class CalibrationClient(GladierBaseClient):\n"
+        "    gladier_tools = [Calibrate]\n"
+        "\n"
+        "client = CalibrationClient(**backend.gladier_client_kwargs())\n"
+        "run = client.run_flow(flow_input={'input': {'drift': 3, "
+        "'compute_endpoint': str(uuid.uuid4())}}, label='calibration')\n"
+        "gladier_jupyter.RunMonitor(run, client=client)",
+    ]
+    run_notebook(lab, page, "monitor_traceback", cells, wait_for=".gj-monitor")
+    page.wait_for_selector('.gj-monitor[data-status="SUCCEEDED"]', timeout=60_000)
+    node = page.locator('.gj-monitor .gj-node[data-name="Calibrate"]')
+    assert node.get_attribute("data-status") == "failed"
+    node.click()
+    traceback = page.wait_for_selector(".gj-state-detail[data-state='Calibrate'] .gj-traceback")
+    text = traceback.inner_text()
+    assert "Traceback (most recent call last)" in text
+    assert "RuntimeError: calibration drifted by 3" in text
+    traceback.scroll_into_view_if_needed()
+    screenshot(page, "monitor_failed_compute_traceback")
