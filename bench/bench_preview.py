@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import shutil
 import statistics
@@ -83,7 +84,9 @@ def main() -> None:
         return statistics.median(r[key] for r in runs)
 
     total = med("total")
-    print(f"preview of a {states}-state flow in Chromium ({args.runs} runs after 3 warm-up):")
+    load = os.getloadavg()[0]
+    print(f"preview of a {states}-state flow in Chromium ({args.runs} runs after 3 warm-up; "
+          f"1-min load average {load:.1f} on {os.cpu_count()} cores):")
     print(f"  layout + draw: median {total:.1f} ms (target <= 300 ms: "
           f"{'met' if total <= 300 else 'MISSED'})")
     print(f"    dagre layout {med('layout'):.1f} ms, SVG build {med('draw'):.1f} ms")

@@ -92,6 +92,7 @@ let instances = 0;
 /** Small graphs reserve room for edge labels in the layout; big ones place labels on the
  * edge's midpoint instead (dagre doubles the ranks to make that room, which costs). */
 const LABEL_ROOM_LIMIT = 80;
+const ORDER_SWEEP_LIMIT = 150;
 
 /** Layered top-down coordinates for every node and edge (dagre). */
 export function layoutGraph(model: GraphModel): Placed {
@@ -120,7 +121,9 @@ export function layoutGraph(model: GraphModel): Placed {
       ? { width: label.length * 5.8 + 10, height: 14, labelpos: "c" }
       : {}, e.id);
   }
-  dagre.layout(g);
+  // dagre's crossing-reduction sweeps dominate on big flows (most are long chains that
+  // its initial depth-first order already draws without crossings): skip them there.
+  dagre.layout(g, { disableOptimalOrderHeuristic: model.nodes.length > ORDER_SWEEP_LIMIT });
   const nodes = new Map<string, { x: number; y: number; w: number; h: number }>();
   for (const n of model.nodes) {
     const p = g.node(n.id);
