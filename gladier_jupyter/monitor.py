@@ -19,6 +19,7 @@ import threading
 import time
 import typing as t
 import urllib.parse
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -616,6 +617,9 @@ def scheduler_thread() -> threading.Thread | None:
 # The watcher
 # --------------------------------------------------------------------------------------
 
+_SHARED: weakref.WeakValueDictionary[tuple[str, str], RunWatcher] = weakref.WeakValueDictionary()
+_SHARED_LOCK = threading.Lock()
+
 #: connection states a watcher reports
 CONNECTION_STATES = ("idle", "live", "reconnecting", "login-expired", "done", "stopped")
 
@@ -641,7 +645,9 @@ class RunWatcher:
         if run:
             self.model.set_run(run)
         self.reader = LogReader(self.run_id)
-        self.on_update = on_update
+        self._listeners: list[t.Callable[[RunModel, dict[str, t.Any]], None]] = []
+        if on_update is not None:
+            self._listeners.append(on_update)
         self.connection = "idle"
         self.message = ""
         self.requests: collections.deque[float] = collections.deque()
@@ -805,16 +811,47 @@ class RunWatcher:
         if changed and notify:
             self._notify(new_entries)
 
-    def _notify(self, new_entries: int) -> None:
-        if self.on_update is None:
-            return
-        try:
-            self.on_update(self.model, {"connection": self.connection, "message": self.message,
-                                        "new_entries": new_entries})
-        except Exception:  # a view's bug must not stop the watching
-            import logging
+    def add_listener(self, fn: t.Callable[[RunModel, dict[str, t.Any]], None]) -> None:
+        """Also report updates to ``fn`` (several monitors may share one watcher)."""
+        with self._lock:
+            self._listeners.append(fn)
 
-            logging.getLogger(__name__).exception("run monitor update failed")
+    def remove_listener(self, fn: t.Callable[[RunModel, dict[str, t.Any]], None]) -> int:
+        """Stop reporting to ``fn``; returns how many listeners are left."""
+        with self._lock:
+            if fn in self._listeners:
+                self._listeners.remove(fn)
+            return len(self._listeners)
+
+    def _notify(self, new_entries: int) -> None:
+        info = {"connection": self.connection, "message": self.message,
+                "new_entries": new_entries}
+        with self._lock:
+            listeners = list(self._listeners)
+        for fn in listeners:
+            try:
+                fn(self.model, info)
+            except Exception:  # a view's bug must not stop the watching
+                import logging
+
+                logging.getLogger(__name__).exception("run monitor update failed")
+
+    @classmethod
+    def shared(cls, flows_client: t.Any, run_id: str, **kwargs: t.Any) -> RunWatcher:
+        """The watcher already following this run on this service, or a new one.
+
+        Showing the same run again (re-running a cell, ``attach``) adds a view to the one
+        watcher instead of polling the service once more per view.
+        """
+        key = (str(getattr(flows_client, "base_url", "") or id(flows_client)), str(run_id))
+        with _SHARED_LOCK:
+            watcher = _SHARED.get(key)
+            if watcher is None or watcher.finished or watcher.stopped:
+                watcher = cls(flows_client, run_id, **kwargs)
+                _SHARED[key] = watcher
+            elif kwargs.get("definition") and not watcher.model.definition:
+                watcher.model.definition = kwargs["definition"]
+            return watcher
 
 
 def _ended_in_log(entries: list[dict[str, t.Any]]) -> bool:

@@ -212,3 +212,23 @@ def test_outside_a_live_kernel_the_bundle_holds_a_static_snapshot(flows_client):
     assert "<svg" in data["text/html"]
     assert "SUCCEEDED" in data["text/plain"] and "3/3 states" in data["text/plain"]
     monitor.close()
+
+
+def test_showing_a_run_twice_shares_one_watcher_until_the_last_view_closes(flows_client):
+    run, _ = start_run(flows_client, "long_wait")
+    first = RunMonitor(run, client=flows_client)
+    second = RunMonitor.attach(run["run_id"], client=flows_client)
+    assert second.watcher is first.watcher
+    first.close()
+    assert not second.watcher.stopped
+    polls = second.watcher.polls
+    # The remaining view still gets updates: it sees the wait start, and polls go on.
+    while second.states.get("LongWait", {}).get("status") != "active" or \
+            second.watcher.polls < polls + 2:
+        threading.Event().wait(0.05)
+    second.close()
+    assert second.watcher.stopped
+    third = RunMonitor(run["run_id"], client=flows_client)
+    assert third.watcher is not first.watcher  # a closed watcher is not reused
+    third.close()
+    flows_client.cancel_run(run["run_id"])

@@ -196,8 +196,9 @@ class RunMonitor(GladierWidget):
                 definition = dict(gladier_client.get_flow_definition())
             except Exception:
                 definition = None
-        self._watcher = _monitor.RunWatcher(flows_client, run_id, on_update=self._on_update,
-                                            definition=definition, run=doc)
+        self._watcher = _monitor.RunWatcher.shared(flows_client, run_id,
+                                                   definition=definition, run=doc)
+        self._watcher.add_listener(self._on_update)
         local = self._watcher.local
         with self.hold_sync():
             self.run_id = run_id
@@ -262,7 +263,8 @@ class RunMonitor(GladierWidget):
     def close(self) -> None:
         """Stop watching and close the widget."""
         watcher = getattr(self, "_watcher", None)
-        if watcher is not None:
+        # The watcher may serve other views of the same run: it stops with the last one.
+        if watcher is not None and watcher.remove_listener(self._on_update) == 0:
             watcher.stop()
         super().close()
 
