@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import pathlib
+
 import globus_sdk
 import pytest
 from globus_sdk import GlobusAPIError, SpecificFlowClient
 
 from tests._fixtures.local import run_log, wait_for_run
 
-PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
-CHAIN = {
-    "StartAt": "S0",
-    "States": {f"S{i}": {"Type": "Pass", **({"Next": f"S{i + 1}"} if i < 5 else {"End": True})} for i in range(6)},
-}
+DEFINITIONS = json.loads((pathlib.Path(__file__).resolve().parent.parent / "data" / "flows" / "definitions.json").read_text())
+PASS = DEFINITIONS["pass"]
+WAIT = DEFINITIONS["wait_60s"]
+CHAIN = DEFINITIONS["chain_6"]
 
 
 def start(fc, flow_id, body=None, **kw):

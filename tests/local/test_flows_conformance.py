@@ -6,6 +6,9 @@ the matching ``globus_sdk.testing`` document recursively, key by key and type by
 
 from __future__ import annotations
 
+import json
+import pathlib
+
 import pytest
 from globus_sdk import GlobusAPIError, SpecificFlowClient
 from globus_sdk.testing import get_response_set
@@ -17,19 +20,9 @@ FREE_FORM = {"definition", "input_schema", "input", "output", "body", "Parameter
 # Keys the real service also sends as null in some states of a run or flow.
 NULLABLE = {"label", "completion_time", "release_after", "marker", "subscription_id"}
 
-HELLO = {
-    "StartAt": "RunHelloWorld",
-    "States": {
-        "RunHelloWorld": {
-            "Type": "Action",
-            "ActionUrl": "https://actions.globus.org/hello_world",
-            "Parameters": {"echo_string.$": "$.echo_string"},
-            "ResultPath": "$.HelloResult",
-            "End": True,
-        }
-    },
-}
-WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
+DEFINITIONS = json.loads((pathlib.Path(__file__).resolve().parent.parent / "data" / "flows" / "definitions.json").read_text())
+HELLO = DEFINITIONS["hello_world"]
+WAIT = DEFINITIONS["wait_30s"]
 
 
 def fixture_doc(name: str, case: str = "default") -> dict:
