@@ -99,23 +99,31 @@ class HubApi:
 
 
 class _HubUserHandler(tornado.web.RequestHandler):
+    """``/hub/api/user`` and ``/hub/api/users/<name>`` as JupyterHub 6 answers them: the
+    ``/user`` model carries ``auth_state: null``; ``/users/<name>`` fills it for a token
+    holding ``admin:auth_state!user``."""
+
     def initialize(self, hub: HubApi) -> None:
         self.hub = hub
 
-    def get(self) -> None:
+    def get(self, name: str | None = None) -> None:
         self.hub.requests += 1
         scheme, _, token = self.request.headers.get("Authorization", "").partition(" ")
         if scheme != "token" or token != self.hub.server_token:
             self.set_status(403)
             self.finish({"status": 403, "message": "Missing or invalid credentials."})
             return
+        if name is not None and name != "scientist":
+            self.set_status(404)
+            self.finish({"status": 404, "message": f"No such user: {name}"})
+            return
         model: dict[str, t.Any] = {
             "kind": "user", "name": "scientist", "admin": False, "groups": [],
             "server": "/user/scientist/", "pending": None, "scopes": ["access:servers!user"],
         }
         if self.hub.grant_auth_state:
-            model["auth_state"] = self.hub.auth_state
             model["scopes"].append("admin:auth_state!user")
+            model["auth_state"] = self.hub.auth_state if name is not None else None
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(model))
 
@@ -143,6 +151,7 @@ def serve_hub_api(auth_state: dict[str, t.Any], grant_auth_state: bool = True) -
                  grant_auth_state=grant_auth_state)
     app = tornado.web.Application([
         (r"/hub/api/user", _HubUserHandler, {"hub": hub}),
+        (r"/hub/api/users/([^/]+)", _HubUserHandler, {"hub": hub}),
         (r"/search/v1/index_list", _SearchHandler, {"hub": hub}),
     ])
     with _serve(app) as url:

@@ -54,7 +54,7 @@ def test_hub_api_auth_state_is_read_with_the_server_token(tmp_path):
         assert header == "Bearer HUBAPI-search-1"
         assert session.describe([SEARCH])["sources"] == ["hub API"]
         assert session.describe([SEARCH])["identity"] == "scientist@globusid.org"
-        assert hub.requests == 1
+        assert hub.requests == 2  # /user (who), then /users/scientist (auth_state)
 
 
 def test_hub_api_is_preferred_over_globus_data(tmp_path):

@@ -20,6 +20,7 @@ import os
 import pickle
 import typing as t
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from gladier_jupyter.auth.errors import GlobusDataError
@@ -103,33 +104,47 @@ def hub_api_available(environ: t.Mapping[str, str] | None = None) -> bool:
     return bool(env.get("JUPYTERHUB_API_URL") and env.get("JUPYTERHUB_API_TOKEN"))
 
 
+def _get_json(url: str, api_token: str, timeout: float) -> tuple[t.Any, str]:
+    request = urllib.request.Request(
+        url, headers={"Authorization": f"token {api_token}", "Accept": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
+            return json.loads(resp.read() or b"{}"), ""
+    except urllib.error.HTTPError as exc:
+        return None, f"the hub API answered {exc.code} for {url}"
+    except (OSError, ValueError) as exc:
+        return None, f"the hub API at {url} could not be read ({type(exc).__name__})"
+
+
 def fetch_hub_auth_state(
     environ: t.Mapping[str, str] | None = None, timeout: float = 5.0
 ) -> tuple[dict[str, t.Any] | None, str]:
-    """``(auth_state, why_not)`` from the hub API's ``/user``.
+    """``(auth_state, why_not)`` from the hub API.
 
-    ``auth_state`` is None when the hub does not share it (no ``admin:auth_state!user``), or
-    cannot be reached; ``why_not`` then says why in one line (no token in it).
+    ``GET /user`` says who the server's token belongs to; JupyterHub (4 to 6 at least)
+    leaves ``auth_state`` empty there and fills it in ``GET /users/<name>`` for a token
+    holding ``admin:auth_state!user``, so that is asked next. ``auth_state`` is None when
+    the hub does not share it or cannot be reached; ``why_not`` says why in one line.
     """
     env = os.environ if environ is None else environ
     url = env.get("JUPYTERHUB_API_URL", "").rstrip("/")
     api_token = env.get("JUPYTERHUB_API_TOKEN", "")
     if not (url and api_token):
         return None, "not running under JupyterHub"
-    request = urllib.request.Request(
-        f"{url}/user", headers={"Authorization": f"token {api_token}",
-                                "Accept": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
-            model = json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as exc:
-        return None, f"the hub API answered {exc.code} for {url}/user"
-    except (OSError, ValueError) as exc:
-        return None, f"the hub API at {url} could not be read ({type(exc).__name__})"
+    model, why = _get_json(f"{url}/user", api_token, timeout)
+    if model is None:
+        return None, why
     if not isinstance(model, dict):
         return None, "the hub API's /user answer is not a JSON object"
     state = model.get("auth_state")
+    name = model.get("name") or env.get("JUPYTERHUB_USER", "")
+    if not isinstance(state, dict) and name:
+        user_url = f"{url}/users/{urllib.parse.quote(str(name), safe='')}"
+        user_model, why = _get_json(user_url, api_token, timeout)
+        if user_model is None:
+            return None, why
+        state = user_model.get("auth_state") if isinstance(user_model, dict) else None
     if not isinstance(state, dict) or not isinstance(state.get("tokens"), dict):
         return None, ("the hub does not share auth_state with this server "
                       "(it needs the admin:auth_state!user scope)")
