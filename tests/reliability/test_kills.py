@@ -256,3 +256,52 @@ def crash_service(tmp_path_factory):
     state_dir = tmp_path_factory.mktemp("crash") / f"svc-{uuid.uuid4().hex[:6]}"
     with svc.private_service(state_dir) as info:
         yield info, svc.flows_client(info), svc.compute_client(info)
+
+
+def _kernel_run(kc, code: str) -> str:
+    out: list[str] = []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream":
+            out.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            out.append("ERROR " + msg["content"]["ename"] + ": " + msg["content"]["evalue"])
+
+    reply = kc.execute_interactive(code, output_hook=hook, timeout=180)
+    assert reply["content"]["status"] == "ok", "".join(out)
+    return "".join(out)
+
+
+def test_kernel_restart_while_a_run_is_watched_the_run_goes_on_and_attach_picks_it_up(local_service):
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        started = _kernel_run(kc, (
+            "import gladier_jupyter, globus_sdk\n"
+            "from gladier_jupyter import backend\n"
+            "backend.use_local()\n"
+            "fc = backend.flows_client()\n"
+            "flow = fc.create_flow('restart', {'StartAt': 'A', 'States': {\n"
+            "    'A': {'Type': 'Pass', 'Next': 'Hold'},\n"
+            "    'Hold': {'Type': 'Wait', 'Seconds': 3, 'Next': 'B'},\n"
+            "    'B': {'Type': 'Pass', 'End': True}}}, {}).data\n"
+            "run = fc.post(f\"/flows/{flow['id']}/run\", data={'body': {'k': 1}}).data\n"
+            "monitor = gladier_jupyter.RunMonitor(run['run_id'], client=fc)\n"
+            "print(run['run_id'])\n"))
+        run_id = started.strip().splitlines()[-1]
+        km.restart_kernel(now=True)
+        kc.wait_for_ready(timeout=60)
+        fc = svc.flows_client(local_service)
+        assert fc.get_run(run_id)["status"] == "ACTIVE", "the run goes on without its kernel"
+        after = _kernel_run(kc, (
+            "import gladier_jupyter\n"
+            f"m = gladier_jupyter.RunMonitor.attach({run_id!r})\n"
+            "print(m.wait(timeout=120)); print(len(m.entries)); print(m.entries[-1]['code'])\n"))
+        status, count, last = after.strip().splitlines()[-3:]
+        assert status == "SUCCEEDED"
+        assert int(count) == len(svc.run_log(fc, run_id))
+        assert last == "FlowSucceeded"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
