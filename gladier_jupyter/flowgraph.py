@@ -28,6 +28,7 @@ __all__ = [
     "build_graph",
     "check_run_input",
     "describe_rule",
+    "function_input_keys",
     "load_definition",
     "START",
     "END",
@@ -351,6 +352,49 @@ def _function_refs(params: t.Any) -> list[str]:
     return found
 
 
+def _passes_whole_input(params: t.Any) -> bool:
+    """Whether a compute state hands the whole ``$.input`` to its function as keyword args."""
+    if isinstance(params, dict):
+        for key, value in params.items():
+            if key in ("payload.$", "kwargs.$") and isinstance(value, str) and value.rstrip(".") == "$.input":
+                return True
+            if _passes_whole_input(value):
+                return True
+    elif isinstance(params, list):
+        return any(_passes_whole_input(v) for v in params)
+    return False
+
+
+def function_input_keys(source: str) -> list[str]:
+    """Keys a compute function requires from its keyword payload (gladier calls ``f(**payload)``).
+
+    Parameters without defaults, and ``data["key"]`` lookups on its ``**data``; ``data.get(...)``
+    lookups are optional and not listed.
+    """
+    import ast
+
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return []
+    fn = next((n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if fn is None:
+        return []
+    args = fn.args
+    positional = args.posonlyargs + args.args
+    required = [a.arg for a in positional[: len(positional) - len(args.defaults)]]
+    required += [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=False) if d is None]
+    kw = args.kwarg.arg if args.kwarg else None
+    if kw:
+        for node in ast.walk(fn):
+            if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+                    and node.value.id == kw and isinstance(node.slice, ast.Constant)
+                    and isinstance(node.slice.value, str) and isinstance(node.ctx, ast.Load)
+                    and node.slice.value not in required):
+                required.append(node.slice.value)
+    return required
+
+
 def _function_name(key: str) -> str:
     for suffix in _FUNCTION_SUFFIXES:
         if key.endswith(suffix):
@@ -391,6 +435,7 @@ class FlowGraph:
     # -- model --------------------------------------------------------------------------------
     def _build(self) -> dict[str, t.Any]:
         definition = self.definition
+        self._function_reads: dict[str, dict[str, str]] = {}
         states = definition.get("States") if isinstance(definition, dict) else None
         states = states if isinstance(states, dict) else {}
         self.definition_problems = flowdef.validate(definition) + list(self._source.problems)
@@ -481,6 +526,12 @@ class FlowGraph:
                                      {"name": fname, "tool": None, "doc": None, "source": None,
                                       "input_key": key})
                 node["functions"] = functions
+                if _passes_whole_input(state.get("Parameters")):
+                    for fn in functions:
+                        for key in function_input_keys(fn["source"]) if fn["source"] else []:
+                            self._function_reads.setdefault(name, {}).setdefault(key, fn["name"])
+                            if key not in node["input_keys"]:
+                                node["input_keys"].append(key)
                 if functions:
                     caption = "Compute · " + ", ".join(f"{f['name']}()" for f in functions)
             node["action_url"] = state.get("ActionUrl")
@@ -555,6 +606,13 @@ class FlowGraph:
         given, shape_problems = self._given()
         defaults = self._source.defaults
         keys = flowdef.required_input_keys(self.definition)
+        via: dict[str, list[str]] = {}
+        for state, reads in self._function_reads.items():
+            for key, fn in reads.items():
+                readers = keys.setdefault(key, [])
+                if state not in readers:
+                    readers.append(state)
+                    via.setdefault(key, []).append(f"{fn}()")
         for key in self._source.required:
             keys.setdefault(key, [])
         optional = flowdef.optional_input_keys(self.definition) - set(self._source.required)
@@ -571,10 +629,11 @@ class FlowGraph:
                 provided_by = None
             row = {"key": key, "states": states, "provided": provided_by is not None,
                    "provided_by": provided_by,
-                   "required_by_tools": self._source.required.get(key, [])}
+                   "required_by_tools": self._source.required.get(key, []),
+                   "via_functions": via.get(key, [])}
             rows.append(row)
             if provided_by is None and not shape_problems:
-                input_problems.append(self._missing(key, states, given))
+                input_problems.append(self._missing(key, states, given, via.get(key, [])))
         model["inputs"] = rows
         model["input_checked"] = given is not None
         self.problems = list(self.definition_problems) + input_problems
@@ -597,31 +656,33 @@ class FlowGraph:
                     if p.code == "unknown_target" and p.state == edge["source"]
                 } | set(node["problems"]))
 
-    def _missing(self, key: str, states: list[str], given: dict | None) -> Problem:
+    def _missing(self, key: str, states: list[str], given: dict | None,
+                 via: list[str] | None = None) -> Problem:
         shown = ", ".join(repr(s) for s in states[:4])
         readers = shown + (f" and {len(states) - 4} more" if len(states) > 4 else "")
         tools = self._source.required.get(key)
         who = f"State{'s' if len(states) != 1 else ''} {readers}" if states else (
             f"Tool{'s' if len(tools or []) != 1 else ''} {', '.join(repr(x) for x in tools or [])}")
         verb = "read" if len(states) != 1 else "reads"
+        where = f" (in {', '.join(via)})" if via and len(via) == len(states) else ""
         if not states:
             verb = "require" if len(tools or []) != 1 else "requires"
         severity = "error" if given is not None else "warning"
         if given is None:
-            message = (f"{who} {verb} $.input.{key}, which no default provides; give it in "
+            message = (f"{who} {verb} $.input.{key}{where}, which no default provides; give it in "
                        "the run input.")
         else:
-            message = (f"{who} {verb} $.input.{key}, which flow_input does not set. Add it to "
+            message = (f"{who} {verb} $.input.{key}{where}, which flow_input does not set. Add it to "
                        "the run input.")
             renamed = [old for old, new in _RENAMED_KEYS.items() if new == key and old in given]
             close = difflib.get_close_matches(key, [k for k in given if k not in keys_read(self)],
                                               n=1, cutoff=0.75)
             if renamed:
-                message = (f"{who} {verb} $.input.{key}, but flow_input sets {renamed[0]!r} "
+                message = (f"{who} {verb} $.input.{key}{where}, but flow_input sets {renamed[0]!r} "
                            f"(the old gladier name); rename {renamed[0]!r} to {key!r} in the "
                            "run input.")
             elif close:
-                message = (f"{who} {verb} $.input.{key}, which flow_input does not set; it "
+                message = (f"{who} {verb} $.input.{key}{where}, which flow_input does not set; it "
                            f"sets {close[0]!r} — did you mean {key!r}?")
         return Problem("missing_input", message, f"$.input.{key}", states[0] if states else None,
                        severity)

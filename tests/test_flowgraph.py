@@ -120,7 +120,10 @@ def test_seed_client_input_table_counts_function_ids_as_provided_and_endpoint_as
     graph = FlowGraph.build(MyGladierClient)
     table = {row["key"]: row for row in graph.inputs}
     assert set(table) == {"compute_endpoint", "run_experiment_function_id",
-                          "gather_metadata_function_id"}
+                          "gather_metadata_function_id", "experiment", "subject", "search_index"}
+    # keys the compute functions read from their payload (the whole $.input) count too
+    assert table["experiment"]["states"] == ["RunExperiment", "GatherMetadata"]
+    assert table["search_index"]["via_functions"] == ["gather_metadata()"]
     assert table["run_experiment_function_id"]["provided"] is True
     assert table["compute_endpoint"]["provided"] is False
     assert table["compute_endpoint"]["states"] == ["RunExperiment", "GatherMetadata"]
@@ -150,8 +153,15 @@ def test_complete_input_passes_the_run_check():
 
 def test_run_check_works_on_a_client_instance_made_without_init_and_on_a_tool():
     client = MyGladierClient.__wrapped__.__new__(MyGladierClient.__wrapped__)
-    assert [p.code for p in check_run_input(client, {"input": {}})] == ["missing_input"]
-    problems = check_run_input(RunExperiment, {"input": {"compute_endpoint": "x"}})
+    problems = check_run_input(client, {"input": {}})
+    assert {p.path for p in problems} == {"$.input.compute_endpoint", "$.input.experiment",
+                                          "$.input.subject", "$.input.search_index"}
+    search = next(p for p in problems if p.path == "$.input.search_index")
+    assert search.message.startswith(
+        "State 'GatherMetadata' reads $.input.search_index (in gather_metadata()), which "
+        "flow_input does not set.")
+    problems = check_run_input(RunExperiment, {"input": {"compute_endpoint": "x",
+                                                         "experiment": "/tmp/e"}})
     assert problems == []
 
 
@@ -269,6 +279,16 @@ def test_unusable_inputs_raise_a_usage_error(bad):
         FlowGraph.build(bad)
 
 
+def test_function_input_keys_reads_parameters_and_payload_lookups():
+    source = (
+        "def f(path, mode='r', *, size, **data):\n"
+        "    x = data['experiment']\n"
+        "    y = data.get('optional')\n"
+        "    return data['experiment'], data['subject']\n"
+    )
+    assert flowgraph.function_input_keys(source) == ["path", "size", "experiment", "subject"]
+
+
 @pytest.mark.parametrize("rule,short", [
     ({"Variable": "$.input.n", "NumericGreaterThan": 3}, "input.n > 3"),
     ({"Variable": "$.s", "StringMatches": "log-*"}, 's matches "log-*"'),
@@ -327,7 +347,7 @@ def test_mermaid_has_a_node_per_state_and_dashed_catch_edges():
 def test_text_summary_lists_states_and_problems():
     text = FlowGraph.build(MyGladierClient).to_text()
     assert text.splitlines()[0] == (
-        "Flow MyGladierClient: 3 states, starts at RunExperiment; 0 errors, 1 warning")
+        "Flow MyGladierClient: 3 states, starts at RunExperiment; 0 errors, 4 warnings")
     assert "RunExperiment (Compute · run_experiment()) -> GatherMetadata" in text
     assert "$.input.compute_endpoint: MISSING" in text
 
@@ -367,13 +387,15 @@ def test_preview_check_updates_the_synced_table_and_marks():
     preview = FlowPreview(MyGladierClient)
     before = {row["key"]: row["provided"] for row in preview.inputs}
     assert before["compute_endpoint"] is False
-    problems = preview.check({"experiment": "/tmp/x", "funcx_endpoint_compute": "ep"})
+    problems = preview.check({"experiment": "/tmp/x", "funcx_endpoint_compute": "ep",
+                              "subject": "s", "search_index": "i"})
     assert [p.code for p in problems] == ["missing_input"]
     assert preview.problems[-1]["severity"] == "error"
     assert "'funcx_endpoint_compute'" in preview.problems[-1]["message"]
     marked = {n["id"] for n in preview.graph["nodes"] if n["problems"]}
     assert marked == {"RunExperiment", "GatherMetadata"}
-    assert preview.check({"input": {"compute_endpoint": "ep"}}) == []
+    assert preview.check({"input": {"compute_endpoint": "ep", "experiment": "/tmp/x",
+                                    "subject": "s", "search_index": "i"}}) == []
     assert {row["key"]: row["provided"] for row in preview.inputs}["compute_endpoint"] is True
     assert all(not n["problems"] for n in preview.graph["nodes"])
 
