@@ -475,6 +475,7 @@ def make_tool(
         _literal_endpoint(flow, endpoint_literal, v3)
     if comment:
         flow["Comment"] = comment
+    _validate_definition(name, flow)  # e.g. --set f.WaitTime=soon
     attrs["flow_definition"] = flow
     return _install(name, attrs, user_ns)
 
