@@ -662,6 +662,7 @@ class RunWatcher:
         self._need_definition = definition is None
         self._ended = False
         self._run_read = False
+        self._tail_reads = 0
         self._gen = 0
         self._poll_lock = threading.Lock()
 
@@ -733,7 +734,7 @@ class RunWatcher:
             # The run ended; only the log's last entries may still be unread.
             tail = self.reader.read_new(self.flows_client, self._count_request)
             model.add_entries(tail)
-            self._ended = True
+            self._settle_end()
             return bool(tail) or changed
         new = self.reader.read_new(self.flows_client, self._count_request)
         if new:
@@ -752,9 +753,15 @@ class RunWatcher:
                 if tail:
                     model.add_entries(tail)
                     changed = True
-                self._ended = True
-        self._last_new = len(new)
+                self._settle_end()
         return changed
+
+    def _settle_end(self) -> None:
+        # The log may lag the run document by a moment: the run is done once its log has
+        # the flow's last entry (or a few more reads found nothing new).
+        self._tail_reads += 1
+        if _ended_in_log(self.model.entries[-5:]) or self._tail_reads >= 5:
+            self._ended = True
 
     def _tick(self, gen: int) -> None:
         if self.stopped or gen != self._gen:

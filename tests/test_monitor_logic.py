@@ -190,3 +190,34 @@ def test_local_service_is_recognised_by_its_address(url, local):
         base_url = url
 
     assert monitor.is_local_client(C()) is local
+
+
+def test_watcher_keeps_reading_until_the_log_catches_up_with_an_ended_run():
+    class LaggingFlows:
+        """The run document says SUCCEEDED one read before the log has its last entry."""
+
+        base_url = "https://flows.example.org/"
+
+        def __init__(self) -> None:
+            self.log = _GrowingLog()
+            self.log.entries = [{"time": "1", "code": "FlowStarted", "details": {}}]
+            self.log_reads = 0
+
+        def get_run(self, run_id):
+            return {"run_id": run_id, "status": "SUCCEEDED"}
+
+        def get_run_logs(self, run_id, **kwargs):
+            self.log_reads += 1
+            if self.log_reads == 4:
+                self.log.entries.append({"time": "2", "code": "FlowSucceeded", "details": {}})
+            return self.log.get_run_logs(run_id, **kwargs)
+
+        def get_run_definition(self, run_id):
+            return {"definition": {"StartAt": "A", "States": {"A": {"Type": "Pass",
+                                                                  "End": True}}}}
+
+    flows = LaggingFlows()
+    watcher = monitor.RunWatcher(flows, "r")
+    while not watcher._ended:
+        watcher.poll_once()
+    assert [e["code"] for e in watcher.model.entries] == ["FlowStarted", "FlowSucceeded"]
