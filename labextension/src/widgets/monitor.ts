@@ -323,9 +323,16 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
   for (const e of events) model.on(`change:${e}`, queueDraw);
   model.on("change:graph", resetGraph);
   model.on("change:login_widget", drawLogin);
+  // Bars of running states grow between updates (Globus polls as seldom as every 10 s).
+  const tick = window.setInterval(() => {
+    if (timeSec.open && !TERMINAL.includes(model.get("status"))) {
+      timeline.update(model.get("timeline") ?? [], model.get("completion_time"));
+    }
+  }, 1000);
   draw();
   drawLogin();
   return () => {
+    window.clearInterval(tick);
     for (const e of events) model.off(`change:${e}`, queueDraw);
     model.off("change:graph", resetGraph);
     model.off("change:login_widget", drawLogin);
