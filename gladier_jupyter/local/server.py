@@ -25,7 +25,7 @@ __all__ = ["build_context", "make_app", "serve"]
 log = logging.getLogger("gladier_jupyter.local")
 
 # APIs built as separate packages: each exposes ``make_service(ctx)`` and ``routes(ctx)``.
-_PLUGGED_APIS = ("compute", "search", "auth")
+_PLUGGED_APIS = ("compute", "search", "auth", "transfer")
 
 
 class HealthHandler(ApiHandler):
@@ -33,95 +33,6 @@ class HealthHandler(ApiHandler):
         self.write_json(
             {"service": "gladier-jupyter-local", "pid": os.getpid(), "apis": sorted(self.ctx.services)}
         )
-
-
-class AuthError(ApiError):
-    def body(self) -> dict[str, t.Any]:
-        return {
-            "errors": [{"status": str(self.http_status), "code": self.code, "detail": self.message}],
-            "error": self.code.lower(),
-            "error_description": self.message,
-        }
-
-
-class UserinfoHandler(ApiHandler):
-    """Auth's ``userinfo``: the one local identity every request acts as."""
-
-    error_class = AuthError
-
-    def get(self) -> None:
-        self.write_json(
-            {
-                "sub": self.ctx.identity_id,
-                "preferred_username": self.ctx.username,
-                "name": "Local User",
-                "email": None,
-                "organization": "gladier-jupyter local service",
-                "identity_provider": "00000000-0000-4000-8000-000000000000",
-                "identity_provider_display_name": "Local",
-                "last_authentication": 0,
-                "identity_set": [
-                    {
-                        "sub": self.ctx.identity_id,
-                        "username": self.ctx.username,
-                        "name": "Local User",
-                        "email": None,
-                    }
-                ],
-            }
-        )
-
-    post = get
-
-
-class IntrospectHandler(ApiHandler):
-    """Auth's token introspection: the service secret is an active token for every scope."""
-
-    error_class = AuthError
-
-    def post(self) -> None:
-        self.write_json({
-            "active": True,
-            "scope": "openid profile email",
-            "client_id": "gladier-jupyter-local",
-            "sub": self.ctx.identity_id,
-            "username": self.ctx.username,
-            "name": "Local User",
-            "email": None,
-            "aud": ["gladier-jupyter-local"],
-            "iss": self.ctx.base_url + "/api/auth/",
-            "exp": 4102444800,
-            "iat": 0,
-            "nbf": 0,
-            "identity_set": [self.ctx.identity_id],
-        })
-
-
-class IdentitiesHandler(ApiHandler):
-    """Auth's identity lookup: only the local user exists."""
-
-    error_class = AuthError
-
-    def get(self) -> None:
-        me = {
-            "id": self.ctx.identity_id,
-            "username": self.ctx.username,
-            "name": "Local User",
-            "email": None,
-            "organization": "gladier-jupyter local service",
-            "status": "used",
-            "identity_provider": "00000000-0000-4000-8000-000000000000",
-            "identity_type": "login",
-        }
-        ids = {i for v in self.get_query_arguments("ids") for i in v.split(",") if i}
-        names = {n for v in self.get_query_arguments("usernames") for n in v.split(",") if n}
-        match = (not ids and not names) or self.ctx.identity_id in ids or self.ctx.username in names
-        self.write_json({"identities": [me] if match else []})
-
-
-class TransferError(ApiError):
-    def body(self) -> dict[str, t.Any]:
-        return {"code": self.code, "message": self.message, "request_id": "local"}
 
 
 class NotFoundHandler(ApiHandler):
@@ -135,7 +46,7 @@ class NotFoundHandler(ApiHandler):
         raise self.error_class(
             f"The local service has no {self.request.method} {self.request.path}.",
             http_status=404,
-            code="NOT_FOUND" if self.error_class is not TransferError else "ClientError.NotFound",
+            code=getattr(self.error_class, "not_found_code", "NOT_FOUND"),
         )
 
     get = post = put = patch = delete = _missing
@@ -188,12 +99,6 @@ def make_app(ctx: ServiceContext) -> tornado.web.Application:
             continue
         ctx.services[name] = pkg.make_service(ctx)
         mount(name, _routes_of(pkg, ctx), getattr(pkg, "error_class", ApiError))
-    mount("auth", [
-        (r"v2/oauth2/userinfo", UserinfoHandler, {}),
-        (r"v2/oauth2/token/introspect", IntrospectHandler, {}),
-        (r"v2/api/identities", IdentitiesHandler, {}),
-    ], AuthError)
-    mount("transfer", [], TransferError)
     return tornado.web.Application(handlers, compress_response=False)
 
 

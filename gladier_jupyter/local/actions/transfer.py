@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import shutil
 import typing as t
 import uuid
@@ -19,7 +20,14 @@ from gladier_jupyter.local.actions import ActionHandle, ActionRequest, ActionUna
 SCOPE = "https://auth.globus.org/scopes/actions.globus.org/transfer/transfer"
 
 
+_COLLECTION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+
+
 def collection_root(state_dir: pathlib.Path, collection_id: str) -> pathlib.Path:
+    if not _COLLECTION_ID.match(str(collection_id)):
+        raise ActionUnableToRun(
+            f"Collection id {str(collection_id)[:80]!r} is not valid: use letters, digits, '-' and '_' (a UUID)."
+        )
     mapping: dict[str, str] = {}
     try:
         mapping = json.loads((state_dir / "collections.json").read_text())
@@ -42,6 +50,40 @@ def _inside(root: pathlib.Path, path: str, what: str) -> pathlib.Path:
     return target
 
 
+def copy_items(state_dir: pathlib.Path, src: str, dst: str, items: t.Any) -> tuple[int, int]:
+    """Copy ``items`` (``source_path``/``destination_path``/``recursive``) from collection
+    ``src`` to ``dst``; ``(files, bytes)``. Bad requests raise :class:`ActionUnableToRun`,
+    missing files and permissions ``OSError``."""
+    if not isinstance(items, list) or not items:
+        raise ActionUnableToRun("The transfer needs a non-empty list of transfer items.")
+    src_root = collection_root(state_dir, str(src))
+    dst_root = collection_root(state_dir, str(dst))
+    files = size = 0
+    for item in items:
+        if not isinstance(item, dict) or "source_path" not in item or "destination_path" not in item:
+            raise ActionUnableToRun("Each transfer item needs source_path and destination_path.")
+        s = _inside(src_root, item["source_path"], "source_path")
+        d = _inside(dst_root, item["destination_path"], "destination_path")
+        if s.is_dir():
+            if not item.get("recursive", True):
+                raise IsADirectoryError(f"{item['source_path']} is a folder and recursive is false")
+            shutil.copytree(s, d, dirs_exist_ok=True)
+            for p in d.rglob("*"):
+                if p.is_file():
+                    files += 1
+                    size += p.stat().st_size
+        else:
+            d.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(s, d)
+            files += 1
+            size += os.path.getsize(d)
+    return files, size
+
+
+def nice_status(exc: OSError) -> str:
+    return "FILE_NOT_FOUND" if isinstance(exc, FileNotFoundError) else "PERMISSION_DENIED"
+
+
 class TransferProvider:
     scope = SCOPE
 
@@ -53,40 +95,14 @@ class TransferProvider:
         items = body.get("transfer_items", body.get("DATA"))
         if not src or not dst:
             raise ActionUnableToRun("The transfer body needs source_endpoint_id and destination_endpoint_id.")
-        if not isinstance(items, list) or not items:
-            raise ActionUnableToRun("The transfer body needs a non-empty 'transfer_items' list.")
-        src_root = collection_root(request.ctx.state_dir, str(src))
-        dst_root = collection_root(request.ctx.state_dir, str(dst))
-        files = 0
-        size = 0
         task_id = str(uuid.uuid4())
         try:
-            for item in items:
-                if not isinstance(item, dict) or "source_path" not in item or "destination_path" not in item:
-                    raise ActionUnableToRun("Each transfer item needs source_path and destination_path.")
-                s = _inside(src_root, item["source_path"], "source_path")
-                d = _inside(dst_root, item["destination_path"], "destination_path")
-                if s.is_dir():
-                    if not item.get("recursive", True):
-                        raise FileNotFoundError(f"{item['source_path']} is a folder and recursive is false")
-                    shutil.copytree(s, d, dirs_exist_ok=True)
-                    for p in d.rglob("*"):
-                        if p.is_file():
-                            files += 1
-                            size += p.stat().st_size
-                else:
-                    d.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(s, d)
-                    files += 1
-                    size += os.path.getsize(d)
-        except ActionUnableToRun:
-            raise
+            files, size = copy_items(request.ctx.state_dir, str(src), str(dst), items)
         except OSError as exc:
             return DoneHandle(
                 "FAILED",
-                {"task_id": task_id, "status": "FAILED", "nice_status": "FILE_NOT_FOUND"
-                 if isinstance(exc, FileNotFoundError) else "PERMISSION_DENIED",
-                 "description": str(exc), "files": files, "bytes_transferred": size},
+                {"task_id": task_id, "status": "FAILED", "nice_status": nice_status(exc),
+                 "description": str(exc), "files": 0, "bytes_transferred": 0},
             )
         return DoneHandle(
             "SUCCEEDED",

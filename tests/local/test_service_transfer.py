@@ -1,0 +1,52 @@
+"""The local Transfer API through globus-sdk's TransferClient: collections are folders."""
+
+from __future__ import annotations
+
+import uuid
+
+import globus_sdk
+import pytest
+
+
+@pytest.fixture
+def tc(local_service):
+    from gladier_jupyter import backend
+
+    backend.use_local(local_service.state_dir)
+    return backend.transfer_client()
+
+
+def test_ls_mkdir_and_transfer_between_local_collections(tc, local_service):
+    src, dst = str(uuid.uuid4()), str(uuid.uuid4())
+    assert tc.get_endpoint(src)["id"] == src
+    tc.operation_mkdir(src, "/raw")
+    (local_service.state_dir / "collections" / src / "raw" / "scan.dat").write_bytes(b"0123456789")
+    listing = tc.operation_ls(src, path="/raw")
+    assert [(e["name"], e["type"], e["size"]) for e in listing] == [("scan.dat", "file", 10)]
+
+    tdata = globus_sdk.TransferData(source_endpoint=src, destination_endpoint=dst, label="copy raw")
+    tdata.add_item("/raw", "/incoming", recursive=True)
+    task = tc.submit_transfer(tdata)
+    doc = tc.get_task(task["task_id"])
+    assert (doc["status"], doc["files_transferred"], doc["bytes_transferred"]) == ("SUCCEEDED", 1, 10)
+    assert [e["name"] for e in tc.operation_ls(dst, path="/incoming")] == ["scan.dat"]
+
+
+def test_transfer_of_missing_file_fails_the_task(tc):
+    tdata = globus_sdk.TransferData(source_endpoint=str(uuid.uuid4()), destination_endpoint=str(uuid.uuid4()))
+    tdata.add_item("/nope.txt", "/x.txt")
+    doc = tc.get_task(tc.submit_transfer(tdata)["task_id"])
+    assert doc["status"] == "FAILED" and doc["nice_status"] == "FILE_NOT_FOUND"
+
+
+@pytest.mark.parametrize("path", ["/../../", "/../secret"])
+def test_paths_outside_the_collection_are_refused(tc, path):
+    with pytest.raises(globus_sdk.TransferAPIError) as info:
+        tc.operation_ls(str(uuid.uuid4()), path=path)
+    assert info.value.http_status == 403
+
+
+def test_collection_id_with_dots_is_refused(tc):
+    with pytest.raises(globus_sdk.TransferAPIError) as info:
+        tc.operation_ls("..", path="/")
+    assert info.value.http_status in (400, 404)
