@@ -172,3 +172,16 @@ def test_pkce_login_against_the_running_local_service(local_service, tmp_path, m
     assert introspected["scope"] == SEARCH
     # Without the per-user secret nobody else on the machine can mint a code.
     assert requests.get(url, timeout=10).status_code == 401
+
+
+def test_revoked_stored_token_is_refreshed_when_globus_answers_401(session, auth_api):
+    session.finish_login(approve(auth_api, session.start_login([SEARCH])))
+    auth = globus_sdk.AuthClient(base_url=auth_api.base_url,
+                                 authorizer=session.authorizer_for("openid"))
+    assert auth.userinfo()["preferred_username"] == "local-user@localhost"
+    old = session.token_for("openid").access_token
+    requests.post(f"{auth_api.base_url}v2/oauth2/token/revoke", data={"token": old}, timeout=10)
+
+    # The 401 makes the authorizer refresh through the token endpoint; the call then succeeds.
+    assert auth.userinfo()["preferred_username"] == "local-user@localhost"
+    assert session.token_for("openid").access_token != old

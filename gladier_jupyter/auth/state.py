@@ -122,7 +122,7 @@ class AuthSession:
         self.problems: list[str] = []
         self.pending: t.Any = None  # PkceLogin in progress
         self.pending_scopes: list[str] = []
-        self._listeners: list[t.Callable[[], None]] = []
+        self._listeners: list[t.Callable[[], bool | None]] = []
 
     def __repr__(self) -> str:
         sources = [s.source for s in (self._sets or [])]
@@ -138,15 +138,19 @@ class AuthSession:
         return os.environ if self._environ is None else self._environ
 
     # -- listeners (the login widget redraws on change) -------------------------------
-    def on_change(self, callback: t.Callable[[], None]) -> None:
+    def on_change(self, callback: t.Callable[[], bool | None]) -> None:
+        """Call ``callback`` after the login changed; it returns False once it is obsolete."""
         self._listeners.append(callback)
 
     def _changed(self) -> None:
         for cb in list(self._listeners):
             try:
-                cb()
+                alive = cb()
             except Exception:  # noqa: BLE001 - a closed widget must not break login
                 log.debug("login listener failed", exc_info=True)
+                continue
+            if alive is False:  # its widget is gone
+                self._listeners.remove(cb)
 
     # -- sources -------------------------------------------------------------------------
     def _read_sources(self) -> list[TokenSet]:
@@ -234,21 +238,28 @@ class AuthSession:
             )
 
     def token_rejected(self, scope: object) -> bool:
-        """Globus refused our token (401): re-read the hub; True means retry the request."""
+        """Globus refused our token (401): refresh or re-read; True means retry the request."""
         with self._lock:
             before = {tok.access_token for _, tok in self._candidates(scope)}
+            for ts, tok in self._candidates(scope):
+                if ts.source == SOURCE_STORED and tok.refresh_token:
+                    if self._refresh_stored(tok) is not None:
+                        self._changed()
+                        return True
             self._sets = self._read_sources()
             after = {tok.access_token for _, tok in self._candidates(scope) if not tok.expired()}
         if after - before:
             self._changed()
             return True
         cands = self._candidates(scope)
-        if any(ts.source in HUB_SOURCES for ts, _ in cands):
+        hub_cands = [tok for ts, tok in cands if ts.source in HUB_SOURCES]
+        if hub_cands:
+            until = min(tok.expires_at or time.time() for tok in hub_cands)
             raise HubLoginExpired(
-                f"Globus refused the hub's token for {scope_label(str(scope))}: your hub login "
-                f"expired at {iso(min(tok.expires_at or time.time() for _, tok in cands))} "
-                "or was revoked; log in again (run %gladier_login, or restart your server "
-                "from the hub's control panel)."
+                f"Globus refused the hub's token for {scope_label(str(scope))} (valid until "
+                f"{iso(until)} by its own clock): your hub login has expired or was revoked; "
+                "log in again (run %gladier_login, or restart your server from the hub's "
+                "control panel)."
             )
         raise LoginRequired(
             f"Globus refused the stored token for {scope_label(str(scope))}; it was revoked "

@@ -52,10 +52,12 @@ class Login(GladierWidget):
         self._session = auth_session
         ref = weakref.ref(self)
 
-        def _on_change() -> None:
+        def _on_change() -> bool:
             widget = ref()
-            if widget is not None:
-                widget.refresh()
+            if widget is None or widget.comm is None:  # closed: stop listening
+                return False
+            widget.refresh()
+            return True
 
         auth_session.on_change(_on_change)
         self.on_msg(self._on_view_msg)
