@@ -767,7 +767,16 @@ def _size(node: dict) -> tuple[float, float]:
     return _NODE_W, _NODE_H
 
 
+_LABEL_ROOM_LIMIT = 80  # as in labextension/src/common/graph.ts
+
+
 def _layout(model: dict) -> dict[str, t.Any]:
+    """Layered coordinates with grandalf's Sugiyama layout.
+
+    On small flows each labelled edge runs through a label-sized vertex, so the layering
+    gives labels room of their own (as dagre does in the browser); big flows put labels on
+    the edge's midpoint.
+    """
     from grandalf.graphs import Edge, Graph, Vertex
     from grandalf.layouts import SugiyamaLayout
 
@@ -788,31 +797,48 @@ def _layout(model: dict) -> dict[str, t.Any]:
         v = Vertex(node["id"])
         v.view = _View(*_size(node))
         vertices[node["id"]] = v
-    edge_objs: list[tuple[dict, t.Any]] = []
-    seen_pairs: set[tuple[str, str]] = set()
-    grandalf_edges = []
+    room = len(model["nodes"]) <= _LABEL_ROOM_LIMIT
+    # per model edge: the chain of grandalf edges it is drawn along, and its label vertex
+    chains: dict[str, list[t.Any]] = {}
+    label_vertex: dict[str, t.Any] = {}
+    grandalf_edges: list[t.Any] = []
+    inverted: list[t.Any] = []
+    seen_pairs: dict[tuple[str, str], t.Any] = {}
+
+    def link(a: t.Any, b: t.Any, back: bool) -> t.Any:
+        ge = Edge(a, b)
+        ge.view = _EdgeView()
+        grandalf_edges.append(ge)
+        if back:
+            inverted.append(ge)
+        return ge
+
     for e in model["edges"]:
         if e["source"] == e["target"]:
-            edge_objs.append((e, None))
             continue
-        pair = (e["source"], e["target"])
-        ge = Edge(vertices[e["source"]], vertices[e["target"]])
-        ge.view = _EdgeView()
-        edge_objs.append((e, ge))
-        if pair not in seen_pairs:
-            grandalf_edges.append(ge)
-            seen_pairs.add(pair)
-    graph = Graph(list(vertices.values()), grandalf_edges)
+        a, b = vertices[e["source"]], vertices[e["target"]]
+        if room and e.get("label"):
+            text = _clip(e["label"], 30)
+            lv = Vertex(("label", e["id"]))
+            lv.view = _View(len(text) * 5.8 + 10, 16)
+            label_vertex[e["id"]] = lv
+            chains[e["id"]] = [link(a, lv, bool(e.get("back"))), link(lv, b, bool(e.get("back")))]
+        else:
+            pair = (e["source"], e["target"])
+            if pair not in seen_pairs:
+                seen_pairs[pair] = link(a, b, bool(e.get("back")))
+            chains[e["id"]] = [seen_pairs[pair]]
+    all_vertices = list(vertices.values()) + list(label_vertex.values())
+    graph = Graph(all_vertices, grandalf_edges)
     x_offset = 0.0
     for component in graph.C:
         sug = SugiyamaLayout(component)
-        sug.xspace, sug.yspace = 36, 62
+        sug.xspace, sug.yspace = 30, 36 if room else 56
         roots = [v for v in component.sV if v.data == START] or [
             v for v in component.sV if not v.e_in()] or [component.sV[0]]
         # loops are drawn by inverting the edges that close them (found from the start)
-        inverted = [ge for e, ge in edge_objs if ge is not None and e.get("back")
-                    and ge in component.sE]
-        sug.init_all(roots=roots, inverted_edges=inverted or None)
+        component_inverted = [ge for ge in inverted if ge in component.sE]
+        sug.init_all(roots=roots, inverted_edges=component_inverted or None)
         sug.draw(3)
         xs = [v.view.xy[0] - v.view.w / 2 for v in component.sV]
         shift = x_offset - min(xs)
@@ -822,33 +848,53 @@ def _layout(model: dict) -> dict[str, t.Any]:
             ge.view.points = [(x + shift, y) for x, y in ge.view.points]
         x_offset = max(v.view.xy[0] + v.view.w / 2 for v in component.sV) + 60
     pad = 24
-    nodes_out = {}
-    for nid, v in vertices.items():
+
+    def box(v: t.Any) -> dict[str, float]:
         x, y = v.view.xy
-        nodes_out[nid] = {"x": x + pad, "y": y + pad, "w": v.view.w, "h": v.view.h}
-    pairs: dict[tuple[str, str], t.Any] = {}
-    for e, ge in edge_objs:
-        if ge is not None and ge in grandalf_edges:
-            pairs[(e["source"], e["target"])] = ge
+        return {"x": x + pad, "y": y + pad, "w": v.view.w, "h": v.view.h}
+
+    nodes_out = {nid: box(v) for nid, v in vertices.items()}
+
+    def along(ge: t.Any, start: t.Any) -> list[tuple[float, float]]:
+        raw = [(px + pad, py + pad) for px, py in ge.view.points]
+        a = box(start)
+        if not raw:
+            return []
+        if _dist(raw[0], (a["x"], a["y"])) > _dist(raw[-1], (a["x"], a["y"])):
+            raw = raw[::-1]
+        return raw
+
     edges_out = {}
-    for e, ge in edge_objs:
+    for e in model["edges"]:
         a, b = nodes_out[e["source"]], nodes_out[e["target"]]
-        if ge is None:  # self loop: a small arc on the right
-            x, y, w, _h = a["x"], a["y"], a["w"], a["h"]
+        label_at = None
+        if e["source"] == e["target"]:  # self loop: a small arc on the right
+            x, y, w = a["x"], a["y"], a["w"]
             pts = [(x + w / 2, y - 8), (x + w / 2 + 30, y - 8), (x + w / 2 + 30, y + 8),
                    (x + w / 2, y + 8)]
+            label_at = (x + w / 2 + 34, y)
         else:
-            ref = pairs.get((e["source"], e["target"])) or ge
-            raw = [(px + pad, py + pad) for px, py in ref.view.points] or [
-                (a["x"], a["y"]), (b["x"], b["y"])]
-            if _dist(raw[0], (a["x"], a["y"])) > _dist(raw[-1], (a["x"], a["y"])):
-                raw = raw[::-1]
-            pts = [(a["x"], a["y"])] + raw[1:-1] + [(b["x"], b["y"])]
+            chain = chains[e["id"]]
+            if e["id"] in label_vertex:
+                lv = label_vertex[e["id"]]
+                lb = box(lv)
+                first = along(chain[0], vertices[e["source"]])
+                second = along(chain[1], lv)
+                pts = ([(a["x"], a["y"])] + first[1:-1] + [(lb["x"], lb["y"])] + second[1:-1]
+                       + [(b["x"], b["y"])])
+                label_at = (lb["x"], lb["y"])
+            else:
+                raw = along(chain[0], vertices[e["source"]])
+                pts = [(a["x"], a["y"])] + raw[1:-1] + [(b["x"], b["y"])]
             pts[0] = _clip_to_box(pts[0], pts[1], a)
             pts[-1] = _clip_to_box(pts[-1], pts[-2], b)
-        edges_out[e["id"]] = {"points": [(round(x, 1), round(y, 1)) for x, y in pts]}
-    width = max((n["x"] + n["w"] / 2 for n in nodes_out.values()), default=0) + pad + 40
-    height = max((n["y"] + n["h"] / 2 for n in nodes_out.values()), default=0) + pad
+        out = {"points": [(round(x, 1), round(y, 1)) for x, y in pts]}
+        if label_at is not None:
+            out["label_at"] = (round(label_at[0], 1), round(label_at[1], 1))
+        edges_out[e["id"]] = out
+    boxes = list(nodes_out.values()) + [box(v) for v in label_vertex.values()]
+    width = max((n["x"] + n["w"] / 2 for n in boxes), default=0) + pad + 40
+    height = max((n["y"] + n["h"] / 2 for n in boxes), default=0) + pad
     return {"nodes": nodes_out, "edges": edges_out, "width": width, "height": height}
 
 
@@ -963,7 +1009,7 @@ def _svg(model: dict, layout: dict) -> str:
                    f'data-target="{_esc(edge["target"])}" d="{path}" style="fill:none;stroke:{colour};'
                    f'stroke-width:1.4{dash}" marker-end="url(#gj-arrow)"/>')
         if edge.get("label"):
-            mid = _along(pts, 0.55)
+            mid = layout["edges"][edge["id"]].get("label_at") or _along(pts, 0.55)
             out.append(f'<text x="{round(mid[0], 1)}" y="{round(mid[1] + 3, 1)}" '
                        f'text-anchor="middle" style="fill:{_MUTED};font-size:10px;'
                        f'paint-order:stroke;stroke:{_BG};stroke-width:3px">'

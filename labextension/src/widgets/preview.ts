@@ -28,6 +28,7 @@ interface InputRow {
   provided: boolean;
   provided_by: string | null;
   required_by_tools: string[];
+  via_functions?: string[];
 }
 
 /** Mirrors the synced traits of gladier_jupyter.widgets.preview.FlowPreview. */
@@ -213,6 +214,7 @@ function render({ model, el }: RenderProps<PreviewModel>): () => void {
         tr.append(
           h("td", {}, h("code", { textContent: r.key })),
           h("td", {}, ...r.states.flatMap((s, i) => [i ? ", " : "", h("button", { type: "button", textContent: s, onclick: () => select(s) })]),
+            (r.via_functions ?? []).length ? ` (in ${(r.via_functions ?? []).join(", ")})` : "",
             r.required_by_tools.length ? ` (required by ${r.required_by_tools.join(", ")})` : ""),
           h("td", {
             className: r.provided ? "gj-provided" : checked ? "gj-missing" : "gj-needed",
