@@ -632,7 +632,9 @@ class FlowGraph:
                    "required_by_tools": self._source.required.get(key, []),
                    "via_functions": via.get(key, [])}
             rows.append(row)
-            if provided_by is None and not shape_problems:
+            # Until an input is checked, keys no default provides are expected run input
+            # (the table says so), not problems.
+            if provided_by is None and given is not None and not shape_problems:
                 input_problems.append(self._missing(key, states, given, via.get(key, [])))
         model["inputs"] = rows
         model["input_checked"] = given is not None
@@ -667,25 +669,20 @@ class FlowGraph:
         where = f" (in {', '.join(via)})" if via and len(via) == len(states) else ""
         if not states:
             verb = "require" if len(tools or []) != 1 else "requires"
-        severity = "error" if given is not None else "warning"
-        if given is None:
-            message = (f"{who} {verb} $.input.{key}{where}, which no default provides; give it in "
-                       "the run input.")
-        else:
-            message = (f"{who} {verb} $.input.{key}{where}, which flow_input does not set. Add it to "
-                       "the run input.")
-            renamed = [old for old, new in _RENAMED_KEYS.items() if new == key and old in given]
-            close = difflib.get_close_matches(key, [k for k in given if k not in keys_read(self)],
-                                              n=1, cutoff=0.75)
-            if renamed:
-                message = (f"{who} {verb} $.input.{key}{where}, but flow_input sets {renamed[0]!r} "
-                           f"(the old gladier name); rename {renamed[0]!r} to {key!r} in the "
-                           "run input.")
-            elif close:
-                message = (f"{who} {verb} $.input.{key}{where}, which flow_input does not set; it "
-                           f"sets {close[0]!r} — did you mean {key!r}?")
-        return Problem("missing_input", message, f"$.input.{key}", states[0] if states else None,
-                       severity)
+        given = given or {}
+        message = (f"{who} {verb} $.input.{key}{where}, which flow_input does not set. Add it "
+                   "to the run input.")
+        renamed = [old for old, new in _RENAMED_KEYS.items() if new == key and old in given]
+        close = difflib.get_close_matches(key, [k for k in given if k not in keys_read(self)],
+                                          n=1, cutoff=0.75)
+        if renamed:
+            message = (f"{who} {verb} $.input.{key}{where}, but flow_input sets {renamed[0]!r} "
+                       f"(the old gladier name); rename {renamed[0]!r} to {key!r} in the "
+                       "run input.")
+        elif close:
+            message = (f"{who} {verb} $.input.{key}{where}, which flow_input does not set; it "
+                       f"sets {close[0]!r} — did you mean {key!r}?")
+        return Problem("missing_input", message, f"$.input.{key}", states[0] if states else None)
 
     @property
     def inputs(self) -> list[dict[str, t.Any]]:

@@ -127,10 +127,15 @@ def test_seed_client_input_table_counts_function_ids_as_provided_and_endpoint_as
     assert table["run_experiment_function_id"]["provided"] is True
     assert table["compute_endpoint"]["provided"] is False
     assert table["compute_endpoint"]["states"] == ["RunExperiment", "GatherMetadata"]
-    # marked on both states that need it
+    # expected run input is not a problem until an input is checked...
+    assert [p for p in graph.problems if p.code == "missing_input"] == []
+    # ...then a missing key is marked on both states that need it
+    graph.check({"input": {"experiment": "/tmp/x", "subject": "s", "search_index": "i"}})
     missing = [i for i, p in enumerate(graph.problems) if p.code == "missing_input"]
-    assert missing and all(missing[0] in graph.node(s)["problems"]
-                           for s in ("RunExperiment", "GatherMetadata"))
+    assert len(missing) == 1 and graph.problems[missing[0]].path == "$.input.compute_endpoint"
+    assert all(missing[0] in graph.node(s)["problems"]
+               for s in ("RunExperiment", "GatherMetadata"))
+    assert graph.node("PublishMetadata")["problems"] == []
 
 
 def test_tutorial_input_is_told_to_rename_funcx_endpoint_compute():
@@ -347,9 +352,10 @@ def test_mermaid_has_a_node_per_state_and_dashed_catch_edges():
 def test_text_summary_lists_states_and_problems():
     text = FlowGraph.build(MyGladierClient).to_text()
     assert text.splitlines()[0] == (
-        "Flow MyGladierClient: 3 states, starts at RunExperiment; 0 errors, 4 warnings")
+        "Flow MyGladierClient: 3 states, starts at RunExperiment; 0 errors, 0 warnings")
     assert "RunExperiment (Compute · run_experiment()) -> GatherMetadata" in text
     assert "$.input.compute_endpoint: MISSING" in text
+    assert "$.input.run_experiment_function_id: default: function id" in text
 
 
 def test_every_definition_file_builds_and_exports():
