@@ -171,3 +171,20 @@ def test_gladier_login_magic_shows_the_widget_and_rejects_unknown_options(local_
     with pytest.raises(UsageError) as err:
         shell.run_line_magic("gladier_login", "--bogus")
     assert "unrecognized arguments: --bogus" in str(err.value)
+
+
+def test_expired_hub_login_is_shown_as_expired_with_when_and_what_to_do(tmp_path, auth_api):
+    state = hub_state("OLD")
+    for tok in state["tokens"].values():
+        tok["expires_in"] = 0
+    env = {"GLOBUS_DATA": base64.b64encode(pickle.dumps(state)).decode()}
+    session = AuthSession(environ=env, store=TokenStore(tmp_path / "auth" / "tokens.json"),
+                          mode="globus")
+
+    widget = Login(auth_session=session)
+
+    assert widget.status == "expired"
+    assert all(row["expired"] and not row["held"] for row in widget.scopes)
+    [problem] = widget.problems
+    assert problem.startswith("Your hub login expired at ") and "; log in again" in problem
+    assert_no_secret(json.dumps(widget.get_state()), every_secret(session, state))

@@ -88,9 +88,9 @@ class PkceLogin:
             if isinstance(raw.get("error_description"), str):
                 reason = f"{reason}: {raw['error_description'].rstrip('.')}"
             raise LoginCodeRejected(
-                f"The login code was not accepted by Globus Auth ({reason}): a code works once "
-                "and only for a few minutes after the link was opened; click 'Log in' for a "
-                "new link and paste the new code."
+                f"The login code was not accepted by Globus Auth ({reason}): a code works once, "
+                "for a few minutes, with the link it came from; paste the whole code the link "
+                "showed, or click 'Log in' for a new link."
             ) from None
         except globus_sdk.GlobusConnectionError:
             raise LoginCodeRejected(

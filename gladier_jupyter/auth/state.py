@@ -383,6 +383,18 @@ class AuthSession:
         return len(removed)
 
     # -- description (for the widget; never a token) ----------------------------------------
+    @staticmethod
+    def _hub_expiry_problem(sets: list[TokenSet], mode: str) -> list[str]:
+        if mode == "local":
+            return []
+        expired = [tok.expires_at for ts in sets if ts.source in HUB_SOURCES
+                   and not ts.refreshable_by_hub for tok in ts.tokens.values()
+                   if tok.expired() and tok.expires_at is not None]
+        if not expired:
+            return []
+        return [f"Your hub login expired at {iso(min(expired))}; log in again (Log in below, "
+                "or restart your server from the hub's control panel)."]
+
     def describe(self, needed: t.Iterable[object] = ()) -> dict[str, t.Any]:
         """Who, from where, which scopes are held and needed, expiry — no token strings."""
         mode = self.mode
@@ -430,7 +442,7 @@ class AuthSession:
             "sources": [SOURCE_LOCAL] if mode == "local" else [ts.source for ts in sets],
             "scopes": rows,
             "expires_at": "" if mode == "local" or not expiries else iso(min(expiries)),
-            "problems": list(self.problems),
+            "problems": list(self.problems) + self._hub_expiry_problem(sets, mode),
             "login_pending": self.pending is not None,
             "authorize_url": getattr(self.pending, "authorize_url", "") if self.pending else "",
         }

@@ -51,6 +51,16 @@ def test_login_widget_logs_in_with_a_pasted_code_and_shows_no_token(lab, page, t
         link.wait_for(state="visible", timeout=30_000)
         href = link.get_attribute("href")
         assert href.startswith(f"{auth_api.base_url}v2/oauth2/authorize?")
+        # A mistyped code: the widget says so in one line and the login stays open.
+        root.locator(".gj-login-code").fill("mistyped-code")
+        root.locator(".gj-login-submit").click()
+        page.wait_for_function(
+            "() => document.querySelector('.gj-login-error').textContent.length > 0",
+            timeout=30_000)
+        assert root.locator(".gj-login-error").inner_text().startswith(
+            "The login code was not accepted by Globus Auth (invalid_grant")
+        assert link.is_visible()
+        screenshot(page, "login_widget_wrong_code")
         # The user opens the link and logs in; Globus shows a code to paste.
         code = requests.get(href, timeout=10, headers={
             "Authorization": f"Bearer {auth_api.secret}", "Accept": "application/json",
@@ -61,6 +71,7 @@ def test_login_widget_logs_in_with_a_pasted_code_and_shows_no_token(lab, page, t
 
         page.wait_for_selector(".gj-login[data-status='logged_in']", timeout=30_000)
         assert root.locator(".gj-login-code").input_value() == ""
+        assert root.locator(".gj-login-error").inner_text() == ""
         assert flow_row.get_attribute("data-held") == "true"
         assert "stored login" in root.locator(".gj-login-sources").inner_text()
         assert "stored login" in flow_row.inner_text()
