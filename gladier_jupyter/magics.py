@@ -7,6 +7,7 @@ import, so ``%load_ext gladier_jupyter`` stays instant.
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 import shlex
@@ -330,8 +331,7 @@ class GladierMagics(Magics):
         if len(problems) == 1:
             raise UsageError(problems[0])
         if problems:
-            listed = "\n".join(f"  - {p}" for p in problems)
-            raise UsageError(f"The run was not started; {len(problems)} problems:\n{listed}")
+            raise UsageError(f"The run was not started ({len(problems)} problems): {' '.join(problems)}")
         instance, run = inline.start_run(client, flow_input, label=args.label, tags=args.tags)
         self.shell.user_ns["_"] = run
         if args.out:
@@ -349,15 +349,37 @@ class GladierMagics(Magics):
         from gladier_jupyter import inline
 
         text = text.strip()
-        if re.fullmatch(r"[A-Za-z_][\w.]*(\[[^\]]+\])*", text):
-            try:
-                return self.shell.ev(text)
-            except NameError:
+        try:
+            node = ast.parse(text, mode="eval").body
+        except SyntaxError:
+            node = None
+        if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)):
+            return self._lookup(node, text, what)
+        return inline.parse_literal(text, what=what)
+
+    def _lookup(self, node: ast.expr, text: str, what: str) -> t.Any:
+        """``name``, ``name.attr`` or ``name['key']`` from the notebook, evaluating no code."""
+        if isinstance(node, ast.Name):
+            if node.id not in self.shell.user_ns:
                 raise UsageError(
                     f"{what} {text!r} is not defined in the notebook; pass a variable holding "
                     "{'input': {...}} or a literal."
-                ) from None
-        return inline.parse_literal(text, what=what)
+                )
+            return self.shell.user_ns[node.id]
+        if isinstance(node, ast.Attribute) and not node.attr.startswith("_"):
+            base = self._lookup(node.value, text, what)
+            if hasattr(base, node.attr):
+                return getattr(base, node.attr)
+        elif isinstance(node, ast.Subscript):
+            base = self._lookup(node.value, text, what)
+            try:
+                return base[ast.literal_eval(node.slice)]
+            except (ValueError, SyntaxError, TypeError, KeyError, IndexError):
+                pass
+        raise UsageError(
+            f"{what} {text!r} is not a notebook variable (name, name.attribute or name['key']) "
+            "nor a literal; store the input in a variable first."
+        )
 
     def _expand(self, text: str) -> str:
         """IPython's ``{expr}`` / ``$name`` expansion, as every line magic gets it."""

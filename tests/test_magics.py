@@ -424,6 +424,7 @@ def test_user_mistakes_are_one_usage_error_without_a_stack(shell, capsys, case):
         run(shell, cell)
     capsys.readouterr()
     message = usage_error(shell, case["cell"])
+    assert "\n" not in message.strip(), message
     for expected in case["expect"]:
         assert expected in message, (expected, message)
     shown = capsys.readouterr()
