@@ -24,6 +24,12 @@ def add(a, b):
     return a + b
 
 
+def odd_types(**data):
+    import datetime
+
+    return {"set": {3}, "tuple": (1, 2), "when": datetime.date(2024, 1, 2), "raw": b"ok"}
+
+
 def divide_by_zero(**data):
     return 1 / 0
 
@@ -52,7 +58,7 @@ def fids(local_service):
 
     backend.use_local(local_service.state_dir)
     client = backend.compute_client(code_serialization_strategy=DillCodeSource())
-    return {f.__name__: client.register_function(f) for f in (double, add, divide_by_zero, sleep_long, exit_worker, segfault)}
+    return {f.__name__: client.register_function(f) for f in (double, add, odd_types, divide_by_zero, sleep_long, exit_worker, segfault)}
 
 
 def compute_state(function_id, *, eoaf=False, wait_time=30, catch=None, end=True):
@@ -235,3 +241,11 @@ def test_segfaulting_function_fails_the_action_and_service_stays_up(run_definiti
     again = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["double"])}},
                            {"input": {"compute_endpoint": ENDPOINT, "n": 4}})
     assert again["details"]["output"]["Result"]["details"]["result"] == [8]
+
+
+def test_non_json_return_values_become_json_in_the_flow_document(run_definition, fids):
+    run = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["odd_types"])}},
+                         {"input": {"compute_endpoint": ENDPOINT}})
+    assert run["status"] == "SUCCEEDED", run["details"]
+    assert run["details"]["output"]["Result"]["details"]["result"] == [
+        {"set": [3], "tuple": [1, 2], "when": "2024-01-02", "raw": "ok"}]

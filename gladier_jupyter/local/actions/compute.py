@@ -15,6 +15,7 @@ action with the compute service's remote ``exception`` under ``details.exception
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 from gladier_jupyter.local.actions import ActionHandle, ActionRequest, ActionUnableToRun
@@ -58,6 +59,23 @@ def _task_list(body: t.Any, v3: bool) -> list[tuple[str, str, list[t.Any], dict[
     return out
 
 
+def _json_default(value: t.Any) -> t.Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    isoformat = getattr(value, "isoformat", None)
+    if callable(isoformat):
+        return isoformat()
+    return repr(value)
+
+
+def jsonable(value: t.Any) -> t.Any:
+    """A function's return value as the JSON the flow document can hold (sets and tuples
+    become lists, dates ISO strings, anything else its repr)."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
 class ComputeHandle(ActionHandle):
     def __init__(self, service: t.Any, task_ids: list[str]):
         self.service = service
@@ -76,7 +94,7 @@ class ComputeHandle(ActionHandle):
             {
                 "task_id": d["task_id"],
                 "status": d["status"],
-                "output": d.get("result") if d["status"] == "success" else None,
+                "output": jsonable(d.get("result")) if d["status"] == "success" else None,
                 **({"exception": d.get("exception")} if d["status"] != "success" else {}),
             }
             for d in docs
