@@ -17,6 +17,7 @@ import time
 import typing as t
 
 from gladier_jupyter.local import actions
+from gladier_jupyter.local.actions.compute import jsonable
 from gladier_jupyter.local.expressions import ExpressionError, evaluate
 from gladier_jupyter.local.flows import paths
 from gladier_jupyter.local.flows.paths import MISSING, PathError
@@ -81,7 +82,7 @@ def resolve_parameters(template: t.Any, names: dict[str, t.Any], error: str) -> 
                 out[key[:-2]] = found
             elif key.endswith(".="):
                 try:
-                    out[key[:-2]] = evaluate(value, names)
+                    out[key[:-2]] = jsonable(evaluate(value, names))
                 except ExpressionError as exc:
                     raise StateError(error, f"Parameter {key!r}: {exc}") from None
             else:
