@@ -267,7 +267,7 @@ class GladierMagics(Magics):
 
         In [1]: %gladier_client MyGladierClient RunExperiment GatherMetadata PublishMetadata
         """
-        args = _parse(self.gladier_client, line, "%gladier_client")
+        args = _parse(self.gladier_client, line, "gladier_client")
         from gladier_jupyter import inline
 
         client = inline.make_client(args.name, args.tools, self.shell.user_ns, comment=args.comment)
@@ -311,7 +311,7 @@ class GladierMagics(Magics):
         """
         literal, line = self._extract_literal(line)
         line = self._expand(line)
-        args = _parse(self.gladier_run, line, "%gladier_run")
+        args = _parse(self.gladier_run, line, "gladier_run")
         from gladier_jupyter import inline
 
         client = self.shell.user_ns.get(args.client)
