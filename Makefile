@@ -31,9 +31,10 @@ install-test: venv frontend
 
 # An editable install does not place the wheel's shared-data, so do what `pip install .`
 # would: link the prebuilt lab extension into the venv (`jupyter labextension develop`)
-# and drop the server extension's enable file into the venv's config.
+# and drop the server extension's enable file into the venv's config. (The Python API of
+# `jupyter labextension develop`: the CLI also runs yarn, which is not needed here.)
 jupyter-extensions:
-	$(PY) -c "from jupyter_builder.federated_extensions import develop_labextension_py as d; d('gladier_jupyter', sys_prefix=True, overwrite=True)"
+	$(PY) -c "import importlib, importlib.util as u; m = 'jupyter_builder.federated_extensions' if u.find_spec('jupyter_builder') else 'jupyterlab.federated_labextensions'; importlib.import_module(m).develop_labextension_py('gladier_jupyter', sys_prefix=True, overwrite=True)"
 	install -D -m 644 jupyter-config/jupyter_server_config.d/gladier_jupyter.json \
 		$(VENV)/etc/jupyter/jupyter_server_config.d/gladier_jupyter.json
 
