@@ -87,10 +87,10 @@ def current() -> Backend:
 
 
 def _local_info() -> ServiceInfo:
+    # Checked (one ping) each time a client is made: a service that was stopped or
+    # restarted (on a new port) since use_local() is found or started again.
     info = _state["info"]
-    if info is None or _state["name"] != "local":
-        info = use_local()
-    return info
+    return use_local(info.state_dir if info is not None else None)
 
 
 def set_globus_login_manager(login_manager: t.Any) -> None:

@@ -73,3 +73,19 @@ def test_local_gladier_kwargs_grant_any_scope_with_the_secret(local_service):
     authorizers = lm.get_manager_authorizers()
     assert all(a.get_authorization_header() == f"Bearer {local_service.secret}" for a in authorizers.values())
     assert set(kwargs) >= {"login_manager", "compute_manager"}
+
+
+def test_clients_follow_a_restarted_service(tmp_path, local_service):
+    from gladier_jupyter import local
+
+    state = tmp_path / "restarting"
+    first = backend.use_local(state)
+    try:
+        flow = backend.flows_client().create_flow("kept", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, {}).data
+        local.stop(state)
+        fc = backend.flows_client()  # starts the service again, on a new port
+        assert backend.current().info.pid != first.pid
+        assert fc.get_flow(flow["id"])["title"] == "kept"
+    finally:
+        local.stop(state)
+        backend.use_local(local_service.state_dir)
