@@ -398,6 +398,10 @@ def test_preview_check_updates_the_synced_table_and_marks():
     assert [p.code for p in problems] == ["missing_input"]
     assert preview.problems[-1]["severity"] == "error"
     assert "'funcx_endpoint_compute'" in preview.problems[-1]["message"]
+    changes = []
+    preview.observe(changes.append, names="graph")
+    preview.check({"experiment": "/tmp/x", "subject": "s", "search_index": "i"})
+    assert changes, "the graph trait must change (and sync) when a check marks states"
     marked = {n["id"] for n in preview.graph["nodes"] if n["problems"]}
     assert marked == {"RunExperiment", "GatherMetadata"}
     assert preview.check({"input": {"compute_endpoint": "ep", "experiment": "/tmp/x",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import typing as t
 
 import traitlets
@@ -44,7 +45,8 @@ class FlowPreview(GladierWidget):
 
     def _sync(self) -> None:
         with self.hold_sync():
-            self.graph = self.flow.model
+            # a copy: the model is updated in place, and traitlets only syncs a new value
+            self.graph = copy.deepcopy(self.flow.model)
             self.problems = [p.to_dict() for p in self.flow.problems]
             self.inputs = list(self.flow.inputs)
 

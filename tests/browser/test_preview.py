@@ -54,8 +54,10 @@ def _centre_y(page, name: str) -> float:
 
 @pytest.mark.browser
 def test_tutorial_client_graph_shows_its_three_states_in_order(lab, page):
+    tutorial_input = json.loads((DATA / "inputs" / "tutorial_flow_input.json").read_text())
     run_notebook(lab, page, "preview_tutorial",
-                 TUTORIAL_CELLS + ["preview = FlowPreview(MyGladierClient)\npreview"],
+                 TUTORIAL_CELLS + ["preview = FlowPreview(MyGladierClient)\npreview",
+                                   f"problems = preview.check({tutorial_input!r})"],
                  wait_for=NODE.format("PublishMetadata"))
     names = ["RunExperiment", "GatherMetadata", "PublishMetadata"]
     ys = [_centre_y(page, n) for n in names]
@@ -64,11 +66,20 @@ def test_tutorial_client_graph_shows_its_three_states_in_order(lab, page):
     assert _centre_y(page, "(start)") < ys[0] and _centre_y(page, "(end)") > ys[-1]
     captions = page.locator(NODE.format("RunExperiment") + " > text").all_text_contents()
     assert captions == ["RunExperiment", "Compute · run_experiment()"]
-    assert page.locator(".gj-preview").get_attribute("data-errors") == "0"
-    # the required-input table names the key the tutorial's input gets wrong
+    # preview.check(tutorial input) reached the view: the key the tutorial's input gets wrong
+    # (funcx_endpoint_compute for compute_endpoint) is marked on both compute states
+    page.wait_for_function(
+        "() => document.querySelector('.gj-preview').dataset.errors === '1'", timeout=15_000)
+    for name in ("RunExperiment", "GatherMetadata"):
+        assert page.locator(NODE.format(name)).get_attribute("data-severity") == "error"
+    assert page.locator(NODE.format("PublishMetadata")).get_attribute("data-severity") == ""
     row = page.locator(".gj-inputs tr[data-key='compute_endpoint']")
     assert row.get_attribute("data-provided") == "false"
-    screenshot(page, "preview_tutorial")
+    assert page.locator(".gj-inputs tr[data-key='search_index']").get_attribute(
+        "data-provided") == "true"
+    assert "rename 'funcx_endpoint_compute' to 'compute_endpoint'" in page.locator(
+        ".gj-problems li[data-code='missing_input']").inner_text()
+    screenshot(page, "preview_tutorial", full_page=True)
 
 
 @pytest.mark.browser

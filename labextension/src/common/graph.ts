@@ -351,9 +351,17 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
     g.style.setProperty("--gj-status", STATUS_COLOURS[status] ?? GRAPH_SELECT);
   };
 
+  const shapeOf = (m: GraphModel): string =>
+    JSON.stringify([m.nodes.map((n) => [n.id, n.kind]), m.edges.map((e) => [e.source, e.target, e.label ?? ""])]);
+  let laidOut = "";
   const draw = (): void => {
     const t0 = performance.now();
-    placed = layoutGraph(current);
+    // Only a change of states or transitions needs a new layout; problems and captions don't.
+    const shape = shapeOf(current);
+    if (shape !== laidOut) {
+      placed = layoutGraph(current);
+      laidOut = shape;
+    }
     const t1 = performance.now();
     viewport.innerHTML = graphMarkup(current, placed, markerId);
     for (const name of statuses.keys()) paintStatus(name);
@@ -482,10 +490,13 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
     fit,
     zoomBy,
     update(next: GraphModel): void {
+      const relayout = shapeOf(next) !== laidOut;
       current = next;
       draw();
-      fitHeight();
-      initialView();
+      if (relayout) {
+        fitHeight();
+        initialView();
+      }
     },
     destroy(): void {
       observer?.disconnect();
