@@ -255,3 +255,67 @@ def test_plain_pip_install_puts_both_extensions_where_jupyter_looks(tmp_path):
     assert result["found"] == {"gladier_jupyter": True}
     assert result["valid"] is True
     assert result["module"].startswith(str(prefix))  # the installed copy, not the checkout
+
+
+# --------------------------------------------------------------------------------------
+# Globus Flows beside the local service, with the server's Globus login
+# --------------------------------------------------------------------------------------
+
+
+def _globus_data(access_token: str) -> str:
+    """GLOBUS_DATA as JupyterHub's GlobusOAuthenticator sets it, holding one Flows token."""
+    import base64
+    import pickle
+
+    import globus_sdk
+
+    scopes = globus_sdk.FlowsClient.scopes
+    state = {"tokens": {"flows.globus.org": {
+        "access_token": access_token, "expires_in": 3600, "resource_server": "flows.globus.org",
+        "scope": f"{scopes.run_status} {scopes.view_flows} {scopes.run_manage}",
+        "token_type": "Bearer"}}}
+    return base64.b64encode(pickle.dumps(state)).decode()
+
+
+def test_globus_runs_are_listed_beside_local_runs_when_the_server_holds_a_login(
+        tmp_path, local_service, run_definition, monkeypatch):
+    import globus_sdk
+
+    from gladier_jupyter import local
+    from gladier_jupyter.server.runs import GlobusSource, LocalSource, Registry
+
+    here = run_definition(load("quick_flow.json"), label="stays local")
+    # A second service stands in for Globus Flows: the same API, another URL and token.
+    cloud = local.ensure_running(tmp_path / "cloud")
+    try:
+        monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_FLOWS", cloud.service_url("flows"))
+        auth = globus_sdk.AccessTokenAuthorizer(cloud.secret)
+        cloud_flows = globus_sdk.FlowsClient(authorizer=auth)
+        flow = cloud_flows.create_flow("cloud flow", load("quick_flow.json"), {}).data
+        there = globus_sdk.SpecificFlowClient(flow["id"], authorizer=auth).run_flow(
+            {}, label="in the cloud").data
+        assert wait_for_run(cloud_flows, there["run_id"])["status"] == "SUCCEEDED"
+
+        on_this_machine = LocalSource(str(local_service.state_dir))
+        registry = Registry([on_this_machine, GlobusSource(
+            on_this_machine, environ={"GLOBUS_DATA": _globus_data(cloud.secret)})])
+        doc = registry.list_runs([], [])
+        assert doc["sources"] == {"local": {"available": True, "message": ""},
+                                  "globus": {"available": True, "message": ""}}
+        where = {r["run_id"]: r["source"] for r in doc["runs"]}
+        assert where[here["run_id"]] == "local"
+        assert where[there["run_id"]] == "globus"
+        # Without a source, a run id is looked up locally first, then in Globus.
+        snap = registry.tracker(there["run_id"]).snapshot()
+        assert snap["source"] == "globus" and snap["status"] == "SUCCEEDED"
+        assert snap["web_url"] == f"https://app.globus.org/runs/{there['run_id']}"
+        assert registry.flow(flow["id"])["source"] == "globus"
+        assert cloud.secret not in json.dumps([doc, snap])
+
+        # Logged out (no token source): only local runs, and the panel says why.
+        registry = Registry([on_this_machine, GlobusSource(on_this_machine, environ={})])
+        doc = registry.list_runs([], [])
+        assert doc["sources"]["globus"]["available"] is False
+        assert {r["source"] for r in doc["runs"]} == {"local"}
+    finally:
+        local.stop(tmp_path / "cloud")

@@ -62,6 +62,11 @@ class LocalSource:
         self._client: t.Any = None
         self._base_url = ""
 
+    @property
+    def base_url(self) -> str:
+        """The service's URL as last found (empty before the first :meth:`client`)."""
+        return self._base_url
+
     def client(self) -> t.Any:
         """A FlowsClient on the running service, starting the service if it is not running.
 
@@ -96,7 +101,10 @@ class GlobusSource:
     name = "globus"
     policy = _monitor.GLOBUS_POLICY
 
-    def __init__(self) -> None:
+    def __init__(self, local: LocalSource | None = None,
+                 environ: t.MutableMapping[str, str] | None = None) -> None:
+        self._local = local
+        self._environ = environ  # None: this server's environment (GLOBUS_DATA, hub API)
         self._lock = threading.Lock()
         self._session: t.Any = None
         self._loaded = 0.0
@@ -111,7 +119,7 @@ class GlobusSource:
 
         now = time.monotonic()
         if self._session is None:
-            self._session = AuthSession(mode="globus")
+            self._session = AuthSession(environ=self._environ, mode="globus")
             self._loaded = now
         elif now - self._loaded > AUTH_RELOAD_SECONDS:
             self._session.reload()
@@ -139,8 +147,9 @@ class GlobusSource:
                 self._client = globus_sdk.FlowsClient(
                     authorizer=self._session.authorizer_for(scope))
                 self._scope = scope
-            if _monitor.is_local_client(self._client):
-                # GLOBUS_SDK_SERVICE_URL_FLOWS points at the local service: one source only.
+            local_url = self._local.base_url if self._local is not None else ""
+            if local_url and str(self._client.base_url).startswith(local_url):
+                # GLOBUS_SDK_SERVICE_URL_FLOWS points at the local service: list it once.
                 self.message = "Globus Flows is redirected to the local service."
                 raise SourceUnavailable(self.message)
             self.message = ""
@@ -229,7 +238,10 @@ class Registry:
     """The sources and the runs this server is following (one per server process)."""
 
     def __init__(self, sources: list[t.Any] | None = None) -> None:
-        self.sources = sources if sources is not None else [LocalSource(), GlobusSource()]
+        if sources is None:
+            local = LocalSource()
+            sources = [local, GlobusSource(local)]
+        self.sources = sources
         self._by_name = {s.name: s for s in self.sources}
         self._trackers: dict[tuple[str, str], RunTracker] = {}
         self._lock = threading.Lock()
