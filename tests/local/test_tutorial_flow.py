@@ -217,3 +217,25 @@ def test_failing_tool_carries_remote_traceback_and_gladier_get_status_copes(glad
     assert "Traceback" in state["details"]["exception"]
     # gladier 0.11 tries to unpickle the exception (as for old funcX); it must not raise.
     assert client.get_status(run["run_id"])["details"]["output"]["Explode"]["status"] == "FAILED"
+
+
+class ChangingClient(GladierBaseClient):
+    flow_definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    gladier_tools: list = []
+
+
+def test_changed_client_flow_is_updated_in_place(gladier_kwargs, flows_client):
+    first = ChangingClient(**gladier_kwargs)
+    run1 = first.run_flow(flow_input={"input": {"x": 1}})
+    ChangingClient.flow_definition = {"StartAt": "B", "States": {
+        "B": {"Type": "Pass", "Parameters": {"changed": True}, "ResultPath": "$.b", "End": True}}}
+    try:
+        from gladier_jupyter import backend
+
+        second = ChangingClient(**backend.gladier_client_kwargs())
+        run2 = second.run_flow(flow_input={"input": {"x": 2}})
+    finally:
+        ChangingClient.flow_definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    assert run2["flow_id"] == run1["flow_id"], "gladier updates (PUT) the flow it deployed"
+    assert flows_client.get_flow(run1["flow_id"])["definition"]["StartAt"] == "B"
+    assert wait_for_run(flows_client, run2["run_id"])["details"]["output"]["b"] == {"changed": True}
