@@ -167,3 +167,22 @@ def test_kill_9_during_a_loop_of_pure_states_loses_and_repeats_nothing(tmp_path,
         assert codes.count("FlowStarted") == 1 and codes[-1] == "FlowSucceeded"
     finally:
         local.stop(state)
+
+
+def test_another_process_finds_the_same_service(private_service):
+    code = ("import sys; from gladier_jupyter import local; "
+            "print(local.ensure_running(sys.argv[1]).pid)")
+    out = subprocess.run([sys.executable, "-c", code, str(private_service.state_dir)],
+                         capture_output=True, text=True, check=True).stdout
+    assert int(out.strip()) == private_service.pid
+
+
+def test_secret_never_reaches_the_service_log(private_service):
+    fc = flows(private_service)
+    fc.list_flows()
+    with pytest.raises(globus_sdk.GlobusAPIError):
+        globus_sdk.FlowsClient(base_url=private_service.service_url("flows"),
+                               authorizer=globus_sdk.AccessTokenAuthorizer("wrong")).list_flows()
+    log = (private_service.state_dir / "service.log").read_text()
+    assert "listening" in log
+    assert private_service.secret not in log
