@@ -20,6 +20,9 @@ __all__ = ["GlobusSource", "LocalSource", "Registry", "RunTracker", "SourceUnava
 MAX_RUNS = 200
 #: Re-read the Globus token sources at most this often (a new login shows within it).
 AUTH_RELOAD_SECONDS = 30.0
+#: Reuse a Globus run list this long: the panel polls every second while a run is ACTIVE,
+#: and Globus asks clients to stay well under one request a second.
+GLOBUS_LIST_SECONDS = 5.0
 
 
 class SourceUnavailable(Exception):
@@ -55,6 +58,7 @@ class LocalSource:
 
     name = "local"
     policy = _monitor.LOCAL_POLICY
+    list_ttl = 0.0
 
     def __init__(self, state_dir: str | None = None) -> None:
         self._state_dir = state_dir
@@ -100,6 +104,7 @@ class GlobusSource:
 
     name = "globus"
     policy = _monitor.GLOBUS_POLICY
+    list_ttl = GLOBUS_LIST_SECONDS
 
     def __init__(self, local: LocalSource | None = None,
                  environ: t.MutableMapping[str, str] | None = None) -> None:
@@ -244,6 +249,7 @@ class Registry:
         self.sources = sources
         self._by_name = {s.name: s for s in self.sources}
         self._trackers: dict[tuple[str, str], RunTracker] = {}
+        self._lists: dict[tuple[str, str, str], tuple[float, list[dict[str, t.Any]]]] = {}
         self._lock = threading.Lock()
 
     def source(self, name: str) -> t.Any:
@@ -261,7 +267,15 @@ class Registry:
         for source in self.sources:
             try:
                 client = source.client()
-                rows.extend(self._list(source, client, flow_ids, statuses))
+                key = (source.name, ",".join(flow_ids), ",".join(statuses))
+                cached = self._lists.get(key)
+                ttl = getattr(source, "list_ttl", 0.0)
+                if cached is not None and time.monotonic() - cached[0] < ttl:
+                    found = cached[1]
+                else:
+                    found = self._list(source, client, flow_ids, statuses)
+                    self._lists[key] = (time.monotonic(), found)
+                rows.extend(found)
                 sources[source.name] = {"available": True, "message": ""}
             except SourceUnavailable as err:
                 sources[source.name] = {"available": False, "message": str(err)}

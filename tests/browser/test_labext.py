@@ -60,6 +60,24 @@ def test_runs_panel_follows_a_notebook_run_to_succeeded(lab, page):
     assert duration.inner_text().endswith("s")
     screenshot(page, "labext_panel_succeeded")
 
+    # Filters: by status, then by flow (the flow list holds the flows of the listed runs).
+    this_run = f".gj-lab-run[data-run-id='{row['runId']}']"
+    page.select_option(".gj-lab-runs-status", "FAILED")
+    assert page.locator(this_run).count() == 0
+    assert all(s == "FAILED" for s in page.evaluate(
+        "() => [...document.querySelectorAll('.gj-lab-run')].map(r => r.dataset.status)"))
+    page.select_option(".gj-lab-runs-status", "SUCCEEDED")
+    assert page.locator(this_run).count() == 1
+    flows = page.evaluate("() => [...document.querySelectorAll('.gj-lab-runs-flow option')]"
+                          ".map(o => [o.value, o.textContent])")
+    gate_flow = next(value for value, title in flows if title == "GateClient flow")
+    page.select_option(".gj-lab-runs-flow", gate_flow)
+    shown = page.evaluate("() => [...document.querySelectorAll('.gj-lab-run .gj-lab-run-flow')]"
+                          ".map(f => f.textContent)")
+    assert shown and set(shown) == {"GateClient flow"}
+    assert page.locator(this_run).count() == 1
+    screenshot(page, "labext_panel_filtered")
+
 
 def test_run_opens_from_the_panel_after_its_kernel_is_shut_down(lab, page):
     label = f"orphan-{uuid.uuid4().hex[:8]}"
