@@ -420,3 +420,36 @@ def test_preview_selection_must_name_a_state():
     assert preview.selected == "Ingest"
     with pytest.raises(traitlets.TraitError, match="no state 'Nope'"):
         preview.select("Nope")
+
+
+# --- gladier's own example tools (its test mocks ship with the package) --------------------
+
+
+def test_gladier_mock_client_with_import_string_definition():
+    from gladier.tests.test_data.gladier_mocks import MockGladierClient
+
+    graph = FlowGraph.build(MockGladierClient)
+    node = graph.node("MockFunc")
+    assert (node["kind"], node["tool"]) == ("compute", "MockTool")
+    assert [f["name"] for f in node["functions"]] == ["hello_world"]
+    table = {row["key"]: row for row in graph.inputs}
+    assert table["compute_endpoint"]["provided_by"] == "default: MockTool.flow_input"
+    # the mock reads hello_world's id but registers mock_func: the check says so
+    problems = check_run_input(MockGladierClient, {"input": {}})
+    assert [p.path for p in problems] == ["$.input.hello_world_function_id"]
+
+
+def test_gladier_mock_three_state_tool_and_generated_tool():
+    from gladier.tests.test_data.gladier_mocks import GeneratedTool, MockToolThreeStates
+
+    graph = FlowGraph.build(MockToolThreeStates)
+    assert graph.states_in_order() == ["StateOne", "StateTwo", "StateThree"]
+    assert [graph.node(s)["kind"] for s in graph.states_in_order()] == [
+        "compute", "transfer", "search"]
+    assert flowgraph.flowdef.errors(graph.definition) == []
+    generated = FlowGraph.build(GeneratedTool)
+    (fn,) = generated.node("MockFunc")["functions"]
+    assert (fn["name"], fn["doc"]) == ("mock_func", "Test mock function")
+    # gladier calls the function with the whole input as keyword arguments: 'data' is read
+    assert {row["key"] for row in generated.inputs} == {
+        "compute_endpoint", "mock_func_function_id", "data"}

@@ -79,7 +79,8 @@ def test_tutorial_client_graph_shows_its_three_states_in_order(lab, page):
         "data-provided") == "true"
     assert "rename 'funcx_endpoint_compute' to 'compute_endpoint'" in page.locator(
         ".gj-problems li[data-code='missing_input']").inner_text()
-    screenshot(page, "preview_tutorial", full_page=True)
+    page.locator(".gj-preview").scroll_into_view_if_needed()
+    screenshot(page, "preview_tutorial")
 
 
 @pytest.mark.browser
@@ -132,6 +133,7 @@ def test_broken_definition_shows_its_error_on_the_right_state(lab, page):
         timeout=15_000)
     assert "unknown" in page.locator(".gj-pane").inner_text().lower() or "'Secnd'" in (
         page.locator(".gj-pane").inner_text())
+    page.locator(".gj-preview").scroll_into_view_if_needed()
     screenshot(page, "preview_broken")
 
 
@@ -159,6 +161,7 @@ def test_dark_theme_renders_legible_graph(lab, page):
     # light text on a dark background, with a WCAG contrast ratio of at least 4.5
     assert colours["bg"] < 0.1 < colours["text"]
     assert (colours["text"] + 0.05) / (colours["bg"] + 0.05) >= 4.5
+    page.locator(".gj-preview").scroll_into_view_if_needed()
     screenshot(page, "preview_dark")
     page.evaluate(
         "() => window.jupyterapp.commands.execute('apputils:change-theme', "
