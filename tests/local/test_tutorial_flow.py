@@ -239,3 +239,24 @@ def test_changed_client_flow_is_updated_in_place(gladier_kwargs, flows_client):
     assert run2["flow_id"] == run1["flow_id"], "gladier updates (PUT) the flow it deployed"
     assert flows_client.get_flow(run1["flow_id"])["definition"]["StartAt"] == "B"
     assert wait_for_run(flows_client, run2["run_id"])["details"]["output"]["b"] == {"changed": True}
+
+
+@generate_flow_definition
+class TransferClient(GladierBaseClient):
+    gladier_tools = ["gladier_tools.globus.transfer.Transfer"]
+
+
+def test_gladier_tools_transfer_tool_copies_between_local_collections(gladier_kwargs, flows_client, local_service):
+    src, dst = str(uuid.uuid4()), str(uuid.uuid4())
+    source = local_service.state_dir / "collections" / src / "results"
+    source.mkdir(parents=True)
+    (source / "data.csv").write_text("a,b\n1,2\n")
+    client = TransferClient(**gladier_kwargs)
+    run = client.run_flow(flow_input={"input": {
+        "transfer_source_endpoint_id": src, "transfer_destination_endpoint_id": dst,
+        "transfer_source_path": "/results", "transfer_destination_path": "/archive/results",
+        "transfer_recursive": True}})
+    done = wait_for_run(flows_client, run["run_id"])
+    assert done["status"] == "SUCCEEDED", done["details"]
+    copied = local_service.state_dir / "collections" / dst / "archive" / "results" / "data.csv"
+    assert copied.read_text() == "a,b\n1,2\n"
