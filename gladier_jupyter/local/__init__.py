@@ -14,7 +14,7 @@ import dataclasses
 import os
 import pathlib
 
-__all__ = ["ServiceInfo", "default_state_dir", "ensure_running", "stop", "status"]
+__all__ = ["ServiceInfo", "default_state_dir", "ensure_running", "map_collection", "stop", "status"]
 
 APIS = ("flows", "search", "compute", "transfer", "auth")
 
@@ -66,3 +66,38 @@ def status(state_dir: os.PathLike[str] | str | None = None) -> ServiceInfo | Non
     from gladier_jupyter.local import process
 
     return process.find_running(pathlib.Path(state_dir) if state_dir else default_state_dir())
+
+
+def map_collection(
+    collection_id: str, folder: os.PathLike[str] | str, state_dir: os.PathLike[str] | str | None = None
+) -> pathlib.Path:
+    """Make the local Transfer (API and action) use ``folder`` for ``collection_id``.
+
+    Unmapped collections are folders under ``<state dir>/collections/``. Takes effect for
+    the next transfer; returns the folder.
+    """
+    import json
+    import re
+
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", str(collection_id)):
+        from gladier_jupyter.errors import GladierJupyterUsageError
+
+        raise GladierJupyterUsageError(
+            f"Collection id {str(collection_id)[:80]!r} is not valid: use letters, digits, '-' and '_' (a UUID)."
+        )
+    state = pathlib.Path(state_dir) if state_dir else default_state_dir()
+    from gladier_jupyter.local import process
+
+    process.prepare_state_dir(state)
+    target = pathlib.Path(folder).expanduser().resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    path = state / "collections.json"
+    try:
+        mapping = json.loads(path.read_text())
+    except (OSError, ValueError):
+        mapping = {}
+    mapping[str(collection_id)] = str(target)
+    tmp = path.with_name(f".collections.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(mapping, indent=1))
+    os.replace(tmp, path)
+    return target

@@ -50,3 +50,15 @@ def test_collection_id_with_dots_is_refused(tc):
     with pytest.raises(globus_sdk.TransferAPIError) as info:
         tc.operation_ls("..", path="/")
     assert info.value.http_status in (400, 404)
+
+
+def test_mapped_collection_uses_the_given_folder(tc, local_service, tmp_path):
+    from gladier_jupyter import local
+    from gladier_jupyter.errors import GladierJupyterUsageError
+
+    cid = str(uuid.uuid4())
+    folder = local.map_collection(cid, tmp_path / "my-data", local_service.state_dir)
+    (folder / "note.txt").write_text("hi")
+    assert [e["name"] for e in tc.operation_ls(cid, path="/")] == ["note.txt"]
+    with pytest.raises(GladierJupyterUsageError, match="not valid"):
+        local.map_collection("../escape", tmp_path, local_service.state_dir)
