@@ -175,3 +175,16 @@ def test_unknown_flows_path_is_flows_shaped_404(flows_client):
     with pytest.raises(GlobusAPIError) as info:
         flows_client.get("/no/such/path")
     assert (info.value.http_status, info.value.code) == (404, "NOT_FOUND")
+
+
+def test_update_of_an_active_run_survives_its_next_states(flows_client):
+    definition = {"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 0.5, "Next": "P"}, "P": {"Type": "Pass", "End": True}}}
+    flow = flows_client.create_flow("Relabel", definition, {}).data
+    run = start(flows_client, flow["id"], label="before")
+    flows_client.update_run(run["run_id"], label="during", tags=["t"])
+    doc = wait_for_run(flows_client, run["run_id"])
+    assert doc["status"] == "SUCCEEDED"
+    assert (doc["label"], doc["tags"]) == ("during", ["t"])
+    listed = flows_client.list_runs(filter_flow_id=flow["id"])["runs"][0]
+    assert listed["label"] == "during"

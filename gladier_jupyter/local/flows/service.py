@@ -358,15 +358,14 @@ class FlowsService:
         doc = self.get_run(run_id)
         if not isinstance(body, dict):
             raise BadRequest("The request body must be a JSON object.")
-        for field in ("label", "tags", "run_managers", "run_monitors"):
+        meta = {k: doc.get(k) for k in ("label", "tags", "run_managers", "run_monitors")}
+        for field in meta:
             if field in body and body[field] is not None:
-                doc[field] = body[field]
-        doc["manage_by"], doc["monitor_by"] = doc["run_managers"], doc["run_monitors"]
-        # Not via record(): the engine may be moving the run; only these fields change.
-        current = self.get_run(run_id)
-        current.update({k: doc[k] for k in ("label", "tags", "run_managers", "run_monitors", "manage_by", "monitor_by")})
-        self.store.update_run_doc(current)
-        return current
+                meta[field] = body[field]
+        meta["manage_by"], meta["monitor_by"] = meta["run_managers"], meta["run_monitors"]
+        # Kept apart from the document the engine keeps writing while the run moves.
+        self.store.set_run_meta(run_id, meta)
+        return self.get_run(run_id)
 
     def cancel_run(self, run_id: str) -> dict[str, t.Any]:
         doc = self.get_run(run_id)

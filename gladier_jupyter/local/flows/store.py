@@ -54,6 +54,9 @@ class FlowsStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
+        if "meta" not in columns:  # databases made before run updates were kept apart
+            self._db.execute("ALTER TABLE runs ADD COLUMN meta TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -148,14 +151,23 @@ class FlowsStore:
             [(run_id, last + i + 1, _dumps(e)) for i, e in enumerate(entries)],
         )
 
-    def update_run_doc(self, doc: dict[str, t.Any]) -> None:
+    def set_run_meta(self, run_id: str, meta: dict[str, t.Any]) -> None:
+        """Fields a user changed (label, tags, managers, monitors): kept apart from the
+        document the engine writes, and laid over it whenever a run is read."""
         with self._lock:
-            self._db.execute("UPDATE runs SET doc=? WHERE run_id=?", (_dumps(doc), doc["run_id"]))
+            self._db.execute("UPDATE runs SET meta=? WHERE run_id=?", (_dumps(meta), run_id))
+
+    @staticmethod
+    def _doc(raw: str, meta: str | None) -> dict[str, t.Any]:
+        doc = json.loads(raw)
+        if meta:
+            doc.update(json.loads(meta))
+        return doc
 
     def get_run(self, run_id: str) -> dict[str, t.Any] | None:
         with self._lock:
-            row = self._db.execute("SELECT doc FROM runs WHERE run_id=?", (run_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+            row = self._db.execute("SELECT doc, meta FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        return self._doc(row[0], row[1]) if row else None
 
     def get_run_state(
         self, run_id: str
@@ -163,11 +175,11 @@ class FlowsStore:
         """``(doc, definition, cursor)`` of a run."""
         with self._lock:
             row = self._db.execute(
-                "SELECT doc, definition, cursor FROM runs WHERE run_id=?", (run_id,)
+                "SELECT doc, definition, cursor, meta FROM runs WHERE run_id=?", (run_id,)
             ).fetchone()
         if row is None:
             return None
-        return json.loads(row[0]), json.loads(row[1]), json.loads(row[2]) if row[2] else None
+        return self._doc(row[0], row[3]), json.loads(row[1]), json.loads(row[2]) if row[2] else None
 
     def delete_run(self, run_id: str) -> None:
         with self._lock, self._db:
@@ -189,7 +201,7 @@ class FlowsStore:
         if after_seq:
             where.append("seq<?")
             args.append(after_seq)
-        sql = "SELECT seq, doc FROM runs"
+        sql = "SELECT seq, doc, meta FROM runs"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY seq DESC LIMIT ?"
@@ -198,7 +210,7 @@ class FlowsStore:
             rows = self._db.execute(sql, args).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        return [json.loads(r[1]) for r in rows], (rows[-1][0] if more else None)
+        return [self._doc(r[1], r[2]) for r in rows], (rows[-1][0] if more else None)
 
     def run_ids_with_status(self, status: str) -> list[str]:
         with self._lock:
