@@ -109,6 +109,12 @@ def test_clicking_a_state_shows_its_json_and_function_source(lab, page):
         "() => document.querySelector('.gj-preview').dataset.selected === 'RunExperiment'",
         timeout=15_000)
     assert "Run an 'experiment'" in page.locator(".gj-pane").inner_text()
+    # arrow down follows the transition to the next state
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('.gj-preview').dataset.selected === 'GatherMetadata'",
+        timeout=15_000)
 
 
 @pytest.mark.browser

@@ -388,6 +388,19 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
       options.onSelect?.(g.dataset.name ?? "");
       return;
     }
+    if (g && (ev.key === "ArrowDown" || ev.key === "ArrowUp")) {
+      // follow a transition: down to the next state, up to one that leads here
+      const name = g.dataset.name ?? "";
+      const down = ev.key === "ArrowDown";
+      const kinds = new Map(current.nodes.map((n) => [n.id, n.kind]));
+      const hop = current.edges
+        .filter((e) => (down ? e.source === name : e.target === name))
+        .map((e) => (down ? e.target : e.source))
+        .find((id) => !isMarker(kinds.get(id) ?? "start"));
+      if (hop) nodeEl(hop)?.focus();
+      ev.preventDefault();
+      return;
+    }
     if (ev.key === "+" || ev.key === "=") zoomBy(1.25);
     else if (ev.key === "-") zoomBy(0.8);
     else if (ev.key === "0") fit();
