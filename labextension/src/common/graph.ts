@@ -5,7 +5,7 @@
 //   const view = renderGraph(container, model, { onSelect: (name) => ... });
 //   view.setStatus("RunExperiment", "active"); view.select("RunExperiment"); view.destroy();
 //
-// Every state's <g> carries data-name, data-kind, data-problems, data-severity, and once a
+// Every state's <g> carries data-name (and data-state, the same), data-kind, data-problems, data-severity, and once a
 // status is set, data-status and data-status-history ("active>succeeded") so tests can
 // see live updates without racing them.
 import dagre from "@dagrejs/dagre";
@@ -204,7 +204,7 @@ export function graphMarkup(model: GraphModel, placed: Placed, markerId: string)
     const tip = [label, n.caption, ...problems.map((p) => `${p.severity}: ${p.message}`)]
       .filter(Boolean).join("\n");
     out.push(
-      `<g class="gj-node gj-kind-${esc(n.kind)}" data-name="${esc(n.id)}" data-kind="${esc(n.kind)}" ` +
+      `<g class="gj-node gj-kind-${esc(n.kind)}" data-name="${esc(n.id)}" data-state="${esc(n.id)}" data-kind="${esc(n.kind)}" ` +
       `data-problems="${problems.length}" data-severity="${severity}" ` +
       (isMarker(n.kind) ? 'aria-hidden="true"' : `tabindex="0" role="button" aria-label="${esc(
         `${label}, ${n.caption ?? n.kind}${problems.length ? `, ${problems.length} problem(s)` : ""}`)}"`) +
