@@ -183,3 +183,35 @@ def test_saved_notebook_with_a_flow_output_shows_the_graph_on_open(lab, page):
     page.goto(lab.page_url(f"lab/workspaces/{fresh()}/tree/labext_saved_flow.ipynb"))
     page.wait_for_selector(".gj-lab-flow-output .gj-node[data-name='Finish']", timeout=60_000)
     screenshot(page, "labext_saved_flow_output")
+
+
+def test_run_started_elsewhere_is_cancelled_from_its_tab(lab, page, run_definition):
+    # Started by this test process, not by any notebook of this JupyterLab.
+    definition = json.loads((DATA / "labext" / "long_wait_flow.json").read_text())
+    label = f"cancel-{uuid.uuid4().hex[:8]}"
+    started = run_definition(definition, wait=False, label=label)
+    page.goto(lab.page_url(f"lab/workspaces/{fresh()}"))
+    page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+    show_runs_panel(page)
+    page.wait_for_function(_ROW, arg=[label, "ACTIVE"], timeout=60_000, polling=200)
+    page.locator(f".gj-lab-run[data-run-id='{started['run_id']}']").click()
+    view = page.locator(f".gj-lab-run-view[data-run-id='{started['run_id']}'] .gj-monitor")
+    view.wait_for(timeout=30_000)
+    page.wait_for_function(
+        "(id) => document.querySelector(`.gj-lab-run-view[data-run-id='${id}'] .gj-monitor`)"
+        ".dataset.status === 'ACTIVE'", arg=started["run_id"], timeout=30_000)
+    view.locator(".gj-cancel").click()
+    view.locator(".gj-cancel-yes").click()
+    page.wait_for_function(
+        "(id) => ['FAILED', 'ENDED'].includes(document.querySelector("
+        "`.gj-lab-run-view[data-run-id='${id}'] .gj-monitor`).dataset.status)",
+        arg=started["run_id"], timeout=30_000, polling=200)
+    assert view.get_attribute("data-status-history").startswith("ACTIVE>")
+    # The side panel follows the cancel too.
+    page.wait_for_function(
+        "([label]) => [...document.querySelectorAll('.gj-lab-run')].some(r =>"
+        " r.querySelector('.gj-lab-run-label').textContent === label"
+        " && ['FAILED', 'ENDED'].includes(r.dataset.status))",
+        arg=[label], timeout=30_000, polling=200)
+    screenshot(page, "labext_run_tab_cancelled")
