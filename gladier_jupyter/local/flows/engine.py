@@ -1,9 +1,12 @@
 """The flow engine: moves runs through a flow definition, one thread per active run.
 
 Lifecycle of a run: ``ACTIVE`` -> ``SUCCEEDED`` | ``FAILED`` (a Fail state, an uncaught
-error, a cancel: ``FlowCanceled``). After every state the run's document, its cursor (next
-state + flow document) and the state's log entries are committed together, so a service
-killed mid-run resumes every ACTIVE run at the state it had not finished.
+error, a cancel: ``FlowCanceled``). The run's document, its cursor (next state + flow
+document) and the states' log entries are committed together: before an Action or Wait
+starts, right after it ends, and for side-effect-free states (Pass, Choice,
+ExpressionEval) every 64 entries or 20 ms. A service killed mid-run resumes every ACTIVE
+run at its last commit: pure states are simply run again, an action that had started is
+started again, a Wait keeps its original end time. Nothing committed is lost or repeated.
 """
 
 from __future__ import annotations
