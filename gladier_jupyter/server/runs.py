@@ -8,6 +8,7 @@ Everything here blocks (globus-sdk is synchronous): the handlers call it on a th
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 import typing as t
@@ -23,6 +24,8 @@ AUTH_RELOAD_SECONDS = 30.0
 #: Reuse a Globus run list this long: the panel polls every second while a run is ACTIVE,
 #: and Globus asks clients to stay well under one request a second.
 GLOBUS_LIST_SECONDS = 5.0
+#: Runs whose document and log the server keeps in memory (least recently opened dropped).
+MAX_TRACKED_RUNS = 64
 
 
 class SourceUnavailable(Exception):
@@ -248,7 +251,8 @@ class Registry:
             sources = [local, GlobusSource(local)]
         self.sources = sources
         self._by_name = {s.name: s for s in self.sources}
-        self._trackers: dict[tuple[str, str], RunTracker] = {}
+        self._trackers: collections.OrderedDict[tuple[str, str], RunTracker] = (
+            collections.OrderedDict())
         self._lists: dict[tuple[str, str, str], tuple[float, list[dict[str, t.Any]]]] = {}
         self._lock = threading.Lock()
 
@@ -312,6 +316,8 @@ class Registry:
             source = self.source(name)
             with self._lock:
                 tracker = self._trackers.get((name, run_id))
+                if tracker is not None:
+                    self._trackers.move_to_end((name, run_id))
             if tracker is not None:
                 tracker.poll()
                 return tracker
@@ -328,6 +334,8 @@ class Registry:
                 raise
             with self._lock:
                 self._trackers[(name, run_id)] = tracker
+                while len(self._trackers) > MAX_TRACKED_RUNS:
+                    self._trackers.popitem(last=False)
             return tracker
         if last is not None and not isinstance(last, SourceUnavailable):
             raise last

@@ -48,12 +48,22 @@ def test_runs_panel_follows_a_notebook_run_to_succeeded(lab, page):
     assert row["source"] == "local"
     text = page.locator(".gj-lab-run", has_text=label).inner_text()
     assert "GateClient" in text or "WaitForGate" in text or row["runId"] in text or label in text
+    # Its tab, opened while the run waits, follows it too.
+    page.locator(f".gj-lab-run[data-run-id='{row['runId']}']").click()
+    tab = f".gj-lab-run-view[data-run-id='{row['runId']}'] .gj-monitor"
+    page.wait_for_function(f"() => document.querySelector(\"{tab}\")?.dataset.status === 'ACTIVE'",
+                           timeout=30_000)
     screenshot(page, "labext_panel_active")
     gate.write_text("open")
     page.wait_for_function(_ROW, arg=[label, "SUCCEEDED"], timeout=60_000, polling=200)
     row = page.evaluate(_ROW_DATA, label)
     # The panel itself followed the run: it showed ACTIVE, then SUCCEEDED, with no reload.
     assert row["statusHistory"] == "ACTIVE>SUCCEEDED"
+    page.wait_for_function(f"() => document.querySelector(\"{tab}\").dataset.status === 'SUCCEEDED'",
+                           timeout=30_000)
+    assert page.locator(tab).get_attribute("data-status-history").endswith("ACTIVE>SUCCEEDED")
+    node = page.locator(f"{tab} [data-name='WaitForGate']")
+    assert node.get_attribute("data-status-history") == "active>succeeded"
     badge = page.locator(f".gj-lab-run[data-run-id='{row['runId']}'] .gj-status-badge")
     assert badge.inner_text() == "SUCCEEDED"
     duration = page.locator(f".gj-lab-run[data-run-id='{row['runId']}'] .gj-lab-run-duration")
