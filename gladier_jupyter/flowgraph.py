@@ -368,8 +368,9 @@ def _passes_whole_input(params: t.Any) -> bool:
 def function_input_keys(source: str) -> list[str]:
     """Keys a compute function requires from its keyword payload (gladier calls ``f(**payload)``).
 
-    Parameters without defaults, and ``data["key"]`` lookups on its ``**data``; ``data.get(...)``
-    lookups are optional and not listed.
+    Parameters without defaults, and ``data["key"]`` lookups on its ``**data`` that every call
+    makes; keys read with ``data.get(...)``, tested with ``in``, or looked up only inside
+    if/for/try/with blocks are left out.
     """
     import ast
 
@@ -385,12 +386,30 @@ def function_input_keys(source: str) -> list[str]:
     required = [a.arg for a in positional[: len(positional) - len(args.defaults)]]
     required += [a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=False) if d is None]
     kw = args.kwarg.arg if args.kwarg else None
-    if kw:
-        for node in ast.walk(fn):
+    if not kw:
+        return required
+    # Conservative, since %gladier_run refuses to start on these: only lookups every call
+    # makes (simple statements at the top of the body, not inside if/for/try/with), and
+    # never a key the function tests for ('x' in data) or reads with data.get('x').
+    guarded = {
+        node.left.value for node in ast.walk(fn)
+        if isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant)
+        and any(isinstance(c, ast.Name) and c.id == kw for c in node.comparators)
+    } | {
+        node.args[0].value for node in ast.walk(fn)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name) and node.func.value.id == kw
+        and node.args and isinstance(node.args[0], ast.Constant)
+    }
+    simple = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return, ast.Expr)
+    for statement in fn.body:
+        if not isinstance(statement, simple):
+            continue
+        for node in ast.walk(statement):
             if (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
                     and node.value.id == kw and isinstance(node.slice, ast.Constant)
                     and isinstance(node.slice.value, str) and isinstance(node.ctx, ast.Load)
-                    and node.slice.value not in required):
+                    and node.slice.value not in required and node.slice.value not in guarded):
                 required.append(node.slice.value)
     return required
 

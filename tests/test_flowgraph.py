@@ -294,6 +294,20 @@ def test_function_input_keys_reads_parameters_and_payload_lookups():
     assert flowgraph.function_input_keys(source) == ["path", "size", "experiment", "subject"]
 
 
+def test_function_input_keys_leave_out_guarded_and_conditional_lookups():
+    source = (
+        "def f(**data):\n"
+        "    a = data['always']\n"
+        "    if 'maybe' in data:\n"
+        "        b = data['maybe']\n"
+        "    c = data['maybe']  # guarded above: optional\n"
+        "    for x in data['items']:\n"
+        "        y = data['inside_loop']\n"
+        "    return data.get('opt') or data['opt']\n"
+    )
+    assert flowgraph.function_input_keys(source) == ["always"]
+
+
 @pytest.mark.parametrize("rule,short", [
     ({"Variable": "$.input.n", "NumericGreaterThan": 3}, "input.n > 3"),
     ({"Variable": "$.s", "StringMatches": "log-*"}, 's matches "log-*"'),
