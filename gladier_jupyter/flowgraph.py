@@ -1012,6 +1012,8 @@ def _svg(model: dict, layout: dict) -> str:
         f'aria-label="Flow {_esc(model.get("name"))}: {sum(1 for n in model["nodes"] if n["kind"] not in ("start", "end"))} states" '
         f'style="font-family:{_FONT};font-size:12px">',
         f"<title>Flow {_esc(model.get('name'))}</title>",
+        # a backdrop, so the drawing stays legible where it lands on a dark page as an image
+        f'<rect class="gj-backdrop" width="100%" height="100%" style="fill:{_BG}"/>',
         '<defs><marker id="gj-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
         f'style="fill:{_EDGE}"/></marker></defs>',
