@@ -188,3 +188,36 @@ def test_update_of_an_active_run_survives_its_next_states(flows_client):
     assert (doc["label"], doc["tags"]) == ("during", ["t"])
     listed = flows_client.list_runs(filter_flow_id=flow["id"])["runs"][0]
     assert listed["label"] == "during"
+
+
+def test_action_needing_consent_makes_the_run_inactive_until_resumed(flows_client):
+    scope = "https://auth.globus.org/scopes/actions.globus.org/hello_world/extra"
+    definition = {"StartAt": "Hello", "States": {"Hello": {
+        "Type": "Action", "ActionUrl": "https://actions.globus.org/hello_world",
+        "Parameters": {"echo_string": "hi", "required_dependent_scope": scope},
+        "ResultPath": "$.hello", "End": True}}}
+    flow = flows_client.create_flow("Consent", definition, {}).data
+    run = start(flows_client, flow["id"])
+    while (doc := flows_client.get_run(run["run_id"]).data)["status"] == "ACTIVE":
+        pass
+    assert doc["status"] == "INACTIVE"
+    assert doc["details"]["code"] == "ConsentRequired"
+    assert doc["details"]["details"]["required_scope"] == scope
+    assert run_log(flows_client, run["run_id"])[-1]["code"] == "ActionInactive"
+
+    resumed = SpecificFlowClient(flow["id"], authorizer=flows_client.authorizer).resume_run(run["run_id"]).data
+    assert resumed["status"] in ("ACTIVE", "SUCCEEDED")
+    done = wait_for_run(flows_client, run["run_id"])
+    assert done["status"] == "SUCCEEDED"
+    assert done["details"]["output"]["hello"]["details"]["hello"] == "hi"
+
+
+def test_inactive_run_can_be_canceled(flows_client):
+    definition = {"StartAt": "Hello", "States": {"Hello": {
+        "Type": "Action", "ActionUrl": "https://actions.globus.org/hello_world",
+        "Parameters": {"required_dependent_scope": "urn:x"}, "ResultPath": "$.h", "End": True}}}
+    flow = flows_client.create_flow("Consent", definition, {}).data
+    run = start(flows_client, flow["id"])
+    while flows_client.get_run(run["run_id"])["status"] == "ACTIVE":
+        pass
+    assert flows_client.cancel_run(run["run_id"])["details"]["code"] == "FlowCanceled"

@@ -26,6 +26,8 @@ class ActionRequest:
     state_name: str
     label: str | None = None
     timeout: float | None = None
+    #: scopes the user consented to when resuming an INACTIVE run
+    granted_scopes: tuple[str, ...] = ()
 
 
 class ActionHandle:
@@ -113,7 +115,15 @@ class HelloWorldProvider:
     def start(self, body: t.Any, request: ActionRequest) -> ActionHandle:
         if not isinstance(body, dict):
             raise ActionUnableToRun("The hello_world action needs an object body.")
+        scope = body.get("required_dependent_scope")
+        if scope and scope not in request.granted_scopes:
+            # As Globus's hello_world does: the run waits (INACTIVE) for this consent.
+            return DoneHandle("INACTIVE", {
+                "code": "ConsentRequired",
+                "description": f"The action needs consent for the scope {scope}.",
+                "required_scope": scope,
+            })
         details = {"Hello": "World", "hello": body.get("echo_string", "")}
-        if body.get("required_dependent_scope"):
-            details["required_dependent_scope"] = body["required_dependent_scope"]
+        if scope:
+            details["required_dependent_scope"] = scope
         return DoneHandle("SUCCEEDED", details)

@@ -56,6 +56,10 @@ class _Canceled(Exception):
     pass
 
 
+class _Inactive(Exception):
+    """The run waits (INACTIVE) for the user, e.g. a consent; resume_run starts it again."""
+
+
 class _Stopping(Exception):
     """The service is shutting down: leave the run ACTIVE at its cursor for the next start."""
 
@@ -260,6 +264,7 @@ class _RunControl:
         self.cancel = threading.Event()
         self.thread: threading.Thread | None = None
         self.wait_until: float | None = None  # a resumed Wait state's end time
+        self.granted: tuple[str, ...] = ()  # consents given when the run was resumed
         self.pending: list[dict[str, t.Any]] = []  # log entries of uncommitted pure states
         self.flushed = time.monotonic()
 
@@ -315,7 +320,7 @@ class Engine:
             self._run(run_id, control)
         except _Canceled:
             self.service.finish_canceled(run_id)
-        except _Stopping:
+        except (_Stopping, _Inactive):
             pass
         except Exception as exc:  # noqa: BLE001 - a bug here ends the run, not the service
             log.exception("Run %s failed inside the engine.", run_id)
@@ -339,6 +344,7 @@ class Engine:
         name: str = cursor["state"]
         data: t.Any = cursor["data"]
         control.wait_until = cursor.get("wait_until")
+        control.granted = tuple(cursor.get("granted_scopes", ()))
         context = self.service.run_context(doc)
         while True:
             if control.cancel.is_set():
@@ -519,13 +525,22 @@ class Engine:
             )
         start_time = now_iso()
         request = actions.ActionRequest(ctx=self.service.ctx, run_id=doc["run_id"], state_name=name,
-                                        label=doc.get("label"), timeout=wait_time + 5)
+                                        label=doc.get("label"), timeout=wait_time + 5,
+                                        granted_scopes=control.granted)
         try:
             handle = provider.start(body, request)
         except actions.ActionUnableToRun as exc:
             raise StateError("ActionUnableToRun", f"State {name}: {exc}") from None
         deadline = time.monotonic() + wait_time
         status, details = handle.poll()
+        if status == "INACTIVE":
+            inactive = self.service.inactive_doc(doc, name, details)
+            entry = self._entry("ActionInactive", f"State {name} of type Action is inactive: "
+                                f"{details.get('description', 'it waits for the user')}",
+                                {"state_name": name, "state_type": "Action", "output": details})
+            cursor = {"state": name, "data": data, "granted_scopes": list(control.granted)}
+            self.store.record(inactive, cursor, [*self._take_pending(control, []), entry])
+            raise _Inactive()
         while status not in TERMINAL:
             if control.cancel.is_set():
                 handle.cancel()

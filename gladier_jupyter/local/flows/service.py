@@ -285,6 +285,16 @@ class FlowsService:
         }
         return doc
 
+    def inactive_doc(self, doc: dict[str, t.Any], name: str, details: dict[str, t.Any]) -> dict[str, t.Any]:
+        doc = dict(doc)
+        doc.update(status="INACTIVE", display_status="INACTIVE")
+        doc["details"] = {
+            "code": details.get("code", "ActionInactive"),
+            "description": details.get("description", f"State {name} waits for the user."),
+            "details": {"state_name": name, **{k: v for k, v in details.items() if k not in ("code", "description")}},
+        }
+        return doc
+
     def finish_succeeded(self, doc: dict[str, t.Any], data: t.Any, entries: list[dict[str, t.Any]]) -> None:
         now = now_iso()
         doc = dict(doc)
@@ -381,8 +391,19 @@ class FlowsService:
                 f"Run {run_id} has status '{doc['status']}' but must have status in {{'ACTIVE', 'INACTIVE'}} for requested operation"
             )
         if doc["status"] == "INACTIVE":
+            # Resuming is the user's consent to what the run waited for.
+            cursor = dict(self.store.get_run_state(run_id)[2] or {})
+            wanted = (doc.get("details") or {}).get("details", {}).get("required_scope")
+            granted = list(cursor.get("granted_scopes", []))
+            if wanted and wanted not in granted:
+                granted.append(wanted)
+            cursor["granted_scopes"] = granted
+            state_name = cursor.get("state")
             doc.update(status="ACTIVE", display_status="ACTIVE")
-            self.store.record(doc, self.store.get_run_state(run_id)[2], [], expect=("INACTIVE",))
+            doc["details"] = {"code": "ActionStarted",
+                              "description": f"State {state_name} of type Action resumed",
+                              "details": {"state_name": state_name, "state_type": "Action"}}
+            self.store.record(doc, cursor, [], expect=("INACTIVE",))
         self.engine.launch(run_id)
         return self.get_run(run_id)
 
