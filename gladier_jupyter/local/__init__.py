@@ -4,6 +4,21 @@ One service per user, started on demand and found again by later kernels through
 file in :func:`default_state_dir`. It binds 127.0.0.1 only and answers only requests that
 carry the per-user secret kept (mode 0600) in that folder.
 
+Usage::
+
+    python -m gladier_jupyter.local serve [--port N] [--state-dir DIR]   # in the foreground
+    python -m gladier_jupyter.local start | status | stop [--state-dir DIR]
+
+    from gladier_jupyter import local
+    info = local.ensure_running()          # started detached on first use, found again later
+    info.service_url("flows")              # http://127.0.0.1:PORT/api/flows/
+    local.map_collection(collection_id, "~/data")   # a local Transfer collection -> a folder
+
+The state folder (``$GLADIER_JUPYTER_STATE_DIR``, else ``~/.local/state/gladier-jupyter``)
+holds the secret (0600), ``service.json`` (pid, port), ``service.log``, and one SQLite
+database per API (flows, compute, search, transfer, auth); unmapped Transfer collections
+are folders under ``collections/``. Deleting the folder (service stopped) starts afresh.
+
 This module stays import-light (no tornado, no globus-sdk): kernels import it to find or
 start the service; the server itself lives in :mod:`gladier_jupyter.local.server`.
 """
