@@ -12,6 +12,8 @@ import threading
 import typing as t
 import uuid
 
+from gladier_jupyter.local._db import open_database
+
 __all__ = ["SearchStore", "entry_text", "now_string"]
 
 _SCHEMA = """
@@ -104,13 +106,8 @@ class SearchStore:
     """Typed access to ``search.sqlite3`` (WAL, one connection guarded by a lock)."""
 
     def __init__(self, path: pathlib.Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(path, _SCHEMA)
 
     def close(self) -> None:
         with self._lock:
