@@ -178,17 +178,20 @@ def test_flow_mime_output_renders_as_a_graph_without_widget_state(lab, page):
     screenshot(page, "labext_flow_mime")
 
 
-def test_saved_notebook_with_a_flow_output_shows_the_graph_on_open(lab, page):
+def test_saved_flow_preview_without_widget_state_shows_the_graph_on_open(lab, page):
     import nbformat
 
-    from gladier_jupyter.flowgraph import FlowGraph
+    from gladier_jupyter.widgets.preview import FlowPreview
 
     definition = json.loads((DATA / "labext" / "quick_flow.json").read_text())
     path = write_notebook(lab, "labext_saved_flow", ["# the output below was saved, no kernel ran"])
     nb = nbformat.read(path, as_version=4)
-    nb.cells[0].outputs = [nbformat.v4.new_output(
-        "display_data", data={"application/vnd.gladier.flow+json": FlowGraph.build(definition).to_json(),
-                              "text/plain": "a flow"})]
+    # FlowPreview's own bundle as a saved notebook keeps it when widget state was not saved:
+    # the SVG and mermaid fallbacks are there too, and the flow renderer is preferred.
+    data, _ = FlowPreview(definition)._repr_mimebundle_()
+    data = {k: v for k, v in data.items() if k != "application/vnd.jupyter.widget-view+json"}
+    assert {"image/svg+xml", "text/vnd.mermaid", "application/vnd.gladier.flow+json"} <= set(data)
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data=data)]
     nbformat.write(nb, path)
     page.goto(lab.page_url(f"lab/workspaces/{fresh()}/tree/labext_saved_flow.ipynb"))
     page.wait_for_selector(".gj-lab-flow-output .gj-node[data-name='Finish']", timeout=60_000)
