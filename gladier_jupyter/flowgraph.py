@@ -635,6 +635,7 @@ class FlowGraph:
         for key in self._source.required:
             keys.setdefault(key, [])
         optional = flowdef.optional_input_keys(self.definition) - set(self._source.required)
+        self._table_keys = set(keys)
         rows = []
         input_problems: list[Problem] = list(shape_problems)
         for key, states in keys.items():
@@ -692,7 +693,7 @@ class FlowGraph:
         message = (f"{who} {verb} $.input.{key}{where}, which flow_input does not set. Add it "
                    "to the run input.")
         renamed = [old for old, new in _RENAMED_KEYS.items() if new == key and old in given]
-        close = difflib.get_close_matches(key, [k for k in given if k not in keys_read(self)],
+        close = difflib.get_close_matches(key, [k for k in given if k not in self._table_keys],
                                           n=1, cutoff=0.75)
         if renamed:
             message = (f"{who} {verb} $.input.{key}{where}, but flow_input sets {renamed[0]!r} "
@@ -743,10 +744,6 @@ class FlowGraph:
 
     def to_text(self) -> str:
         return _text(self.model, self.problems)
-
-
-def keys_read(graph: FlowGraph) -> set[str]:
-    return set(flowdef.required_input_keys(graph.definition))
 
 
 def build_graph(x: t.Any, flow_input: t.Any = None) -> FlowGraph:

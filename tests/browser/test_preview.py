@@ -101,7 +101,13 @@ def test_clicking_a_state_shows_its_json_and_function_source(lab, page):
     assert page.locator(".gj-pane-result").inner_text() == "$.GatherMetadata"
     assert page.locator(NODE.format("GatherMetadata")).get_attribute("class").endswith(
         "gj-selected")
+    assert page.locator(".gj-pane-next li").all_inner_texts() == ["Next: PublishMetadata"]
     screenshot(page, "preview_click")
+    page.locator(".gj-pane-next button").click()
+    page.wait_for_function(
+        "() => document.querySelector('.gj-preview').dataset.selected === 'PublishMetadata'",
+        timeout=15_000)
+    assert page.locator(".gj-pane-next li").all_inner_texts() == ["the flow ends here"]
     # keyboard: focus a state, press Enter
     page.locator(NODE.format("RunExperiment")).focus()
     page.keyboard.press("Enter")

@@ -64,7 +64,7 @@ const CSS = `
 .gj-problems summary,.gj-inputs summary{cursor:pointer;font-weight:600}
 .gj-problems ul{margin:.2em 0;padding-left:1.2em}
 .gj-problems li{margin:.15em 0}
-.gj-problems button,.gj-inputs button{font:inherit;color:inherit;background:none;border:none;padding:0;
+.gj-pane button,.gj-problems button,.gj-inputs button{font:inherit;color:inherit;background:none;border:none;padding:0;
   cursor:pointer;text-decoration:underline dotted}
 .gj-sev-error{color:${GRAPH_ERROR};font-weight:600}
 .gj-sev-warning{color:${GRAPH_WARN};font-weight:600}
@@ -171,6 +171,16 @@ function render({ model, el }: RenderProps<PreviewModel>): () => void {
       }
     } else {
       parts.push(h("div", { className: "gj-muted", textContent: node.kind === "start" ? "" : "the whole flow state (no InputPath/Parameters paths)" }));
+    }
+    const out = (model.get("graph")?.edges ?? []).filter((e) => e.source === node.id && e.kind !== "end");
+    const ends = (model.get("graph")?.edges ?? []).some((e) => e.source === node.id && e.kind === "end");
+    if (out.length || ends) {
+      const kindText: Record<string, string> = { next: "Next", choice: "If", default: "Otherwise", catch: "On error" };
+      parts.push(h("h4", { textContent: "Goes to" }), h("ul", { className: "gj-pane-next" },
+        ...out.map((e) => h("li", {},
+          `${kindText[e.kind] ?? e.kind}${e.label && e.kind !== "default" ? ` ${e.label}` : ""}: `,
+          h("button", { type: "button", textContent: e.target, onclick: () => select(e.target) }))),
+        ...(ends ? [h("li", { textContent: node.kind === "fail" ? "the flow fails here" : "the flow ends here" })] : [])));
     }
     if (!node.missing) {
       parts.push(h("h4", { textContent: "Result goes to" }),
