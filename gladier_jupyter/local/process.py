@@ -42,9 +42,12 @@ START_TIMEOUT = 30.0
 
 def prepare_state_dir(state_dir: pathlib.Path) -> None:
     """Create the folder (0700) and its secret (0600) and instance id if missing."""
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with contextlib.suppress(OSError):
-        os.chmod(state_dir, 0o700)
+    if not state_dir.exists():
+        state_dir.mkdir(parents=True, mode=0o700)
+        with contextlib.suppress(OSError):
+            os.chmod(state_dir, 0o700)  # mkdir's mode is filtered by the umask
+    # An existing folder keeps its mode (it may be one the user chose); every file the
+    # service writes in it is 0600 (secret, state file, databases, logs).
     secret_path = state_dir / SECRET_FILE
     if not secret_path.exists():
         _write_private(secret_path, secrets.token_urlsafe(32))
@@ -215,7 +218,7 @@ def ensure_running(state_dir: pathlib.Path) -> ServiceInfo:
                 )
         with contextlib.suppress(OSError):
             (state_dir / STATE_FILE).unlink()
-        log = open(state_dir / LOG_FILE, "ab")  # noqa: SIM115 - handed to the child
+        log = os.fdopen(os.open(state_dir / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         # The child runs in the private state folder (``-m`` puts its cwd first on
         # sys.path: a notebook folder's stray modules must not be imported by a service
         # that executes code) and imports this same copy of the package.

@@ -41,6 +41,8 @@ def test_secret_and_state_folder_are_private(private_service):
     state = private_service.state_dir
     assert stat.S_IMODE(os.stat(state).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(state / "secret").st_mode) == 0o600
+    for name in ("service.json", "service.log", "flows.sqlite3"):
+        assert stat.S_IMODE(os.stat(state / name).st_mode) & 0o077 == 0, name
     assert (state / "secret").read_text().strip() == private_service.secret
     assert private_service.secret not in repr(private_service)
 
