@@ -90,6 +90,7 @@ def _load(name: str) -> dict:
 def test_seed_client_graph_has_its_three_states_in_order_between_start_and_end():
     graph = FlowGraph.build(MyGladierClient)
     assert graph.name == "MyGladierClient"
+    assert flowgraph.flowdef.validate(graph.definition) == []
     assert graph.states_in_order() == ["RunExperiment", "GatherMetadata", "PublishMetadata"]
     pairs = [(e["source"], e["target"], e["kind"]) for e in graph.edges]
     assert pairs == [
