@@ -17,10 +17,12 @@ request is hit; the kind of each hit is drawn evenly from the list:
   seconds, default 1);
 - ``delay``: hold the request ``$GLADIER_JUPYTER_FAULTS_DELAY`` seconds (default 65, past
   globus-sdk's 60 s client timeout), then close the connection without an answer;
-- ``drop``: close the connection at once without an answer.
+- ``drop``: close the connection at once without an answer;
+- ``lost``: run the request, then close the connection instead of answering (the answer
+  was lost on its way back: what a client's retry of a non-idempotent POST runs into).
 
-A fault replaces the request: the handler never runs, so nothing is created, changed or
-started by a faulted request (the request was lost on its way to the service). Only
+Every kind but ``lost`` replaces the request: the handler never runs, so nothing is
+created, changed or started by it (the request was lost on its way to the service). Only
 requests that passed the secret check are faulted, ``/api/health`` never is, and
 ``$GLADIER_JUPYTER_FAULTS_SEED`` makes the draws repeatable. Every injected fault is
 logged (``gladier_jupyter.local.faults``) to the service log as
@@ -40,7 +42,7 @@ import typing as t
 __all__ = ["ENV", "FaultRule", "FaultPlan", "parse", "plan", "inject"]
 
 ENV = "GLADIER_JUPYTER_FAULTS"
-KINDS = ("500", "502", "503", "504", "429", "delay", "drop")
+KINDS = ("500", "502", "503", "504", "429", "delay", "drop", "lost")
 _APIS = ("flows", "compute", "search", "transfer", "auth", "*")
 
 log = logging.getLogger("gladier_jupyter.local.faults")
@@ -161,6 +163,9 @@ def inject(handler: t.Any) -> t.Awaitable[None] | None:
     log.warning("injected fault %s %s %s", kind, handler.request.method, handler.request.path)
     if kind == "drop":
         _drop(handler)
+        return None
+    if kind == "lost":
+        handler.finish = lambda *args, **kwargs: _drop(handler)
         return None
     if kind == "delay":
         return _delay_then_drop(handler, current.delay)
