@@ -39,16 +39,20 @@ class FlowPreview(GladierWidget):
         self.flow = FlowGraph.build(x, flow_input)
         #: Layout and draw times (ms) the last view reported; empty until a view renders.
         self.render_timings: dict[str, float] = {}
-        super().__init__(height=height, **kwargs)
-        self._sync()
+        # the first state goes out with the widget's creation, not as a later update
+        super().__init__(height=height, **self._state(), **kwargs)
         self.on_msg(self._on_view_message)
+
+    def _state(self) -> dict[str, t.Any]:
+        # a copy: the model is updated in place, and traitlets only syncs a new value
+        return {"graph": copy.deepcopy(self.flow.model),
+                "problems": [p.to_dict() for p in self.flow.problems],
+                "inputs": list(self.flow.inputs)}
 
     def _sync(self) -> None:
         with self.hold_sync():
-            # a copy: the model is updated in place, and traitlets only syncs a new value
-            self.graph = copy.deepcopy(self.flow.model)
-            self.problems = [p.to_dict() for p in self.flow.problems]
-            self.inputs = list(self.flow.inputs)
+            for name, value in self._state().items():
+                setattr(self, name, value)
 
     def _on_view_message(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
         if isinstance(content, dict) and content.get("event") == "rendered":
