@@ -12,6 +12,7 @@ import dataclasses
 import hmac
 import json
 import pathlib
+import time
 import typing as t
 
 import tornado.web
@@ -34,6 +35,8 @@ class ServiceContext:
     username: str = "local-user@localhost"
     identity_id: str = "00000000-0000-4000-8000-000000000001"
     services: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    #: time.monotonic() of the last request answered (the idle shutdown watches it)
+    last_request: float = dataclasses.field(default_factory=time.monotonic)
 
     def db_path(self, api: str) -> pathlib.Path:
         """The SQLite file of one API (each API owns its own database file)."""

@@ -12,10 +12,12 @@ import signal
 import socket
 import sys
 import threading
+import time
 import typing as t
 
 import tornado.httpserver
 import tornado.web
+from tornado.log import access_log
 
 from gladier_jupyter.local import process
 from gladier_jupyter.local._http import ApiError, ApiHandler, ServiceContext
@@ -99,7 +101,30 @@ def make_app(ctx: ServiceContext) -> tornado.web.Application:
             continue
         ctx.services[name] = pkg.make_service(ctx)
         mount(name, _routes_of(pkg, ctx), getattr(pkg, "error_class", ApiError))
-    return tornado.web.Application(handlers, compress_response=False)
+    def log_request(handler: tornado.web.RequestHandler) -> None:
+        ctx.last_request = time.monotonic()
+        status = handler.get_status()
+        if status >= 400:
+            access_log.warning("%d %s %.2fms", status, handler._request_summary(),
+                               1000.0 * handler.request.request_time())
+
+    return tornado.web.Application(handlers, compress_response=False, log_function=log_request)
+
+
+def idle_timeout() -> float:
+    """Seconds without requests and without active runs after which the service exits
+    (``$GLADIER_JUPYTER_IDLE_TIMEOUT``, default 12 h; 0 never). Kernels start it again on
+    their next call, so a forgotten service does not stay on a shared node for ever."""
+    raw = os.environ.get("GLADIER_JUPYTER_IDLE_TIMEOUT", "")
+    try:
+        return max(0.0, float(raw)) if raw else 12 * 3600.0
+    except ValueError:
+        return 12 * 3600.0
+
+
+def _busy(ctx: ServiceContext) -> bool:
+    flows = ctx.services.get("flows")
+    return bool(flows is not None and flows.store.run_ids_with_status("ACTIVE"))
 
 
 def _listen(port: int) -> tuple[socket.socket, int]:
@@ -157,6 +182,16 @@ def serve(state_dir: pathlib.Path, port: int = 0) -> None:
         process.write_state(state_dir, port)
         log.info("Local Globus service listening on %s (state in %s)", ctx.base_url, state_dir)
         threading.Thread(target=_warm_up, args=(ctx,), name="warm-up", daemon=True).start()
+        timeout = idle_timeout()
+        if timeout:
+            async def watch_idle() -> None:
+                while not stop_event.is_set():
+                    await asyncio.sleep(min(60.0, max(timeout / 4, 0.05)))
+                    if time.monotonic() - ctx.last_request > timeout and not _busy(ctx):
+                        log.info("No request for %.0f s and no active run: exiting.", timeout)
+                        stop_event.set()
+
+            idle_task = asyncio.create_task(watch_idle())  # noqa: F841 - kept alive until exit
         await stop_event.wait()
         log.info("Stopping.")
         server.stop()

@@ -188,3 +188,35 @@ def test_secret_never_reaches_the_service_log(private_service):
     log = (private_service.state_dir / "service.log").read_text()
     assert "listening" in log
     assert private_service.secret not in log
+
+
+def test_idle_service_exits_and_is_started_again_on_demand(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLADIER_JUPYTER_IDLE_TIMEOUT", "1")
+    state = tmp_path / "idle"
+    info = local.ensure_running(state)
+    try:
+        deadline = time.monotonic() + 30
+        while _alive(info.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(info.pid)
+        assert "no active run: exiting" in (state / "service.log").read_text()
+        monkeypatch.setenv("GLADIER_JUPYTER_IDLE_TIMEOUT", "0")
+        assert local.ensure_running(state).pid != info.pid
+    finally:
+        local.stop(state)
+
+
+def test_service_with_an_active_run_does_not_exit_when_idle(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLADIER_JUPYTER_IDLE_TIMEOUT", "0.5")
+    state = tmp_path / "busy"
+    info = local.ensure_running(state)
+    try:
+        monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_FLOWS", info.service_url("flows"))
+        fc = flows(info)
+        flow = fc.create_flow("Sleepy", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "End": True}}}, {}).data
+        run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer).run_flow({}).data
+        time.sleep(2)  # several idle checks pass while the run waits
+        assert _alive(info.pid)
+        assert wait_for_run(fc, run["run_id"])["status"] == "SUCCEEDED"
+    finally:
+        local.stop(state)
