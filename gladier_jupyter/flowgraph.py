@@ -826,9 +826,18 @@ def _layout(model: dict) -> dict[str, t.Any]:
             inverted.append(ge)
         return ge
 
+    # Only the first Catch into a state takes part in the layering (as in the browser): many
+    # states catching into one handler would otherwise stretch long edges across the flow.
+    caught: set[str] = set()
+    deferred: set[str] = set()
     for e in model["edges"]:
         if e["source"] == e["target"]:
             continue
+        if e["kind"] == "catch":
+            if e["target"] in caught:
+                deferred.add(e["id"])
+                continue
+            caught.add(e["target"])
         a, b = vertices[e["source"]], vertices[e["target"]]
         if room and e.get("label"):
             text = _clip(e["label"], 30)
@@ -878,10 +887,16 @@ def _layout(model: dict) -> dict[str, t.Any]:
         return raw
 
     edges_out = {}
+    side = max((n["x"] + n["w"] / 2 for n in nodes_out.values()), default=0) + 24
     for e in model["edges"]:
         a, b = nodes_out[e["source"]], nodes_out[e["target"]]
         label_at = None
-        if e["source"] == e["target"]:  # self loop: a small arc on the right
+        if e["id"] in deferred:  # out of the source's right side, along the edge, into the handler
+            x = side + (len(edges_out) % 6) * 6
+            pts = [(a["x"] + a["w"] / 2, a["y"]), (x, a["y"]), (x, b["y"] + 6),
+                   (b["x"] + b["w"] / 2, b["y"] + 6)]
+            label_at = (a["x"] + a["w"] / 2 + 40, a["y"] - 8)
+        elif e["source"] == e["target"]:  # self loop: a small arc on the right
             x, y, w = a["x"], a["y"], a["w"]
             pts = [(x + w / 2, y - 8), (x + w / 2 + 30, y - 8), (x + w / 2 + 30, y + 8),
                    (x + w / 2, y + 8)]
@@ -907,6 +922,8 @@ def _layout(model: dict) -> dict[str, t.Any]:
         edges_out[e["id"]] = out
     boxes = list(nodes_out.values()) + [box(v) for v in label_vertex.values()]
     width = max((n["x"] + n["w"] / 2 for n in boxes), default=0) + pad + 40
+    if deferred:
+        width = max(width, side + 36 + pad)
     height = max((n["y"] + n["h"] / 2 for n in boxes), default=0) + pad
     return {"nodes": nodes_out, "edges": edges_out, "width": width, "height": height}
 
