@@ -468,3 +468,16 @@ def test_gladier_mock_three_state_tool_and_generated_tool():
     # gladier calls the function with the whole input as keyword arguments: 'data' is read
     assert {row["key"] for row in generated.inputs} == {
         "compute_endpoint", "mock_func_function_id", "data"}
+
+
+def test_repeated_catches_into_one_handler_are_routed_along_the_side():
+    graph = FlowGraph.build(DATA / "valid" / "large_200_states.json")
+    layout = graph.layout()
+    catches = [e for e in graph.edges if e["kind"] == "catch"]
+    assert len(catches) == 10
+    side_routes = [layout["edges"][e["id"]]["points"] for e in catches[1:]]
+    for points, edge in zip(side_routes, catches[1:], strict=True):
+        source = layout["nodes"][edge["source"]]
+        assert len(points) == 4 and points[0][0] == source["x"] + source["w"] / 2
+    # the chain stays a column instead of drifting sideways around long catch edges
+    assert layout["width"] < 4 * 184
