@@ -176,3 +176,22 @@ def test_delete_flow_matches_fixture(world):
     doc = world["fc"].delete_flow(flow["id"]).data
     assert doc["DELETED"] is True
     assert_same_shape(fixture_doc("flows.delete_flow"), doc)
+
+
+def test_every_log_entry_kind_matches_the_fixture_entry_of_its_code(world):
+    ours = {e["code"]: e for e in run_log(world["fc"], world["done"]["run_id"])}
+    expected = fixture_doc("flows.get_run_logs")["entries"]
+    assert [e["code"] for e in expected] == list(ours)
+    for entry in expected:
+        assert_same_shape(entry, ours[entry["code"]], f"$[{entry['code']}]")
+        if "output" in entry["details"] and entry["code"] == "ActionCompleted":
+            # the action's own status document, key by key
+            assert_same_shape(entry["details"]["output"], ours["ActionCompleted"]["details"]["output"],
+                              "$[ActionCompleted].details.output")
+
+
+def test_action_result_in_run_output_matches_the_fixture_action_document(world):
+    expected = fixture_doc("flows.get_run")["details"]["output"]["HelloResult"]
+    ours = world["fc"].get_run(world["done"]["run_id"])["details"]["output"]["HelloResult"]
+    assert_same_shape(expected, ours, "$.details.output.HelloResult")
+    assert ours["details"] == {"Hello": "World", "hello": "foo"}
