@@ -47,6 +47,7 @@ def authed(lab, path: str, method: str = "GET", body: object = None) -> tuple[in
     ("GET", f"{API}/runs/0b5b2a8e-0000-4000-8000-000000000000"),
     ("GET", f"{API}/runs/0b5b2a8e-0000-4000-8000-000000000000/log"),
     ("POST", f"{API}/runs/0b5b2a8e-0000-4000-8000-000000000000/cancel"),
+    ("POST", f"{API}/runs/0b5b2a8e-0000-4000-8000-000000000000/resume"),
     ("GET", f"{API}/flows/0b5b2a8e-0000-4000-8000-000000000000"),
     ("POST", f"{API}/flowdef"),
 ])
@@ -137,6 +138,31 @@ def test_cancel_ends_an_active_run(lab, run_definition, flows_client):
     status, snap = authed(lab, f"{API}/runs/{started['run_id']}")
     assert snap["status"] == final["status"]
     assert snap["states"]["Done"]["status"] == "skipped"
+
+
+def test_resume_continues_a_run_waiting_for_consent(lab, run_definition, flows_client):
+    import time
+
+    started = run_definition(load("consent_flow.json"), wait=False, label="server-ext resume")
+    deadline = time.monotonic() + 60
+    while (doc := flows_client.get_run(started["run_id"]).data)["status"] == "ACTIVE":
+        assert time.monotonic() < deadline, "the run never asked for consent"
+        time.sleep(0.05)
+    assert doc["status"] == "INACTIVE"
+    status, snap = authed(lab, f"{API}/runs/{started['run_id']}")
+    assert snap["status"] == "INACTIVE" and snap["states"]["Hello"]["status"] == "inactive"
+    assert snap["required_scopes"] == [
+        "https://auth.globus.org/scopes/actions.globus.org/hello_world/extra"]
+    status, doc = authed(lab, f"{API}/runs/{started['run_id']}/resume", "POST", {})
+    assert status == 200, doc
+    assert wait_for_run(flows_client, started["run_id"], timeout=60)["status"] == "SUCCEEDED"
+
+
+def test_resume_of_a_finished_run_is_refused_with_the_services_reason(lab, run_definition):
+    done = run_definition(load("quick_flow.json"), label="server-ext resume done")
+    status, doc = authed(lab, f"{API}/runs/{done['run_id']}/resume", "POST", {})
+    assert status == 409
+    assert "SUCCEEDED" in doc["message"]
 
 
 def test_flow_gives_definition_and_graph(lab, run_definition):

@@ -5,6 +5,7 @@
 ``GET  runs/<id>?source=``                 the run monitor's view of one run
 ``GET  runs/<id>/log?offset=N``            event-log rows from row N on
 ``POST runs/<id>/cancel``                  cancel the run
+``POST runs/<id>/resume``                  resume an INACTIVE run
 ``GET  flows/<id>?source=``                a flow's definition and graph model
 ``POST flowdef``  ``{"text", "path"}``     a JSON/YAML definition's graph and check
 =========================================  ============================================
@@ -63,8 +64,10 @@ class _Handler(APIHandler):
         else:
             status = http_status(err)
             self.log.warning("gladier_jupyter: %s", short_error(err))
+            # The service's own verdict on the request (not found, wrong state) passes
+            # through; anything else is the service failing us: a bad gateway.
             self.reply({"message": short_error(err)},
-                       404 if status == 404 else 502)
+                       status if status in (400, 404, 409, 422) else 502)
 
     def source_arg(self) -> str | None:
         return self.get_query_argument("source", None) or None
@@ -112,6 +115,16 @@ class RunCancelHandler(_Handler):
     async def post(self, run_id: str) -> None:
         try:
             doc = await self.blocking(self.registry.cancel, run_id, self.source_arg())
+        except Exception as err:  # noqa: BLE001
+            return self.fail(err)
+        self.reply({"run_id": run_id, "status": str(doc.get("status") or "")})
+
+
+class RunResumeHandler(_Handler):
+    @tornado.web.authenticated
+    async def post(self, run_id: str) -> None:
+        try:
+            doc = await self.blocking(self.registry.resume, run_id, self.source_arg())
         except Exception as err:  # noqa: BLE001
             return self.fail(err)
         self.reply({"run_id": run_id, "status": str(doc.get("status") or "")})
@@ -181,6 +194,7 @@ def setup_handlers(web_app: t.Any, registry: Registry | None = None) -> None:
         (url_path_join(base, "runs", _RUN_ID) + "/?", RunHandler),
         (url_path_join(base, "runs", _RUN_ID, "log") + "/?", RunLogHandler),
         (url_path_join(base, "runs", _RUN_ID, "cancel") + "/?", RunCancelHandler),
+        (url_path_join(base, "runs", _RUN_ID, "resume") + "/?", RunResumeHandler),
         (url_path_join(base, "flows", _FLOW_ID) + "/?", FlowHandler),
         (url_path_join(base, "flowdef") + "/?", FlowDefinitionHandler),
     ]

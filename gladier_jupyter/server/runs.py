@@ -98,6 +98,10 @@ class LocalSource:
     def web_url(self, run_id: str) -> str:
         return ""
 
+    def resume(self, run_id: str, flow_id: str) -> dict[str, t.Any]:
+        """Resume an INACTIVE run; locally, resuming is the consent the run waited for."""
+        return _data(self.client().post(f"/runs/{run_id}/resume"))
+
     def status(self) -> dict[str, t.Any]:
         return {"available": True, "message": ""}
 
@@ -165,6 +169,21 @@ class GlobusSource:
 
     def web_url(self, run_id: str) -> str:
         return _monitor.web_app_url(run_id)
+
+    def resume(self, run_id: str, flow_id: str) -> dict[str, t.Any]:
+        """Resume with the flow's own scope, if this server's login holds it."""
+        import globus_sdk
+
+        self.client()  # raises SourceUnavailable without a login
+        scope = str(globus_sdk.SpecificFlowClient(flow_id).scopes.user)
+        if not self._session.holds(scope):
+            raise SourceUnavailable(
+                f"Resuming run {run_id} needs consent to its flow's scope {scope}, which this "
+                f"server's Globus login does not hold; in a notebook, run "
+                f"RunMonitor({run_id!r}).grant_consent_and_resume().")
+        specific = globus_sdk.SpecificFlowClient(
+            flow_id, authorizer=self._session.authorizer_for(scope))
+        return _data(specific.resume_run(run_id))
 
     def status(self) -> dict[str, t.Any]:
         try:
@@ -346,6 +365,13 @@ class Registry:
     def cancel(self, run_id: str, source_name: str | None = None) -> dict[str, t.Any]:
         tracker = self.tracker(run_id, source_name)
         result = _data(tracker.source.client().cancel_run(run_id))
+        tracker.poll(force=True)
+        return result
+
+    def resume(self, run_id: str, source_name: str | None = None) -> dict[str, t.Any]:
+        tracker = self.tracker(run_id, source_name)
+        flow_id = str(tracker.model.run.get("flow_id") or "")
+        result = tracker.source.resume(run_id, flow_id)
         tracker.poll(force=True)
         return result
 

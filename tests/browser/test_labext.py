@@ -228,3 +228,26 @@ def test_run_started_elsewhere_is_cancelled_from_its_tab(lab, page, run_definiti
         " && ['FAILED', 'ENDED'].includes(r.dataset.status))",
         arg=[label], timeout=30_000, polling=200)
     screenshot(page, "labext_run_tab_cancelled")
+
+
+def test_run_waiting_for_consent_is_resumed_from_its_tab(lab, page, run_definition):
+    definition = json.loads((DATA / "labext" / "consent_flow.json").read_text())
+    label = f"consent-{uuid.uuid4().hex[:8]}"
+    started = run_definition(definition, wait=False, label=label)
+    page.goto(lab.page_url(f"lab/workspaces/{fresh()}"))
+    page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+    page.evaluate("([id, label]) => window.jupyterapp.commands.execute('gladier:open-run',"
+                  " {run_id: id, label})", [started["run_id"], label])
+    tab = f".gj-lab-run-view[data-run-id='{started['run_id']}'] .gj-monitor"
+    page.wait_for_function(f"() => document.querySelector(\"{tab}\")?.dataset.status === 'INACTIVE'",
+                           timeout=60_000, polling=200)
+    inactive = page.locator(f"{tab} .gj-inactive")
+    assert "hello_world/extra" in inactive.inner_text()
+    screenshot(page, "labext_run_tab_inactive")
+    inactive.locator(".gj-resume").click()
+    page.wait_for_function(f"() => document.querySelector(\"{tab}\").dataset.status === 'SUCCEEDED'",
+                           timeout=60_000, polling=200)
+    assert "INACTIVE>ACTIVE" in page.locator(tab).get_attribute("data-status-history") or \
+        "INACTIVE>SUCCEEDED" in page.locator(tab).get_attribute("data-status-history")
+    screenshot(page, "labext_run_tab_resumed")

@@ -27,11 +27,12 @@ export class ServerRunModel extends LocalModel {
       output: "", action: "",
     });
     this.source = source;
-    // Cancel goes through the server; resuming and logging in need a kernel.
+    // Cancel and resume go through the server; logging in needs a notebook.
     this.onMessage = (msg) => {
-      if (msg.type === "cancel") void this.cancel();
-      else if (msg.type === "resume" || msg.type === "login") {
-        this.set({ action: "Resuming and logging in need a notebook: use RunMonitor(run_id) there." });
+      if (msg.type === "cancel") void this.act("cancel", "cancelling", "cancel requested");
+      else if (msg.type === "resume") void this.act("resume", "resuming", "resumed");
+      else if (msg.type === "login") {
+        this.set({ action: "Log in from a notebook with %gladier_login; this tab picks the login up." });
       }
     };
   }
@@ -78,18 +79,20 @@ export class ServerRunModel extends LocalModel {
     this.schedule();
   }
 
-  async cancel(): Promise<void> {
-    this.set({ action: "cancelling" });
+  /** POST runs/<id>/<verb> ("cancel" or "resume"), then poll at once. */
+  async act(verb: string, doing: string, done: string): Promise<void> {
+    this.set({ action: doing });
     try {
-      await requestAPI(`runs/${encodeURIComponent(this.runId)}/cancel?source=${encodeURIComponent(this.source)}`,
+      await requestAPI(`runs/${encodeURIComponent(this.runId)}/${verb}?source=${encodeURIComponent(this.source)}`,
         { method: "POST" });
-      this.set({ action: "cancel requested" });
+      this.set({ action: done });
     } catch (error) {
-      this.set({ action: `Cancel failed: ${error instanceof Error ? error.message : String(error)}` });
+      const what = verb === "cancel" ? "Cancel" : "Resume";
+      this.set({ action: `${what} failed: ${error instanceof Error ? error.message : String(error)}` });
     }
+    // Read the outcome now (a poll already under way schedules the next one itself).
     window.clearTimeout(this.timer);
-    this.polling = false;
-    void this.poll();
+    if (!this.polling) void this.poll();
   }
 
   dispose(): void {
