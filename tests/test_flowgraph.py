@@ -481,3 +481,11 @@ def test_repeated_catches_into_one_handler_are_routed_along_the_side():
         assert len(points) == 4 and points[0][0] == source["x"] + source["w"] / 2
     # the chain stays a column instead of drifting sideways around long catch edges
     assert layout["width"] < 4 * 184
+
+
+def test_tool_class_and_instance_give_the_same_graph():
+    from_class = FlowGraph.build(GatherMetadata)
+    from_instance = FlowGraph.build(GatherMetadata())
+    assert from_class.definition == from_instance.definition
+    assert from_instance.name == "GatherMetadata"
+    assert from_instance.node("GatherMetadata")["functions"][0]["name"] == "gather_metadata"
