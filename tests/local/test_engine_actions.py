@@ -249,3 +249,38 @@ def test_non_json_return_values_become_json_in_the_flow_document(run_definition,
     assert run["status"] == "SUCCEEDED", run["details"]
     assert run["details"]["output"]["Result"]["details"]["result"] == [
         {"set": [3], "tuple": [1, 2], "when": "2024-01-02", "raw": "ok"}]
+
+
+def test_transfer_delete_removes_items_from_a_collection(run_definition, local_service):
+    cid = str(uuid.uuid4())
+    root = pathlib.Path(local_service.state_dir) / "collections" / cid
+    (root / "old").mkdir(parents=True)
+    (root / "old" / "a.txt").write_text("x")
+    (root / "keep.txt").write_text("k")
+    definition = {"StartAt": "D", "States": {"D": {
+        "Type": "Action", "ActionUrl": "https://actions.globus.org/transfer/delete",
+        "Parameters": {"endpoint_id": cid, "items": ["/old", "/missing"], "recursive": True,
+                       "ignore_missing": True},
+        "ResultPath": "$.Delete", "End": True}}}
+    run = run_definition(definition, {})
+    assert run["status"] == "SUCCEEDED", run["details"]
+    assert not (root / "old").exists() and (root / "keep.txt").exists()
+
+
+def test_search_delete_by_subject_removes_the_document(run_definition, search_client):
+    index = search_client.post("/v1/index", data={"display_name": "del", "description": "d"}).data["id"]
+    subject = f"urn:test:{uuid.uuid4()}"
+    ingest = {"StartAt": "I", "States": {"I": {
+        "Type": "Action", "ActionUrl": "https://actions.globus.org/search/ingest",
+        "Parameters": {"search_index": index, "subject": subject, "visible_to": ["public"],
+                       "content": {"title": "Zanzibar report"}},
+        "ResultPath": "$.I", "End": True}}}
+    delete = {"StartAt": "D", "States": {"D": {
+        "Type": "Action", "ActionUrl": "https://actions.globus.org/search/delete",
+        "Parameters": {"search_index": index, "delete_by": "subject", "subject": subject},
+        "ResultPath": "$.D", "End": True}}}
+    assert run_definition(ingest, {})["status"] == "SUCCEEDED"
+    assert search_client.search(index, "Zanzibar")["total"] == 1
+    run = run_definition(delete, {})
+    assert run["status"] == "SUCCEEDED", run["details"]
+    assert search_client.search(index, "Zanzibar")["total"] == 0

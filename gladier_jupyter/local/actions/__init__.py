@@ -75,6 +75,11 @@ SEARCH_INGEST_URLS = (
     "https://actions.globus.org/search/ingest",
     "https://search.actions.globus.org/ingest",
 )
+SEARCH_DELETE_URLS = ("https://actions.globus.org/search/delete",)
+TRANSFER_DELETE_URLS = (
+    "https://actions.globus.org/transfer/delete",
+    "https://transfer.actions.globus.org/delete",
+)
 TRANSFER_URLS = (
     "https://actions.globus.org/transfer/transfer",
     "https://transfer.actions.globus.org/transfer",
@@ -93,6 +98,14 @@ def resolve(action_url: str) -> Provider | None:
         from gladier_jupyter.local.actions.search import SearchIngestProvider
 
         return SearchIngestProvider()
+    if url in SEARCH_DELETE_URLS:
+        from gladier_jupyter.local.actions.search import SearchDeleteProvider
+
+        return SearchDeleteProvider()
+    if url in TRANSFER_DELETE_URLS:
+        from gladier_jupyter.local.actions.transfer import TransferDeleteProvider
+
+        return TransferDeleteProvider()
     if url in TRANSFER_URLS:
         from gladier_jupyter.local.actions.transfer import TransferProvider
 

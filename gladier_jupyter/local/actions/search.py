@@ -52,3 +52,39 @@ class SearchIngestProvider:
             {"task_id": task_id, "search_index": str(index), "subject": doc["ingest_data"].get("subject"),
              "success": True, "num_documents_ingested": 1},
         )
+
+
+class SearchDeleteProvider:
+    """``https://actions.globus.org/search/delete``: by ``subject`` or by query (``q``,
+    ``filters``), as ``delete_by`` says."""
+
+    scope = "https://auth.globus.org/scopes/actions.globus.org/search/delete"
+
+    def start(self, body: t.Any, request: ActionRequest) -> ActionHandle:
+        if not isinstance(body, dict) or not body.get("search_index"):
+            raise ActionUnableToRun("The search delete body needs 'search_index'.")
+        service = request.ctx.services.get("search")
+        if service is None:
+            raise ActionUnableToRun("The local Search service is not available in this build.")
+        index = str(body["search_index"])
+        by = body.get("delete_by", "subject")
+        try:
+            if by == "subject":
+                if not body.get("subject"):
+                    raise ActionUnableToRun("Deleting by subject needs 'subject'.")
+                answer = service.delete_subjects(index, [str(body["subject"])], "DELETE_BY_SUBJECT")
+            elif by == "query":
+                query = {"q": body.get("q", "*")}
+                if body.get("filters"):
+                    query["filters"] = body["filters"]
+                answer = service.delete_by_query(index, query)
+            else:
+                raise ActionUnableToRun(f"delete_by is {by!r}; use 'subject' or 'query'.")
+        except ActionUnableToRun:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the service's reason goes to the run
+            raise ActionUnableToRun(
+                f"Search refused the delete in index {index!r}: {getattr(exc, 'message', exc)}"
+            ) from None
+        return DoneHandle("SUCCEEDED", {"task_id": answer.get("task_id"), "search_index": index,
+                                        "delete_by": by})

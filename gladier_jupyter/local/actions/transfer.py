@@ -111,3 +111,42 @@ class TransferProvider:
              "bytes_transferred": size, "source_endpoint_id": str(src),
              "destination_endpoint_id": str(dst)},
         )
+
+
+class TransferDeleteProvider:
+    """``https://actions.globus.org/transfer/delete``: remove ``items`` from a collection."""
+
+    scope = "https://auth.globus.org/scopes/actions.globus.org/transfer/delete"
+
+    def start(self, body: t.Any, request: ActionRequest) -> ActionHandle:
+        if not isinstance(body, dict) or not body.get("endpoint_id"):
+            raise ActionUnableToRun("The transfer delete body needs 'endpoint_id'.")
+        items = body.get("items")
+        if isinstance(items, str):
+            items = [items]
+        if not isinstance(items, list) or not items:
+            raise ActionUnableToRun("The transfer delete body needs a non-empty 'items' list.")
+        root = collection_root(request.ctx.state_dir, str(body["endpoint_id"]))
+        task_id = str(uuid.uuid4())
+        deleted = 0
+        try:
+            for item in items:
+                target = _inside(root, str(item), "item")
+                if target == root:
+                    raise ActionUnableToRun("A collection's root cannot be deleted.")
+                if target.is_dir() and not target.is_symlink():
+                    if not body.get("recursive", False):
+                        raise IsADirectoryError(f"{item} is a folder and recursive is false")
+                    shutil.rmtree(target)
+                elif target.exists() or target.is_symlink():
+                    target.unlink()
+                elif not body.get("ignore_missing", False):
+                    raise FileNotFoundError(f"{item} does not exist")
+                else:
+                    continue
+                deleted += 1
+        except OSError as exc:
+            return DoneHandle("FAILED", {"task_id": task_id, "status": "FAILED", "nice_status": nice_status(exc),
+                                         "description": str(exc), "deleted": deleted})
+        return DoneHandle("SUCCEEDED", {"task_id": task_id, "status": "SUCCEEDED", "nice_status": None,
+                                        "deleted": deleted, "label": body.get("label")})
