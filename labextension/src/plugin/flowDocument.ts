@@ -17,7 +17,7 @@ export class FlowFileView extends Widget {
     this.addClass("gj-lab-flow-file");
     this.node.style.cssText = "overflow:auto;padding:10px 14px";
     this.node.dataset.path = context.path;
-    this.view = new FlowCheckView(Math.max(360, Math.round(window.innerHeight * 0.6)));
+    this.view = new FlowCheckView(560);
     this.view.showMessage("Reading the flow definition…", false);
     this.node.append(this.view.el);
     void context.ready.then(() => {
