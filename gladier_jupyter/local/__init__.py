@@ -112,7 +112,5 @@ def map_collection(
     except (OSError, ValueError):
         mapping = {}
     mapping[str(collection_id)] = str(target)
-    tmp = path.with_name(f".collections.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(mapping, indent=1))
-    os.replace(tmp, path)
+    process._write_private(path, json.dumps(mapping, indent=1))
     return target
