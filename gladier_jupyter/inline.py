@@ -803,6 +803,13 @@ def start_run(
     except GladierException as err:
         raise _usage(f"gladier refused the run: {err}") from None
     except GlobusAPIError as err:
+        if backend.current().name == "globus" and (
+            err.code in ("ConsentRequired", "MISSING_SCOPE")
+            or getattr(getattr(err, "info", None), "consent_required", None)
+        ):
+            from gladier_jupyter.auth import ask_consent
+
+            ask_consent(err)  # shows the login widget, then raises a one-line LoginRequired
         raise _usage(
             f"The flows service refused the run: {err.http_status} {err.code}: {err.message}"
         ) from None
