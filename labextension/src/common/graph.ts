@@ -241,8 +241,10 @@ const GRAPH_CSS = `
 .gj-graph svg.gj-panning{cursor:grabbing}
 .gj-graph .gj-shape{fill:var(--gj-fill);stroke:var(--gj-stroke);stroke-width:1.4}
 .gj-graph .gj-node[data-severity="error"] .gj-shape,.gj-graph .gj-node[data-severity="warning"] .gj-shape{stroke-width:2.5}
-.gj-graph .gj-node[data-status] .gj-shape{stroke:var(--gj-status);stroke-width:3}
-.gj-graph .gj-node.gj-selected .gj-shape{stroke:${GRAPH_SELECT};stroke-width:3.5}
+.gj-graph .gj-node[data-status] .gj-shape{stroke:var(--gj-status);stroke-width:3;
+  fill:color-mix(in srgb,var(--gj-status) 24%,transparent)}
+.gj-graph .gj-node.gj-selected .gj-shape{stroke-width:3.5;filter:drop-shadow(0 0 4px ${GRAPH_SELECT})}
+.gj-graph .gj-node.gj-selected:not([data-status]):not([data-severity="error"]):not([data-severity="warning"]) .gj-shape{stroke:${GRAPH_SELECT}}
 .gj-graph .gj-node:focus{outline:none}
 .gj-graph .gj-node:focus-visible .gj-shape{stroke:${GRAPH_SELECT};stroke-width:3;stroke-dasharray:4 2}
 .gj-graph .gj-node:hover .gj-shape{filter:brightness(1.08)}
