@@ -160,6 +160,15 @@ def test_yaml_definition_opens_with_flow_graph(lab, page):
     assert flow.get_attribute("data-state") == "flow"
     assert flow.get_attribute("data-errors") == "0"
     screenshot(page, "labext_yaml_flow_graph")
+    # An edit of the document (as from an editor open on the same file) redraws the graph.
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.fromString("
+                  "'StartAt: Fetch\\nStates:\\n  Fetch:\\n    Type: Pass\\n    Next: Gone\\n')")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.gj-lab-flow-file .gj-node[data-name]')]"
+        ".some(n => n.dataset.name.endsWith('Gone'))",
+        timeout=30_000)
+    assert int(flow.get_attribute("data-errors")) >= 1
+    assert page.locator(".gj-lab-flow-file .gj-node[data-name='Store']").count() == 0
 
 
 def test_flow_mime_output_renders_as_a_graph_without_widget_state(lab, page):
