@@ -27,6 +27,7 @@ os.environ["GLADIER_JUPYTER_STATE_DIR"] = str(_HOME / "local-service")
 from _util import report  # noqa: E402
 
 QUICK = "--quick" in sys.argv
+DEBUG = "--debug" in sys.argv
 
 
 def deploy(fc, definition: dict, title: str):
@@ -59,6 +60,7 @@ def bench_latency(fc) -> None:
     for _ in range(2 if QUICK else 4):
         run = sfc.run_flow({}, label="latency").data
         seen: dict[tuple[str, str], float] = {}
+        created = time.time()
         monitor = RunMonitor(run, client=fc)
 
         def on_states(change, seen=seen):
@@ -71,7 +73,7 @@ def bench_latency(fc) -> None:
         for entry in monitor.entries:
             name = (entry.get("details") or {}).get("state_name")
             status = {"WaitStarted": "active", "WaitCompleted": "succeeded"}.get(entry["code"])
-            if name and status and (name, status) in seen:
+            if name and status and (name, status) in seen and ts(entry["time"]) > created:
                 # A state that started and completed between two polls shows only its end.
                 samples.append(seen[(name, status)] - ts(entry["time"]))
         monitor.close()
@@ -79,6 +81,112 @@ def bench_latency(fc) -> None:
     report("state change -> widget trait update, local service", samples, target_ms=300)
     print(f"  p95 {samples[int(len(samples) * 0.95) - 1] * 1000:.1f} ms, "
           f"max {samples[-1] * 1000:.1f} ms over {len(samples)} state changes", flush=True)
+
+
+def bench_page_latency() -> None:
+    """Service log time of each state change -> the monitor in JupyterLab (Chromium) drawing it."""
+    import json
+    import secrets
+    import shutil
+    import socket
+    import subprocess
+    import urllib.request
+
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        print("page latency: skipped (no Chromium)", flush=True)
+        return
+    base = pathlib.Path(tempfile.mkdtemp(prefix="gladier-jupyter-bench-lab-"))
+    root = base / "root"
+    root.mkdir()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    token = secrets.token_hex(16)
+    lab = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         "--ServerApp.port_retries=0", "--allow-root", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True"],
+        env=dict(os.environ, TMPDIR=str(base)), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        definition = waits(12, 0.35)
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        nb.cells = [nbformat.v4.new_code_cell(
+            "import globus_sdk, gladier_jupyter\n"
+            "from gladier_jupyter import backend\n"
+            "gladier_jupyter.use_local()\n"
+            "fc = backend.flows_client()\n"
+            f"flow = fc.create_flow(title='page latency', definition={definition!r}, "
+            "input_schema={})\n"
+            "sfc = globus_sdk.SpecificFlowClient(flow['id'], "
+            "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
+            "gladier_jupyter.RunMonitor(sfc.run_flow({}), client=fc)")]
+        nbformat.write(nb, root / "latency.ipynb")
+        samples: list[float] = []
+        from gladier_jupyter import backend
+
+        fc = backend.flows_client()
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            for _ in range(2 if QUICK else 3):
+                print("  page: open", flush=True) if DEBUG else None
+                page.goto(f"{url}/lab/tree/latency.ipynb?token={token}")
+                page.wait_for_function(
+                    "() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session"
+                    "?.kernel?.status === 'idle'", timeout=60_000, polling=200)
+                page.evaluate("() => window.jupyterapp.commands.execute("
+                              "'notebook:run-all-cells')")
+                print("  page: running", flush=True) if DEBUG else None
+                try:
+                    page.wait_for_selector('.gj-monitor[data-status="SUCCEEDED"]',
+                                           timeout=20_000 if DEBUG else 60_000)
+                except Exception:
+                    if DEBUG:
+                        page.screenshot(path="/tmp/bench_page.png")
+                    raise
+                root_el = page.locator(".gj-monitor")
+                shown = json.loads(root_el.get_attribute("data-state-times"))
+                run_id = root_el.get_attribute("data-run-id")
+                # Changes before the view existed measure the first render, not an update.
+                rendered = int(root_el.get_attribute("data-rendered-at")) / 1000.0
+                for entry in fc.paginated.get_run_logs(run_id).items():
+                    name = (entry.get("details") or {}).get("state_name")
+                    status = {"WaitStarted": "active",
+                              "WaitCompleted": "succeeded"}.get(entry["code"])
+                    key = f"{name}:{status}"
+                    if name and status and key in shown and ts(entry["time"]) > rendered:
+                        samples.append(shown[key] / 1000.0 - ts(entry["time"]))
+                page.goto("about:blank")
+            browser.close()
+        samples.sort()
+        report("state change -> drawn in the JupyterLab page, local service", samples,
+               target_ms=300)
+        print(f"  p95 {samples[int(len(samples) * 0.95) - 1] * 1000:.1f} ms, "
+              f"max {samples[-1] * 1000:.1f} ms over {len(samples)} state changes", flush=True)
+    finally:
+        lab.terminate()
+        lab.wait(timeout=15)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def bench_requests_per_minute(fc) -> None:
@@ -150,6 +258,7 @@ if __name__ == "__main__":
     try:
         fc = backend.flows_client()
         bench_latency(fc)
+        bench_page_latency()
         bench_cell_latency(fc)
         if not QUICK:
             bench_requests_per_minute(fc)

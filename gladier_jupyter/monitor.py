@@ -83,7 +83,7 @@ class PollPolicy:
 
 #: The local service is on this machine: poll often so a state change shows within 0.3 s.
 LOCAL_POLICY = PollPolicy(
-    fast=0.1, slow=0.15, factor=1.5, max_per_minute=None, run_every=5,
+    fast=0.05, slow=0.1, factor=1.5, max_per_minute=None, run_every=5,
     retry_first=0.25, retry_max=2.0,
 )
 #: Globus: 0.5 s after a change, backing off to 10 s, never more than 30 requests a minute.

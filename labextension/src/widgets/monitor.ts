@@ -87,6 +87,7 @@ function pre(text: string, colour = ""): HTMLPreElement {
 function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | null): () => void {
   const root = h("div", `font-family:${FONT};color:${TEXT};border:1px solid ${BORDER};border-radius:6px;padding:.6em .8em;max-width:980px`);
   root.className = "gj-monitor";
+  root.dataset.renderedAt = String(Date.now());
   root.dataset.statusHistory = "";
   el.append(root);
 
@@ -223,6 +224,8 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
   }
 
   const stateHistory: Record<string, string> = {};
+  // When (ms since the epoch) each state first showed each status: for latency figures.
+  const stateTimes: Record<string, number> = {};
   function drawGraph(): void {
     const states = model.get("states");
     const names = Object.keys(states);
@@ -235,9 +238,13 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
       graph.setStatus(n, status);
       const hist = stateHistory[n];
       const last = hist ? hist.split(">").pop() : undefined;
-      if (last !== status) stateHistory[n] = hist ? `${hist}>${status}` : status;
+      if (last !== status) {
+        stateHistory[n] = hist ? `${hist}>${status}` : status;
+        stateTimes[`${n}:${status}`] ??= Date.now();
+      }
     }
     root.dataset.stateHistory = JSON.stringify(stateHistory);
+    root.dataset.stateTimes = JSON.stringify(stateTimes);
   }
   function resetGraph(): void {
     graph?.destroy();
