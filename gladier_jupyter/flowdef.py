@@ -120,7 +120,7 @@ def parse_jsonpath(expr: str) -> t.Any:
     if not expr.startswith("$"):
         raise GladierJupyterUsageError(
             f"JSONPath {expr!r} does not start with '$'; flow paths are absolute, "
-            f"for example '$.{expr.lstrip('.')}'."
+            f"for example {'$.' + expr.lstrip('.')!r}."
         )
     try:
         return _parse_cached(expr)
