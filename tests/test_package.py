@@ -1,0 +1,40 @@
+"""The package's public surface: every name in __all__ resolves, typed, lazy."""
+
+from __future__ import annotations
+
+import importlib.resources
+import subprocess
+import sys
+
+import gladier_jupyter
+
+
+def test_every_public_name_resolves():
+    missing = [name for name in gladier_jupyter.__all__ if not hasattr(gladier_jupyter, name)]
+    assert missing == []
+
+
+def test_unknown_attribute_is_an_attribute_error_naming_it():
+    try:
+        gladier_jupyter.NoSuchThing  # noqa: B018
+    except AttributeError as err:
+        assert "NoSuchThing" in str(err)
+    else:
+        raise AssertionError("gladier_jupyter.NoSuchThing did not raise")
+
+
+def test_package_is_typed():
+    assert importlib.resources.files("gladier_jupyter").joinpath("py.typed").is_file()
+
+
+def test_import_and_load_ext_leave_heavy_packages_unimported():
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "InteractiveShell.instance().run_line_magic('load_ext', 'gladier_jupyter')\n"
+        "heavy = [m for m in ('gladier', 'globus_sdk', 'globus_compute_sdk', 'anywidget',"
+        " 'tornado.web') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
