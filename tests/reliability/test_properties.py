@@ -19,7 +19,7 @@ from tests.reliability import _service as svc
 N_CHECK = 1500 if svc.full_size() else 300
 N_SERVICE = 150 if svc.full_size() else 40
 N_ENGINE = 150 if svc.full_size() else 30
-SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+SETTINGS = dict(deadline=None, database=None, derandomize=not svc.full_size(), suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                                       HealthCheck.data_too_large])
 
 names = st.sampled_from(["A", "B", "C", "Start", "End", "", "A\u0000", "\u202eZ", "$", "__class__"]) | st.text(max_size=6)
