@@ -176,3 +176,32 @@ def test_a_lost_answer_to_a_post_makes_globus_sdk_send_it_again_and_create_it_ag
             fc.create_flow("once", {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, {})
         assert svc.stored_counts(state_dir)["flows"] == 3  # one call, three flows
         assert (state_dir / "service.log").read_text().count("injected fault lost POST") == 3
+
+
+def test_compute_and_search_faults_leave_gladier_runs_right_and_functions_registered_once(tmp_path, monkeypatch):
+    from gladier_jupyter import backend
+    from tests.local.test_tutorial_flow import MyGladierClient, tutorial_input
+
+    monkeypatch.setenv("GLOBUS_SDK_HTTP_TIMEOUT", "1")
+    state_dir = tmp_path / "svc"
+    with svc.private_service(state_dir, GLADIER_JUPYTER_FAULTS="compute:0.3:500,503,429,drop;search@GET:0.3:502,drop",
+                             GLADIER_JUPYTER_FAULTS_SEED="7") as info, svc.as_backend(info):
+        index_id = svc.search_client(info).post(
+            "/beta/index", data={"display_name": "faults", "description": "faults"}).data["id"]
+        outcomes = []
+        for _ in range(4):
+            client = MyGladierClient(**backend.gladier_client_kwargs())
+            try:
+                run = client.run_flow(flow_input=tutorial_input(tmp_path, index_id))
+            except Exception as exc:  # noqa: BLE001 - must be one clear line
+                message = f"{type(exc).__name__}: {exc}"
+                assert re.search(r"\b(50[0-4]|429)\b|Connection|Timeout|timed out", message), message
+                outcomes.append("refused")
+                continue
+            end = svc.wait_for_run(svc.flows_client(info), run["run_id"])
+            outcomes.append(end["status"])
+        assert "SUCCEEDED" in outcomes and set(outcomes) <= {"SUCCEEDED", "refused"}, outcomes
+        # the tutorial's two functions, each registered once however many retries it took
+        assert svc.stored_counts(state_dir)["functions"] == 2
+        hits = re.findall(r"injected fault \S+ \S+ /api/(\w+)/", (state_dir / "service.log").read_text())
+        assert "compute" in hits, hits
