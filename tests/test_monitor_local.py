@@ -127,6 +127,7 @@ def test_failed_compute_function_shows_the_remote_traceback(gladier_kwargs):
     assert monitor.graph  # the gladier client's definition gives the graph at once
     html = monitor.snapshot_html()
     assert 'data-state="ReadDetector" data-status="failed"' in html and "gj-flow-svg" in html
+    assert 'data-name="ReadDetector" data-status="failed"' in html  # the static graph too
     monitor.close()
 
 

@@ -104,16 +104,19 @@ def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.An
         svg = FlowGraph.build(definition).to_svg()
     except Exception:
         return ""
-    rules = []
+    # Fill each state's shape (the first styled element after its <g>) with its colour.
     for name, info in states.items():
         colour = _STATUS_HEX.get(str(info.get("status")), "")
-        if colour:
-            sel = "".join(c if c.isalnum() or c in " _-()" else f"\\{ord(c):x} " for c in name)
-            rules.append(f'g.gj-node[data-name="{sel}"] > rect, g.gj-node[data-name="{sel}"] > '
-                         f"polygon {{fill:{colour} !important}}")
-    style = "<style>" + "\n".join(rules) + "</style>"
-    end = svg.find(">", svg.find("<svg"))
-    return svg[: end + 1] + style + svg[end + 1:] if end > 0 else svg
+        anchor = f'data-name="{html.escape(name, quote=True)}"'
+        at = svg.find(anchor)
+        fill = svg.find('style="fill:', at) if at >= 0 else -1
+        if not colour or fill < 0:
+            continue
+        start = fill + len('style="fill:')
+        end = min(i for i in (svg.find(";", start), svg.find('"', start)) if i >= 0)
+        svg = svg[:start] + colour + svg[end:]
+        svg = svg.replace(anchor, f'{anchor} data-status="{html.escape(str(info["status"]))}"', 1)
+    return svg
 
 
 def _simple_graph(definition: dict[str, t.Any]) -> dict[str, t.Any]:
