@@ -15,12 +15,12 @@ import datetime as _dt
 import heapq
 import itertools
 import json
+import queue
 import threading
 import time
 import typing as t
 import urllib.parse
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -578,8 +578,11 @@ class _Scheduler:
         self._cond = threading.Condition()
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
-        self._pool = ThreadPoolExecutor(max_workers=workers,
-                                        thread_name_prefix="gladier-monitor-poll")
+        # Daemon workers (not a ThreadPoolExecutor, whose threads the interpreter joins at
+        # exit): a request hanging at shutdown must not hold the kernel up.
+        self._work: queue.SimpleQueue[tuple[RunWatcher, int]] = queue.SimpleQueue()
+        self._workers: list[threading.Thread] = []
+        self._max_workers = workers
 
     def schedule(self, watcher: RunWatcher, delay: float, gen: int = 0) -> None:
         with self._cond:
@@ -602,7 +605,26 @@ class _Scheduler:
                     self._cond.wait(timeout)
                 _, _, watcher, gen = heapq.heappop(self._heap)
             if not watcher.stopped and gen == watcher._gen:
-                self._pool.submit(watcher._tick, gen)
+                self._work.put((watcher, gen))
+                self._grow()
+
+    def _grow(self) -> None:
+        self._workers = [w for w in self._workers if w.is_alive()]
+        if len(self._workers) < self._max_workers and self._work.qsize() > 0:
+            worker = threading.Thread(target=self._work_loop, daemon=True,
+                                      name=f"gladier-monitor-poll-{len(self._workers)}")
+            worker.start()
+            self._workers.append(worker)
+
+    def _work_loop(self) -> None:
+        while True:
+            watcher, gen = self._work.get()
+            try:
+                watcher._tick(gen)
+            except Exception:  # never lose the worker; the watcher reports its own errors
+                import logging
+
+                logging.getLogger(__name__).exception("run monitor poll failed")
 
 
 _SCHEDULER = _Scheduler()
