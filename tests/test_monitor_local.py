@@ -187,6 +187,8 @@ def test_runs_panel_lists_runs_with_status_and_opens_one(flows_client):
     assert panel.monitor is not None and panel.monitor.run_id == run["run_id"]
     assert panel.children[-1] is panel.monitor
     assert panel.monitor.wait(60) == "SUCCEEDED"
+    # The open run's row follows its monitor.
+    assert {r["run_id"]: r for r in panel.list.runs}[run["run_id"]]["status"] == "SUCCEEDED"
     panel.close()
     assert panel.monitor.watcher.stopped
 
@@ -212,6 +214,7 @@ def test_outside_a_live_kernel_the_bundle_holds_a_static_snapshot(flows_client):
     assert 'data-state="Hold" data-status="succeeded"' in data["text/html"]
     assert "<svg" in data["text/html"]
     assert "SUCCEEDED" in data["text/plain"] and "3/3 states" in data["text/plain"]
+    assert 'data-status="SUCCEEDED"' in monitor.snapshot().data
     monitor.close()
 
 

@@ -442,6 +442,12 @@ class RunMonitor(GladierWidget):
         data["text/plain"] = self.snapshot_text()
         return data, metadata
 
+    def snapshot(self) -> t.Any:
+        """A static picture of the run as it is now (``display(monitor.snapshot())``)."""
+        from IPython.display import HTML
+
+        return HTML(self.snapshot_html())
+
     def snapshot_text(self) -> str:
         """One paragraph: run, status, progress, states."""
         p = self.progress or {}
@@ -594,9 +600,21 @@ class RunsPanel(ipywidgets.VBox):
             self.monitor.close()
         self.monitor = RunMonitor(run_id, client=self._client if self._client is not None
                                   else self._flows_client)
+        self.monitor.observe(self._on_monitor_status, "status")
+        self._on_monitor_status({"owner": self.monitor, "new": self.monitor.status})
         self.list.selected = run_id
         self.children = [self.list, self.monitor]
         return self.monitor
+
+    def _on_monitor_status(self, change: t.Mapping[str, t.Any]) -> None:
+        # The open run's row follows its monitor (the list itself is read on Refresh).
+        run_id = change["owner"].run_id
+        if change["new"] == "PENDING":
+            return
+        rows = [dict(r, status=change["new"]) if r["run_id"] == run_id else r
+                for r in self.list.runs]
+        if rows != self.list.runs:
+            self.list.runs = rows
 
     def close(self) -> None:
         if self.monitor is not None:
