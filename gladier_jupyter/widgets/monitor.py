@@ -150,7 +150,17 @@ def _transitions(state: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:
 
 
 class RunMonitor(GladierWidget):
-    """A live view of one flow run: graph, progress, event log, timeline, actions."""
+    """A live view of one flow run: graph, progress, event log, timeline, actions.
+
+    ``run``: a gladier ``run_flow()`` result, a run id or a run document. ``client``: the
+    gladier client, ``globus_sdk.FlowsClient`` or backend the run belongs to (default: the
+    current backend's flows client). ``start=False`` waits for :meth:`start`;
+    ``consent_handler(scopes)`` replaces the login widget when consent is needed;
+    ``flow_client`` is the ``SpecificFlowClient`` used to resume (default: the gladier
+    client's, or one built for the run's flow).
+
+    In [1]: run = client.run_flow(flow_input); gladier_jupyter.RunMonitor(run, client=client)
+    """
 
     _entry = "monitor"
 
@@ -207,8 +217,8 @@ class RunMonitor(GladierWidget):
             self.run_id = run_id
             self.backend = "local" if local else "globus"
             self.web_url = "" if local else _monitor.web_app_url(run_id)
-            if definition:
-                self.graph = _graph_model(definition)
+            if definition or self._watcher.model.definition:
+                self.graph = _graph_model(definition or self._watcher.model.definition)
             self._apply(self._watcher.model)
         self.on_msg(self._on_page_msg)
         if start:
