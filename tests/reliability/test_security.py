@@ -117,12 +117,13 @@ def test_service_listens_on_loopback_only(local_service):
             assert s.connect_ex((addr, port)) != 0, f"port {port} answers on {addr}"
 
 
-def test_state_folder_is_0700_and_secret_and_databases_are_0600(local_service):
+def test_state_folder_is_0700_and_every_file_in_it_0600(local_service):
     folder = local_service.state_dir
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE((folder / "secret").stat().st_mode) == 0o600
-    for path in folder.iterdir():
-        if path.suffix in (".sqlite3", ".json") or path.name in ("secret", "instance-id"):
+    # every file the service keeps there (databases, logs, locks, state) is this user's only
+    for path in folder.rglob("*"):
+        if path.is_file():
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
 
 
