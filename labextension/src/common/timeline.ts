@@ -22,7 +22,13 @@ export class Timeline {
     this.el.style.cssText = `overflow:auto;max-height:16em;border:1px solid ${BORDER};border-radius:4px`;
   }
 
-  update(bars: TimelineBar[], runEnd: string): void {
+  private key = "";
+
+  /** Draw `bars`; unchanged input is skipped unless `force` (to grow running bars). */
+  update(bars: TimelineBar[], runEnd: string, force = false): void {
+    const key = JSON.stringify([bars, runEnd]);
+    if (key === this.key && !force) return;
+    this.key = key;
     const rows = bars
       .map((b) => ({ b, s: parseTime(b.start), e: parseTime(b.end) }))
       .filter((r): r is { b: TimelineBar; s: number; e: number | null } => r.s !== null);

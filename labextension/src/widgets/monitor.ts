@@ -182,8 +182,14 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
   logTable.onSelectState = (s) => select(s);
   timeline.onSelectState = (s) => select(s);
 
+  // Redrawn only when the selected state's facts change, so a selection in the
+  // traceback or output (to copy it) survives the updates that keep arriving.
+  let detailKey = "";
   function drawDetail(): void {
     const info = selected ? model.get("states")[selected] : undefined;
+    const key = JSON.stringify([selected, info ?? null]);
+    if (key === detailKey) return;
+    detailKey = key;
     detail.replaceChildren();
     if (!selected || !info) {
       detail.style.display = "none";
@@ -333,7 +339,7 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
   // Bars of running states grow between updates (Globus polls as seldom as every 10 s).
   const tick = window.setInterval(() => {
     if (timeSec.open && !TERMINAL.includes(model.get("status"))) {
-      timeline.update(model.get("timeline") ?? [], model.get("completion_time"));
+      timeline.update(model.get("timeline") ?? [], model.get("completion_time"), true);
     }
   }, 1000);
   draw();
