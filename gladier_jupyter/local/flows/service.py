@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import typing as t
 import uuid
 
@@ -30,8 +31,6 @@ def _problem_loc(path: t.Any) -> list[t.Any]:
         return ["definition", *path]
     text = str(path or "$")
     parts: list[t.Any] = []
-    import re
-
     for m in re.finditer(r"\.([^.\[\]]+)|\[(\d+)\]|\[['\"](.*?)['\"]\]", text):
         if m.group(1) is not None:
             parts.append(m.group(1))
