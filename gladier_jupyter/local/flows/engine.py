@@ -80,10 +80,8 @@ def resolve_parameters(template: t.Any, names: dict[str, t.Any], error: str) -> 
                 except PathError as exc:
                     raise StateError(error, f"Parameter {key!r}: {exc}") from None
                 if found is MISSING:
-                    raise StateError(
-                        error,
-                        f"Parameter {key!r} reads {value}, which is not present in the state input.",
-                    )
+                    raise StateError(error, f"Parameter {key!r} reads {value}, which is not present "
+                                     f"in the state input.{_missing_hint(value)}")
                 if found is names:  # "$": the state input, without the injected _context
                     found = {k: v for k, v in names.items() if k != "_context"}
                 out[key[:-2]] = found
@@ -98,6 +96,13 @@ def resolve_parameters(template: t.Any, names: dict[str, t.Any], error: str) -> 
     if isinstance(template, list):
         return [resolve_parameters(v, names, error) for v in template]
     return template
+
+
+def _missing_hint(path: str) -> str:
+    m = re.match(r"^\$\.input\.([A-Za-z_][\w-]*)$", path)
+    if m:
+        return f" Add '{m.group(1)}' to the run input's 'input' object."
+    return ""
 
 
 def _input_for(state: dict[str, t.Any], names: dict[str, t.Any], error: str) -> t.Any:
