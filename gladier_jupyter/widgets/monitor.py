@@ -64,6 +64,13 @@ def _resolve_client(client: t.Any) -> tuple[t.Any, t.Any]:
         from gladier_jupyter import backend
 
         return backend.flows_client(), None
+    if isinstance(client, type) or callable(getattr(client, "__wrapped__", None)):
+        # A client class (or a @generate_flow_definition wrapper), as %gladier_client makes
+        # it: an instance on the current backend, as %gladier_run builds one.
+        from gladier_jupyter import backend, inline
+
+        if inline.is_client(client):
+            client = client(**backend.gladier_client_kwargs())
     manager = getattr(client, "flows_manager", None)
     if manager is not None and hasattr(manager, "flows_client"):
         return manager.flows_client, client
@@ -72,8 +79,9 @@ def _resolve_client(client: t.Any) -> tuple[t.Any, t.Any]:
     maker = getattr(client, "flows_client", None)
     if callable(maker):  # the backend module, or anything offering flows_client()
         return maker(), None
+    given = client.__name__ if isinstance(client, type) else type(client).__name__
     raise GladierJupyterUsageError(
-        f"RunMonitor's client={type(client).__name__!r} is not a gladier client, a "
+        f"client={given!r} is not a gladier client (class or instance), a "
         "globus_sdk.FlowsClient or a backend; pass one of those (or omit it for the "
         "current backend)."
     )
@@ -627,9 +635,12 @@ class RunsPanel(ipywidgets.VBox):
             self.list.runs = rows
 
     def close(self) -> None:
-        if self.monitor is not None:
-            self.monitor.close()
-        self.list.close()
+        # Also runs from __del__ of a panel whose __init__ raised (bad client=).
+        monitor = getattr(self, "monitor", None)
+        if monitor is not None:
+            monitor.close()
+        if getattr(self, "list", None) is not None:
+            self.list.close()
         super().close()
 
     def _on_page_msg(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
