@@ -11,9 +11,23 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 import pytest
+
+# A service that something (a JupyterLab server's runs panel, a kernel) starts again after
+# the session fixture stopped it would otherwise outlive the test session: with nothing to
+# do for two minutes it exits by itself.
+os.environ.setdefault("GLADIER_JUPYTER_IDLE_TIMEOUT", "120")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Last thing of the session: stop the session's service if anything restarted it."""
+    from gladier_jupyter import local
+
+    if os.environ.get("GLADIER_JUPYTER_STATE_DIR"):
+        local.stop(local.default_state_dir())
 
 
 @pytest.fixture(scope="session")
