@@ -768,7 +768,16 @@ def check_run_input(client: t.Any, flow_input: t.Any) -> list[str]:
         ]
     from gladier_jupyter import flowgraph
 
-    return [getattr(p, "message", str(p)) for p in flowgraph.check_run_input(client, flow_input)]
+    problems = [
+        getattr(p, "message", str(p)) for p in flowgraph.check_run_input(client, flow_input)
+    ]
+    if not problems and not flow_input["input"]:
+        # gladier refuses an empty 'input' with a misleading "must be nested" message.
+        problems.append(
+            "The run input {'input': {}} holds no values, which gladier refuses; put at least "
+            "one value under 'input', e.g. {'input': {'label': 'run 1'}}."
+        )
+    return problems
 
 
 def start_run(
