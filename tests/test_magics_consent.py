@@ -35,7 +35,8 @@ class _ConsentRequired(tornado.web.RequestHandler):
 
 
 @pytest.fixture
-def globus_mode(tmp_path, monkeypatch):
+def globus_mode(tmp_path, monkeypatch, local_service):
+    # local_service: the session's service, which teardown switches back to (not a new one).
     seen: list[str] = []
     app = tornado.web.Application([(r"/.*", _ConsentRequired, {"seen": seen})])
     monkeypatch.setenv("GLADIER_JUPYTER_AUTH_DIR", str(tmp_path / "auth"))
