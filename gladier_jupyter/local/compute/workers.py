@@ -421,6 +421,20 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
+def _cap_memory() -> None:
+    # $GLADIER_JUPYTER_COMPUTE_MEMORY_MB caps each worker's address space: a function that
+    # allocates past it gets MemoryError (its task fails with that reason) instead of
+    # growing until the machine's OOM killer picks a process. Unset: no cap.
+    limit = os.environ.get("GLADIER_JUPYTER_COMPUTE_MEMORY_MB", "").strip()
+    if not limit:
+        return
+    import resource
+
+    cap = int(limit) * 1024 * 1024
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
+
+
 def _worker_main(fd_in: int, fd_out: int) -> None:
     from globus_compute_sdk.serialize import ComputeSerializer
     from globus_compute_sdk.serialize.utils import unpack_buffers
@@ -434,6 +448,7 @@ def _worker_main(fd_in: int, fd_out: int) -> None:
     from globus_compute_sdk.version import __version__ as sdk_version
 
     _watch_parent()
+    _cap_memory()
     serializer = ComputeSerializer()
     inbox = Connection(fd_in, writable=False)
     outbox = Connection(fd_out, readable=False)
