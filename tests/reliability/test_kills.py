@@ -315,3 +315,28 @@ def test_kernel_restart_while_a_run_is_watched_the_run_goes_on_and_attach_picks_
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def allocate_gigabytes(**data):
+    # no cap of its own: the worker's cap ($GLADIER_JUPYTER_COMPUTE_MEMORY_MB) must stop it
+    hog = [bytearray(256 * 1024 * 1024) for _ in range(data["gb"] * 4)]
+    return len(hog)
+
+
+def test_worker_memory_cap_turns_a_runaway_allocation_into_a_failed_action(tmp_path):
+    with svc.private_service(tmp_path / "svc", GLADIER_JUPYTER_COMPUTE_MEMORY_MB="768") as info:
+        fc, cc = svc.flows_client(info), svc.compute_client(info)
+        hog, good = cc.register_function(allocate_gigabytes), cc.register_function(slow_double)
+        bad = svc.start(fc, svc.deploy(fc, {"StartAt": "C", "States": {"C": svc.compute_state(hog)}}),
+                        {"input": {"gb": 8}})
+        ok = svc.start(fc, svc.deploy(fc, {"StartAt": "C", "States": {"C": svc.compute_state(good)}}),
+                       {"input": {"n": 5, "sleep": 0}})
+        bad_end, ok_end = svc.wait_for_run(fc, bad["run_id"]), svc.wait_for_run(fc, ok["run_id"])
+        assert bad_end["status"] == "FAILED"
+        assert "MemoryError" in bad_end["details"]["description"]
+        assert ok_end["status"] == "SUCCEEDED"
+        assert ok_end["details"]["output"]["Result"]["details"]["result"] == [10]
+        # the capped worker still serves the next task
+        again = svc.start(fc, svc.deploy(fc, {"StartAt": "C", "States": {"C": svc.compute_state(good)}}),
+                          {"input": {"n": 6, "sleep": 0}})
+        assert svc.wait_for_run(fc, again["run_id"])["status"] == "SUCCEEDED"
