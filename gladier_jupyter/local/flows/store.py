@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import pathlib
-import sqlite3
 import threading
 import typing as t
+
+from gladier_jupyter.local._db import open_database
 
 __all__ = ["FlowsStore"]
 
@@ -50,10 +51,7 @@ class FlowsStore:
 
     def __init__(self, path: pathlib.Path | str):
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(pathlib.Path(path), _SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
         if "meta" not in columns:  # databases made before run updates were kept apart
             self._db.execute("ALTER TABLE runs ADD COLUMN meta TEXT")

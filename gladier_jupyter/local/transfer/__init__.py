@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 import stat
 import threading
 import typing as t
 import uuid
 
+from gladier_jupyter.local._db import open_database
 from gladier_jupyter.local._http import ApiError, ApiHandler, ServiceContext
 from gladier_jupyter.local.actions import ActionUnableToRun
 from gladier_jupyter.local.actions.transfer import _inside, collection_root, copy_items, nice_status
@@ -44,9 +44,10 @@ class TransferService:
     def __init__(self, ctx: ServiceContext):
         self.ctx = ctx
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(ctx.db_path("transfer")), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+        self._db = open_database(
+            ctx.db_path("transfer"),
+            "CREATE TABLE IF NOT EXISTS tasks (task_id TEXT PRIMARY KEY, doc TEXT NOT NULL)",
+        )
 
     def close(self) -> None:
         with self._lock:
