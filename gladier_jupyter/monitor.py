@@ -296,8 +296,8 @@ class RunModel:
                 if details.get(key):
                     parts.append(str(details[key]))
                     break
-            scopes = self.required_scopes()
-            if scopes:
+            scopes = [s for s in self.required_scopes() if not any(s in p for p in parts)]
+            if scopes:  # unless the description already names them
                 parts.append("Required scope: " + ", ".join(scopes))
         return ". ".join(p.rstrip(".") for p in parts) + ("." if parts else "")
 

@@ -35,7 +35,7 @@ def test_monitor_shows_why_a_local_run_waits_and_resume_finishes_it(local_servic
     monitor = gladier_jupyter.RunMonitor(run)
     _until(lambda: monitor.status == "INACTIVE", "the run to wait for consent")
 
-    assert monitor.inactive_reason.startswith(f"The action needs consent for the scope {SCOPE}")
+    assert monitor.inactive_reason == f"The action needs consent for the scope {SCOPE}."
     assert SCOPE in monitor.required_scopes
     assert monitor.states["Hello"]["status"] == "inactive"
 
