@@ -190,6 +190,14 @@ def test_bad_api_request_gets_a_4xx_in_the_service_error_shape_and_stores_nothin
     api = path.split("/", 1)[0]
     if case.get("expect_ok"):
         assert resp.status_code < 300, resp.text[:300]
+        if "check_label" in case:
+            run = svc.wait_for_run(fc, resp.json()["run_id"])
+            assert run["status"] == "SUCCEEDED" and run["label"] == case["check_label"]
+        if "check_title" in case:
+            flow = fc.get_flow(resp.json()["id"]).data
+            assert flow["title"] == case["check_title"]
+            assert flow["definition"] == case["json"]["definition"]
+            assert svc.wait_for_run(fc, svc.start(fc, flow["id"])["run_id"])["status"] == "SUCCEEDED"
         if case.get("big_body_mb"):
             run = svc.wait_for_run(fc, resp.json()["run_id"])
             assert run["status"] == "SUCCEEDED"
