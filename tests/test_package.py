@@ -38,3 +38,16 @@ def test_import_and_load_ext_leave_heavy_packages_unimported():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_local_service_secret_is_in_no_repr_or_pretty_print():
+    import pathlib
+
+    from hypothesis.vendor.pretty import pretty as hypothesis_pretty
+    from IPython.lib.pretty import pretty as ipython_pretty
+
+    from gladier_jupyter.local import ServiceInfo
+
+    info = ServiceInfo("http://127.0.0.1:1", "s3cr3t-value", 1, pathlib.Path("/tmp/x"))
+    for text in (repr(info), str(info), ipython_pretty(info), hypothesis_pretty(info)):
+        assert "s3cr3t-value" not in text and "127.0.0.1:1" in text

@@ -44,6 +44,11 @@ class ServiceInfo:
     state_dir: pathlib.Path
     instance_id: str = ""
 
+    def _repr_pretty_(self, printer: object, cycle: bool) -> None:
+        # Pretty printers (IPython's, hypothesis's) list dataclass fields themselves and
+        # ignore repr=False: give them the repr, which leaves the secret out.
+        printer.text(repr(self))  # type: ignore[attr-defined]
+
     def service_url(self, api: str) -> str:
         """The root URL of one API, e.g. ``service_url("flows")`` -> ``.../api/flows/``."""
         if api not in APIS:
