@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import threading
 import typing as t
+import uuid
 
 import anywidget
 import ipywidgets
@@ -210,7 +211,10 @@ class RunMonitor(GladierWidget):
         self._gladier_client = gladier_client
         self._flow_client = flow_client
         self.consent_handler = consent_handler
-        self._update_lock = threading.Lock()
+        self._update_lock = threading.RLock()
+        #: ids of the outputs this monitor was displayed in (see ``_ipython_display_``)
+        self._display_ids: list[str] = []
+        self._final_bundle_sent = False
         definition = None
         if gladier_client is not None:
             try:
@@ -413,6 +417,9 @@ class RunMonitor(GladierWidget):
                 self._apply(model)
                 self.message = str(info.get("message") or "")
                 self.connection = str(info.get("connection") or self.connection)
+            if model.terminal and not self._final_bundle_sent:
+                self._final_bundle_sent = True
+                self.update_displays()
 
     def _apply(self, model: _monitor.RunModel) -> None:
         snap = model.snapshot()
@@ -452,6 +459,40 @@ class RunMonitor(GladierWidget):
             pass  # already shown in `action`
 
     # -- outside a live kernel ------------------------------------------------------------
+    def _ipython_display_(self, **kwargs: t.Any) -> None:
+        """Show the monitor under a display id, so its saved fallback can follow the run.
+
+        The output keeps the live view's entry; when the run ends, :meth:`update_displays`
+        replaces the HTML/text fallback of every output the monitor was shown in with the
+        final state (what a saved notebook, nbconvert or GitHub show).
+        """
+        from IPython.display import display
+
+        display_id = f"gladier-monitor-{uuid.uuid4().hex}"
+        # Under the update lock: a run ending meanwhile updates this display too.
+        with self._update_lock:
+            data, metadata = self._repr_mimebundle_()
+            self._display_ids.append(display_id)
+            display(data, metadata=metadata, raw=True, display_id=display_id)
+
+    def update_displays(self) -> int:
+        """Refresh every output this monitor was displayed in with its current bundle.
+
+        Updates go by display id (``update_display_data``), so they never add output to the
+        cell running at the time. Returns how many displays were updated.
+        """
+        from IPython.core.interactiveshell import InteractiveShell
+        from IPython.display import update_display
+
+        with self._update_lock:
+            ids = list(self._display_ids)
+            if not ids or not InteractiveShell.initialized():
+                return 0
+            data, metadata = self._repr_mimebundle_()
+            for display_id in ids:
+                update_display(data, metadata=metadata, raw=True, display_id=display_id)
+        return len(ids)
+
     def _repr_mimebundle_(self, **kwargs: t.Any):  # type: ignore[override]
         bundle = super()._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})

@@ -1,0 +1,91 @@
+"""A saved notebook shows the monitor's last state, not the state it was displayed in."""
+
+from __future__ import annotations
+
+import pathlib
+
+import nbformat
+from nbclient import NotebookClient
+
+FLOWS = pathlib.Path(__file__).parent / "data" / "monitor" / "flows.json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def _monitor_outputs(cell: dict) -> list[dict]:
+    return [o for o in cell.get("outputs", [])
+            if WIDGET_VIEW in o.get("data", {}) or "gj-monitor-static" in
+            str(o.get("data", {}).get("text/html", ""))]
+
+
+def test_headless_notebook_saves_the_monitor_cell_with_the_final_status(
+        local_service, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in [
+        "import json, globus_sdk, gladier_jupyter\n"
+        "from gladier_jupyter import backend\n"
+        "gladier_jupyter.use_local()\n"
+        "fc = backend.flows_client()\n"
+        f"definition = json.load(open({str(FLOWS)!r}))['browser_steps']\n"
+        "flow = fc.create_flow(title='saved snapshot', definition=definition, "
+        "input_schema={})\n"
+        "sfc = globus_sdk.SpecificFlowClient(flow['id'], "
+        "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
+        "run = sfc.run_flow({'input': {'name': 'x'}}, label='saved snapshot run')",
+        "monitor = gladier_jupyter.RunMonitor(run, client=fc)\nmonitor",
+        "shown_status = monitor.status\nshown_status",
+        "monitor.wait(60)",
+        "print('after the run')",
+    ]]
+    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    # The run was still going when the monitor was displayed ...
+    assert nb.cells[2].outputs[0]["data"]["text/plain"] in ("'PENDING'", "'ACTIVE'")
+    assert nb.cells[3].outputs[0]["data"]["text/plain"] == "'SUCCEEDED'"
+    # ... and the saved monitor output shows where it ended, keeping the live view's entry.
+    [out] = nb.cells[1].outputs
+    assert out["output_type"] == "display_data"
+    data = out["data"]
+    assert 'data-status="SUCCEEDED"' in data["text/html"]
+    assert "ACTIVE" not in data["text/html"] and "PENDING" not in data["text/html"]
+    assert "SUCCEEDED" in data["text/plain"]
+    assert "ACTIVE" not in data["text/plain"] and "PENDING" not in data["text/plain"]
+    assert "Step5: succeeded" in data["text/plain"]
+    model_id = data[WIDGET_VIEW]["model_id"]
+    # No other cell got monitor output (the update went to the monitor's display only).
+    for index, cell in enumerate(nb.cells):
+        if index != 1:
+            assert _monitor_outputs(cell) == [], index
+    assert [o.get("text") for o in nb.cells[4].outputs] == ["after the run\n"]
+    # The widget state saved with the notebook holds the final traits too.
+    states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert states[model_id]["state"]["status"] == "SUCCEEDED"
+    assert states[model_id]["state"]["progress"]["done"] == 5
+
+
+def test_displaying_a_monitor_twice_updates_both_outputs_with_one_watcher(
+        local_service, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in [
+        "import json, globus_sdk, gladier_jupyter\n"
+        "from gladier_jupyter import backend\n"
+        "gladier_jupyter.use_local()\n"
+        "fc = backend.flows_client()\n"
+        f"definition = json.load(open({str(FLOWS)!r}))['slow_steps']\n"
+        "flow = fc.create_flow(title='twice', definition=definition, input_schema={})\n"
+        "sfc = globus_sdk.SpecificFlowClient(flow['id'], "
+        "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
+        "run = sfc.run_flow({'input': {'name': 'x'}}, label='twice')",
+        "monitor = gladier_jupyter.RunMonitor(run, client=fc)\nmonitor",
+        "display(monitor)",
+        "monitor.wait(60)\nlen(monitor.watcher._listeners)",
+    ]]
+    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    for index in (1, 2):
+        [out] = nb.cells[index].outputs
+        assert 'data-status="SUCCEEDED"' in out["data"]["text/html"], index
+    assert nb.cells[3].outputs[0]["data"]["text/plain"] == "1"
