@@ -1,4 +1,5 @@
-"""Real-browser fixtures: one JupyterLab server per session, Debian's Chromium via Playwright.
+"""Real-browser fixtures: one JupyterLab server per session (``lab``), one Notebook 7 server
+(``notebook7``) for the tests that ask for it, Debian's Chromium via Playwright.
 
 Use in a test::
 
@@ -7,11 +8,14 @@ Use in a test::
         run_notebook(lab, page, "badge", ["%load_ext gladier_jupyter", "..."], wait_for=".gj-badge")
         screenshot(page, "badge")
 
+The same helpers drive Notebook 7: pass ``notebook7`` instead of ``lab``.
+
 Screenshots land in ``test-artifacts/`` (one per widget test, plus one for every failure).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -56,12 +60,16 @@ __all__ = [
 
 @dataclasses.dataclass
 class LabServer:
-    """A running JupyterLab: where it listens, its token and the folder it serves."""
+    """A running Jupyter server: where it listens, its token and the folder it serves.
+
+    ``app`` is the front end it serves: ``"lab"`` (JupyterLab) or ``"notebook"`` (Notebook 7).
+    """
 
     url: str
     token: str = dataclasses.field(repr=False)
     root_dir: pathlib.Path
     log_path: pathlib.Path
+    app: str = "lab"
 
     def page_url(self, path: str) -> str:
         return f"{self.url}/{path.lstrip('/')}?token={self.token}"
@@ -85,10 +93,16 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def lab() -> t.Iterator[LabServer]:
-    """One real JupyterLab server for the whole test session, on 127.0.0.1."""
-    base = pathlib.Path(tempfile.mkdtemp(prefix="gladier-jupyter-lab-"))
+@contextlib.contextmanager
+def _jupyter_server(
+    module: str, app: str, app_args: list[str], label: str
+) -> t.Iterator[LabServer]:
+    """Run ``python -m <module>`` (a Jupyter server app) on 127.0.0.1 until the block ends.
+
+    A free port, a fresh token and a temporary root folder; ready once ``/api/status``
+    answers. Its output goes to ``test-artifacts/<module>-server.log``.
+    """
+    base = pathlib.Path(tempfile.mkdtemp(prefix=f"gladier-jupyter-{module}-"))
     root_dir = base / "root"
     root_dir.mkdir()
     home = pathlib.Path(os.environ["HOME"])
@@ -100,22 +114,22 @@ def lab() -> t.Iterator[LabServer]:
     port = _free_port()
     token = secrets.token_hex(16)
     env = dict(os.environ, TMPDIR=str(base))
-    log_path = ARTIFACTS / "jupyterlab-server.log"
+    log_path = ARTIFACTS / f"{module}-server.log"
     ARTIFACTS.mkdir(exist_ok=True)
     log = log_path.open("w")
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+            sys.executable, "-m", module, "--no-browser", "--ip=127.0.0.1",
             f"--port={port}", "--ServerApp.port_retries=0", "--allow-root",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}",
-            "--LabApp.expose_app_in_browser=True",
+            *app_args,
         ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root_dir=root_dir,
-                       log_path=log_path)
+                       log_path=log_path, app=app)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -124,9 +138,8 @@ def lab() -> t.Iterator[LabServer]:
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(
-                    f"JupyterLab did not start; its log: {log_path}"
-                ) from None
+                log.close()
+                raise RuntimeError(f"{label} did not start; its log: {log_path}") from None
             time.sleep(0.2)
     try:
         yield server
@@ -138,6 +151,28 @@ def lab() -> t.Iterator[LabServer]:
             proc.kill()
         log.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lab() -> t.Iterator[LabServer]:
+    """One real JupyterLab server for the whole test session, on 127.0.0.1."""
+    with _jupyter_server("jupyterlab", "lab", ["--LabApp.expose_app_in_browser=True"],
+                         "JupyterLab") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def notebook7() -> t.Iterator[LabServer]:
+    """One real Jupyter Notebook 7 server for the whole test session, on 127.0.0.1.
+
+    Notebook 7 is built on JupyterLab's components: with ``expose_app_in_browser`` its page
+    has ``window.jupyterapp`` too, so :func:`open_notebook` / :func:`run_notebook` drive it
+    with the same commands as JupyterLab (the notebook opens at ``/notebooks/<path>``).
+    """
+    with _jupyter_server("notebook", "notebook",
+                         ["--JupyterNotebookApp.expose_app_in_browser=True"],
+                         "Jupyter Notebook 7") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -241,10 +276,14 @@ def notebook_errors(page: t.Any) -> list[str]:
 def open_notebook(lab: LabServer, page: t.Any, path: str, *, timeout: float = 120_000) -> None:
     """Open a notebook of the server's root folder and wait until its kernel is idle.
 
-    ``reset`` drops the saved workspace, so tabs from earlier tests do not come back and the
-    notebook under test is the current widget.
+    In JupyterLab ``reset`` drops the saved workspace, so tabs from earlier tests do not come
+    back and the notebook under test is the current widget. Notebook 7 shows one notebook
+    per page, at ``/notebooks/<path>``.
     """
-    page.goto(f"{lab.url}/lab/tree/{path}?reset&token={lab.token}")
+    if lab.app == "notebook":
+        page.goto(f"{lab.url}/notebooks/{path}?token={lab.token}")
+    else:
+        page.goto(f"{lab.url}/lab/tree/{path}?reset&token={lab.token}")
     page.wait_for_function(_KERNEL_IDLE, arg=path, timeout=timeout, polling=200)
 
 
@@ -258,7 +297,7 @@ def run_notebook(
     timeout: float = 120_000,
     wait_done: bool = True,
 ) -> t.Any:
-    """Write a notebook, open it in JupyterLab, run all cells, wait, fail on any cell error.
+    """Write a notebook, open it (JupyterLab or Notebook 7), run all cells, wait, fail on any cell error.
 
     ``wait_for`` is a CSS selector that must appear (e.g. a widget's root element).
     ``wait_done=False`` returns as soon as ``wait_for`` shows (for long-running cells).
