@@ -1,14 +1,18 @@
 """The ``.=`` expression evaluator is safe (no imports, no dunders, no attribute escape, no
-runaway sizes) and its errors fail the state with a message, through a real run."""
+runaway sizes) and its errors fail the state with a message, through a real run; the flow
+check (``flowdef.validate``) refuses up front what the evaluator would refuse whatever the
+input, and nothing the evaluator accepts."""
 
 from __future__ import annotations
 
 import json
 import pathlib
 
+import globus_sdk
 import pytest
 
-from gladier_jupyter.local.expressions import ExpressionError, evaluate
+from gladier_jupyter import flowdef
+from gladier_jupyter.local.expressions import _FUNCTIONS, ExpressionError, evaluate
 
 DATA = json.loads((pathlib.Path(__file__).resolve().parent.parent / "data" / "flows" / "expressions.json").read_text())
 
@@ -24,10 +28,56 @@ def test_dangerous_expression_is_refused(case):
         evaluate(case["expression"], case["names"])
 
 
-def test_refused_expression_fails_the_run_naming_the_parameter(run_definition):
-    definition = {"StartAt": "E", "States": {"E": {
-        "Type": "ExpressionEval", "Parameters": {"evil.=": "__import__('os').getcwd()"},
+def _expression_flow(expression: str) -> dict:
+    return {"StartAt": "E", "States": {"E": {
+        "Type": "ExpressionEval", "Parameters": {"evil.=": expression},
         "ResultPath": "$.x", "End": True}}}
-    run = run_definition(definition, {})
+
+
+STATIC = [c for c in DATA["refused"] if not c.get("run_time_only")]
+
+
+@pytest.mark.parametrize("case", DATA["allowed"], ids=[c["expression"] for c in DATA["allowed"]])
+def test_flow_check_accepts_every_expression_the_evaluator_accepts(case):
+    flowdef.check_expression(case["expression"])
+    assert flowdef.errors(_expression_flow(case["expression"])) == []
+
+
+@pytest.mark.parametrize("case", STATIC, ids=[c["expression"] for c in STATIC])
+def test_flow_check_refuses_unsafe_expression_naming_parameter_and_fix(case):
+    problems = flowdef.validate(_expression_flow(case["expression"]))
+    assert [p.code for p in problems] == ["unsafe_expression"]
+    problem = problems[0]
+    assert (problem.severity, problem.state) == ("error", "E")
+    assert problem.path == "$.States.E.Parameters['evil.=']"
+    assert problem.path in problem.message and repr(case["expression"])[1:-1] in problem.message
+    assert "refuse" in problem.message and "; " in problem.message  # what is refused; the fix
+    assert "\n" not in problem.message
+
+
+def test_flow_check_leaves_input_dependent_refusals_to_the_run():
+    later = [c["expression"] for c in DATA["refused"] if c.get("run_time_only")]
+    assert later
+    for expression in later:
+        flowdef.check_expression(expression)
+
+
+def test_flow_check_knows_exactly_the_functions_the_evaluator_can_call():
+    assert flowdef.EXPRESSION_FUNCTIONS == set(_FUNCTIONS) | {"list", "tuple", "dict", "set"}
+
+
+def test_create_flow_refuses_an_unsafe_expression_with_422(flows_client):
+    with pytest.raises(globus_sdk.GlobusAPIError) as info:
+        flows_client.create_flow("evil", _expression_flow("__import__('os').getcwd()"), {})
+    assert info.value.http_status == 422
+    details = info.value.raw_json["error"]["detail"]
+    assert [d["loc"] for d in details] == [["definition", "States", "E", "Parameters", "evil.="]]
+    assert "'__import__'" in details[0]["msg"]
+
+
+def test_refused_expression_fails_the_run_naming_the_parameter(run_definition):
+    # str.format on an input value: only the run knows the value is a string, not an object
+    run = run_definition(_expression_flow("greeting.format(1)"), {"greeting": "hi {}"})
     assert run["status"] == "FAILED"
     assert "'evil.='" in run["details"]["details"]["cause"]
+    assert "format" in run["details"]["details"]["cause"]

@@ -42,7 +42,7 @@ def test_corpus_holds_at_least_fifty_cases_of_every_kind():
     known = {"not_a_dict", "no_states", "no_start_at", "unknown_start_at", "state_not_dict",
              "missing_type", "unknown_type", "unknown_target", "bad_field", "next_and_end",
              "no_next", "bad_expression", "missing_field", "no_action_url", "bad_rule",
-             "unreachable", "no_end", "bad_jsonpath"}
+             "unreachable", "no_end", "bad_jsonpath", "unsafe_expression"}
     assert known <= {case.get("code") for _, case in DEFINITIONS}
 
 
@@ -84,6 +84,8 @@ def test_bad_magic_cell_gives_one_line_usage_error_and_the_shell_keeps_working(
     else:
         assert isinstance(error, UsageError), f"{name}: {type(error).__name__}: {error}"
         _one_line(str(error))
+        for expected in case.get("expect", []):
+            assert expected in str(error), (name, expected, str(error))
     # the shell still works: a good cell after the bad one succeeds
     good = shell.run_cell("%%gladier_tool AfterBad\ndef after_bad(**data):\n    return data\n", silent=True)
     assert good.success, good.error_in_exec
@@ -133,9 +135,11 @@ def test_broken_definition_is_named_by_the_check_and_refused_by_the_service(
         run = svc.wait_for_run(fc, svc.start(fc, flow_id, {"input": {}})["run_id"])
         assert run["status"] in ("SUCCEEDED", "FAILED")
     else:
-        # the check cannot see it; the engine refuses it at run time with one line
+        # the check cannot see it (it depends on the input); the engine refuses it at run
+        # time with one line
+        assert not flowdef.errors(case["definition"]), name
         flow_id = svc.deploy(fc, case["definition"], title=name)
-        run = svc.wait_for_run(fc, svc.start(fc, flow_id, {"input": {}})["run_id"])
+        run = svc.wait_for_run(fc, svc.start(fc, flow_id, case.get("input", {"input": {}}))["run_id"])
         assert run["status"] == "FAILED"
         _one_line(run["details"]["description"])
         assert case["run_fails"] in run["details"]["description"]
