@@ -1,0 +1,72 @@
+"""JupyterLab saves a RunMonitor's output with the run's last state, and the live view stays."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+from tests._fixtures.browser import run_notebook, screenshot
+
+FLOWS = pathlib.Path(__file__).resolve().parents[1] / "data" / "monitor" / "flows.json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+pytestmark = pytest.mark.browser
+
+CELLS = [
+    "import json, globus_sdk, gladier_jupyter\n"
+    "from gladier_jupyter import backend\n"
+    "gladier_jupyter.use_local()\n"
+    "fc = backend.flows_client()\n"
+    f"definition = json.load(open({str(FLOWS)!r}))['browser_steps']\n"
+    "flow = fc.create_flow(title='saved in lab', definition=definition, input_schema={})\n"
+    "sfc = globus_sdk.SpecificFlowClient(flow['id'], "
+    "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
+    "run = sfc.run_flow({'input': {'name': 'x'}}, label='saved in lab')",
+    "monitor = gladier_jupyter.RunMonitor(run, client=fc)\nmonitor",
+    # Runs (and ends) long before the run does: the final update must not land here.
+    "shown_status = monitor.status\nshown_status",
+]
+
+# The monitor cell's output model (what JupyterLab saves) holds the final snapshot.
+_SAVED_HTML_FINAL = """() => {
+  const cell = window.jupyterapp.shell.currentWidget.content.widgets[1];
+  const outputs = cell.model.outputs;
+  return outputs.length === 1 &&
+    String(outputs.get(0).data['text/html'] || '').includes('data-status="SUCCEEDED"');
+}"""
+
+
+def test_saved_notebook_shows_the_monitor_final_state_and_the_live_view_stays(
+        local_service, lab, page):
+    run_notebook(lab, page, "monitor_saved", CELLS, wait_for=".gj-monitor")
+    shown = page.locator(".jp-CodeCell").nth(2).locator(".jp-OutputArea-output").inner_text()
+    assert shown.strip() in ("'PENDING'", "'ACTIVE'")  # the run was going when displayed
+    page.wait_for_selector('.gj-monitor[data-status="SUCCEEDED"]', timeout=60_000)
+    page.wait_for_function(_SAVED_HTML_FINAL, timeout=30_000, polling=200)
+    # The live view still works after its output was refreshed: one view, final state.
+    cell = page.locator(".jp-CodeCell").nth(1)
+    assert cell.locator(".gj-monitor").count() == 1
+    assert page.locator(".gj-monitor").count() == 1
+    assert cell.locator(".gj-monitor").get_attribute("data-status") == "SUCCEEDED"
+    assert cell.locator(".gj-monitor .gj-log tr[data-code='FlowSucceeded']").count() == 1
+    screenshot(page, "monitor_saved_live_view")
+
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function(
+        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+    nb = json.loads((lab.root_dir / "monitor_saved.ipynb").read_text(encoding="utf-8"))
+    [out] = nb["cells"][1]["outputs"]
+    assert out["output_type"] == "display_data"
+    html = "".join(out["data"]["text/html"])
+    text = "".join(out["data"]["text/plain"])
+    assert 'data-status="SUCCEEDED"' in html and "ACTIVE" not in html
+    assert "SUCCEEDED" in text and "ACTIVE" not in text and "PENDING" not in text
+    assert WIDGET_VIEW in out["data"]
+    # No other cell got monitor output.
+    for index in (0, 2):
+        for other in nb["cells"][index]["outputs"]:
+            data = other.get("data", {})
+            assert WIDGET_VIEW not in data and "gj-monitor" not in json.dumps(data), index
+    assert [o["output_type"] for o in nb["cells"][2]["outputs"]] == ["execute_result"]
