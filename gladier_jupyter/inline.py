@@ -276,6 +276,50 @@ def _action_url(value: str | None) -> str:
     return url
 
 
+# The JSON type of each typed compute-state field gladier can set (--set / --modifiers):
+# (check, what the message calls it, an example). Untyped fields (payload...) are not here.
+_FIELD_TYPES: dict[str, tuple[t.Callable[[t.Any], bool], str, str]] = {
+    "WaitTime": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+                 "a whole number of seconds (0 or more)", "600"),
+    "ExceptionOnActionFailure": (lambda v: isinstance(v, bool), "true or false", "true"),
+    "End": (lambda v: isinstance(v, bool), "true or false", "true"),
+    "Catch": (lambda v: isinstance(v, list), "a JSON list of catchers",
+              '[{"ErrorEquals": ["States.ALL"], "Next": "Cleanup"}]'),
+    "Parameters": (lambda v: isinstance(v, dict), "a JSON object", '{"key.$": "$.input.key"}'),
+    "tasks": (lambda v: isinstance(v, list), "a JSON list of tasks", '[{"endpoint": "..."}]'),
+    **{field: (lambda v: isinstance(v, str), "a string", example) for field, example in (
+        ("ActionUrl", "https://compute.actions.globus.org"), ("RunAs", "user"),
+        ("ActionScope", "https://auth.globus.org/scopes/..."), ("Type", "Action"),
+        ("Next", "NextState"), ("InputPath", "$.input"), ("ResultPath", "$.result"),
+        ("endpoint", "compute_endpoint"), ("endpoint_id", "compute_endpoint"),
+        ("task_group_id", "$.input.group"))},
+}
+
+
+_KINDS = {str: "the string", int: "the integer", float: "the number", bool: "the boolean",
+          list: "the list", dict: "the object", type(None): "null"}
+
+
+def _check_field(option: str, func: str, field: str, value: t.Any, func_names: list[str]) -> None:
+    """Refuse a typed state field given a value of the wrong type, naming function and field."""
+    rule = _FIELD_TYPES.get(field)
+    if rule is None:
+        return
+    check, expected, example = rule
+    if isinstance(value, str) and (value.startswith("$.") or value in func_names):
+        return  # gladier makes it a path read at run time ('WaitTime.$') or a result path
+    if check(value):
+        return
+    kind = _KINDS.get(type(value), type(value).__name__)
+    shown = "" if value is None else " " + (repr(value) if isinstance(value, str) else json.dumps(value))
+    fix = f"--set {func}.{field}={example}" if option.startswith("--set") else f'{{"{field}": {example}}}'
+    path = "" if example.startswith("$") else " (or a '$.' path read at run time)"
+    raise _usage(
+        f"{option}: {field} of function {func!r} is {kind}{shown}, but {field} must be "
+        f"{expected}; write it like {fix}{path}."
+    )
+
+
 def _build_modifiers(
     func_names: list[str],
     *,
@@ -307,7 +351,9 @@ def _build_modifiers(
                     f"--set {raw!r} names function {f!r}, which this cell does not define; "
                     f"the functions are {', '.join(func_names)}."
                 )
-            result[f][field] = parse_value(value_text)
+            value = parse_value(value_text)
+            _check_field(f"--set {raw.strip()}", f, field, value, func_names)
+            result[f][field] = value
     for key, value in (modifiers or {}).items():
         fname = getattr(key, "__name__", key)
         if fname not in result:
@@ -317,6 +363,8 @@ def _build_modifiers(
             )
         if not isinstance(value, dict):
             raise _usage(f"--modifiers[{fname!r}] must be a dict of state fields, got {value!r}.")
+        for field, fvalue in value.items():
+            _check_field("--modifiers", fname, field, fvalue, func_names)
         result[fname].update(value)
     return {k: v for k, v in result.items() if v}
 
