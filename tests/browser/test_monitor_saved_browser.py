@@ -70,3 +70,36 @@ def test_saved_notebook_shows_the_monitor_final_state_and_the_live_view_stays(
             data = other.get("data", {})
             assert WIDGET_VIEW not in data and "gj-monitor" not in json.dumps(data), index
     assert [o["output_type"] for o in nb["cells"][2]["outputs"]] == ["execute_result"]
+
+
+def test_monitor_output_reopened_in_a_new_page_is_saved_with_the_final_state(
+        local_service, lab, page, flows_client):
+    # The page that displayed the monitor is gone (reload): the cell's execution is no
+    # longer tracked, so the lab extension applies the kernel's final update itself.
+    cells = [CELLS[0].replace("'browser_steps'", "'long_wait'"), CELLS[1]]
+    run_notebook(lab, page, "monitor_reopened", cells, wait_for=".gj-monitor")
+    page.wait_for_selector('.gj-monitor .gj-node[data-name="LongWait"][data-status="active"]',
+                           state="attached", timeout=60_000)
+    run_id = page.locator(".gj-monitor").get_attribute("data-run-id")
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function(
+        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+    page.reload()
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell.currentWidget && "
+        "window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel?.status "
+        "=== 'idle'", timeout=60_000, polling=200)
+    page.wait_for_selector('.gj-monitor[data-status="ACTIVE"]', timeout=60_000)
+    flows_client.cancel_run(run_id)
+    page.wait_for_selector('.gj-monitor[data-status="FAILED"]', timeout=30_000)
+    page.wait_for_function(_SAVED_HTML_FINAL.replace("SUCCEEDED", "FAILED"),
+                           timeout=30_000, polling=200)
+    assert page.locator(".jp-CodeCell").nth(1).locator(".gj-monitor").count() == 1
+    screenshot(page, "monitor_reopened_final")
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function(
+        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+    nb = json.loads((lab.root_dir / "monitor_reopened.ipynb").read_text(encoding="utf-8"))
+    [out] = nb["cells"][1]["outputs"]
+    assert 'data-status="FAILED"' in "".join(out["data"]["text/html"])
+    assert WIDGET_VIEW in out["data"]

@@ -1,5 +1,6 @@
 // The JupyterLab plugin of gladier-jupyter: the "Gladier" runs side panel with run tabs,
-// and "Open With → Flow graph" for flow definition files (*.flow.json by default).
+// "Open With → Flow graph" for flow definition files (*.flow.json by default), and saved
+// RunMonitor outputs that follow the run to its last state.
 import {
   ILayoutRestorer,
   type JupyterFrontEnd,
@@ -9,6 +10,7 @@ import { ICommandPalette, MainAreaWidget, WidgetTracker } from "@jupyterlab/appu
 import { LabIcon } from "@jupyterlab/ui-components";
 import type { RunRow } from "./api";
 import { FLOW_FACTORY, FLOW_FILE_TYPE, FlowFileFactory } from "./flowDocument";
+import { monitorSnapshotsPlugin } from "./monitorSnapshots";
 import { RunView } from "./runView";
 import { RunsPanel } from "./runsPanel";
 
@@ -123,4 +125,4 @@ const flowFilesPlugin: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [runsPlugin, flowFilesPlugin];
+export default [runsPlugin, flowFilesPlugin, monitorSnapshotsPlugin];

@@ -56,6 +56,32 @@ interface RunsModel {
 
 const TERMINAL = ["SUCCEEDED", "FAILED", "ENDED"];
 
+// What views of a run have shown so far, kept per run id: when the run ends the kernel
+// refreshes the monitor's output (its saved snapshot), which makes JupyterLab draw a new
+// view of the same model; it carries on these records (data-*-history, data-state-times).
+interface ShownMemo {
+  statusHistory: string;
+  stateHistory: Record<string, string>;
+  stateTimes: Record<string, number>;
+  nodeHistory: Record<string, string>;
+}
+const SHOWN = new Map<string, ShownMemo>();
+
+function shownMemo(runId: string): ShownMemo {
+  let memo = SHOWN.get(runId);
+  if (!memo) {
+    memo = { statusHistory: "", stateHistory: {}, stateTimes: {}, nodeHistory: {} };
+    if (runId) SHOWN.set(runId, memo);
+  }
+  return memo;
+}
+
+function joinHistory(before: string, now: string): string {
+  const items = now ? now.split(">") : [];
+  if (items[0] === before.split(">").pop()) items.shift();
+  return items.length ? `${before}>${items.join(">")}` : before;
+}
+
 function h<K extends keyof HTMLElementTagNameMap>(tag: K, css = "", text = ""): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   if (css) el.style.cssText = css;
@@ -88,7 +114,8 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
   const root = h("div", `font-family:${FONT};color:${TEXT};border:1px solid ${BORDER};border-radius:6px;padding:.6em .8em;max-width:980px`);
   root.className = "gj-monitor";
   root.dataset.renderedAt = String(Date.now());
-  root.dataset.statusHistory = "";
+  const memo = shownMemo(model.get("run_id"));
+  root.dataset.statusHistory = memo.statusHistory;
   el.append(root);
 
   // Header
@@ -229,15 +256,21 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
     }
   }
 
-  const stateHistory: Record<string, string> = {};
+  const stateHistory = memo.stateHistory;
   // When (ms since the epoch) each state first showed each status: for latency figures.
-  const stateTimes: Record<string, number> = {};
+  const stateTimes = memo.stateTimes;
+  function nodeEls(): HTMLElement[] {
+    return graph ? Array.from(graph.el.querySelectorAll<HTMLElement>("[data-status-history]")) : [];
+  }
+  const nodeKey = (n: HTMLElement): string => `${n.className}:${n.dataset.name ?? n.dataset.state ?? ""}`;
   function drawGraph(): void {
     const states = model.get("states");
     const names = Object.keys(states);
+    let fresh = false;
     if (!graph) {
       graph = statusGraph(model.get("graph") ?? {}, names, (s) => select(s));
       graphBox.replaceChildren(graph.el);
+      fresh = true;
     }
     for (const n of names) {
       const status = states[n].status;
@@ -248,6 +281,12 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
         stateHistory[n] = hist ? `${hist}>${status}` : status;
         stateTimes[`${n}:${status}`] ??= Date.now();
       }
+    }
+    for (const n of nodeEls()) {
+      const key = nodeKey(n);
+      const before = memo.nodeHistory[key];
+      if (fresh && before) n.dataset.statusHistory = joinHistory(before, n.dataset.statusHistory ?? "");
+      memo.nodeHistory[key] = n.dataset.statusHistory ?? "";
     }
     root.dataset.stateHistory = JSON.stringify(stateHistory);
     root.dataset.stateTimes = JSON.stringify(stateTimes);
@@ -266,6 +305,7 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
     root.dataset.runId = model.get("run_id");
     const hist = root.dataset.statusHistory ?? "";
     if (hist.split(">").pop() !== status) root.dataset.statusHistory = hist ? `${hist}>${status}` : status;
+    memo.statusHistory = root.dataset.statusHistory ?? "";
     title.textContent = model.get("label") || "Flow run";
     badge.set(status, model.get("display_status") || status);
     elapsed.set(model.get("start_time"), model.get("completion_time"));
