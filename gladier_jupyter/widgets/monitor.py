@@ -295,14 +295,22 @@ class RunMonitor(GladierWidget):
 
     def cancel(self) -> dict[str, t.Any]:
         """Cancel the run (``cancel_run``); the monitor shows it ending."""
-        self.action = "cancelling"
+        return self._run_request(
+            "cancel", "cancelling", "cancel requested",
+            lambda: self._flows_client.cancel_run(self.run_id),
+        )
+
+    def _run_request(self, verb: str, doing: str, done: str,
+                     call: t.Callable[[], t.Any]) -> dict[str, t.Any]:
+        """Send one request about the run (cancel, resume), show it, and watch again."""
+        self.action = doing
         try:
-            result = _monitor._data(self._flows_client.cancel_run(self.run_id))
+            result = _monitor._data(call())
         except Exception as err:
-            self.action = f"Cancel failed: {_short_error(err)}"
+            self.action = f"{verb.capitalize()} failed: {_short_error(err)}"
             raise GladierJupyterError(
-                f"Could not cancel run {self.run_id}: {_short_error(err)}.") from err
-        self.action = "cancel requested"
+                f"Could not {verb} run {self.run_id}: {_short_error(err)}.") from err
+        self.action = done
         if result:
             self._watcher.model.set_run(result)
             self._apply(self._watcher.model)
@@ -368,19 +376,10 @@ class RunMonitor(GladierWidget):
 
     def resume(self) -> dict[str, t.Any]:
         """Resume an INACTIVE run (``resume_run``) and keep watching it."""
-        self.action = "resuming"
-        try:
-            result = _monitor._data(self.specific_flow_client().resume_run(self.run_id))
-        except Exception as err:
-            self.action = f"Resume failed: {_short_error(err)}"
-            raise GladierJupyterError(
-                f"Could not resume run {self.run_id}: {_short_error(err)}.") from err
-        self.action = "resumed"
-        if result:
-            self._watcher.model.set_run(result)
-            self._apply(self._watcher.model)
-        self.start()
-        return result
+        return self._run_request(
+            "resume", "resuming", "resumed",
+            lambda: self.specific_flow_client().resume_run(self.run_id),
+        )
 
     def login(self) -> None:
         """After the login expired: log in again (hook), then keep watching."""
