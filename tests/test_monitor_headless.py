@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import pathlib
 
 import nbformat
 from nbclient import NotebookClient
 
-FLOWS = pathlib.Path(__file__).parent / "data" / "monitor" / "flows.json"
+from tests._notebook_cells import SETUP, start_run
 
 
 def test_monitor_in_a_headless_notebook_reaches_succeeded_and_saves_a_snapshot(
@@ -17,15 +16,7 @@ def test_monitor_in_a_headless_notebook_reaches_succeeded_and_saves_a_snapshot(
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(src) for src in [
-        "import json, globus_sdk, gladier_jupyter\n"
-        "from gladier_jupyter import backend\n"
-        "gladier_jupyter.use_local()\n"
-        "fc = backend.flows_client()\n"
-        f"definition = json.load(open({str(FLOWS)!r}))['pass_wait_pass']\n"
-        "flow = fc.create_flow(title='headless', definition=definition, input_schema={})\n"
-        "sfc = globus_sdk.SpecificFlowClient(flow['id'], "
-        "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
-        "run = sfc.run_flow({'input': {'name': 'x'}}, label='headless run')",
+        SETUP + "\n" + start_run("pass_wait_pass", "headless", "headless run"),
         "monitor = gladier_jupyter.RunMonitor(run, client=fc)\nmonitor",
         "monitor.wait(60)",
         "monitor",

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pathlib
-
 import nbformat
 from nbclient import NotebookClient
 
-FLOWS = pathlib.Path(__file__).parent / "data" / "monitor" / "flows.json"
+from tests._notebook_cells import SETUP, start_run
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
@@ -23,16 +22,7 @@ def test_headless_notebook_saves_the_monitor_cell_with_the_final_status(
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(src) for src in [
-        "import json, globus_sdk, gladier_jupyter\n"
-        "from gladier_jupyter import backend\n"
-        "gladier_jupyter.use_local()\n"
-        "fc = backend.flows_client()\n"
-        f"definition = json.load(open({str(FLOWS)!r}))['browser_steps']\n"
-        "flow = fc.create_flow(title='saved snapshot', definition=definition, "
-        "input_schema={})\n"
-        "sfc = globus_sdk.SpecificFlowClient(flow['id'], "
-        "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
-        "run = sfc.run_flow({'input': {'name': 'x'}}, label='saved snapshot run')",
+        SETUP + "\n" + start_run("browser_steps", "saved snapshot", "saved snapshot run"),
         "monitor = gladier_jupyter.RunMonitor(run, client=fc)\nmonitor",
         "shown_status = monitor.status\nshown_status",
         "monitor.wait(60)",
@@ -70,15 +60,7 @@ def test_displaying_a_monitor_twice_updates_both_outputs_with_one_watcher(
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(src) for src in [
-        "import json, globus_sdk, gladier_jupyter\n"
-        "from gladier_jupyter import backend\n"
-        "gladier_jupyter.use_local()\n"
-        "fc = backend.flows_client()\n"
-        f"definition = json.load(open({str(FLOWS)!r}))['slow_steps']\n"
-        "flow = fc.create_flow(title='twice', definition=definition, input_schema={})\n"
-        "sfc = globus_sdk.SpecificFlowClient(flow['id'], "
-        "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
-        "run = sfc.run_flow({'input': {'name': 'x'}}, label='twice')",
+        SETUP + "\n" + start_run("slow_steps", "twice", "twice"),
         "monitor = gladier_jupyter.RunMonitor(run, client=fc)\nmonitor",
         "display(monitor)",
         "monitor.wait(60)\nlen(monitor.watcher._listeners)",

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-import pathlib
 
 import pytest
 
 from tests._fixtures.browser import run_notebook, screenshot
-
-FLOWS = pathlib.Path(__file__).resolve().parents[1] / "data" / "monitor" / "flows.json"
+from tests._notebook_cells import SETUP, start_run
 
 pytestmark = pytest.mark.browser
 
 
 def _cells(flow: str, label: str) -> list[str]:
     return [
-        "import json, globus_sdk, gladier_jupyter\n"
-        "from gladier_jupyter import backend\n"
-        "gladier_jupyter.use_local()\n"
-        "fc = backend.flows_client()",
-        f"definition = json.load(open({str(FLOWS)!r}))[{flow!r}]\n"
-        f"flow = fc.create_flow(title='browser {flow}', definition=definition, input_schema={{}})\n"
-        "sfc = globus_sdk.SpecificFlowClient(flow['id'], "
-        "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
-        f"run = sfc.run_flow({{'input': {{'name': 'x'}}}}, label={label!r})\n"
+        SETUP,
+        start_run(flow, f"browser {flow}", label) + "\n"
         "monitor = gladier_jupyter.RunMonitor(run, client=fc)\n"
         "monitor",
         # Another cell runs while the monitor watches: the kernel is not blocked.

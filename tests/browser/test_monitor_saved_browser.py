@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import json
-import pathlib
 
 import pytest
 
 from tests._fixtures.browser import run_notebook, screenshot
+from tests._notebook_cells import SETUP, start_run
 
-FLOWS = pathlib.Path(__file__).resolve().parents[1] / "data" / "monitor" / "flows.json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 pytestmark = pytest.mark.browser
 
 CELLS = [
-    "import json, globus_sdk, gladier_jupyter\n"
-    "from gladier_jupyter import backend\n"
-    "gladier_jupyter.use_local()\n"
-    "fc = backend.flows_client()\n"
-    f"definition = json.load(open({str(FLOWS)!r}))['browser_steps']\n"
-    "flow = fc.create_flow(title='saved in lab', definition=definition, input_schema={})\n"
-    "sfc = globus_sdk.SpecificFlowClient(flow['id'], "
-    "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
-    "run = sfc.run_flow({'input': {'name': 'x'}}, label='saved in lab')",
+    SETUP + "\n" + start_run("browser_steps", "saved in lab", "saved in lab"),
     "monitor = gladier_jupyter.RunMonitor(run, client=fc)\nmonitor",
     # Runs (and ends) long before the run does: the final update must not land here.
     "shown_status = monitor.status\nshown_status",

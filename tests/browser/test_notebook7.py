@@ -12,11 +12,11 @@ import pathlib
 import pytest
 
 from tests._fixtures.browser import run_notebook, screenshot, write_notebook
+from tests._notebook_cells import SETUP, start_run
 from tests.browser.test_preview import NODE, TUTORIAL_CELLS
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
 CHOICE_LOOP = DATA / "definitions" / "valid" / "choice_loop.json"
-FLOWS = DATA / "monitor" / "flows.json"
 
 pytestmark = pytest.mark.browser
 
@@ -71,15 +71,8 @@ def test_preview_of_a_definition_file_draws_every_state(notebook7, page):
 
 def test_run_monitor_follows_a_local_run_to_succeeded(local_service, notebook7, page):
     run_notebook(notebook7, page, "nb7_monitor", [
-        "import json, globus_sdk, gladier_jupyter\n"
-        "from gladier_jupyter import backend\n"
-        "gladier_jupyter.use_local()\n"
-        "fc = backend.flows_client()",
-        f"definition = json.load(open({str(FLOWS)!r}))['pass_wait_pass']\n"
-        "flow = fc.create_flow(title='notebook 7 run', definition=definition, input_schema={})\n"
-        "sfc = globus_sdk.SpecificFlowClient(flow['id'], "
-        "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
-        "run = sfc.run_flow({'input': {'name': 'x'}}, label='notebook 7')\n"
+        SETUP,
+        start_run("pass_wait_pass", "notebook 7 run", "notebook 7") + "\n"
         "gladier_jupyter.RunMonitor(run, client=fc)",
     ], wait_for=".gj-monitor")
     page.wait_for_selector('.gj-monitor[data-status="SUCCEEDED"]', timeout=60_000)
