@@ -18,6 +18,8 @@ import socket
 import threading
 import typing as t
 
+import pytest
+import requests
 import tornado.httpserver
 import tornado.web
 
@@ -71,6 +73,13 @@ class AuthApi:
     clock: FakeClock
     service: t.Any
 
+    def approve(self, authorize_url: str) -> str:
+        """What the user does in the browser: open the link, log in, read the code."""
+        resp = requests.get(authorize_url, timeout=10, headers={
+            "Authorization": f"Bearer {self.secret}", "Accept": "application/json"})
+        resp.raise_for_status()
+        return resp.json()["code"]
+
 
 @contextlib.contextmanager
 def serve_auth_api(state_dir: pathlib.Path) -> t.Iterator[AuthApi]:
@@ -85,6 +94,16 @@ def serve_auth_api(state_dir: pathlib.Path) -> t.Iterator[AuthApi]:
         ctx.base_url = url
         yield AuthApi(base_url=f"{url}/api/auth/", secret=ctx.secret, clock=clock, service=service)
     service.close()
+
+
+@pytest.fixture
+def auth_api(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> t.Iterator[AuthApi]:
+    """The Auth API on 127.0.0.1, where globus-sdk finds Globus Auth (as in local mode);
+    stored logins go to a private folder of the test."""
+    monkeypatch.setenv("GLADIER_JUPYTER_AUTH_DIR", str(tmp_path / "auth"))
+    with serve_auth_api(tmp_path) as api:
+        monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_AUTH", api.base_url)
+        yield api
 
 
 @dataclasses.dataclass

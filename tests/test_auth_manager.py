@@ -17,7 +17,6 @@ from gladier_jupyter.auth import HubLoginExpired, LoginRequired, ask_consent
 from gladier_jupyter.auth.manager import GladierLoginManager
 from gladier_jupyter.auth.state import AuthSession
 from gladier_jupyter.auth.storage import TokenStore
-from tests._auth_servers import serve_auth_api
 
 DATA = pathlib.Path(__file__).parent / "data" / "auth"
 FLOW_ID = "0b3c5e7a-1111-4222-8333-944455556666"
@@ -37,20 +36,6 @@ def globus_data(expires_in: int = 172800) -> str:
     for tok in state["tokens"].values():
         tok["expires_in"] = expires_in
     return base64.b64encode(pickle.dumps(state)).decode()
-
-
-@pytest.fixture
-def auth_api(tmp_path, monkeypatch):
-    monkeypatch.setenv("GLADIER_JUPYTER_AUTH_DIR", str(tmp_path / "auth"))
-    with serve_auth_api(tmp_path) as api:
-        monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_AUTH", api.base_url)
-        yield api
-
-
-def approve(auth_api, url: str) -> str:
-    resp = requests.get(url, timeout=10, headers={
-        "Authorization": f"Bearer {auth_api.secret}", "Accept": "application/json"})
-    return resp.json()["code"]
 
 
 def make(tmp_path, env) -> tuple[GladierLoginManager, list]:
@@ -87,7 +72,7 @@ def test_new_flow_scope_opens_the_login_widget_then_the_stored_login_serves_it(t
     url = manager.session.pending.authorize_url
     assert "flow_0b3c5e7a_1111_4222_8333_944455556666_user" in requests.utils.unquote(url)
 
-    manager.session.finish_login(approve(auth_api, url))
+    manager.session.finish_login(auth_api.approve(url))
     authorizers = manager.get_manager_authorizers()
 
     flow_auth = authorizers[FLOW_SCOPE].get_authorization_header()
@@ -100,7 +85,7 @@ def test_new_flow_scope_opens_the_login_widget_then_the_stored_login_serves_it(t
 def test_missing_scope_change_asks_again_until_a_new_login(tmp_path, auth_api):
     manager, shown = make(tmp_path, {})
     manager.add_requirements([FLOW_SCOPE])
-    manager.session.finish_login(approve(auth_api, manager.session.start_login([FLOW_SCOPE])))
+    manager.session.finish_login(auth_api.approve(manager.session.start_login([FLOW_SCOPE])))
     assert FLOW_SCOPE in manager.get_manager_authorizers()
 
     # Flows answered 403 MISSING_SCOPE: gladier records a scope change for the flow.
@@ -109,7 +94,7 @@ def test_missing_scope_change_asks_again_until_a_new_login(tmp_path, auth_api):
         manager.get_manager_authorizers()
     assert shown == [[FLOW_SCOPE]]
 
-    manager.session.finish_login(approve(auth_api, manager.session.pending.authorize_url))
+    manager.session.finish_login(auth_api.approve(manager.session.pending.authorize_url))
     assert FLOW_SCOPE in manager.get_manager_authorizers()
 
 

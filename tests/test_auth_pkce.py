@@ -12,7 +12,6 @@ import requests
 from gladier_jupyter.auth import LoginCodeRejected
 from gladier_jupyter.auth.state import AuthSession
 from gladier_jupyter.auth.storage import TokenStore
-from tests._auth_servers import serve_auth_api
 
 FLOW_SCOPE = ("https://auth.globus.org/scopes/0b3c5e7a-1111-4222-8333-944455556666/"
               "flow_0b3c5e7a_1111_4222_8333_944455556666_user")
@@ -20,26 +19,9 @@ SEARCH = "urn:globus:auth:scope:search.api.globus.org:all"
 
 
 @pytest.fixture
-def auth_api(tmp_path, monkeypatch):
-    monkeypatch.setenv("GLADIER_JUPYTER_AUTH_DIR", str(tmp_path / "auth"))
-    with serve_auth_api(tmp_path) as api:
-        # globus-sdk finds Globus Auth here, exactly as in local mode.
-        monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_AUTH", api.base_url)
-        yield api
-
-
-@pytest.fixture
 def session(tmp_path, auth_api):
     return AuthSession(environ={}, store=TokenStore(tmp_path / "auth" / "tokens.json"),
                        mode="globus")
-
-
-def approve(auth_api, authorize_url: str) -> str:
-    """What the user does in the browser: open the link, log in, read the code."""
-    resp = requests.get(authorize_url, timeout=10, headers={
-        "Authorization": f"Bearer {auth_api.secret}", "Accept": "application/json"})
-    resp.raise_for_status()
-    return resp.json()["code"]
 
 
 def introspect(auth_api, token: str) -> dict:
@@ -53,7 +35,7 @@ def test_login_trades_the_pasted_code_for_stored_user_only_tokens(session, auth_
     assert url.startswith(f"{auth_api.base_url}v2/oauth2/authorize?")
     assert "code_challenge_method=S256" in url and "flow_0b3c5e7a" in url
 
-    stored = session.finish_login(approve(auth_api, url))
+    stored = session.finish_login(auth_api.approve(url))
 
     mode = stat.S_IMODE(session.store.path.stat().st_mode)
     assert mode == 0o600
@@ -78,12 +60,12 @@ def test_wrong_code_is_rejected_clearly_and_the_login_can_continue(session, auth
     assert "not-the-code-7Qx" not in message
     assert not session.store.path.exists()
     # The same login still takes the right code.
-    session.finish_login(approve(auth_api, url))
+    session.finish_login(auth_api.approve(url))
     assert session.token_for(SEARCH).access_token
 
 
 def test_expired_code_is_rejected(session, auth_api):
-    code = approve(auth_api, session.start_login([SEARCH]))
+    code = auth_api.approve(session.start_login([SEARCH]))
     auth_api.clock.now += 601  # codes live ten minutes
 
     with pytest.raises(LoginCodeRejected) as err:
@@ -95,7 +77,7 @@ def test_expired_code_is_rejected(session, auth_api):
 
 
 def test_code_works_once(session, auth_api):
-    code = approve(auth_api, session.start_login([SEARCH]))
+    code = auth_api.approve(session.start_login([SEARCH]))
     session.finish_login(code)
     session.start_login([SEARCH])
 
@@ -106,7 +88,7 @@ def test_code_works_once(session, auth_api):
 
 def test_code_from_another_login_fails_the_pkce_check(session, auth_api):
     other = AuthSession(environ={}, store=session.store, mode="globus")
-    stolen = approve(auth_api, other.start_login([SEARCH]))
+    stolen = auth_api.approve(other.start_login([SEARCH]))
     session.start_login([SEARCH])
 
     with pytest.raises(LoginCodeRejected) as err:
@@ -115,7 +97,7 @@ def test_code_from_another_login_fails_the_pkce_check(session, auth_api):
 
 
 def test_expired_stored_token_is_refreshed_through_the_token_endpoint(session, auth_api):
-    session.finish_login(approve(auth_api, session.start_login([SEARCH])))
+    session.finish_login(auth_api.approve(session.start_login([SEARCH])))
     old = session.token_for(SEARCH).access_token
     # Age the stored token as time would (globus-sdk's own storage API).
     storage = globus_sdk.token_storage.JSONTokenStorage(session.store.path, namespace="globus")
@@ -134,7 +116,7 @@ def test_expired_stored_token_is_refreshed_through_the_token_endpoint(session, a
 
 
 def test_logout_revokes_and_forgets_stored_tokens(session, auth_api):
-    session.finish_login(approve(auth_api, session.start_login([SEARCH])))
+    session.finish_login(auth_api.approve(session.start_login([SEARCH])))
     token = session.token_for(SEARCH).access_token
 
     removed = session.logout()
@@ -175,7 +157,7 @@ def test_pkce_login_against_the_running_local_service(local_service, tmp_path, m
 
 
 def test_revoked_stored_token_is_refreshed_when_globus_answers_401(session, auth_api):
-    session.finish_login(approve(auth_api, session.start_login([SEARCH])))
+    session.finish_login(auth_api.approve(session.start_login([SEARCH])))
     auth = globus_sdk.AuthClient(base_url=auth_api.base_url,
                                  authorizer=session.authorizer_for("openid"))
     assert auth.userinfo()["preferred_username"] == "local-user@localhost"

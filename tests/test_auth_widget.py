@@ -10,12 +10,11 @@ import pathlib
 import pickle
 
 import pytest
-import requests
 
 from gladier_jupyter.auth.state import AuthSession
 from gladier_jupyter.auth.storage import TokenStore
 from gladier_jupyter.widgets.login import Login
-from tests._auth_servers import serve_auth_api, serve_hub_api
+from tests._auth_servers import serve_hub_api
 
 DATA = pathlib.Path(__file__).parent / "data" / "auth"
 FLOW_SCOPE = ("https://auth.globus.org/scopes/0b3c5e7a-1111-4222-8333-944455556666/"
@@ -46,20 +45,6 @@ def assert_no_secret(text: str, secrets: set[str]) -> None:
     assert not leaked, f"{len(leaked)} token string(s) leaked"
 
 
-@pytest.fixture
-def auth_api(tmp_path, monkeypatch):
-    monkeypatch.setenv("GLADIER_JUPYTER_AUTH_DIR", str(tmp_path / "auth"))
-    with serve_auth_api(tmp_path) as api:
-        monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_AUTH", api.base_url)
-        yield api
-
-
-def approve(auth_api, url: str) -> str:
-    resp = requests.get(url, timeout=10, headers={
-        "Authorization": f"Bearer {auth_api.secret}", "Accept": "application/json"})
-    return resp.json()["code"]
-
-
 def click(widget: Login, action: str, **extra: str) -> None:
     """What a button in the view does: a widget message to the kernel."""
     widget._on_view_msg(widget, {"action": action, **extra}, [])
@@ -74,7 +59,7 @@ def test_widget_shows_hub_login_and_holds_no_token(tmp_path, auth_api, caplog):
         session = AuthSession(environ=env, store=TokenStore(tmp_path / "auth" / "tokens.json"),
                               mode="globus")
         # A stored interactive login for the flow's own scope, too.
-        session.finish_login(approve(auth_api, session.start_login([FLOW_SCOPE])))
+        session.finish_login(auth_api.approve(session.start_login([FLOW_SCOPE])))
 
         widget = Login(needed=[], auth_session=session)
 
@@ -112,7 +97,7 @@ def test_login_button_then_pasted_code_logs_in_and_stores_tokens(tmp_path, auth_
     assert widget.error.startswith("The login code was not accepted by Globus Auth")
     assert "wrong-code-123" not in json.dumps(widget.get_state())
 
-    click(widget, "submit_code", code=approve(auth_api, widget.authorize_url))
+    click(widget, "submit_code", code=auth_api.approve(widget.authorize_url))
 
     assert widget.error == ""
     assert widget.status == "logged_in"
@@ -127,7 +112,7 @@ def test_login_button_then_pasted_code_logs_in_and_stores_tokens(tmp_path, auth_
 def test_logout_button_revokes_stored_tokens(tmp_path, auth_api):
     session = AuthSession(environ={}, store=TokenStore(tmp_path / "auth" / "tokens.json"),
                           mode="globus")
-    session.finish_login(approve(auth_api, session.start_login([FLOW_SCOPE])))
+    session.finish_login(auth_api.approve(session.start_login([FLOW_SCOPE])))
     widget = Login(needed=[FLOW_SCOPE], auth_session=session)
     assert widget.status == "logged_in"
 
