@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
+import typing as t
 
 FLOWS = pathlib.Path(__file__).parent / "data" / "monitor" / "flows.json"
 
@@ -27,3 +29,24 @@ def start_run(flow: str, title: str, label: str) -> str:
         "authorizer=backend.authorizer_for(flow['globus_auth_scope']))\n"
         f"run = sfc.run_flow({{'input': {{'name': 'x'}}}}, label={label!r})"
     )
+
+
+def write_saved_flow_notebook(server: t.Any, name: str) -> dict[str, t.Any]:
+    """A notebook whose one output is FlowPreview's bundle saved without widget state.
+
+    The flow is tests/data/labext/quick_flow.json; returns the saved output's data (the SVG,
+    mermaid and flow+json fallbacks, no widget view), as a notebook opened with no kernel has it.
+    """
+    import nbformat
+
+    from gladier_jupyter.widgets.preview import FlowPreview
+    from tests._fixtures.browser import write_notebook
+
+    definition = json.loads((FLOWS.parents[1] / "labext" / "quick_flow.json").read_text())
+    path = write_notebook(server, name, ["# the output below was saved, no kernel ran"])
+    nb = nbformat.read(path, as_version=4)
+    data, _ = FlowPreview(definition)._repr_mimebundle_()
+    data = {k: v for k, v in data.items() if k != "application/vnd.jupyter.widget-view+json"}
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data=data)]
+    nbformat.write(nb, path)
+    return data

@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-from tests._fixtures.browser import run_notebook, screenshot, write_notebook
+from tests._fixtures.browser import run_notebook, screenshot
+from tests._notebook_cells import write_saved_flow_notebook
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
 
@@ -188,20 +189,10 @@ def test_flow_mime_output_renders_as_a_graph_without_widget_state(lab, page):
 
 
 def test_saved_flow_preview_without_widget_state_shows_the_graph_on_open(lab, page):
-    import nbformat
-
-    from gladier_jupyter.widgets.preview import FlowPreview
-
-    definition = json.loads((DATA / "labext" / "quick_flow.json").read_text())
-    path = write_notebook(lab, "labext_saved_flow", ["# the output below was saved, no kernel ran"])
-    nb = nbformat.read(path, as_version=4)
     # FlowPreview's own bundle as a saved notebook keeps it when widget state was not saved:
     # the SVG and mermaid fallbacks are there too, and the flow renderer is preferred.
-    data, _ = FlowPreview(definition)._repr_mimebundle_()
-    data = {k: v for k, v in data.items() if k != "application/vnd.jupyter.widget-view+json"}
+    data = write_saved_flow_notebook(lab, "labext_saved_flow")
     assert {"image/svg+xml", "text/vnd.mermaid", "application/vnd.gladier.flow+json"} <= set(data)
-    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data=data)]
-    nbformat.write(nb, path)
     page.goto(lab.page_url(f"lab/workspaces/{fresh()}/tree/labext_saved_flow.ipynb"))
     page.wait_for_selector(".gj-lab-flow-output .gj-node[data-name='Finish']", timeout=60_000)
     screenshot(page, "labext_saved_flow_output")

@@ -11,8 +11,8 @@ import pathlib
 
 import pytest
 
-from tests._fixtures.browser import run_notebook, screenshot, write_notebook
-from tests._notebook_cells import SETUP, start_run
+from tests._fixtures.browser import run_notebook, screenshot
+from tests._notebook_cells import SETUP, start_run, write_saved_flow_notebook
 from tests.browser.test_preview import NODE, TUTORIAL_CELLS
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
@@ -116,17 +116,7 @@ def test_prebuilt_extension_loads_in_notebook7_without_errors(notebook7, page):
 
 
 def test_saved_flow_output_shows_the_graph_when_notebook7_opens_it(notebook7, page):
-    import nbformat
-
-    from gladier_jupyter.widgets.preview import FlowPreview
-
-    definition = json.loads((DATA / "labext" / "quick_flow.json").read_text())
-    path = write_notebook(notebook7, "nb7_saved_flow", ["# the output below was saved"])
-    nb = nbformat.read(path, as_version=4)
-    data, _ = FlowPreview(definition)._repr_mimebundle_()
-    data = {k: v for k, v in data.items() if k != "application/vnd.jupyter.widget-view+json"}
-    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data=data)]
-    nbformat.write(nb, path)
+    write_saved_flow_notebook(notebook7, "nb7_saved_flow")
     page.goto(notebook7.page_url("notebooks/nb7_saved_flow.ipynb"))
     page.wait_for_selector(".gj-lab-flow-output .gj-node[data-name='Finish']", timeout=60_000)
     assert page.locator(".jp-Dialog").count() == 0
