@@ -50,3 +50,19 @@ def write_saved_flow_notebook(server: t.Any, name: str) -> dict[str, t.Any]:
     nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data=data)]
     nbformat.write(nb, path)
     return data
+
+
+def execute_notebook(cells: list[str], cwd: pathlib.Path | None = None, *,
+                     store_widget_state: bool = True) -> t.Any:
+    """Run code cells headless (nbclient, kernel python3) and return the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    resources = {"metadata": {"path": str(cwd)}} if cwd is not None else {}
+    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=store_widget_state,
+                   resources=resources).execute()
+    return nb

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import nbformat
-from nbclient import NotebookClient
-
-from tests._notebook_cells import SETUP, start_run
+from tests._notebook_cells import SETUP, execute_notebook, start_run
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -18,18 +15,13 @@ def _monitor_outputs(cell: dict) -> list[dict]:
 
 def test_headless_notebook_saves_the_monitor_cell_with_the_final_status(
         local_service, tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in [
+    nb = execute_notebook([
         SETUP + "\n" + start_run("browser_steps", "saved snapshot", "saved snapshot run"),
         "monitor = gladier_jupyter.RunMonitor(run, client=fc)\nmonitor",
         "shown_status = monitor.status\nshown_status",
         "monitor.wait(60)",
         "print('after the run')",
-    ]]
-    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    ], tmp_path)
     # The run was still going when the monitor was displayed ...
     assert nb.cells[2].outputs[0]["data"]["text/plain"] in ("'PENDING'", "'ACTIVE'")
     assert nb.cells[3].outputs[0]["data"]["text/plain"] == "'SUCCEEDED'"
@@ -56,17 +48,12 @@ def test_headless_notebook_saves_the_monitor_cell_with_the_final_status(
 
 def test_displaying_a_monitor_twice_updates_both_outputs_with_one_watcher(
         local_service, tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in [
+    nb = execute_notebook([
         SETUP + "\n" + start_run("slow_steps", "twice", "twice"),
         "monitor = gladier_jupyter.RunMonitor(run, client=fc)\nmonitor",
         "display(monitor)",
         "monitor.wait(60)\nlen(monitor.watcher._listeners)",
-    ]]
-    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    ], tmp_path)
     for index in (1, 2):
         [out] = nb.cells[index].outputs
         assert 'data-status="SUCCEEDED"' in out["data"]["text/html"], index

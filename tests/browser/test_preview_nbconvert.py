@@ -7,23 +7,19 @@ import pathlib
 import re
 import xml.etree.ElementTree as ET
 
-import nbclient
 import nbformat
 from nbconvert import HTMLExporter
+
+from tests._notebook_cells import execute_notebook
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "definitions"
 
 
 def _executed(store_widget_state: bool) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(
+    return execute_notebook([
         "from gladier_jupyter.widgets import FlowPreview\n"
-        f"FlowPreview({str(DATA / 'valid' / 'catch_fail.json')!r})")]
-    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                            store_widget_state=store_widget_state).execute()
-    return nb
+        f"FlowPreview({str(DATA / 'valid' / 'catch_fail.json')!r})"
+    ], store_widget_state=store_widget_state)
 
 
 def test_saved_output_carries_svg_mermaid_and_text():
