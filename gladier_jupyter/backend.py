@@ -1,10 +1,21 @@
 """Which Globus this kernel talks to: the local service (the default) or the real one.
 
-Local mode points plain globus-sdk clients at the local service through
-``GLOBUS_SDK_SERVICE_URL_*`` (read when a client is built) and hands gladier a login
-manager that answers every scope with the service's secret, and a compute manager whose
-globus-compute-sdk client talks to the local Compute API. Nothing of gladier or
-globus-sdk is patched.
+Local mode builds the product's own clients (and gladier's, through the managers of
+:func:`gladier_client_kwargs`) with the local service's URL, its secret and its pinned
+certificate, and a compute manager whose globus-compute-sdk client talks to the local
+Compute API. Nothing of gladier or globus-sdk is patched.
+
+Plain globus-sdk clients a user builds in the kernel follow ``GLOBUS_SDK_SERVICE_URL_*``
+(read when a client is built). Local mode sets those, with ``GLOBUS_SDK_VERIFY_SSL``
+pointing at a bundle that adds the service's certificate to the system CAs, only while
+the kernel holds no real Globus token: with a hub's ``GLOBUS_DATA`` in the environment, or
+once the login layer reports real tokens (:func:`note_real_tokens`), they are left unset,
+so a client built with a real token always goes to Globus, never to a local port.
+
+The product's local clients follow the service: on a connection error, or a 401 after a
+restart (the secret is new at each start), they look the service up again
+(:func:`gladier_jupyter.local.ensure_running`: it may be on another port now) and send the
+request once more there; they never retry a stale URL with the secret.
 
 gladier keeps flow and function ids per client class in ``~/.gladier/<client_id>.cfg``.
 In local mode the managers from :func:`gladier_client_kwargs` store theirs under keys
@@ -29,12 +40,15 @@ if t.TYPE_CHECKING:
 __all__ = [
     "Backend",
     "authorizer_for",
+    "note_real_tokens",
     "compute_client",
     "current",
     "flows_client",
     "gladier_client_kwargs",
+    "local_client",
     "search_client",
     "set_globus_login_manager",
+    "specific_flow_client",
     "transfer_client",
     "use_globus",
     "use_local",
@@ -58,7 +72,37 @@ class Backend:
     info: ServiceInfo | None = None
 
 
-_state: dict[str, t.Any] = {"name": None, "info": None, "login_manager": None}
+_VERIFY_ENV = "GLOBUS_SDK_VERIFY_SSL"
+
+_state: dict[str, t.Any] = {"name": None, "info": None, "login_manager": None, "real_tokens": False}
+
+
+def _plain_clients_may_follow() -> bool:
+    # A hub's GLOBUS_DATA means real tokens in this kernel (the extension's own stand-in
+    # for offline use says so in its marker variable).
+    hub_tokens = bool(os.environ.get("GLOBUS_DATA")) and not os.environ.get("GLADIER_JUPYTER_LOCAL_GLOBUS_DATA")
+    return not (hub_tokens or _state["real_tokens"])
+
+
+def _set_plain_client_env(info: ServiceInfo | None) -> None:
+    """Point plain globus-sdk clients at ``info`` (or nowhere: ``None``)."""
+    from gladier_jupyter.local import tls
+
+    ours = {
+        str(p / tls.BUNDLE_FILE)
+        for p in {i.state_dir for i in (_state["info"], info) if i is not None}
+    }
+    if info is None or not _plain_clients_may_follow():
+        for env in _SERVICE_ENV:
+            os.environ.pop(f"GLOBUS_SDK_SERVICE_URL_{env}", None)
+        if os.environ.get(_VERIFY_ENV) in ours:
+            os.environ.pop(_VERIFY_ENV, None)
+        return
+    for env, api in _SERVICE_ENV.items():
+        os.environ[f"GLOBUS_SDK_SERVICE_URL_{env}"] = info.service_url(api)
+    bundle = info.state_dir / tls.BUNDLE_FILE
+    if bundle.is_file() and os.environ.get(_VERIFY_ENV, "") in ours | {""}:
+        os.environ[_VERIFY_ENV] = str(bundle)
 
 
 def use_local(state_dir: os.PathLike[str] | str | None = None) -> ServiceInfo:
@@ -66,17 +110,23 @@ def use_local(state_dir: os.PathLike[str] | str | None = None) -> ServiceInfo:
     from gladier_jupyter import local
 
     info = local.ensure_running(state_dir)
-    for env, api in _SERVICE_ENV.items():
-        os.environ[f"GLOBUS_SDK_SERVICE_URL_{env}"] = info.service_url(api)
+    _set_plain_client_env(info)
     _state.update(name="local", info=info)
     return info
 
 
 def use_globus() -> None:
     """Talk to the real Globus services from now on (clients built afterwards)."""
-    for env in _SERVICE_ENV:
-        os.environ.pop(f"GLOBUS_SDK_SERVICE_URL_{env}", None)
+    _set_plain_client_env(None)
     _state.update(name="globus", info=None)
+
+
+def note_real_tokens() -> None:
+    """The login layer found real Globus tokens in this kernel: plain globus-sdk clients
+    stop following the local service, so none of them sends a real token to a local port."""
+    _state["real_tokens"] = True
+    if _state["info"] is not None:
+        _set_plain_client_env(_state["info"])
 
 
 def current() -> Backend:
@@ -100,10 +150,8 @@ def set_globus_login_manager(login_manager: t.Any) -> None:
 
 def authorizer_for(scope_or_resource: str) -> globus_sdk.authorizers.GlobusAuthorizer:
     """An authorizer for a scope or resource server on the current backend."""
-    import globus_sdk
-
     if current().name == "local":
-        return globus_sdk.AccessTokenAuthorizer(_local_info().secret)
+        return _LocalServiceAuthorizer(_local_info())
     try:
         from gladier_jupyter import auth
     except ImportError:  # pragma: no cover - the login layer ships with the package
@@ -113,13 +161,113 @@ def authorizer_for(scope_or_resource: str) -> globus_sdk.authorizers.GlobusAutho
     return auth.authorizer_for(scope_or_resource)
 
 
+class _LocalServiceAuthorizerMixin:
+    """The local service's secret, read again when the service answers 401 (it restarted)."""
+
+    def __init__(self, info: ServiceInfo) -> None:
+        self.info = info
+
+    def get_authorization_header(self) -> str:
+        return f"Bearer {self.info.secret}"
+
+    def handle_missing_authorization(self) -> bool:
+        from gladier_jupyter import local
+
+        try:
+            found = local.status(self.info.state_dir)
+        except Exception:  # noqa: BLE001 - a 401 stays a 401 when the service is gone
+            return False
+        if found is None or found.secret == self.info.secret:
+            return False
+        self.info = found
+        return True
+
+
+_AUTHORIZER_CLASS: list[type] = []
+
+
+def _LocalServiceAuthorizer(info: ServiceInfo) -> t.Any:  # noqa: N802 - used as a class
+    """A globus-sdk authorizer of the local service ``info`` (built lazily: globus-sdk is
+    imported on first use, so ``%load_ext`` stays instant)."""
+    if not _AUTHORIZER_CLASS:
+        from globus_sdk.authorizers import GlobusAuthorizer
+
+        _AUTHORIZER_CLASS.append(
+            type("LocalServiceAuthorizer", (_LocalServiceAuthorizerMixin, GlobusAuthorizer), {"__module__": __name__})
+        )
+    return _AUTHORIZER_CLASS[0](info)
+
+
+def _local_client_class(cls: type) -> type:
+    """``cls`` with a ``request`` that follows the local service to its new port."""
+    import globus_sdk
+
+    cached = _LOCAL_CLASSES.get(cls)
+    if cached is not None:
+        return cached
+
+    def request(self: t.Any, method: str, path: str, **kwargs: t.Any) -> t.Any:
+        try:
+            return cls.request(self, method, path, **kwargs)
+        except globus_sdk.NetworkError:
+            if not _relocate(self):
+                raise
+        return cls.request(self, method, path, **kwargs)
+
+    local_cls = type(f"Local{cls.__name__}", (cls,), {"request": request, "__module__": __name__,
+                                                      "__doc__": f"{cls.__name__} on the local service."})
+    _LOCAL_CLASSES[cls] = local_cls
+    return local_cls
+
+
+_LOCAL_CLASSES: dict[type, type] = {}
+
+
+def _relocate(client: t.Any) -> bool:
+    """Find (or start) the client's service again; True if it moved and the client follows."""
+    from gladier_jupyter import local
+
+    info, api, suffix = client._gj_local
+    try:
+        found = local.ensure_running(info.state_dir)
+    except Exception:  # noqa: BLE001 - the original network error is what the caller sees
+        return False
+    if found.base_url == info.base_url and found.secret == info.secret:
+        return False
+    client._gj_local = (found, api, suffix)
+    client.base_url = found.service_url(api) + suffix
+    if isinstance(client.authorizer, _LocalServiceAuthorizerMixin):
+        client.authorizer.info = found
+    if _state["info"] is not None and _state["info"].state_dir == found.state_dir:
+        _set_plain_client_env(found)
+        _state["info"] = found
+    return True
+
+
+def local_transport(info: ServiceInfo) -> t.Any:
+    """A globus-sdk transport that trusts only the local service's certificate."""
+    from globus_sdk.transport import RequestsTransport
+
+    return RequestsTransport(verify_ssl=str(info.ca_file) if info.ca_file else None)
+
+
+def local_client(cls: type, info: ServiceInfo, api: str, *args: t.Any, suffix: str = "", **kwargs: t.Any) -> t.Any:
+    """A globus-sdk client of class ``cls`` on the local service ``info`` (its URL, its
+    secret, its pinned certificate), following the service when it restarts elsewhere."""
+    client = _local_client_class(cls)(
+        *args, authorizer=_LocalServiceAuthorizer(info), transport=local_transport(info), **kwargs
+    )
+    client.base_url = info.service_url(api) + suffix
+    client._gj_local = (info, api, suffix)
+    return client
+
+
 def _client(cls_name: str, api: str, scope: str) -> t.Any:
     import globus_sdk
 
     cls = getattr(globus_sdk, cls_name)
     if current().name == "local":
-        info = _local_info()
-        return cls(base_url=info.service_url(api), authorizer=globus_sdk.AccessTokenAuthorizer(info.secret))
+        return local_client(cls, _local_info(), api)
     return cls(authorizer=authorizer_for(scope))
 
 
@@ -128,6 +276,15 @@ def flows_client() -> globus_sdk.FlowsClient:
     import globus_sdk
 
     return _client("FlowsClient", "flows", str(globus_sdk.FlowsClient.scopes.all))
+
+
+def specific_flow_client(flow_id: str, authorizer: t.Any = None) -> globus_sdk.SpecificFlowClient:
+    """A globus-sdk ``SpecificFlowClient`` for ``flow_id`` on the current backend."""
+    import globus_sdk
+
+    if current().name == "local":
+        return local_client(globus_sdk.SpecificFlowClient, _local_info(), "flows", flow_id)
+    return globus_sdk.SpecificFlowClient(flow_id, authorizer=authorizer)
 
 
 def search_client() -> globus_sdk.SearchClient:
@@ -147,10 +304,16 @@ def transfer_client() -> globus_sdk.TransferClient:
 def compute_client(**kwargs: t.Any) -> t.Any:
     """A globus-compute-sdk ``Client`` on the current backend (no network version check locally)."""
     if current().name == "local":
+        import globus_sdk
+
         from gladier_jupyter.local.compute import compute_client as local_compute_client
 
         info = _local_info()
-        return local_compute_client(info.service_url("compute").rstrip("/"), info.secret, **kwargs)
+        client = local_compute_client(info.service_url("compute"), info.secret, **kwargs)
+        web = client._compute_web_client
+        web.v2 = local_client(globus_sdk.ComputeClientV2, info, "compute")
+        web.v3 = local_client(globus_sdk.ComputeClientV3, info, "compute")
+        return client
     import globus_sdk
     from globus_compute_sdk import Client
 
@@ -186,18 +349,33 @@ def _local_managers(info: ServiceInfo) -> dict[str, t.Any]:
     from gladier.managers.login_manager import CallbackLoginManager
 
     prefix = f"local_{(info.instance_id or 'default')[:12]}_"
-    secret = info.secret
+    authorizer = _LocalServiceAuthorizer(info)
 
     def grant(scopes: t.Iterable[t.Any]) -> dict[str, t.Any]:
-        return {str(s): globus_sdk.AccessTokenAuthorizer(secret) for s in scopes}
+        return {str(s): authorizer for s in scopes}
 
     class LocalFlowsManager(FlowsManager):
-        """Flows manager whose ids live under the local store's key prefix."""
+        """Flows manager whose ids live under the local store's key prefix and whose
+        clients are the local service's own (URL, secret, pinned certificate)."""
 
         def set_storage(self, storage: t.Any, replace: bool = True) -> None:
             if storage is not None and not isinstance(storage, _NamespacedStorage):
                 storage = _NamespacedStorage(storage, prefix)
             super().set_storage(storage, replace=replace)
+
+        @property
+        def flows_client(self) -> globus_sdk.FlowsClient:
+            if getattr(self, "_flows_client", None) is None:
+                self._flows_client = local_client(globus_sdk.FlowsClient, authorizer.info, "flows")
+            return self._flows_client
+
+        @property
+        def specific_flow_client(self) -> globus_sdk.SpecificFlowClient:
+            if getattr(self, "_specific_flow_client", None) is None:
+                self._specific_flow_client = local_client(
+                    globus_sdk.SpecificFlowClient, authorizer.info, "flows", self.get_flow_id()
+                )
+            return self._specific_flow_client
 
     class LocalComputeManager(ComputeManager):
         """Compute manager whose client talks to the local Compute API."""

@@ -1,8 +1,9 @@
 """The local Globus-compatible service: Flows, Compute, Search (and a little Auth/Transfer).
 
 One service per user, started on demand and found again by later kernels through a state
-file in :func:`default_state_dir`. It binds 127.0.0.1 only and answers only requests that
-carry the per-user secret kept (mode 0600) in that folder.
+file in :func:`default_state_dir`. It binds 127.0.0.1 only, speaks HTTPS with a certificate
+made at each start (clients pin it: :mod:`gladier_jupyter.local.tls`), and answers only
+requests that carry the per-user secret kept (mode 0600) in that folder.
 
 Usage::
 
@@ -11,11 +12,12 @@ Usage::
 
     from gladier_jupyter import local
     info = local.ensure_running()          # started detached on first use, found again later
-    info.service_url("flows")              # http://127.0.0.1:PORT/api/flows/
+    info.service_url("flows")              # https://127.0.0.1:PORT/api/flows/
+    info.ca_file                           # the certificate to verify it with
     local.map_collection(collection_id, "~/data")   # a local Transfer collection -> a folder
 
 The state folder (``$GLADIER_JUPYTER_STATE_DIR``, else ``~/.local/state/gladier-jupyter``)
-holds the secret (0600), ``service.json`` (pid, port), ``service.log``, and one SQLite
+holds the secret and TLS key (0600), ``service.json`` (pid, port), ``service.log``, and one SQLite
 database per API (flows, compute, search, transfer, auth); unmapped Transfer collections
 are folders under ``collections/``. Deleting the folder (service stopped) starts afresh.
 
@@ -36,13 +38,15 @@ APIS = ("flows", "search", "compute", "transfer", "auth")
 
 @dataclasses.dataclass
 class ServiceInfo:
-    """Where a running local service answers, and the secret it wants (never printed)."""
+    """Where a running local service answers, the secret it wants (never printed) and the
+    certificate that proves it is this user's service (``ca_file``: pass it as ``verify=``)."""
 
     base_url: str
     secret: str = dataclasses.field(repr=False)
     pid: int
     state_dir: pathlib.Path
     instance_id: str = ""
+    ca_file: pathlib.Path | None = None
 
     def _repr_pretty_(self, printer: object, cycle: bool) -> None:
         # Pretty printers (IPython's, hypothesis's) list dataclass fields themselves and

@@ -2,20 +2,26 @@
 
 The state folder (0700) holds:
 
-- ``secret`` (0600): the bearer secret every request must carry; made once, kept across
-  restarts so kernels that already hold it keep working.
+- ``secret`` (0600): the bearer secret every request must carry; made afresh at each start
+  (a secret that leaked from an earlier run of the service is worth nothing).
+- ``tls-key.pem`` / ``tls-cert.pem`` / ``ca-bundle.pem``: the service's TLS identity, made
+  afresh at each start (:mod:`gladier_jupyter.local.tls`); clients pin the certificate, so
+  nothing is ever sent to a socket another user holds.
 - ``instance-id``: a random id of this folder's databases (gladier's id storage is keyed
   by it, so ids from one local store never leak into another store or into Globus).
 - ``service.json``: ``{"pid", "port", "base_url"}`` of the running server, written once it
-  listens and removed when it stops. A pid that is gone, or a server that does not answer
+  listens and removed when it stops. A pid that is gone, owned by another user or running
+  another program, or a server that does not prove the folder's TLS identity and answer
   with the secret, makes the file stale: it is ignored and a new server is started.
+
+The folder must be the user's own and writable by nobody else: another user who made it
+first (or can write into it) could plant a secret or a key, so such a folder is refused.
 - ``service.log``: the detached server's stdout/stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import http.client
 import json
@@ -28,8 +34,8 @@ import sys
 import time
 import uuid
 
-from gladier_jupyter.errors import GladierJupyterError
-from gladier_jupyter.local import ServiceInfo
+from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
+from gladier_jupyter.local import ServiceInfo, tls
 
 STATE_FILE = "service.json"
 SECRET_FILE = "secret"
@@ -41,33 +47,81 @@ START_TIMEOUT = 30.0
 
 
 def prepare_state_dir(state_dir: pathlib.Path) -> None:
-    """Create the folder (0700) and its secret (0600) and instance id if missing."""
+    """Create the folder (0700) and its instance id if missing; refuse a folder that is
+    not the user's own or that others may write to (see the module's docstring)."""
     if not state_dir.exists():
         state_dir.mkdir(parents=True, mode=0o700)
         with contextlib.suppress(OSError):
             os.chmod(state_dir, 0o700)  # mkdir's mode is filtered by the umask
-    # An existing folder keeps its mode (it may be one the user chose); every file the
-    # service writes in it is 0600 (secret, state file, databases, logs).
-    secret_path = state_dir / SECRET_FILE
-    if not secret_path.exists():
-        _write_private(secret_path, secrets.token_urlsafe(32))
-    with contextlib.suppress(OSError):
-        os.chmod(secret_path, 0o600)
+    check_private_dir(state_dir)
+    # An existing folder keeps its mode (it may be one the user chose, e.g. 0755); every
+    # file the service writes in it is 0600 (secret, key, state file, databases, logs).
     inst = state_dir / INSTANCE_FILE
     if not inst.exists():
         _write_private(inst, uuid.uuid4().hex)
 
 
+def check_private_dir(state_dir: pathlib.Path) -> None:
+    """Raise unless ``state_dir`` is a folder owned by this user that no one else can write."""
+    try:
+        st = os.stat(state_dir)
+    except OSError as exc:
+        raise GladierJupyterUsageError(
+            f"The local service's state folder {state_dir} cannot be read ({exc.strerror}); "
+            "set GLADIER_JUPYTER_STATE_DIR to a folder of your own."
+        ) from None
+    import stat as stat_mod
+
+    if not stat_mod.S_ISDIR(st.st_mode):
+        raise GladierJupyterUsageError(
+            f"The local service's state folder {state_dir} is not a folder; remove it or set "
+            "GLADIER_JUPYTER_STATE_DIR to a folder of your own."
+        )
+    if st.st_uid != os.getuid():
+        raise GladierJupyterUsageError(
+            f"The local service's state folder {state_dir} belongs to uid {st.st_uid}, not to you "
+            f"(uid {os.getuid()}); it is refused: remove it or set GLADIER_JUPYTER_STATE_DIR to a "
+            "folder of your own."
+        )
+    if st.st_mode & 0o022:
+        raise GladierJupyterUsageError(
+            f"The local service's state folder {state_dir} is writable by others "
+            f"(mode {stat_mod.S_IMODE(st.st_mode):04o}); it is refused: run 'chmod 700 {state_dir}'."
+        )
+
+
+def _read_private(path: pathlib.Path) -> str:
+    """A file of the state folder, refused if it is a link, another user's or readable by others."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd) as fh:
+        st = os.fstat(fh.fileno())
+        if st.st_uid != os.getuid() or st.st_mode & 0o077:
+            raise GladierJupyterUsageError(
+                f"{path} belongs to uid {st.st_uid} with mode {st.st_mode & 0o7777:04o}; the local "
+                "service only trusts files of your own that others cannot read: remove it."
+            )
+        return fh.read()
+
+
+def new_secret(state_dir: pathlib.Path) -> str:
+    """Write a fresh secret (called by the server at each start, under its serve lock)."""
+    secret = secrets.token_urlsafe(32)
+    _write_private(state_dir / SECRET_FILE, secret)
+    return secret
+
+
 def _write_private(path: pathlib.Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # a leftover of a crash (or a planted link): never written through
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
     os.replace(tmp, path)
 
 
 def read_secret(state_dir: pathlib.Path) -> str:
-    return (state_dir / SECRET_FILE).read_text().strip()
+    return _read_private(state_dir / SECRET_FILE).strip()
 
 
 def read_instance_id(state_dir: pathlib.Path) -> str:
@@ -79,7 +133,7 @@ def read_instance_id(state_dir: pathlib.Path) -> str:
 
 def write_state(state_dir: pathlib.Path, port: int) -> None:
     """Called by the server once it listens."""
-    doc = {"pid": os.getpid(), "port": port, "base_url": f"http://127.0.0.1:{port}"}
+    doc = {"pid": os.getpid(), "port": port, "base_url": f"https://127.0.0.1:{port}"}
     _write_private(state_dir / STATE_FILE, json.dumps(doc))
 
 
@@ -92,19 +146,27 @@ def clear_state(state_dir: pathlib.Path) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """True if ``pid`` is a live process of this user (another user's pid counts as gone)."""
     try:
         os.kill(pid, 0)
-    except OSError as exc:
-        return exc.errno == errno.EPERM
-    # A zombie child (started by this process, killed, not yet reaped) is not alive.
-    with contextlib.suppress(OSError):
+    except OSError:
+        # EPERM: the pid is another user's now (pids are reused): not our service.
+        return False
+    try:
+        st = os.stat(f"/proc/{pid}")
         stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
-        if stat.rpartition(")")[2].split()[0] == "Z":
-            return False
-    return True
+    except OSError:
+        return False
+    if st.st_uid != os.getuid():
+        return False
+    # A zombie child (started by this process, killed, not yet reaped) is not alive.
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _is_our_server(pid: int) -> bool:
+    """True if ``pid`` is this user's process running ``python -m gladier_jupyter.local serve``."""
+    if not _pid_alive(pid):
+        return False
     try:
         cmd = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
@@ -112,13 +174,21 @@ def _is_our_server(pid: int) -> bool:
     return b"gladier_jupyter.local" in cmd and b"serve" in cmd
 
 
-def ping(port: int, secret: str, timeout: float = 2.0) -> int | None:
-    """The pid the service at ``port`` reports for the secret, or ``None``."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def ping(port: int, secret: str, cert_file: pathlib.Path, timeout: float = 2.0) -> int | None:
+    """The pid the service at ``port`` reports, or ``None``.
+
+    The TLS handshake proves the server holds the folder's key before the secret is sent:
+    a socket bound by anyone else fails there and receives nothing but a TLS hello.
+    """
+    try:
+        context = tls.client_context(cert_file)
+    except (OSError, ValueError):
+        return None
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=context)
     try:
         conn.request("GET", "/api/health", headers={"Authorization": f"Bearer {secret}"})
         resp = conn.getresponse()
-        body = resp.read()
+        body = resp.read(4096)
         if resp.status != 200:
             return None
         return int(json.loads(body)["pid"])
@@ -129,21 +199,25 @@ def ping(port: int, secret: str, timeout: float = 2.0) -> int | None:
 
 
 def find_running(state_dir: pathlib.Path) -> ServiceInfo | None:
-    """The service recorded in the state file if its pid is alive and it answers."""
+    """The service recorded in the state file if it is this user's live server and it
+    proves the folder's TLS identity and knows the secret."""
     try:
-        doc = json.loads((state_dir / STATE_FILE).read_text())
+        check_private_dir(state_dir)
+        doc = json.loads(_read_private(state_dir / STATE_FILE))
         pid, port = int(doc["pid"]), int(doc["port"])
         secret = read_secret(state_dir)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not _pid_alive(pid) or ping(port, secret) != pid:
+    cert_file = state_dir / tls.CERT_FILE
+    if not _is_our_server(pid) or ping(port, secret, cert_file) != pid:
         return None
     return ServiceInfo(
-        base_url=f"http://127.0.0.1:{port}",
+        base_url=f"https://127.0.0.1:{port}",
         secret=secret,
         pid=pid,
         state_dir=state_dir,
         instance_id=read_instance_id(state_dir),
+        ca_file=cert_file,
     )
 
 
@@ -174,7 +248,7 @@ def _serve_lock_held(state_dir: pathlib.Path) -> bool:
 
 def _recorded_pid(state_dir: pathlib.Path) -> int | None:
     try:
-        return int(json.loads((state_dir / STATE_FILE).read_text())["pid"])
+        return int(json.loads(_read_private(state_dir / STATE_FILE))["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -285,6 +359,7 @@ def stop(state_dir: pathlib.Path, timeout: float = 10.0) -> bool:
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
+    # While it exits its command line reads empty: wait on the (uid-checked) pid itself.
     while time.monotonic() < deadline and _pid_alive(pid):
         time.sleep(0.02)
     if _pid_alive(pid):

@@ -19,7 +19,7 @@ import tornado.httpserver
 import tornado.web
 from tornado.log import access_log
 
-from gladier_jupyter.local import process
+from gladier_jupyter.local import process, tls
 from gladier_jupyter.local._http import ApiError, ApiHandler, ServiceContext
 
 __all__ = ["build_context", "make_app", "serve"]
@@ -55,8 +55,10 @@ class NotFoundHandler(ApiHandler):
 
 
 def build_context(state_dir: pathlib.Path, port: int = 0) -> ServiceContext:
+    """The context of a service on ``state_dir``, with a fresh secret (the caller holds
+    the folder's serve lock, so no running service has its secret changed under it)."""
     process.prepare_state_dir(state_dir)
-    return ServiceContext(state_dir=state_dir, secret=process.read_secret(state_dir))
+    return ServiceContext(state_dir=state_dir, secret=process.new_secret(state_dir))
 
 
 def _plugged_api(name: str) -> t.Any | None:
@@ -158,18 +160,22 @@ def serve(state_dir: pathlib.Path, port: int = 0) -> None:
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     os.umask(0o077)  # databases and logs hold run inputs: this user's only
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
-    ctx = build_context(state_dir)
+    process.prepare_state_dir(state_dir)
     # One service per state folder, whatever starts it: held until this process ends
     # (kill -9 included), so two services never move the same runs.
     lock = process.hold_serve_lock(state_dir)
     if lock is None:
         raise SystemExit(f"Another local Globus service already serves {state_dir}.")
+    ctx = build_context(state_dir)
+    tls.make_identity(state_dir)
+    tls.write_bundle(state_dir)
+    ssl_context = tls.server_context(state_dir)
     sock, port = _listen(port)
-    ctx.base_url = f"http://127.0.0.1:{port}"
+    ctx.base_url = f"https://127.0.0.1:{port}"
 
     async def main() -> None:
         app = make_app(ctx)
-        server = tornado.httpserver.HTTPServer(app, xheaders=False)
+        server = tornado.httpserver.HTTPServer(app, xheaders=False, ssl_options=ssl_context)
         server.add_sockets([sock])
         stop_event = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -180,6 +186,7 @@ def serve(state_dir: pathlib.Path, port: int = 0) -> None:
             if callable(start):
                 start()
         process.write_state(state_dir, port)
+        ctx.last_request = time.monotonic()  # the idle clock starts when the service can answer
         log.info("Local Globus service listening on %s (state in %s)", ctx.base_url, state_dir)
         threading.Thread(target=_warm_up, args=(ctx,), name="warm-up", daemon=True).start()
         timeout = idle_timeout()

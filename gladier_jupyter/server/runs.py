@@ -77,21 +77,18 @@ class LocalSource:
     def client(self) -> t.Any:
         """A FlowsClient on the running service, starting the service if it is not running.
 
-        Built here rather than with ``backend.flows_client()``: ``backend.use_local()``
-        sets ``GLOBUS_SDK_SERVICE_URL_*`` in os.environ, which every kernel this server
-        starts afterwards would inherit.
+        Built with ``backend.local_client()`` rather than ``backend.flows_client()``:
+        ``backend.use_local()`` may set ``GLOBUS_SDK_SERVICE_URL_*`` in os.environ, which
+        every kernel this server starts afterwards would inherit.
         """
         import globus_sdk
 
-        from gladier_jupyter import local
+        from gladier_jupyter import backend, local
 
         with self._lock:
             info = local.ensure_running(self._state_dir)
             if self._client is None or self._base_url != info.base_url:
-                self._client = globus_sdk.FlowsClient(
-                    base_url=info.service_url("flows"),
-                    authorizer=globus_sdk.AccessTokenAuthorizer(info.secret),
-                )
+                self._client = backend.local_client(globus_sdk.FlowsClient, info, "flows")
                 self._base_url = info.base_url
             return self._client
 

@@ -14,7 +14,7 @@ import time
 import globus_sdk
 import pytest
 
-from gladier_jupyter import local
+from gladier_jupyter import backend, local
 from tests._fixtures.local import run_log, wait_for_run
 
 
@@ -28,7 +28,8 @@ def private_service(tmp_path):
 
 def flows(info):
     return globus_sdk.FlowsClient(base_url=info.service_url("flows"),
-                                  authorizer=globus_sdk.AccessTokenAuthorizer(info.secret))
+                                  authorizer=globus_sdk.AccessTokenAuthorizer(info.secret),
+                                  transport=backend.local_transport(info))
 
 
 def test_second_start_finds_the_running_service(private_service):
@@ -67,7 +68,7 @@ def test_stale_state_file_is_replaced_by_a_new_service(tmp_path):
     try:
         fresh = local.ensure_running(state)
         assert fresh.pid != info.pid
-        assert fresh.secret == info.secret, "the secret survives restarts"
+        assert fresh.secret != info.secret, "each start makes a fresh secret"
         assert flows(fresh).list_flows()["flows"] == []
     finally:
         local.stop(state)
@@ -96,7 +97,7 @@ def test_command_line_start_status_stop(tmp_path):
     state = str(tmp_path / "cli")
     cmd = [sys.executable, "-m", "gladier_jupyter.local"]
     out = subprocess.run([*cmd, "start", "--state-dir", state], capture_output=True, text=True, check=True).stdout
-    assert out.startswith("running: http://127.0.0.1:")
+    assert out.startswith("running: https://127.0.0.1:")
     assert subprocess.run([*cmd, "status", "--state-dir", state], capture_output=True, text=True).returncode == 0
     assert subprocess.run([*cmd, "stop", "--state-dir", state], capture_output=True, text=True).stdout.strip() == "stopped"
     assert subprocess.run([*cmd, "status", "--state-dir", state], capture_output=True, text=True).returncode == 1
@@ -112,7 +113,7 @@ def test_active_run_resumes_after_kill_9_and_restart(tmp_path, monkeypatch):
         "Sleep": {"Type": "Wait", "Seconds": 1.5, "Next": "After"},
         "After": {"Type": "Pass", "Parameters": {"y": 2}, "ResultPath": "$.after", "End": True}}}
     flow = fc.create_flow("Crash", definition, {}).data
-    run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer).run_flow({"keep": True}).data
+    run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer, transport=fc.transport).run_flow({"keep": True}).data
     while not any(e["code"] == "WaitStarted" for e in run_log(fc, run["run_id"])):
         time.sleep(0.02)
     os.kill(info.pid, signal.SIGKILL)
@@ -153,7 +154,7 @@ def test_kill_9_during_a_loop_of_pure_states_loses_and_repeats_nothing(tmp_path,
                  "Default": "Done"},
         "Done": {"Type": "Pass", "End": True}}}
     flow = fc.create_flow("Loop", definition, {}).data
-    run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer).run_flow({"i": 0}).data
+    run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer, transport=fc.transport).run_flow({"i": 0}).data
     while len(fc.get_run_logs(run["run_id"], limit=100)["entries"]) < 100:
         time.sleep(0.01)
     assert fc.get_run(run["run_id"])["status"] == "ACTIVE"
@@ -184,7 +185,8 @@ def test_secret_never_reaches_the_service_log(private_service):
     fc.list_flows()
     with pytest.raises(globus_sdk.GlobusAPIError):
         globus_sdk.FlowsClient(base_url=private_service.service_url("flows"),
-                               authorizer=globus_sdk.AccessTokenAuthorizer("wrong")).list_flows()
+                               authorizer=globus_sdk.AccessTokenAuthorizer("wrong"),
+                               transport=backend.local_transport(private_service)).list_flows()
     log = (private_service.state_dir / "service.log").read_text()
     assert "listening" in log
     assert private_service.secret not in log
@@ -214,7 +216,7 @@ def test_service_with_an_active_run_does_not_exit_when_idle(tmp_path, monkeypatc
         monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_FLOWS", info.service_url("flows"))
         fc = flows(info)
         flow = fc.create_flow("Sleepy", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "End": True}}}, {}).data
-        run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer).run_flow({}).data
+        run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer, transport=fc.transport).run_flow({}).data
         time.sleep(2)  # several idle checks pass while the run waits
         assert _alive(info.pid)
         assert wait_for_run(fc, run["run_id"])["status"] == "SUCCEEDED"

@@ -85,7 +85,8 @@ def tutorial_load(info: t.Any, tmp: pathlib.Path, n_runs: int, n_monitors: int) 
         fc = svc.flows_client(info)
         svc.wait_for_run(fc, first["run_id"])
         base_input = fc.get_run(first["run_id"]).data["details"]["output"]["input"]
-        specific = globus_sdk.SpecificFlowClient(first["flow_id"], authorizer=svc.authorizer(info))
+        specific = globus_sdk.SpecificFlowClient(first["flow_id"], authorizer=svc.authorizer(info),
+                                                 transport=svc.transport(info))
 
         def start_one(i: int) -> dict:
             name = f"load_{uuid.uuid4().hex[:8]}_{i}.txt"

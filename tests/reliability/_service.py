@@ -76,12 +76,21 @@ def authorizer(info: t.Any) -> globus_sdk.AccessTokenAuthorizer:
     return globus_sdk.AccessTokenAuthorizer(info.secret)
 
 
+def transport(info: t.Any) -> t.Any:
+    """A globus-sdk transport that verifies ``info``'s service by its certificate."""
+    from gladier_jupyter import backend
+
+    return backend.local_transport(info)
+
+
 def flows_client(info: t.Any, **kwargs: t.Any) -> globus_sdk.FlowsClient:
-    return globus_sdk.FlowsClient(base_url=info.service_url("flows"), authorizer=authorizer(info), **kwargs)
+    return globus_sdk.FlowsClient(base_url=info.service_url("flows"), authorizer=authorizer(info),
+                                  transport=transport(info), **kwargs)
 
 
 def search_client(info: t.Any) -> globus_sdk.SearchClient:
-    return globus_sdk.SearchClient(base_url=info.service_url("search"), authorizer=authorizer(info))
+    return globus_sdk.SearchClient(base_url=info.service_url("search"), authorizer=authorizer(info),
+                                   transport=transport(info))
 
 
 def compute_client(info: t.Any) -> t.Any:

@@ -154,8 +154,7 @@ def test_globus_sdk_gives_a_clear_error_when_every_flows_request_fails(tmp_path,
                              GLADIER_JUPYTER_FAULTS_RETRY_AFTER="0") as info:
         from globus_sdk.transport import RetryConfig
 
-        fc = globus_sdk.FlowsClient(base_url=info.service_url("flows"), authorizer=svc.authorizer(info),
-                                    retry_config=RetryConfig(max_retries=2, max_sleep=0.1))
+        fc = svc.flows_client(info, retry_config=RetryConfig(max_retries=2, max_sleep=0.1))
         with pytest.raises(globus_sdk.GlobusAPIError) as err:
             fc.create_flow("t", {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, {})
         assert err.value.http_status == 503 and err.value.code == "INJECTED_FAULT"
@@ -170,8 +169,7 @@ def test_a_lost_answer_to_a_post_makes_globus_sdk_send_it_again_and_create_it_ag
 
     state_dir = tmp_path / "svc"
     with svc.private_service(state_dir, GLADIER_JUPYTER_FAULTS="flows@POST:1:lost") as info:
-        fc = globus_sdk.FlowsClient(base_url=info.service_url("flows"), authorizer=svc.authorizer(info),
-                                    retry_config=RetryConfig(max_retries=2, max_sleep=0.1))
+        fc = svc.flows_client(info, retry_config=RetryConfig(max_retries=2, max_sleep=0.1))
         with pytest.raises(globus_sdk.NetworkError):
             fc.create_flow("once", {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, {})
         assert svc.stored_counts(state_dir)["flows"] == 3  # one call, three flows
