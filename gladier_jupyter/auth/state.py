@@ -175,7 +175,14 @@ class AuthSession:
         if stored is not None:
             sets.append(stored)
         self.problems = problems
-        return [s for s in sets if len(s)]
+        found = [s for s in sets if len(s)]
+        if self._environ is None and any(s.source in HUB_SOURCES for s in found):
+            # Real Globus tokens are in this kernel's environment: plain globus-sdk clients
+            # must not follow the local service's URLs with them.
+            from gladier_jupyter import backend
+
+            backend.note_real_tokens()
+        return found
 
     def reload(self) -> list[TokenSet]:
         """Read every token source again."""

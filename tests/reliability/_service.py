@@ -58,14 +58,16 @@ def as_backend(info: t.Any) -> t.Iterator[None]:
     service for the block, then put back what was there (the shared service, usually)."""
     from gladier_jupyter import backend
 
-    keys = [k for k in os.environ if k.startswith("GLOBUS_SDK_SERVICE_URL_")]
-    saved_env = {k: os.environ[k] for k in keys}
+    def ours(k: str) -> bool:
+        return k.startswith("GLOBUS_SDK_SERVICE_URL_") or k == "GLOBUS_SDK_VERIFY_SSL"
+
+    saved_env = {k: os.environ[k] for k in os.environ if ours(k)}
     saved_state = dict(backend._state)
     backend.use_local(info.state_dir)
     try:
         yield
     finally:
-        for k in [k for k in os.environ if k.startswith("GLOBUS_SDK_SERVICE_URL_")]:
+        for k in [k for k in os.environ if ours(k)]:
             os.environ.pop(k)
         os.environ.update(saved_env)
         backend._state.clear()
@@ -98,7 +100,7 @@ def compute_client(info: t.Any) -> t.Any:
 
     from gladier_jupyter.local.compute import compute_client as make
 
-    return make(info.service_url("compute").rstrip("/"), info.secret,
+    return make(info.service_url("compute").rstrip("/"), info.secret, ca_file=info.ca_file,
                 code_serialization_strategy=DillCodeSource())
 
 

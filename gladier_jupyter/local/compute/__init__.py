@@ -56,7 +56,7 @@ def make_service(ctx: ServiceContext) -> ComputeService:
     return ComputeService(ctx)
 
 
-def compute_client(base_url: str, secret: str, **kwargs: t.Any) -> t.Any:
+def compute_client(base_url: str, secret: str, ca_file: t.Any = None, **kwargs: t.Any) -> t.Any:
     """A globus-compute-sdk ``Client`` whose requests go to the local Compute API.
 
     ``Client`` takes its URL from its own environment table and ignores
@@ -73,5 +73,10 @@ def compute_client(base_url: str, secret: str, **kwargs: t.Any) -> t.Any:
     authorizer = globus_sdk.AccessTokenAuthorizer(secret)
     client = Client(do_version_check=False, authorizer=authorizer, **kwargs)
     client.web_service_address = base_url
-    client._compute_web_client = _ComputeWebClient(base_url=base_url, authorizer=authorizer)
+    extra: dict[str, t.Any] = {}
+    if ca_file is not None:  # the service's pinned certificate (``ServiceInfo.ca_file``)
+        from globus_sdk.transport import RequestsTransport
+
+        extra["transport"] = RequestsTransport(verify_ssl=str(ca_file))
+    client._compute_web_client = _ComputeWebClient(base_url=base_url, authorizer=authorizer, **extra)
     return client
