@@ -26,8 +26,9 @@ class FaultProxy:
     answer) or ``"refuse"`` (stop listening for a moment: connection refused).
     """
 
-    def __init__(self, target_port: int, plan: t.Iterator[t.Any]) -> None:
+    def __init__(self, target_port: int, plan: t.Iterator[t.Any], ca_file: t.Any = None) -> None:
         self.target_port = target_port
+        self.ca_file = ca_file  # the service's certificate: the proxy speaks HTTPS to it
         self.plan = plan
         self.faults: list[t.Any] = []
         self._lock = threading.Lock()
@@ -80,7 +81,10 @@ class FaultProxy:
                     self.end_headers()
                     self.wfile.write(payload)
                     return
-                conn = http.client.HTTPConnection("127.0.0.1", proxy.target_port, timeout=30)
+                from gladier_jupyter.local import tls
+
+                conn = http.client.HTTPSConnection("127.0.0.1", proxy.target_port, timeout=30,
+                                                   context=tls.client_context(proxy.ca_file))
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 conn.request(self.command, self.path, body=body, headers=headers)
                 resp = conn.getresponse()
@@ -123,7 +127,8 @@ def proxied_flows_client(local_service):
     # Faults on a steady share of GETs: every kind, again and again.
     kinds = [500, None, 502, None, None, 503, None, 429, None, "drop", None, None, "refuse",
              None, None]
-    proxy = FaultProxy(int(local_service.base_url.rsplit(":", 1)[1]), itertools.cycle(kinds))
+    proxy = FaultProxy(int(local_service.base_url.rsplit(":", 1)[1]), itertools.cycle(kinds),
+                       ca_file=local_service.ca_file)
     # No retries inside globus-sdk: the monitor's own reconnect logic must carry the run.
     client = globus_sdk.FlowsClient(
         base_url=f"{proxy.url}/api/flows/",
