@@ -1,7 +1,8 @@
 """Static checks of a Globus flow definition: problems, JSONPaths read, required input.
 
-A leaf module (it imports nothing from the package but ``errors``) shared by the flow
-preview, ``%gladier_run``'s pre-run check and the local service's flow engine. The rules are
+A leaf module (it imports nothing from the package but ``errors`` and ``jsonpath``, the
+JSONPath parser it shares with the engine) used by the flow preview, ``%gladier_run``'s
+pre-run check and the local service's flow engine. The rules are
 those of the Globus flow language (the Amazon States Language subset Globus Flows accepts:
 Action, Pass, Choice, Wait, Fail and ExpressionEval states).
 """
@@ -10,11 +11,11 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import functools
 import re
 import typing as t
 
 from gladier_jupyter.errors import GladierJupyterUsageError
+from gladier_jupyter.jsonpath import JSONPathError, Path, compile_path
 
 __all__ = [
     "Problem",
@@ -106,33 +107,12 @@ def state_path(name: str, *keys: str | int) -> str:
     return path
 
 
-@functools.lru_cache(maxsize=4096)
-def _parse_cached(expr: str) -> t.Any:
-    from jsonpath_ng import parse  # jsonpath-ng builds its parser on first use; keep it lazy
-
-    return parse(expr)
-
-
-def parse_jsonpath(expr: str) -> t.Any:
-    """Parse a flow JSONPath (``$.a.b[0]``) with jsonpath-ng; raise a usage error if ill-formed."""
-    if not isinstance(expr, str):
-        raise GladierJupyterUsageError(
-            f"JSONPath {expr!r} is not a string; a flow path is a string starting with '$', "
-            "such as '$.input.name'."
-        )
-    if not expr.startswith("$"):
-        raise GladierJupyterUsageError(
-            f"JSONPath {expr!r} does not start with '$'; flow paths are absolute, "
-            f"for example {'$.' + expr.lstrip('.')!r}."
-        )
+def parse_jsonpath(expr: t.Any) -> Path:
+    """Parse a flow JSONPath (``$.a.b[0]``) as the engine does; raise a usage error if bad."""
     try:
-        return _parse_cached(expr)
-    except Exception as exc:  # jsonpath-ng raises plain Exception subclasses of its own
-        detail = str(exc).strip().rstrip(".") or type(exc).__name__
-        raise GladierJupyterUsageError(
-            f"JSONPath {expr!r} is ill-formed ({detail}); write it like '$.input.name' or "
-            "'$.Step.details.result[0]'."
-        ) from None
+        return compile_path(expr)
+    except JSONPathError as exc:
+        raise GladierJupyterUsageError(str(exc)) from None
 
 
 def parse_expression(expr: str) -> ast.Expression:
@@ -310,23 +290,11 @@ _EXPRESSION_BUILTINS = frozenset(
 def input_key(path: str) -> str | None:
     """The ``$.input.<key>`` key a JSONPath reads, or None (``$.input`` itself gives None)."""
     try:
-        tree = parse_jsonpath(path)
+        leading = parse_jsonpath(path).leading
     except GladierJupyterUsageError:
         return None
-    chain: list[t.Any] = []
-    node = tree
-    while type(node).__name__ == "Child":
-        chain.append(node.right)
-        node = node.left
-    if type(node).__name__ != "Root":
-        return None
-    chain.reverse()
-    names = [
-        n.fields[0] if type(n).__name__ == "Fields" and len(n.fields) == 1 else None
-        for n in chain[:2]
-    ]
-    if len(names) == 2 and names[0] == "input" and names[1] not in (None, "*"):
-        return names[1]
+    if len(leading) >= 2 and leading[0] == "input" and isinstance(leading[1], str):
+        return leading[1]
     return None
 
 
@@ -577,11 +545,16 @@ def _can_end(states: dict) -> set[str]:
 
 
 def _check_path(value: t.Any, where: str, name: str, add: t.Callable[..., None],
-                what: str) -> None:
+                what: str, reference: bool = False) -> None:
     try:
-        parse_jsonpath(value)
+        path = parse_jsonpath(value)
     except GladierJupyterUsageError as exc:
         add("bad_jsonpath", f"State {name!r} {what}: {exc}", where, name)
+        return
+    if reference and not path.is_reference:
+        # the States Language: a ResultPath is a Reference Path, naming one place
+        add("bad_jsonpath", f"State {name!r} {what} {value!r}, which may select several "
+            "places; a ResultPath names one, such as '$.result' or '$.out[0]'.", where, name)
 
 
 def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., None]) -> None:
@@ -627,7 +600,8 @@ def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., 
     # paths read and written
     for field in ("InputPath", "ResultPath"):
         if field in state and state[field] is not None:
-            _check_path(state[field], state_path(name, field), name, add, f"has {field}")
+            _check_path(state[field], state_path(name, field), name, add, f"has {field}",
+                        reference=field == "ResultPath")
     if "OutputPath" in state:
         add("bad_field", f"State {name!r} sets OutputPath, which Globus flows do not allow; "
             "use ResultPath.", state_path(name, "OutputPath"), name, "warning")
@@ -673,7 +647,7 @@ def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., 
                         "state to go to when the error is caught.", _key(cpath, "Next"), name)
                 if catcher.get("ResultPath") is not None:
                     _check_path(catcher["ResultPath"], _key(cpath, "ResultPath"), name, add,
-                                f"has Catch[{i}].ResultPath")
+                                f"has Catch[{i}].ResultPath", reference=True)
 
     if kind == "Action":
         url = state.get("ActionUrl")

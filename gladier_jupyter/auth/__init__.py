@@ -14,6 +14,7 @@ from gladier_jupyter.auth.errors import (
     HubLoginExpired,
     LoginCodeRejected,
     LoginRequired,
+    StoredIdentityMismatch,
 )
 
 if t.TYPE_CHECKING:
@@ -26,6 +27,7 @@ __all__ = [
     "HubLoginExpired",
     "LoginCodeRejected",
     "LoginRequired",
+    "StoredIdentityMismatch",
     "ask_consent",
     "authorizer_for",
     "login",

@@ -9,6 +9,7 @@ __all__ = [
     "HubLoginExpired",
     "LoginCodeRejected",
     "LoginRequired",
+    "StoredIdentityMismatch",
 ]
 
 
@@ -33,3 +34,16 @@ class LoginRequired(GladierJupyterUsageError):
 
 class LoginCodeRejected(GladierJupyterUsageError):
     """The code pasted into the login widget was refused by Globus Auth (wrong or expired)."""
+
+
+class StoredIdentityMismatch(GladierJupyterUsageError):
+    """A login's tokens belong to another Globus identity than the tokens already stored.
+
+    globus-sdk's ``ValidatingTokenStorage`` refuses the same way (``IdentityMismatchError``):
+    one store holds one person's tokens; switching identities means logging out first.
+    """
+
+    def __init__(self, message: str, stored_id: str | None, new_id: str | None) -> None:
+        super().__init__(message)
+        self.stored_id = stored_id
+        self.new_id = new_id

@@ -20,7 +20,12 @@ import typing as t
 from globus_sdk.authorizers import GlobusAuthorizer
 
 from gladier_jupyter.auth import hub
-from gladier_jupyter.auth.errors import GlobusDataError, HubLoginExpired, LoginRequired
+from gladier_jupyter.auth.errors import (
+    GlobusDataError,
+    HubLoginExpired,
+    LoginRequired,
+    StoredIdentityMismatch,
+)
 from gladier_jupyter.auth.storage import TokenStore
 from gladier_jupyter.auth.tokens import Token, TokenSet, base_scope, iso, scope_label
 
@@ -337,7 +342,11 @@ class AuthSession:
         response = flow.finish(code)
         by_rs = {rs: dict(data) for rs, data in response.by_resource_server.items()}
         username, identity_id = self._whoami(flow, by_rs)
-        self.store.save(by_rs, identity_id=identity_id, username=username)
+        try:
+            self.store.save(by_rs, identity_id=identity_id, username=username)
+        except StoredIdentityMismatch:
+            self.cancel_login()  # its code is spent; the stored login stays as it was
+            raise
         with self._lock:
             self.pending = None
             self.pending_scopes = []

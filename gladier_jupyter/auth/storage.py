@@ -1,15 +1,49 @@
-"""Tokens kept from an interactive login, in globus-sdk's JSON token storage (mode 0600)."""
+"""Tokens kept from an interactive login, in globus-sdk's JSON token storage (mode 0600).
+
+The store holds one Globus identity's tokens. Saving goes through globus-sdk's
+``ValidatingTokenStorage``, whose identity check refuses tokens of another identity
+(``IdentityMismatchError``, as a ``GlobusApp`` does); switching identities means logging out.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import pathlib
 import typing as t
 
+from gladier_jupyter.auth.errors import StoredIdentityMismatch
 from gladier_jupyter.auth.tokens import Token, TokenSet, state_dir
 
 __all__ = ["TokenStore"]
+
+_LOG_OUT = "log out (the login widget's 'Log out', or gladier_jupyter.auth.logout())"
+
+
+@functools.cache
+def _identity_validator() -> t.Any:
+    """globus-sdk's unchanging-identity check, also accepting a first login without identity.
+
+    Built on first use: globus-sdk is a heavy import and ``%load_ext`` must stay instant.
+    """
+    from globus_sdk.token_storage.validating_token_storage import UnchangingIdentityIDValidator
+
+    class _SameIdentity(UnchangingIdentityIDValidator):
+        def before_store(self, token_data_by_resource_server: t.Any, context: t.Any) -> None:
+            # globus-sdk insists on an id_token for every grant; a store that knows no
+            # identity yet may take tokens of an unknown one (the login had no userinfo).
+            if context.token_data_identity_id is None and context.prior_identity_id is None:
+                return
+            super().before_store(token_data_by_resource_server, context)
+
+    return _SameIdentity()
+
+
+def _token(rs: str, data: t.Any) -> Token:
+    return Token(resource_server=rs, scopes=data.scope.split(), access_token=data.access_token,
+                 refresh_token=data.refresh_token, expires_at=float(data.expires_at_seconds),
+                 token_type=data.token_type or "Bearer")
 
 
 class TokenStore:
@@ -32,6 +66,32 @@ class TokenStore:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         return JSONTokenStorage(self.path, namespace=self.namespace)
 
+    def _validating(self) -> t.Any:
+        """The storage behind globus-sdk's identity check; refuses a file mixing identities."""
+        from globus_sdk.token_storage import ValidatingTokenStorage
+
+        raw = self._storage()
+        stored = self._identities(raw)
+        if len(stored) > 1:
+            # written by an older version, which merged logins without looking at whose
+            raise StoredIdentityMismatch(
+                f"The stored login in {str(self.path)!r} holds tokens of "
+                f"{len(stored)} Globus identities ({', '.join(self._label(i) for i in stored)}); "
+                f"{_LOG_OUT} to clear it, then log in again.",
+                stored_id=None, new_id=None)
+        return ValidatingTokenStorage(raw, validators=[_identity_validator()])
+
+    @staticmethod
+    def _identities(raw: t.Any) -> list[str]:
+        return sorted({str(d.identity_id) for d in raw.get_token_data_by_resource_server().values()
+                       if d.identity_id})
+
+    def _label(self, identity_id: str | None, username: str = "") -> str:
+        if not identity_id:
+            return "an unknown identity"
+        name = username or self._names().get(identity_id, "")
+        return f"{name} ({identity_id})" if name else identity_id
+
     def _restrict(self) -> None:
         # globus-sdk creates the file under a user-only umask; make sure an older file is too.
         if self.path.exists():
@@ -47,17 +107,12 @@ class TokenStore:
             return None
         if not by_rs:
             return None
+        if len({d.identity_id for d in by_rs.values() if d.identity_id}) > 1:
+            return None  # two people's tokens (an older version's merge): no one's login
         tokens: dict[str, Token] = {}
         identity = ""
         for rs, data in by_rs.items():
-            tokens[rs] = Token(
-                resource_server=rs,
-                scopes=data.scope.split(),
-                access_token=data.access_token,
-                refresh_token=data.refresh_token,
-                expires_at=float(data.expires_at_seconds),
-                token_type=data.token_type or "Bearer",
-            )
+            tokens[rs] = _token(rs, data)
             identity = identity or str(data.identity_id or "")
         identity = self._names().get(identity, identity)
         return TokenSet(source="stored login", tokens=tokens, identity=identity)
@@ -81,8 +136,13 @@ class TokenStore:
 
     def save(self, by_resource_server: t.Mapping[str, t.Mapping[str, t.Any]],
              identity_id: str | None = None, username: str = "") -> None:
-        """Store a token response's ``by_resource_server`` (merged with what is there)."""
+        """Store a token response's ``by_resource_server``, added to the same identity's.
+
+        Raises :class:`StoredIdentityMismatch` (and stores nothing) when the stored tokens
+        belong to another identity than ``identity_id``.
+        """
         from globus_sdk.token_storage import TokenStorageData
+        from globus_sdk.token_storage.validating_token_storage import IdentityValidationError
 
         data = {
             rs: TokenStorageData(
@@ -96,8 +156,17 @@ class TokenStore:
             )
             for rs, tok in by_resource_server.items()
         }
-        storage = self._storage()
-        storage.store_token_data_by_resource_server(data)
+        storage = self._validating()
+        try:
+            storage.store_token_data_by_resource_server(data)
+        except IdentityValidationError:  # its message is generic; say whose and what to do
+            raise StoredIdentityMismatch(
+                f"This login is Globus identity {self._label(identity_id, username)}, but the "
+                f"stored login in {str(self.path)!r} belongs to "
+                f"{self._label(storage.identity_id)}; {_LOG_OUT} first to switch identities, "
+                f"or log in again as "
+                f"{self._names().get(str(storage.identity_id)) or 'that identity'}.",
+                stored_id=storage.identity_id, new_id=identity_id) from None
         self._restrict()
         if identity_id and username:
             self._remember_name(identity_id, username)
@@ -109,11 +178,16 @@ class TokenStore:
 
     def clear(self) -> list[Token]:
         """Forget every stored token; returns what was removed so it can be revoked."""
-        current = self.load()
-        if current is None:
+        if not self.path.exists():
             return []
         storage = self._storage()
-        for rs in list(current.tokens):
+        try:
+            # read without the identity check: a file mixing identities is cleared too
+            by_rs = storage.get_token_data_by_resource_server()
+        except Exception:  # noqa: BLE001 - a damaged file holds nothing to revoke
+            return []
+        removed = [_token(rs, data) for rs, data in by_rs.items()]
+        for rs in by_rs:
             storage.remove_token_data(rs)
         self._restrict()
-        return list(current.tokens.values())
+        return removed
