@@ -25,6 +25,7 @@ import tempfile
 import types
 import typing as t
 import uuid
+import warnings
 
 import globus_sdk
 import pytest
@@ -95,7 +96,11 @@ def world(service, attacker):
     w.ids = {}
     for name in ("shared", "outbox", "mine"):
         w.ids[name] = str(uuid.uuid4())
-        local.map_collection(w.ids[name], getattr(w, name), service.state_dir)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            local.map_collection(w.ids[name], getattr(w, name), service.state_dir)
+        said = [str(c.message) for c in caught if "writable by other users" in str(c.message)]
+        assert len(said) == (name == "shared"), (name, said)
     try:
         yield w
     finally:
@@ -232,6 +237,27 @@ def test_symlinked_destination_parent_is_never_followed(service, world, dest):
     else:
         assert task["status"] == "FAILED", task
     assert home_damage(world) == []
+
+
+@needs_root
+def test_mapped_folder_swapped_for_a_link_after_mapping_is_refused(service, world):
+    """The victim maps a project folder the attacker made; the attacker then replaces it
+    with a link to the victim's home."""
+    from gladier_jupyter import local
+
+    as_attacker(world.attacker, f"mkdir {world.shared}/theirs && chmod 0777 {world.shared}/theirs")
+    cid = str(uuid.uuid4())
+    with pytest.warns(UserWarning, match="writable by other users"):
+        local.map_collection(cid, world.shared / "theirs", service.state_dir)
+    as_attacker(world.attacker, f"mv {world.shared}/theirs {world.shared}/old && ln -s {world.home} {world.shared}/theirs")
+    (world.mine / "profile").write_bytes(PAYLOAD)
+    world.ids["theirs"] = cid
+    task = run_transfer(service, world, "mine", "theirs", [("/profile", "/.bashrc", False)])
+    assert home_damage(world) == [], "the transfer wrote into the folder the mapped path now links to"
+    assert task["status"] == "FAILED" and "now a symbolic link" in task["fatal_error"]["description"], task["fatal_error"]
+    with pytest.raises(globus_sdk.TransferAPIError) as info:
+        transfer_client(service).operation_ls(cid, path="/")
+    assert info.value.http_status == 403
 
 
 # -- races: the link is swapped in right before the service opens the path ---------------

@@ -106,6 +106,8 @@ def _open_dir(parent: int, name: str) -> int:
 
 
 def _is_link_error(exc: OSError, parent: int, name: str) -> bool:
+    """Whether opening ``name`` failed because it is a link (ELOOP, or ENOTDIR for a link
+    to a folder opened with O_DIRECTORY)."""
     if exc.errno == errno.ELOOP:
         return True
     try:
@@ -128,7 +130,15 @@ class Collection:
 
     def __init__(self, root: pathlib.Path, collection_id: str):
         self.root, self.collection_id = root, collection_id
-        self.fd = os.open(root, _DIR)
+        try:
+            self.fd = os.open(root, _DIR)
+        except OSError as exc:
+            # O_DIRECTORY | O_NOFOLLOW on a link gives ELOOP, or ENOTDIR when it points at a folder.
+            if exc.errno != errno.ELOOP and not root.is_symlink():
+                raise
+            raise LinkRefused(errno.ELOOP, (
+                f"Collection {collection_id}'s folder {show_path(str(root))} is now a symbolic link, which a "
+                "local transfer never follows. Map the collection to the real folder again.")) from None
 
     def __enter__(self) -> Collection:
         return self

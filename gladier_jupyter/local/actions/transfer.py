@@ -44,8 +44,14 @@ def collection_root(state_dir: pathlib.Path, collection_id: str) -> pathlib.Path
     root = pathlib.Path(mapping[collection_id]).expanduser() if collection_id in mapping else (
         state_dir / "collections" / collection_id
     )
-    root.mkdir(parents=True, exist_ok=True)
-    return root.resolve()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ActionUnableToRun(f"Collection {collection_id}'s folder {str(root)!r} cannot be used: "
+                                f"{exc.strerror or exc}.") from None
+    # Not resolved: the folder was resolved when it was mapped, so a link there now was
+    # planted since, and opening it with O_NOFOLLOW refuses it (see _fs.Collection).
+    return root.absolute()
 
 
 def open_collection(state_dir: pathlib.Path, collection_id: str) -> _fs.Collection:
