@@ -265,7 +265,7 @@ _TRIGGER: dict[str, t.Any] = {}
 
 
 def _audit(event: str, args: tuple) -> None:
-    if event != "open" or not _TRIGGER or not args or not isinstance(args[0], (str, bytes)):
+    if event not in ("open", "shutil.rmtree") or not _TRIGGER or not args or not isinstance(args[0], (str, bytes)):
         return
     if os.path.basename(os.fsdecode(args[0])) == _TRIGGER.get("name"):
         action = _TRIGGER.pop("action")
@@ -275,8 +275,9 @@ def _audit(event: str, args: tuple) -> None:
 
 @contextlib.contextmanager
 def swap_before_open(name: str, action):
-    """Run ``action`` (the attacker's swap) just before this process first opens a path
-    named ``name``: after every check the service made on it, before the open that counts."""
+    """Run ``action`` (the attacker's swap) just before this process first opens (or starts
+    to delete) a path named ``name``: after every check the service made on it, before the
+    operation that counts."""
     if not _TRIGGER.get("installed"):
         sys.addaudithook(_audit)
     _TRIGGER.update(name=name, action=action)
@@ -331,6 +332,49 @@ def test_race_destination_folder_swapped_for_a_link_after_the_check_writes_nothi
                                                   "destination_path": "/proj/out/summary.txt"}])
     assert (world.home / "summary.txt").read_bytes() == ORIGINAL, f"the victim's file was overwritten ({status})"
     assert status.startswith("FAILED") and "symbolic link" in status, status
+
+
+@needs_root
+def test_flow_delete_of_a_planted_link_removes_the_link_not_the_victims_file(service, world):
+    """In the sticky shared folder the attacker cannot remove the victim's file; a link the
+    victim cleans up must not do it for them ("Symlinks will never be followed, only deleted")."""
+    mine = world.shared / "victim-notes.txt"
+    mine.write_bytes(ORIGINAL)
+    as_attacker(world.attacker, f"""set -e
+        mkdir -p {world.shared}/proj && chmod 0777 {world.shared}/proj
+        ln -s ../victim-notes.txt {world.shared}/proj/old.log""")
+    assert as_attacker(world.attacker, f"rm -f {mine}", check=False).returncode != 0 and mine.exists()
+    fc = svc.flows_client(service)
+    flow_id = svc.deploy(fc, {"StartAt": "D", "States": {"D": {
+        "Type": "Action", "ActionUrl": "https://actions.globus.org/transfer/delete",
+        "Parameters": {"endpoint_id": world.ids["shared"], "items": ["/proj/old.log"]},
+        "ResultPath": "$.D", "End": True}}}, title="sec-delete")
+    run = svc.wait_for_run(fc, svc.start(fc, flow_id)["run_id"], timeout=60)
+    assert mine.exists(), "deleting the planted link deleted the victim's file it points at"
+    assert run["status"] == "SUCCEEDED" and not (world.shared / "proj" / "old.log").is_symlink(), run["details"]
+
+
+@needs_root
+def test_race_delete_whose_parent_is_swapped_for_a_link_deletes_nothing_outside(world):
+    from gladier_jupyter.local._http import ServiceContext
+    from gladier_jupyter.local.actions import ActionRequest
+    from gladier_jupyter.local.actions.transfer import TransferDeleteProvider
+
+    (world.home / "sub").mkdir()
+    (world.home / "sub" / "thesis.tex").write_bytes(ORIGINAL)
+    as_attacker(world.attacker, f"""set -e
+        mkdir -p {world.shared}/proj/sub && chmod -R 0777 {world.shared}/proj
+        echo scratch > {world.shared}/proj/sub/tmp.txt""")
+
+    def swap() -> None:
+        as_attacker(world.attacker, f"""set -e
+            mv {world.shared}/proj {world.shared}/proj.old && ln -s {world.home} {world.shared}/proj""")
+
+    request = ActionRequest(ServiceContext(world.state_dir, secret="unused"), "run", "Delete")
+    body = {"endpoint_id": world.ids["shared"], "items": ["/proj/sub"], "recursive": True}
+    with swap_before_open("sub", swap):
+        status, details = TransferDeleteProvider().start(body, request).poll()
+    assert (world.home / "sub" / "thesis.tex").read_bytes() == ORIGINAL, f"the victim's folder was deleted ({details})"
 
 
 # -- a collection folder others can write is worth a warning -------------------------------
