@@ -74,9 +74,16 @@ def world(service, attacker):
     """/tmp/gjsec-*/ (0755) holding: shared/ (1777, the attacker's playground, mapped as a
     collection), private/secret.txt (0700/0600), home/.bashrc (0700/0600), outbox/ and mine/
     (the victim's own 0700 collections)."""
+    base = pathlib.Path(tempfile.mkdtemp(prefix="gjsec-", dir="/tmp"))
+    try:
+        yield _make_world(base, service, attacker)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _make_world(base: pathlib.Path, service, attacker: str) -> types.SimpleNamespace:
     from gladier_jupyter import local
 
-    base = pathlib.Path(tempfile.mkdtemp(prefix="gjsec-", dir="/tmp"))
     base.chmod(0o755)
     w = types.SimpleNamespace(base=base, attacker=attacker, state_dir=service.state_dir)
     for name, mode in (("shared", 0o1777), ("private", 0o700), ("home", 0o700), ("outbox", 0o700),
@@ -101,10 +108,7 @@ def world(service, attacker):
             local.map_collection(w.ids[name], getattr(w, name), service.state_dir)
         said = [str(c.message) for c in caught if "writable by other users" in str(c.message)]
         assert len(said) == (name == "shared"), (name, said)
-    try:
-        yield w
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    return w
 
 
 def secret_bytes_under(folder: pathlib.Path) -> int:
