@@ -98,7 +98,7 @@ def map_collection(
     """Make the local Transfer (API and action) use ``folder`` for ``collection_id``.
 
     Unmapped collections are folders under ``<state dir>/collections/``. Takes effect for
-    the next transfer; returns the folder.
+    the next transfer; returns the folder. Warns when other users can write the folder.
     """
     import json
     import re
@@ -122,4 +122,11 @@ def map_collection(
         mapping = {}
     mapping[str(collection_id)] = str(target)
     process._write_private(path, json.dumps(mapping, indent=1))
+    info = target.stat()
+    if info.st_mode & 0o002 or info.st_uid != os.geteuid():
+        import warnings
+
+        # Transfers never follow links there, but what others put in it is theirs.
+        warnings.warn(f"Collection {collection_id}'s folder {target} is writable by other users "
+                      f"(mode {info.st_mode & 0o7777:04o}): they can plant links and files in it.", stacklevel=2)
     return target

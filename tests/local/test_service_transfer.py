@@ -62,3 +62,28 @@ def test_mapped_collection_uses_the_given_folder(tc, local_service, tmp_path):
     assert [e["name"] for e in tc.operation_ls(cid, path="/")] == ["note.txt"]
     with pytest.raises(GladierJupyterUsageError, match="not valid"):
         local.map_collection("../escape", tmp_path, local_service.state_dir)
+
+
+def test_folder_copied_into_itself_copies_each_file_once(tc, local_service):
+    cid = str(uuid.uuid4())
+    root = local_service.state_dir / "collections" / cid
+    (root / "data" / "sub").mkdir(parents=True)
+    (root / "data" / "sub" / "a.txt").write_text("a")
+    tdata = globus_sdk.TransferData(source_endpoint=cid, destination_endpoint=cid)
+    tdata.add_item("/data", "/data/backup", recursive=True)
+    doc = tc.get_task(tc.submit_transfer(tdata)["task_id"])
+    assert (doc["status"], doc["files_transferred"]) == ("SUCCEEDED", 1)
+    assert (root / "data" / "backup" / "sub" / "a.txt").read_text() == "a"
+    assert not (root / "data" / "backup" / "backup").exists()
+
+
+def test_ls_shows_a_link_without_following_it(tc, local_service):
+    cid = str(uuid.uuid4())
+    root = local_service.state_dir / "collections" / cid
+    root.mkdir(parents=True)
+    (root / "elsewhere").symlink_to("/etc")
+    [entry] = tc.operation_ls(cid, path="/")
+    assert (entry["name"], entry["type"], entry["link_target"]) == ("elsewhere", "file", "/etc")
+    with pytest.raises(globus_sdk.TransferAPIError) as info:
+        tc.operation_ls(cid, path="/elsewhere")
+    assert info.value.http_status == 403 and "symbolic link" in info.value.message

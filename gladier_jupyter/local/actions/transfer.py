@@ -2,20 +2,28 @@
 
 A collection id maps to ``<state dir>/collections/<id>/`` unless ``collections.json`` in the
 state folder maps it to another folder (``{"<collection id>": "/some/folder"}``). Paths are
-taken relative to the collection's folder and may not leave it.
+taken relative to the collection's folder and may not leave it, and no link is ever
+followed (:mod:`gladier_jupyter.local.actions._fs` says how, and what Globus documents).
 """
 
 from __future__ import annotations
 
 import json
-import os
+import logging
 import pathlib
 import re
-import shutil
 import typing as t
 import uuid
 
-from gladier_jupyter.local.actions import ActionHandle, ActionRequest, ActionUnableToRun, DoneHandle
+from gladier_jupyter.local.actions import (
+    ActionHandle,
+    ActionRequest,
+    ActionUnableToRun,
+    DoneHandle,
+    _fs,
+)
+
+log = logging.getLogger(__name__)
 
 SCOPE = "https://auth.globus.org/scopes/actions.globus.org/transfer/transfer"
 
@@ -36,52 +44,62 @@ def collection_root(state_dir: pathlib.Path, collection_id: str) -> pathlib.Path
     root = pathlib.Path(mapping[collection_id]).expanduser() if collection_id in mapping else (
         state_dir / "collections" / collection_id
     )
-    root.mkdir(parents=True, exist_ok=True)
-    return root.resolve()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ActionUnableToRun(f"Collection {collection_id}'s folder {str(root)!r} cannot be used: "
+                                f"{exc.strerror or exc}.") from None
+    # Not resolved: the folder was resolved when it was mapped, so a link there now was
+    # planted since, and opening it with O_NOFOLLOW refuses it (see _fs.Collection).
+    return root.absolute()
 
 
-def _inside(root: pathlib.Path, path: str, what: str) -> pathlib.Path:
-    rel = str(path).lstrip("/")
-    if rel.startswith("~"):
-        rel = rel.lstrip("~").lstrip("/")
-    target = (root / rel).resolve()
-    if target != root and root not in target.parents:
-        raise ActionUnableToRun(f"The {what} {path!r} leaves its collection's folder.")
-    return target
+def open_collection(state_dir: pathlib.Path, collection_id: str) -> _fs.Collection:
+    """The collection's folder, held open for link-safe walking (see :mod:`._fs`)."""
+    return _fs.Collection(collection_root(state_dir, collection_id), collection_id)
 
 
-def copy_items(state_dir: pathlib.Path, src: str, dst: str, items: t.Any) -> tuple[int, int]:
+def _warn_once(warning: str | None, result: _fs.CopyResult) -> None:
+    if warning is None:
+        return
+    result.warnings.append(warning)
+    if warning not in _warned:
+        _warned.add(warning)
+        log.warning(warning)
+
+
+_warned: set[str] = set()
+
+
+def copy_items(state_dir: pathlib.Path, src: str, dst: str, items: t.Any) -> _fs.CopyResult:
     """Copy ``items`` (``source_path``/``destination_path``/``recursive``) from collection
-    ``src`` to ``dst``; ``(files, bytes)``. Bad requests raise :class:`ActionUnableToRun`,
-    missing files and permissions ``OSError``."""
+    ``src`` to ``dst`` without following any link. Bad requests raise
+    :class:`ActionUnableToRun`; missing files, permissions and links on a named path ``OSError``."""
     if not isinstance(items, list) or not items:
         raise ActionUnableToRun("The transfer needs a non-empty list of transfer items.")
-    src_root = collection_root(state_dir, str(src))
-    dst_root = collection_root(state_dir, str(dst))
-    files = size = 0
+    paths = []
     for item in items:
         if not isinstance(item, dict) or "source_path" not in item or "destination_path" not in item:
             raise ActionUnableToRun("Each transfer item needs source_path and destination_path.")
-        s = _inside(src_root, item["source_path"], "source_path")
-        d = _inside(dst_root, item["destination_path"], "destination_path")
-        if s.is_dir():
-            if not item.get("recursive", True):
-                raise IsADirectoryError(f"{item['source_path']} is a folder and recursive is false")
-            shutil.copytree(s, d, dirs_exist_ok=True)
-            for p in d.rglob("*"):
-                if p.is_file():
-                    files += 1
-                    size += p.stat().st_size
-        else:
-            d.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(s, d)
-            files += 1
-            size += os.path.getsize(d)
-    return files, size
+        paths.append((_fs.split_path(item["source_path"], "source_path"),
+                      _fs.split_path(item["destination_path"], "destination_path")))
+    result = _fs.CopyResult()
+    with open_collection(state_dir, str(src)) as source, open_collection(state_dir, str(dst)) as dest:
+        for coll in (source, dest) if str(src) != str(dst) else (source,):
+            _warn_once(coll.writable_by_others(), result)
+        for item, (sparts, dparts) in zip(items, paths, strict=True):
+            _fs.copy_file(source, sparts, dest, dparts, result, bool(item.get("recursive", True)),
+                          str(item["source_path"]))
+    return result
 
 
 def nice_status(exc: OSError) -> str:
     return "FILE_NOT_FOUND" if isinstance(exc, FileNotFoundError) else "PERMISSION_DENIED"
+
+
+def describe(exc: OSError) -> str:
+    """The one-line description of a failed copy: the message alone when there is one."""
+    return exc.strerror if exc.strerror and exc.filename is None and len(exc.args) == 2 else str(exc)
 
 
 class TransferProvider:
@@ -97,19 +115,20 @@ class TransferProvider:
             raise ActionUnableToRun("The transfer body needs source_endpoint_id and destination_endpoint_id.")
         task_id = str(uuid.uuid4())
         try:
-            files, size = copy_items(request.ctx.state_dir, str(src), str(dst), items)
+            result = copy_items(request.ctx.state_dir, str(src), str(dst), items)
         except OSError as exc:
             return DoneHandle(
                 "FAILED",
                 {"task_id": task_id, "status": "FAILED", "nice_status": nice_status(exc),
-                 "description": str(exc), "files": 0, "bytes_transferred": 0},
+                 "description": describe(exc), "files": 0, "bytes_transferred": 0},
             )
         return DoneHandle(
             "SUCCEEDED",
             {"task_id": task_id, "status": "SUCCEEDED", "nice_status": None,
-             "label": body.get("label"), "files": files, "files_transferred": files,
-             "bytes_transferred": size, "source_endpoint_id": str(src),
-             "destination_endpoint_id": str(dst)},
+             "label": body.get("label"), "files": result.files, "files_transferred": result.files,
+             "bytes_transferred": result.bytes, "source_endpoint_id": str(src),
+             "destination_endpoint_id": str(dst), "recursive_symlinks": "ignore",
+             "symlinks_skipped": result.symlinks_skipped, "warnings": result.warnings},
         )
 
 
@@ -126,27 +145,20 @@ class TransferDeleteProvider:
             items = [items]
         if not isinstance(items, list) or not items:
             raise ActionUnableToRun("The transfer delete body needs a non-empty 'items' list.")
-        root = collection_root(request.ctx.state_dir, str(body["endpoint_id"]))
+        parts = [_fs.split_path(item, "item") for item in items]
+        if any(not p for p in parts):
+            raise ActionUnableToRun("A collection's root cannot be deleted.")
         task_id = str(uuid.uuid4())
         deleted = 0
         try:
-            for item in items:
-                target = _inside(root, str(item), "item")
-                if target == root:
-                    raise ActionUnableToRun("A collection's root cannot be deleted.")
-                if target.is_dir() and not target.is_symlink():
-                    if not body.get("recursive", False):
-                        raise IsADirectoryError(f"{item} is a folder and recursive is false")
-                    shutil.rmtree(target)
-                elif target.exists() or target.is_symlink():
-                    target.unlink()
-                elif not body.get("ignore_missing", False):
-                    raise FileNotFoundError(f"{item} does not exist")
-                else:
-                    continue
-                deleted += 1
+            with open_collection(request.ctx.state_dir, str(body["endpoint_id"])) as coll:
+                for item, p in zip(items, parts, strict=True):
+                    if _fs.delete(coll, p, recursive=bool(body.get("recursive", False))):
+                        deleted += 1
+                    elif not body.get("ignore_missing", False):
+                        raise FileNotFoundError(f"{item} does not exist")
         except OSError as exc:
             return DoneHandle("FAILED", {"task_id": task_id, "status": "FAILED", "nice_status": nice_status(exc),
-                                         "description": str(exc), "deleted": deleted})
+                                         "description": describe(exc), "deleted": deleted})
         return DoneHandle("SUCCEEDED", {"task_id": task_id, "status": "SUCCEEDED", "nice_status": None,
                                         "deleted": deleted, "label": body.get("label")})

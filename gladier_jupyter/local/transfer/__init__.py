@@ -18,8 +18,14 @@ import uuid
 
 from gladier_jupyter.local._db import open_database
 from gladier_jupyter.local._http import ApiError, ApiHandler, ServiceContext
-from gladier_jupyter.local.actions import ActionUnableToRun
-from gladier_jupyter.local.actions.transfer import _inside, collection_root, copy_items, nice_status
+from gladier_jupyter.local.actions import ActionUnableToRun, _fs
+from gladier_jupyter.local.actions.transfer import (
+    collection_root,
+    copy_items,
+    describe,
+    nice_status,
+    open_collection,
+)
 
 __all__ = ["TransferError", "error_class", "make_service", "routes"]
 
@@ -69,39 +75,56 @@ class TransferService:
             "organization": "gladier-jupyter local service", "keywords": None, "contact_email": None,
         }
 
-    def ls(self, collection_id: str, path: str) -> dict[str, t.Any]:
-        root = self._root(collection_id)
+    def _parts(self, path: t.Any) -> list[str]:
         try:
-            target = _inside(root, path, "path")
+            return _fs.split_path(path, "path")
         except ActionUnableToRun as exc:
-            raise TransferError(str(exc), http_status=403, code="PermissionDenied") from None
-        if not target.is_dir():
-            raise TransferError(f"Directory '{path}' not found on collection {collection_id}.",
-                                http_status=404, code="ClientError.NotFound")
+            status, code = (403, "PermissionDenied") if "leaves its collection" in str(exc) else (
+                400, "ClientError.BadRequest")
+            raise TransferError(str(exc), http_status=status, code=code) from None
+
+    def _open(self, collection_id: str) -> _fs.Collection:
+        try:
+            return open_collection(self.ctx.state_dir, collection_id)
+        except ActionUnableToRun as exc:
+            raise TransferError(str(exc), http_status=400, code="ClientError.BadRequest") from None
+
+    def ls(self, collection_id: str, path: str) -> dict[str, t.Any]:
+        parts = self._parts(path)
+        try:
+            with self._open(collection_id) as coll:
+                found = _fs.listing(coll, parts)
+        except _fs.LinkRefused as exc:
+            raise TransferError(describe(exc), http_status=403, code="PermissionDenied") from None
+        except (FileNotFoundError, NotADirectoryError):
+            raise TransferError(f"Directory {_fs.show_path(path)} not found on collection {collection_id}.",
+                                http_status=404, code="ClientError.NotFound") from None
         entries = []
-        for child in sorted(target.iterdir()):
-            info = child.lstat()
+        for name, info, link_target in found:
             entries.append({
-                "DATA_TYPE": "file", "name": child.name,
+                "DATA_TYPE": "file", "name": name,
                 "type": "dir" if stat.S_ISDIR(info.st_mode) else "file",
                 "size": info.st_size, "permissions": oct(stat.S_IMODE(info.st_mode))[2:].zfill(4),
                 "last_modified": dt.datetime.fromtimestamp(info.st_mtime, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S+00:00"),
-                "link_target": None, "user": None, "group": None,
+                "link_target": link_target, "user": None, "group": None,
             })
-        shown = "/" + str(target.relative_to(root)).strip(".").lstrip("/")
+        shown = "/" + "/".join(parts)
         return {"DATA_TYPE": "file_list", "endpoint": collection_id, "path": shown.rstrip("/") + "/",
                 "absolute_path": None, "length": len(entries), "total": len(entries), "DATA": entries,
                 "rename_supported": True, "symlink_supported": False}
 
     def mkdir(self, collection_id: str, path: str) -> dict[str, t.Any]:
-        root = self._root(collection_id)
+        parts = self._parts(path)
         try:
-            target = _inside(root, path, "path")
-        except ActionUnableToRun as exc:
-            raise TransferError(str(exc), http_status=403, code="PermissionDenied") from None
-        if target.exists():
-            raise TransferError(f"Path '{path}' already exists.", http_status=502, code="ExternalError.MkdirFailed.Exists")
-        target.mkdir(parents=True)
+            with self._open(collection_id) as coll:
+                _fs.make_dir(coll, parts)
+        except FileExistsError:
+            raise TransferError(f"Path {_fs.show_path(path)} already exists.", http_status=502,
+                                code="ExternalError.MkdirFailed.Exists") from None
+        except _fs.LinkRefused as exc:
+            raise TransferError(describe(exc), http_status=403, code="PermissionDenied") from None
+        except NotADirectoryError as exc:
+            raise TransferError(describe(exc), http_status=409, code="ExternalError.MkdirFailed") from None
         return {"DATA_TYPE": "mkdir_result", "code": "DirectoryCreated", "message": "The directory was created successfully",
                 "request_id": uuid.uuid4().hex[:9], "resource": f"/operation/endpoint/{collection_id}/mkdir"}
 
@@ -110,24 +133,28 @@ class TransferService:
         if not src or not dst:
             raise TransferError("A transfer needs source_endpoint and destination_endpoint.", http_status=400,
                                 code="ClientError.BadRequest")
-        items = [i for i in body.get("DATA", []) if isinstance(i, dict) and i.get("DATA_TYPE", "transfer_item") == "transfer_item"]
+        data = body.get("DATA")
+        items = [i for i in (data if isinstance(data, list) else []) if isinstance(i, dict) and i.get("DATA_TYPE", "transfer_item") == "transfer_item"]
         task_id = str(uuid.uuid4())
         doc: dict[str, t.Any] = {
             "DATA_TYPE": "task", "task_id": task_id, "type": "TRANSFER", "label": body.get("label"),
             "source_endpoint_id": src, "destination_endpoint_id": dst, "request_time": _now(),
             "owner_id": self.ctx.identity_id, "deadline": None, "faults": 0, "subtasks_total": len(items),
+            # Globus's default, and the only behaviour here: links met while walking are skipped.
+            "recursive_symlinks": "ignore", "symlinks": 0,
         }
         try:
-            files, size = copy_items(self.ctx.state_dir, str(src), str(dst), items)
-            doc.update(status="SUCCEEDED", nice_status=None, files=files, files_transferred=files,
-                       bytes_transferred=size, subtasks_succeeded=len(items), subtasks_failed=0,
-                       completion_time=_now(), fatal_error=None)
+            result = copy_items(self.ctx.state_dir, str(src), str(dst), items)
+            doc.update(status="SUCCEEDED", nice_status=None, files=result.files, files_transferred=result.files,
+                       bytes_transferred=result.bytes, subtasks_succeeded=len(items), subtasks_failed=0,
+                       completion_time=_now(), fatal_error=None, symlinks_skipped=result.symlinks_skipped,
+                       warnings=result.warnings)
         except ActionUnableToRun as exc:
             raise TransferError(str(exc), http_status=400, code="ClientError.BadRequest") from None
         except OSError as exc:
             doc.update(status="FAILED", nice_status=nice_status(exc), files=0, files_transferred=0,
                        bytes_transferred=0, subtasks_succeeded=0, subtasks_failed=len(items),
-                       completion_time=_now(), fatal_error={"code": nice_status(exc), "description": str(exc)})
+                       completion_time=_now(), fatal_error={"code": nice_status(exc), "description": describe(exc)})
         with self._lock:
             self._db.execute("INSERT INTO tasks (task_id, doc) VALUES (?, ?)", (task_id, json.dumps(doc)))
         return {"DATA_TYPE": "transfer_result", "task_id": task_id, "submission_id": body.get("submission_id"),
