@@ -153,13 +153,15 @@ class FlowsStore:
         (used,) = self._db.execute("SELECT log_bytes FROM runs WHERE run_id=?", (run_id,)).fetchone()
         rows = []
         for i, entry in enumerate(entries):
-            # Past the budget an entry is shrunk before it is encoded: encoding the full
+            # Past the budget an entry is shrunk before it is encoded: encoding the whole
             # entries of a loop over a large input is what would cost.
-            text = _dumps(entry if used < self._log_budget else limits.shrink_entry(entry, self._log_budget))
-            if used + len(text) > self._log_budget and used < self._log_budget:
+            if used >= self._log_budget:
                 text = _dumps(limits.shrink_entry(entry, self._log_budget))
-            # The JSON is ASCII (ensure_ascii): its length is its size in bytes.
-            used += len(text)
+            else:
+                text = _dumps(entry)
+                if used + len(text) > self._log_budget:
+                    text = _dumps(limits.shrink_entry(entry, self._log_budget))
+            used += len(text)  # the JSON is ASCII (ensure_ascii): characters are bytes
             rows.append((run_id, last + i + 1, text))
         self._db.executemany("INSERT INTO run_logs (run_id, seq, entry) VALUES (?,?,?)", rows)
         self._db.execute("UPDATE runs SET log_bytes=? WHERE run_id=?", (used, run_id))
