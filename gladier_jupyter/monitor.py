@@ -41,6 +41,8 @@ TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ENDED"})
 STATE_STATUSES = ("pending", "active", "inactive", "succeeded", "failed", "caught", "skipped")
 #: The largest page the Flows API serves for a run log.
 LOG_PAGE_SIZE = 100
+#: Pages of a run log one poll reads at most; the next poll goes on from there.
+LOG_PAGES_PER_POLL = 10
 #: Cap on one JSON value (state input/output) sent to the page.
 MAX_JSON_CHARS = 20_000
 
@@ -118,21 +120,30 @@ class LogReader:
     each poll re-reads at most that one page: nothing is missed or returned twice, however
     many pages the log has. If the service rejects an old marker, it starts over from the
     first page and skips what it has already returned.
+
+    One call reads at most ``max_pages`` pages: a log that grows faster than it is read (a
+    runaway loop) is shown a bounded piece per poll instead of being followed for ever in
+    memory. ``caught_up`` says whether the last call reached the log's last page.
     """
 
-    def __init__(self, run_id: str, page_size: int = LOG_PAGE_SIZE) -> None:
+    def __init__(self, run_id: str, page_size: int = LOG_PAGE_SIZE,
+                 max_pages: int = LOG_PAGES_PER_POLL) -> None:
         self.run_id = str(run_id)
         self.page_size = page_size
+        self.max_pages = max(1, max_pages)
         self.total = 0
+        self.caught_up = False
         self._marker: str | None = None
         self._seen_on_page = 0
         self._skip = 0
 
     def read_new(self, flows_client: t.Any, on_request: t.Callable[[], None] | None = None,
                  ) -> list[dict[str, t.Any]]:
-        """Fetch the entries added since the last call (following every next page)."""
+        """Fetch the entries added since the last call (up to ``max_pages`` pages)."""
         new: list[dict[str, t.Any]] = []
         restarted = False
+        pages = 0
+        self.caught_up = False
         while True:
             kwargs: dict[str, t.Any] = {"limit": self.page_size}
             if self._marker is not None:
@@ -171,7 +182,11 @@ class LogReader:
             if data.get("has_next_page") and marker:
                 self._marker = str(marker)
                 self._seen_on_page = 0
+                pages += 1
+                if pages >= self.max_pages:
+                    return new  # the rest next poll
                 continue
+            self.caught_up = True
             return new
 
     # While restarting, entries already returned before are skipped by count.
@@ -781,6 +796,8 @@ class RunWatcher:
     def _settle_end(self) -> None:
         # The log may lag the run document by a moment: the run is done once its log has
         # the flow's last entry (or a few more reads found nothing new).
+        if not self.reader.caught_up:
+            return  # more of the log to read first (a long log is read over several polls)
         self._tail_reads += 1
         if _ended_in_log(self.model.entries[-5:]) or self._tail_reads >= 5:
             self._ended = True

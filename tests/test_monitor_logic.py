@@ -69,6 +69,23 @@ def test_log_reader_rereads_only_the_last_page_per_poll():
     assert log.calls == 1
 
 
+def test_log_reader_reads_at_most_max_pages_per_poll_and_the_rest_on_later_polls():
+    # A log growing faster than it is read (a runaway loop) must not be followed for ever
+    # in one poll: each poll returns a bounded piece, and later polls return the rest.
+    log = _GrowingLog()
+    log.add(450)
+    reader = monitor.LogReader("r", page_size=100, max_pages=2)
+    sizes, seen = [], []
+    while not sizes or not reader.caught_up:
+        new = reader.read_new(log)
+        sizes.append(len(new))
+        seen.extend(new)
+        log.add(10)  # it keeps growing meanwhile
+    assert sizes == [200, 200, 70]
+    assert [e["description"] for e in seen] == [f"e{i}" for i in range(470)]
+    assert log.calls == 2 + 2 + 1
+
+
 def test_log_reader_starts_over_when_the_service_rejects_its_marker():
     log = _GrowingLog()
     log.add(260)

@@ -7,6 +7,11 @@ starts, right after it ends, and for side-effect-free states (Pass, Choice,
 ExpressionEval) every 64 entries or 20 ms. A service killed mid-run resumes every ACTIVE
 run at its last commit: pure states are simply run again, an action that had started is
 started again, a Wait keeps its original end time. Nothing committed is lost or repeated.
+
+A run lives within :mod:`.limits`: one that has written 25,000 log entries (a loop that
+never takes its exit) or passes one year from its start ends FAILED with
+``States.Runtime`` and the reason, before its next state. No Catch applies to a limit,
+and the count is the stored log's, so a restart resumes such a run only to end it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import typing as t
 from gladier_jupyter.local import actions
 from gladier_jupyter.local.actions.compute import jsonable
 from gladier_jupyter.local.expressions import ExpressionError, evaluate
-from gladier_jupyter.local.flows import paths
+from gladier_jupyter.local.flows import limits, paths
 from gladier_jupyter.local.flows.paths import MISSING, PathError
 
 __all__ = ["Engine", "now_iso", "StateError", "warm_up"]
@@ -62,6 +67,10 @@ class _Inactive(Exception):
 
 class _Stopping(Exception):
     """The service is shutting down: leave the run ACTIVE at its cursor for the next start."""
+
+
+class _LimitReached(Exception):
+    """The run passed one of its limits: it ends FAILED whatever its Catch says."""
 
 
 # ----------------------------------------------------------------------------- values
@@ -272,6 +281,8 @@ class _RunControl:
         self.granted: tuple[str, ...] = ()  # consents given when the run was resumed
         self.pending: list[dict[str, t.Any]] = []  # log entries of uncommitted pure states
         self.flushed = time.monotonic()
+        self.logged = 0  # entries of the run's log, committed or pending
+        self.deadline: float | None = None  # epoch second the run must end by
 
 
 class Engine:
@@ -350,12 +361,18 @@ class Engine:
         data: t.Any = cursor["data"]
         control.wait_until = cursor.get("wait_until")
         control.granted = tuple(cursor.get("granted_scopes", ()))
+        control.logged = self.store.log_count(run_id)
+        control.deadline = limits.run_deadline(doc.get("start_time"))
         context = self.service.run_context(doc)
         while True:
             if control.cancel.is_set():
                 raise _Canceled()
             if self._stopping.is_set():
                 return  # the service is going down; the cursor resumes it next time
+            cause = self._over_limit(name, control)
+            if cause:
+                self._fail(doc, data, name, "States.Runtime", cause, self._take_pending(control, []))
+                return
             state = states[name]
             stype = state.get("Type", "?")
             names = dict(data) if isinstance(data, dict) else {}
@@ -363,6 +380,9 @@ class Engine:
             entries: list[dict[str, t.Any]] = []
             try:
                 data, next_name, entries = self._step(name, state, data, names, doc, control)
+            except _LimitReached as limit:
+                self._fail(doc, data, name, "States.Runtime", str(limit), self._take_pending(control, []))
+                return
             except StateError as err:
                 handler = self._catcher(state, err.error)
                 failed_entry = self._entry(
@@ -395,15 +415,29 @@ class Engine:
             if not self._commit(control, doc, {"state": name, "data": data}, entries, force):
                 return  # canceled (or released) meanwhile
 
+    @staticmethod
+    def _over_limit(name: str, control: _RunControl) -> str | None:
+        """Why the run must stop before state ``name``, if it passed a limit."""
+        if control.logged >= limits.MAX_LOG_ENTRIES:
+            return limits.entries_cause(name)
+        if control.deadline is not None and time.time() >= control.deadline:
+            return limits.duration_cause(name)
+        return None
+
     def _commit(self, control: _RunControl, doc: dict[str, t.Any], cursor: dict[str, t.Any],
                 entries: list[dict[str, t.Any]], force: bool = True) -> bool:
         control.pending.extend(entries)
+        control.logged += len(entries)
         now = time.monotonic()
         if not force and len(control.pending) < _GROUP_MAX and now - control.flushed < _GROUP_SECONDS:
             return True
         pending, control.pending = control.pending, []
         control.flushed = now
-        return self.store.record(doc, cursor, pending)
+        recorded = self.store.record(doc, cursor, pending)
+        # Let other runs' threads and the HTTP thread have the interpreter between groups
+        # of a loop of pure states, which otherwise hold it for whole switch intervals.
+        time.sleep(0)
+        return recorded
 
     @staticmethod
     def _take_pending(control: _RunControl, entries: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
@@ -472,6 +506,10 @@ class Engine:
                 # A Wait resumed after a restart keeps its original end time.
                 seconds = self._wait_seconds(name, state, names)
                 until = time.time() + seconds
+                if control.deadline is not None and until > control.deadline:
+                    # Waiting would only end in the limit: end the run now, saying why.
+                    end = dt.datetime.fromtimestamp(until, dt.timezone.utc).isoformat()
+                    raise _LimitReached(limits.duration_cause(name, f"Wait state {name} would end at {end}, past"))
                 started = self._started(name, stype, {"seconds": seconds})
                 cursor = {"state": name, "data": data, "wait_until": until}
                 if not self._commit(control, doc, cursor, [started]):

@@ -4,6 +4,8 @@ One connection in WAL mode behind a lock: every call is a short transaction, so 
 Tornado thread and the run threads share it without waiting long. A run's document,
 its cursor (the state to execute next and the flow document so far) and the log entries
 of a state are written in one transaction, which is what lets a killed service resume.
+Each run counts the bytes of its log: past ``log_budget`` new entries are stored shrunk
+(:func:`.limits.shrink_entry`), so a runaway loop cannot fill the disk.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 import typing as t
 
 from gladier_jupyter.local._db import open_database
+from gladier_jupyter.local.flows import limits
 
 __all__ = ["FlowsStore"]
 
@@ -49,12 +52,15 @@ _dumps = json.JSONEncoder(separators=(",", ":")).encode
 class FlowsStore:
     """Typed access to the Flows database (one file in the service's state folder)."""
 
-    def __init__(self, path: pathlib.Path | str):
+    def __init__(self, path: pathlib.Path | str, log_budget: int = limits.LOG_FULL_BYTES):
         self._lock = threading.Lock()
+        self._log_budget = log_budget
         self._db = open_database(pathlib.Path(path), _SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
         if "meta" not in columns:  # databases made before run updates were kept apart
             self._db.execute("ALTER TABLE runs ADD COLUMN meta TEXT")
+        if "log_bytes" not in columns:  # databases made before run logs were bounded
+            self._db.execute("ALTER TABLE runs ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         with self._lock:
@@ -144,10 +150,29 @@ class FlowsStore:
         (last,) = self._db.execute(
             "SELECT COALESCE(MAX(seq), 0) FROM run_logs WHERE run_id=?", (run_id,)
         ).fetchone()
-        self._db.executemany(
-            "INSERT INTO run_logs (run_id, seq, entry) VALUES (?,?,?)",
-            [(run_id, last + i + 1, _dumps(e)) for i, e in enumerate(entries)],
-        )
+        (used,) = self._db.execute("SELECT log_bytes FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        rows = []
+        for i, entry in enumerate(entries):
+            # Past the budget an entry is shrunk before it is encoded: encoding the whole
+            # entries of a loop over a large input is what would cost.
+            if used >= self._log_budget:
+                text = _dumps(limits.shrink_entry(entry, self._log_budget))
+            else:
+                text = _dumps(entry)
+                if used + len(text) > self._log_budget:
+                    text = _dumps(limits.shrink_entry(entry, self._log_budget))
+            used += len(text)  # the JSON is ASCII (ensure_ascii): characters are bytes
+            rows.append((run_id, last + i + 1, text))
+        self._db.executemany("INSERT INTO run_logs (run_id, seq, entry) VALUES (?,?,?)", rows)
+        self._db.execute("UPDATE runs SET log_bytes=? WHERE run_id=?", (used, run_id))
+
+    def log_count(self, run_id: str) -> int:
+        """How many entries the run's log holds."""
+        with self._lock:
+            (count,) = self._db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM run_logs WHERE run_id=?", (run_id,)
+            ).fetchone()
+        return int(count)
 
     def set_run_meta(self, run_id: str, meta: dict[str, t.Any]) -> None:
         """Fields a user changed (label, tags, managers, monitors): kept apart from the
