@@ -543,9 +543,16 @@ def validate(definition: t.Any) -> list[Problem]:
 
 
 def _names(states: dict) -> str:
+    # Quoted in a problem of every state with a bad target: clipped, so a few huge names
+    # cannot make every such message huge.
     names = list(states)
-    shown = ", ".join(repr(n) for n in names[:8])
+    shown = ", ".join(_clip_repr(n) for n in names[:8])
     return f"[{shown}{', ...' if len(names) > 8 else ''}]"
+
+
+def _clip_repr(value: t.Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _reachable(start: str, states: dict) -> set[str]:
