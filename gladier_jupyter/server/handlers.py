@@ -43,7 +43,7 @@ from gladier_jupyter.server.runs import (
     short_error,
 )
 
-__all__ = ["setup_handlers", "check_definition", "NAMESPACE", "AUTH_RESOURCE"]
+__all__ = ["setup_handlers", "check_definition", "FlowCheckRefused", "NAMESPACE", "AUTH_RESOURCE"]
 
 NAMESPACE = "gladier-jupyter"
 #: The resource name the handlers ask the server's authorizer about.
@@ -196,6 +196,10 @@ class _FlowCheckPool:
                 self._jobs -= 1
 
 
+class FlowCheckRefused(GladierJupyterUsageError):
+    """A ``POST flowdef`` request refused outright (a 400): not a text or a definition."""
+
+
 _FLOW_CHECKS = _FlowCheckPool(FLOWDEF_WORKERS, MAX_FLOWDEF_JOBS)
 
 
@@ -243,7 +247,7 @@ def flowdef_answer(body: bytes) -> tuple[int, str]:
     try:
         answer = check_definition(doc.get("text"), doc.get("definition"),
                                   path if isinstance(path, str) else "")
-    except flowtext.UnsafeDefinitionError as err:
+    except (flowtext.UnsafeDefinitionError, FlowCheckRefused) as err:
         return refuse(str(err))
     text = json.dumps(answer)
     if len(text) > MAX_FLOWDEF_REPLY:
@@ -265,8 +269,9 @@ def check_definition(text: t.Any, definition: t.Any, path: str = "") -> dict[str
 
     ``text`` is a file's JSON or YAML text, ``definition`` a definition object (or its JSON
     text); neither is ever taken for a file path, and ``path`` only names the result.
-    Raises :class:`flowtext.UnsafeDefinitionError` for input refused as hostile (too large,
-    too deep, YAML aliases); other mistakes are answered in ``message``.
+    Raises :class:`FlowCheckRefused` (or :class:`flowtext.UnsafeDefinitionError`: too large,
+    too deep, YAML aliases) for a request refused outright; the mistakes of a file's text
+    are answered in ``message``, as the view shows them while the file is edited.
     """
     from gladier_jupyter.flowgraph import FlowGraph
 
@@ -277,27 +282,31 @@ def check_definition(text: t.Any, definition: t.Any, path: str = "") -> dict[str
         return {"definition": given, "graph": {}, "problems": [], "is_flow": False,
                 "message": message}
 
-    try:
-        if definition is None:
-            if not isinstance(text, str):
-                return not_drawn("Send the file's text as 'text' or a definition as "
-                                 "'definition'.")
+    if definition is None:
+        if not isinstance(text, str):
+            raise FlowCheckRefused("Send the file's text as 'text' or a definition object as "
+                                   "'definition'.")
+        try:
             definition = flowtext.parse_text(
                 text, json_only=name.endswith(".json"),
                 what="The text" if path else "The flow definition text")
-        elif isinstance(definition, str):
-            # A definition object serialised as text: JSON only, never YAML, never a path.
+        except flowtext.UnsafeDefinitionError:
+            raise
+        except GladierJupyterUsageError as err:
+            # A file being edited: its mistakes are shown in the view, not refused.
+            return not_drawn(where + str(err))
+    elif isinstance(definition, str):
+        # A definition object serialised as text: JSON only, never YAML, never a path.
+        try:
             definition = flowtext.parse_text(definition, json_only=True,
                                              what="The definition sent")
-        elif isinstance(definition, dict):
-            flowtext.check_shape(definition, "The definition sent")
-        else:
-            return not_drawn(f"The definition sent is a {type(definition).__name__}; send a "
-                             "JSON object with 'StartAt' and 'States'.")
-    except flowtext.UnsafeDefinitionError:
-        raise
-    except GladierJupyterUsageError as err:
-        return not_drawn(where + str(err))
+        except GladierJupyterUsageError as err:
+            raise FlowCheckRefused(str(err)) from None
+    elif isinstance(definition, dict):
+        flowtext.check_shape(definition, "The definition sent")
+    else:
+        raise FlowCheckRefused(f"The definition sent is a {type(definition).__name__}; send a "
+                               "JSON object with 'StartAt' and 'States'.")
     is_flow = "States" in definition and "StartAt" in definition
     try:
         graph = FlowGraph.build(definition)
