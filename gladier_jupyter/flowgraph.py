@@ -658,13 +658,16 @@ class FlowGraph:
                 node = self._nodes_by_id.get(target)
                 if node is not None and i not in node["problems"]:
                     node["problems"].append(i)
+        # Indexed once: scanning every problem for every edge was quadratic in the states.
+        unknown_targets: dict[str, set[int]] = {}
+        for i, p in enumerate(self.problems):
+            if p.code == "unknown_target" and p.state is not None:
+                unknown_targets.setdefault(p.state, set()).add(i)
         for edge in model["edges"]:
             node = self._nodes_by_id.get(edge["target"])
             if node is not None and node.get("missing"):
-                node["problems"] = sorted({
-                    i for i, p in enumerate(self.problems)
-                    if p.code == "unknown_target" and p.state == edge["source"]
-                } | set(node["problems"]))
+                node["problems"] = sorted(
+                    unknown_targets.get(edge["source"], set()) | set(node["problems"]))
 
     def _missing(self, key: str, states: list[str], given: dict | None,
                  via: list[str] | None = None) -> Problem:

@@ -102,9 +102,13 @@ def test_a_yaml_alias_bomb_is_refused_in_one_line_while_the_server_keeps_answeri
     ({"definition": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True,
                                                       "Parameters": {"x": [1] * 250_000}}}}},
      400, "more than 200,000 values"),
+    ({"definition": {"StartAt": "s0", "States": {
+        f"s{i}": {"Type": "Pass", "Next": f"gone{i}"} for i in range(15_000)}}},
+     400, "over the 16 MB this route sends"),
     ({"definition": ["not", "an", "object"]}, 400, "is a list"),
     ({"text": 7}, 400, "Send the file's text"),
-], ids=["deep-json", "deep-yaml", "long-text", "many-values", "list-definition", "number"])
+], ids=["deep-json", "deep-yaml", "long-text", "many-values", "huge-answer", "list-definition",
+        "number"])
 def test_hostile_definitions_are_refused_in_one_line(lab, payload, expect, words):
     status, answer = _request(lab, f"{API}/flowdef", "POST", payload)
     assert status == expect, answer[:300]
