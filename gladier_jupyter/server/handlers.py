@@ -136,7 +136,9 @@ class RunLogHandler(_Handler):
 
 class RunCancelHandler(_Handler):
     @tornado.web.authenticated
-    @authorized("write")
+    @authorized("write", message=(
+        "This Jupyter server's authorizer does not let you cancel runs ('write' on "
+        f"'{AUTH_RESOURCE}'); ask the server's owner, or cancel it where you started it."))
     async def post(self, run_id: str) -> None:
         try:
             doc = await self.blocking(self.registry.cancel, run_id, self.source_arg())
@@ -147,7 +149,9 @@ class RunCancelHandler(_Handler):
 
 class RunResumeHandler(_Handler):
     @tornado.web.authenticated
-    @authorized("execute")
+    @authorized("execute", message=(
+        "This Jupyter server's authorizer does not let you resume runs ('execute' on "
+        f"'{AUTH_RESOURCE}'); ask the server's owner, or resume it where you started it."))
     async def post(self, run_id: str) -> None:
         try:
             doc = await self.blocking(self.registry.resume, run_id, self.source_arg())

@@ -216,6 +216,8 @@ def test_a_read_only_user_can_watch_a_run_but_not_cancel_or_resume_it(
             status, answer = _request(
                 readonly_lab, f"{API}/runs/{started['run_id']}/{verb}", "POST", {})
             assert status == 403, (verb, status, answer[:300])
+            message = _message(answer)
+            assert f"does not let you {verb} runs" in message and "\n" not in message
         # The old code cancelled it here; the run is still waiting.
         assert flows_client.get_run(started["run_id"])["status"] == "ACTIVE"
     finally:
