@@ -7,8 +7,8 @@
 ``POST runs/<id>/cancel``                  cancel the run
 ``POST runs/<id>/resume``                  resume an INACTIVE run
 ``GET  flows/<id>?source=``                a flow's definition and graph model
-``POST flowdef`` ``{"text"|"definition"}``  graph and check of a JSON/YAML text or a
-                                           definition object (``"path"`` only names it)
+``POST flowdef``                           graph and check of ``{"text"}`` (JSON/YAML) or
+                                           ``{"definition"}`` (an object); never a file
 =========================================  ============================================
 
 Every method is ``@tornado.web.authenticated`` (without Jupyter's token or cookie the

@@ -155,6 +155,29 @@ def test_definition_checks_run_off_the_event_loop(lab):
         "/api/status was answered only after the definition check ended")
 
 
+def test_a_page_flooding_the_route_gets_503_once_the_check_pool_is_full():
+    import asyncio
+
+    from gladier_jupyter.server.handlers import _FlowCheckPool
+
+    pool = _FlowCheckPool(workers=1, max_jobs=3)
+    release = threading.Event()
+
+    async def flood() -> list[object]:
+        entered = [pool.try_enter() for _ in range(5)]
+        jobs = [asyncio.ensure_future(pool.run(release.wait, 30)) for _ in range(3)]
+        await asyncio.sleep(0)
+        refused_while_full = pool.try_enter()
+        release.set()
+        await asyncio.gather(*jobs)
+        return [entered, refused_while_full, pool.try_enter()]
+
+    entered, refused_while_full, after = asyncio.run(flood())
+    assert entered == [True, True, True, False, False]
+    assert refused_while_full is False
+    assert after is True  # the jobs that ended made room again
+
+
 # --------------------------------------------------------------------------- paths
 
 
