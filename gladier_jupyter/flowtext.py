@@ -22,6 +22,7 @@ __all__ = [
     "UnsafeDefinitionError",
     "check_shape",
     "parse_text",
+    "yaml_loader",
 ]
 
 #: Longest definition text read (Globus flow definitions are a few KB to a few hundred KB).
@@ -38,6 +39,12 @@ class UnsafeDefinitionError(GladierJupyterUsageError):
 
 def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
+
+
+def yaml_loader(what: str = "The flow definition text") -> type:
+    """A PyYAML loader class (for ``yaml.load``) that refuses anchors, aliases and deep
+    nesting with :class:`UnsafeDefinitionError` messages starting with ``what``."""
+    return type("NoAliasLoader", (_loader(),), {"what": what})
 
 
 @functools.lru_cache(maxsize=1)

@@ -93,6 +93,20 @@ def test_a_yaml_alias_bomb_is_refused_in_one_line_while_the_server_keeps_answeri
     assert "alias" in message or "anchor" in message or "not JSON" in message, message
 
 
+@pytest.mark.timeout(60)
+def test_an_alias_bomb_in_a_definition_cell_or_a_python_string_is_refused():
+    from gladier_jupyter.errors import GladierJupyterUsageError
+    from gladier_jupyter.flowgraph import FlowGraph
+    from gladier_jupyter.inline import parse_definition
+
+    with pytest.raises(GladierJupyterUsageError) as err:
+        parse_definition("Bomb", alias_bomb())
+    assert "The flow definition of tool 'Bomb' uses a YAML anchor (&a0)" in str(err.value)
+    with pytest.raises(GladierJupyterUsageError) as err:
+        FlowGraph.build(alias_bomb())
+    assert "uses a YAML anchor" in str(err.value) and "\n" not in str(err.value)
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(("payload", "expect", "words"), [
     ({"text": "[" * 100_000 + "]" * 100_000}, 400, "deeper than 64 levels"),
