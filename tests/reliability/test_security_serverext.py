@@ -12,7 +12,7 @@ real route or function and checks that it does no harm:
   came back in the answer);
 - a read-only authorizer keeps a run from being cancelled or resumed (before: cancelled);
 - a GLOBUS_DATA pickle sharing its parts is refused in bounded time and memory (before:
-  324 characters took 105 s and 345 MB before anything used the tokens);
+  324 characters took 105 s (under tracemalloc) and 345 MB before a token was used);
 - state names cannot become HTML or break out of their mermaid label.
 """
 
