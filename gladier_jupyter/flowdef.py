@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import itertools
 import re
 import typing as t
 
@@ -511,9 +512,19 @@ def validate(definition: t.Any) -> list[Problem]:
 
 
 def _names(states: dict) -> str:
-    names = list(states)
-    shown = ", ".join(repr(n) for n in names[:8])
-    return f"[{shown}{', ...' if len(names) > 8 else ''}]"
+    # Quoted in a problem of every state with a bad target: the first few names only (not
+    # a copy of them all per problem) and clipped, so huge names cannot make every such
+    # message huge.
+    names = list(itertools.islice(states, 8))
+    shown = ", ".join(_clip_repr(n) for n in names)
+    return f"[{shown}{', ...' if len(states) > 8 else ''}]"
+
+
+def _clip_repr(value: t.Any, limit: int = 60) -> str:
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]  # repr of the part shown only: names can be huge
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _reachable(start: str, states: dict) -> set[str]:

@@ -19,7 +19,7 @@ import pathlib
 import textwrap
 import typing as t
 
-from gladier_jupyter import flowdef
+from gladier_jupyter import flowdef, flowtext
 from gladier_jupyter.errors import GladierJupyterUsageError
 from gladier_jupyter.flowdef import Problem
 
@@ -74,7 +74,11 @@ def _looks_like_path(value: str | pathlib.Path) -> bool:
 
 
 def load_definition(text_or_path: str | pathlib.Path) -> t.Any:
-    """A definition from a JSON or YAML string, or from a .json/.yaml file path."""
+    """A definition from a JSON or YAML string, or from a .json/.yaml file path.
+
+    Paths are for Python callers only: text from a browser goes to
+    :func:`gladier_jupyter.flowtext.parse_text`, which never opens a file.
+    """
     if _looks_like_path(text_or_path):
         path = pathlib.Path(text_or_path).expanduser()
         if not path.is_file():
@@ -82,30 +86,14 @@ def load_definition(text_or_path: str | pathlib.Path) -> t.Any:
                 f"Flow definition file {str(path)!r} does not exist; give an existing .json or "
                 ".yaml file, a definition dict, or a gladier client or tool."
             )
-        text = path.read_text(encoding="utf-8")
-    else:
-        text = t.cast(str, text_or_path)
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    import yaml
-
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise GladierJupyterUsageError(
-            f"The flow definition text is neither JSON nor YAML (YAML error{where}: "
-            f"{getattr(exc, 'problem', exc)}); give a JSON/YAML object with 'StartAt' and 'States'."
-        ) from None
-    if not isinstance(value, dict):
-        raise GladierJupyterUsageError(
-            f"The flow definition text {text[:40]!r} is not a JSON/YAML object; a definition is "
-            "an object with 'StartAt' and 'States'."
-        )
-    return value
+        if path.stat().st_size > flowtext.MAX_TEXT_CHARS * 4:
+            raise flowtext.UnsafeDefinitionError(
+                f"Flow definition file {str(path)!r} is {path.stat().st_size / 1e6:.1f} MB, "
+                "far more than a flow definition; give the right file.")
+        return flowtext.parse_text(path.read_text(encoding="utf-8"),
+                                   json_only=path.suffix == ".json",
+                                   what=f"Flow definition file {path.name!r}")
+    return flowtext.parse_text(t.cast(str, text_or_path))
 
 
 def _unwrap(x: t.Any) -> tuple[t.Any, dict | None]:
@@ -670,13 +658,16 @@ class FlowGraph:
                 node = self._nodes_by_id.get(target)
                 if node is not None and i not in node["problems"]:
                     node["problems"].append(i)
+        # Indexed once: scanning every problem for every edge was quadratic in the states.
+        unknown_targets: dict[str, set[int]] = {}
+        for i, p in enumerate(self.problems):
+            if p.code == "unknown_target" and p.state is not None:
+                unknown_targets.setdefault(p.state, set()).add(i)
         for edge in model["edges"]:
             node = self._nodes_by_id.get(edge["target"])
             if node is not None and node.get("missing"):
-                node["problems"] = sorted({
-                    i for i, p in enumerate(self.problems)
-                    if p.code == "unknown_target" and p.state == edge["source"]
-                } | set(node["problems"]))
+                node["problems"] = sorted(
+                    unknown_targets.get(edge["source"], set()) | set(node["problems"]))
 
     def _missing(self, key: str, states: list[str], given: dict | None,
                  via: list[str] | None = None) -> Problem:
@@ -1082,18 +1073,32 @@ def _svg(model: dict, layout: dict) -> str:
 # --------------------------------------------------------------------------- mermaid / text
 
 
+# Mermaid entity codes (``#quot;``, ``#60;``): mermaid turns each into the character as
+# text, so a state name can neither end the quoted label nor become HTML in it; '#' is
+# coded too, so a name that spells an entity code shows as written. Inside the quotes,
+# brackets, pipes and semicolons are plain text to mermaid.
+_MERMAID_CODES = {ord(c): f"#{ord(c)};" for c in '#&<>`'}
+_MERMAID_CODES.update({ord("\n"): " ", ord("\r"): " ", ord('"'): "#quot;"})
+
+
+def _mermaid_text(text: t.Any) -> str:
+    """Text as a mermaid label shows it: every character mermaid or HTML would read coded."""
+    return str(text).translate(_MERMAID_CODES)
+
+
 def _mermaid(model: dict) -> str:
     ids = {n["id"]: f"n{i}" for i, n in enumerate(model["nodes"])}
 
-    def q(text: str) -> str:
-        return '"' + str(text).replace('"', "#quot;").replace("\n", " ") + '"'
+    def q(label: str) -> str:
+        # ``label`` is already coded (it may hold the <br/><small> markup added below).
+        return '"' + label + '"'
 
     lines = ["flowchart TD"]
     for node in model["nodes"]:
         nid, kind = ids[node["id"]], node["kind"]
-        text = node["label"] if kind in ("start", "end") else (
-            f"{node['label']}<br/><small>{node.get('caption', '')}</small>"
-            if node.get("caption") else node["label"])
+        label = _mermaid_text(node["label"])
+        text = label if kind in ("start", "end") or not node.get("caption") else (
+            f"{label}<br/><small>{_mermaid_text(node['caption'])}</small>")
         shape = {
             "start": f"{nid}(({q('start')}))",
             "end": f"{nid}((({q('end')})))",
@@ -1107,7 +1112,7 @@ def _mermaid(model: dict) -> str:
         lines.append(f"  {shape}")
     for edge in model["edges"]:
         arrow = "-.->" if edge["kind"] == "catch" else "-->"
-        label = f"|{q(edge['label'])}|" if edge.get("label") else ""
+        label = f"|{q(_mermaid_text(edge['label']))}|" if edge.get("label") else ""
         lines.append(f"  {ids[edge['source']]} {arrow}{label} {ids[edge['target']]}")
     problems = model.get("problems", [])
     bad = [ids[n["id"]] for n in model["nodes"]

@@ -549,8 +549,12 @@ def parse_definition(name: str, text: str) -> dict[str, t.Any]:
     else:
         import yaml
 
+        from gladier_jupyter import flowtext
+
         try:
-            value = yaml.safe_load(text)
+            # Safe and without aliases: a few lines of aliases can stand for gigabytes.
+            value = yaml.load(  # noqa: S506 - a SafeLoader subclass
+                text, Loader=flowtext.yaml_loader(f"The flow definition of tool {name!r}"))
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)
             where = f" at line {mark.line + 2}, column {mark.column + 1}" if mark else ""

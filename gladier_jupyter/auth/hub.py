@@ -7,7 +7,10 @@ Two ways, both fed by oauthenticator's ``GlobusOAuthenticator``:
   ``admin:auth_state!user`` scope (fresh after the hub refreshes its tokens);
 * ``GLOBUS_DATA``, set when the server was spawned: base64 of a pickled auth-state dict.
   It is decoded by an unpickler that refuses every global, so a crafted value can only
-  build plain dicts, lists, strings and numbers and never runs code.
+  build plain dicts, lists, strings and numbers and never runs code; and it is bounded: a
+  pickle can share one part many times (its memo), so a few hundred bytes can stand for a
+  tree that would take gigabytes once turned into text. The decoded value is walked as
+  that tree, and refused past a few times the size of any hub's auth state.
 """
 
 from __future__ import annotations
@@ -39,6 +42,17 @@ _NOT_TOKENS = (
 )
 
 
+#: Longest GLOBUS_DATA read (a hub's auth state, groups included, is a few to a few
+#: hundred KB of base64).
+MAX_GLOBUS_DATA_CHARS = 2_000_000
+#: Most values, deepest nesting and most characters of the auth state, counted as a tree
+#: (a part the pickle shares is counted each time it is reached).
+MAX_AUTH_STATE_VALUES = 200_000
+MAX_AUTH_STATE_DEPTH = 32
+MAX_AUTH_STATE_CHARS = 8_000_000
+_MAX_INT_BITS = 256
+
+
 class _NoGlobalsUnpickler(pickle.Unpickler):
     """Builds only pickle's primitive types; every class or function lookup is refused."""
 
@@ -48,6 +62,10 @@ class _NoGlobalsUnpickler(pickle.Unpickler):
 
 def decode_globus_data(value: str) -> dict[str, t.Any]:
     """The auth-state dict inside a ``GLOBUS_DATA`` value, decoded without running code."""
+    if len(value) > MAX_GLOBUS_DATA_CHARS:
+        raise GlobusDataError(f"{_NOT_TOKENS}: it is {len(value) / 1e6:.1f} MB long, over the "
+                              f"{MAX_GLOBUS_DATA_CHARS / 1e6:.0f} MB a hub writes; it was "
+                              "refused unread. Unset it or respawn your server from the hub.")
     try:
         raw = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
@@ -62,10 +80,47 @@ def decode_globus_data(value: str) -> dict[str, t.Any]:
     except Exception:  # noqa: BLE001 - any decoding failure of untrusted bytes
         raise GlobusDataError(f"{_NOT_TOKENS}: the pickle is damaged or truncated. "
                               "Unset it or respawn your server from the hub.") from None
+    why = _unbounded(data)
+    if why:
+        raise GlobusDataError(f"{_NOT_TOKENS}: {why}; it was refused before any of it was "
+                              "used. Unset it or respawn your server from the hub.")
     if not isinstance(data, dict) or not isinstance(data.get("tokens"), dict):
         raise GlobusDataError(f"{_NOT_TOKENS}: it decodes to a {type(data).__name__} without a "
                               "'tokens' dict. Unset it or respawn your server from the hub.")
     return data
+
+
+def _unbounded(data: t.Any) -> str:
+    """Why ``data`` is too big to use, or ``""``; never quotes any of its content.
+
+    Walks the value as the tree that ``str()`` or ``json.dumps`` would expand (shared parts
+    and cycles count every time they are reached) and stops at the first limit passed, so
+    the walk itself costs at most :data:`MAX_AUTH_STATE_VALUES` steps.
+    """
+    stack: list[tuple[t.Any, int]] = [(data, 1)]
+    values = chars = 0
+    while stack:
+        item, depth = stack.pop()
+        values += 1
+        if values > MAX_AUTH_STATE_VALUES:
+            return (f"it holds more than {MAX_AUTH_STATE_VALUES:,} values once its shared "
+                    "parts are counted out, far more than an auth state")
+        if depth > MAX_AUTH_STATE_DEPTH:
+            return f"it nests deeper than {MAX_AUTH_STATE_DEPTH} levels, unlike an auth state"
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                stack.append((key, depth + 1))
+                stack.append((sub, depth + 1))
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend((sub, depth + 1) for sub in item)
+        elif isinstance(item, (str, bytes, bytearray)):
+            chars += len(item)
+            if chars > MAX_AUTH_STATE_CHARS:
+                return (f"it holds more than {MAX_AUTH_STATE_CHARS / 1e6:.0f} MB of text once "
+                        "its shared parts are counted out, far more than an auth state")
+        elif isinstance(item, int) and item.bit_length() > _MAX_INT_BITS:
+            return f"it holds an integer of more than {_MAX_INT_BITS} bits, unlike an auth state"
+    return ""
 
 
 def token_set_from_auth_state(

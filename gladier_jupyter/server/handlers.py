@@ -7,23 +7,33 @@
 ``POST runs/<id>/cancel``                  cancel the run
 ``POST runs/<id>/resume``                  resume an INACTIVE run
 ``GET  flows/<id>?source=``                a flow's definition and graph model
-``POST flowdef``  ``{"text", "path"}``     a JSON/YAML definition's graph and check
+``POST flowdef``                           graph and check of ``{"text"}`` (JSON/YAML) or
+                                           ``{"definition"}`` (an object); never a file
 =========================================  ============================================
 
-Every method is ``@tornado.web.authenticated``: without Jupyter's token or cookie the
-answer is 403. Globus calls block, so they run on the server's thread pool.
+Every method is ``@tornado.web.authenticated`` (without Jupyter's token or cookie the
+answer is 403) and ``@authorized`` on the resource ``gladier_jupyter`` (the server's
+authorizer decides; jupyter_server's default allows a logged-in user everything): reading
+runs, flows and definition checks is ``read``, cancelling a run ``write``, resuming one
+``execute`` (the run goes on to run its actions). Globus calls block, so they run on the
+server's thread pool; definition checks run on a pool of their own, bounded in input,
+output and jobs waiting, so a hostile definition never stalls the server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+import threading
 import typing as t
 
 import tornado.web
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
+from gladier_jupyter import flowtext
 from gladier_jupyter.errors import GladierJupyterUsageError
 from gladier_jupyter.server.runs import (
     Registry,
@@ -33,14 +43,25 @@ from gladier_jupyter.server.runs import (
     short_error,
 )
 
-__all__ = ["setup_handlers", "NAMESPACE"]
+__all__ = ["setup_handlers", "check_definition", "FlowCheckRefused", "NAMESPACE", "AUTH_RESOURCE"]
 
 NAMESPACE = "gladier-jupyter"
+#: The resource name the handlers ask the server's authorizer about.
+AUTH_RESOURCE = "gladier_jupyter"
+#: Largest ``POST flowdef`` body (a definition text of ``flowtext.MAX_TEXT_CHARS``, escaped).
+MAX_FLOWDEF_BODY = 8_000_000
+#: Largest ``POST flowdef`` answer (the definition, its graph model and its problems).
+MAX_FLOWDEF_REPLY = 16_000_000
+#: Definition checks at once, and waiting: a page that floods the route gets 503s.
+FLOWDEF_WORKERS = 2
+MAX_FLOWDEF_JOBS = 8
 _RUN_ID = r"(?P<run_id>[A-Za-z0-9_.:-]+)"
 _FLOW_ID = r"(?P<flow_id>[A-Za-z0-9_.:-]+)"
 
 
 class _Handler(APIHandler):
+    auth_resource = AUTH_RESOURCE
+
     @property
     def registry(self) -> Registry:
         return self.settings["gladier_jupyter_registry"]
@@ -75,6 +96,7 @@ class _Handler(APIHandler):
 
 class RunsHandler(_Handler):
     @tornado.web.authenticated
+    @authorized("read")
     async def get(self) -> None:
         flow_ids = [f for f in self.get_query_arguments("flow_id") if f]
         statuses = [s.upper() for s in self.get_query_arguments("status") if s]
@@ -87,6 +109,7 @@ class RunsHandler(_Handler):
 
 class RunHandler(_Handler):
     @tornado.web.authenticated
+    @authorized("read")
     async def get(self, run_id: str) -> None:
         try:
             tracker = await self.blocking(self.registry.tracker, run_id, self.source_arg())
@@ -97,6 +120,7 @@ class RunHandler(_Handler):
 
 class RunLogHandler(_Handler):
     @tornado.web.authenticated
+    @authorized("read")
     async def get(self, run_id: str) -> None:
         try:
             offset = max(0, int(self.get_query_argument("offset", "0")))
@@ -112,6 +136,9 @@ class RunLogHandler(_Handler):
 
 class RunCancelHandler(_Handler):
     @tornado.web.authenticated
+    @authorized("write", message=(
+        "This Jupyter server's authorizer does not let you cancel runs ('write' on "
+        f"'{AUTH_RESOURCE}'); ask the server's owner, or cancel it where you started it."))
     async def post(self, run_id: str) -> None:
         try:
             doc = await self.blocking(self.registry.cancel, run_id, self.source_arg())
@@ -122,6 +149,9 @@ class RunCancelHandler(_Handler):
 
 class RunResumeHandler(_Handler):
     @tornado.web.authenticated
+    @authorized("execute", message=(
+        "This Jupyter server's authorizer does not let you resume runs ('execute' on "
+        f"'{AUTH_RESOURCE}'); ask the server's owner, or resume it where you started it."))
     async def post(self, run_id: str) -> None:
         try:
             doc = await self.blocking(self.registry.resume, run_id, self.source_arg())
@@ -132,6 +162,7 @@ class RunResumeHandler(_Handler):
 
 class FlowHandler(_Handler):
     @tornado.web.authenticated
+    @authorized("read")
     async def get(self, flow_id: str) -> None:
         try:
             doc = await self.blocking(self.registry.flow, flow_id, self.source_arg())
@@ -140,43 +171,152 @@ class FlowHandler(_Handler):
         self.reply(doc)
 
 
+class _FlowCheckPool:
+    """The threads definition checks run on, and how many jobs are in or waiting for them."""
+
+    def __init__(self, workers: int, max_jobs: int) -> None:
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._workers = workers
+        self._max_jobs = max_jobs
+        self._jobs = 0
+        self._lock = threading.Lock()
+
+    def try_enter(self) -> bool:
+        with self._lock:
+            if self._jobs >= self._max_jobs:
+                return False
+            self._jobs += 1
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(
+                    self._workers, thread_name_prefix="gladier-flowdef")
+            return True
+
+    async def run(self, fn: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        """Run ``fn`` on the pool (after :meth:`try_enter` said yes)."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        finally:
+            with self._lock:
+                self._jobs -= 1
+
+
+class FlowCheckRefused(GladierJupyterUsageError):
+    """A ``POST flowdef`` request refused outright (a 400): not a text or a definition."""
+
+
+_FLOW_CHECKS = _FlowCheckPool(FLOWDEF_WORKERS, MAX_FLOWDEF_JOBS)
+
+
 class FlowDefinitionHandler(_Handler):
-    """The graph and the definition check of a JSON/YAML text (a file the user opened)."""
+    """The graph and the definition check of a JSON/YAML text (a file the user opened) or of
+    a definition object (a saved flow output). Text only: no request names a file to read."""
 
     @tornado.web.authenticated
+    @authorized("read")
     async def post(self) -> None:
-        try:
-            body = json.loads(self.request.body or b"{}")
-        except ValueError:
-            return self.reply({"message": "The request body is not JSON."}, 400)
-        if not isinstance(body, dict):
-            return self.reply({"message": "The request body must be a JSON object."}, 400)
-        self.reply(check_definition(body.get("text"), body.get("definition"),
-                                    str(body.get("path") or "")))
+        body = self.request.body or b"{}"
+        if len(body) > MAX_FLOWDEF_BODY:
+            return self.reply({"message": (
+                f"The flow definition sent is {len(body) / 1e6:.1f} MB, over the "
+                f"{MAX_FLOWDEF_BODY / 1e6:.0f} MB this route reads; a flow definition is far "
+                "smaller, so open the right file.")}, 413)
+        if not _FLOW_CHECKS.try_enter():
+            self.set_header("Retry-After", "2")
+            return self.reply({"message": (
+                f"The server is already checking {MAX_FLOWDEF_JOBS} flow definitions; "
+                "try again in a moment.")}, 503)
+        status, answer = await _FLOW_CHECKS.run(flowdef_answer, body)
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(answer)
+
+
+def flowdef_answer(body: bytes) -> tuple[int, str]:
+    """``(status, JSON text)`` of ``POST flowdef`` for a request body; runs on the pool, so
+    the parsing, the graph and the serialising of the answer all stay off the event loop."""
+    def refuse(message: str, status: int = 400) -> tuple[int, str]:
+        return status, json.dumps({"message": message, "definition": None, "graph": {},
+                                   "problems": [], "is_flow": False})
+
+    try:
+        doc = json.loads(body)
+    except RecursionError:
+        return refuse(f"The request body nests deeper than {flowtext.MAX_DEPTH} levels; a "
+                      "flow definition is a few levels deep.")
+    except ValueError:
+        return refuse("The request body is not JSON.")
+    if not isinstance(doc, dict):
+        return refuse("The request body must be a JSON object.")
+    path = doc.get("path")
+    try:
+        answer = check_definition(doc.get("text"), doc.get("definition"),
+                                  path if isinstance(path, str) else "")
+    except (flowtext.UnsafeDefinitionError, FlowCheckRefused) as err:
+        return refuse(str(err))
+    text = json.dumps(answer)
+    if len(text) > MAX_FLOWDEF_REPLY:
+        return refuse(
+            f"The check of {_display_name(path)} would answer {len(text) / 1e6:.1f} MB, over "
+            f"the {MAX_FLOWDEF_REPLY / 1e6:.0f} MB this route sends; split the flow into "
+            "smaller ones.")
+    return 200, text
+
+
+def _display_name(path: t.Any) -> str:
+    name = path.rsplit("/", 1)[-1] if isinstance(path, str) and path else "flow"
+    return name if len(name) <= 80 else name[:77] + "..."
 
 
 def check_definition(text: t.Any, definition: t.Any, path: str = "") -> dict[str, t.Any]:
     """``{"definition", "graph", "problems", "inputs", "is_flow", "message"}`` of a text or a
-    dict: what the FlowPreview widget shows for it."""
-    from gladier_jupyter.flowgraph import FlowGraph, load_definition
+    dict: what the FlowPreview widget shows for it.
 
-    name = path.rsplit("/", 1)[-1] if path else "flow"
+    ``text`` is a file's JSON or YAML text, ``definition`` a definition object (or its JSON
+    text); neither is ever taken for a file path, and ``path`` only names the result.
+    Raises :class:`FlowCheckRefused` (or :class:`flowtext.UnsafeDefinitionError`: too large,
+    too deep, YAML aliases) for a request refused outright; the mistakes of a file's text
+    are answered in ``message``, as the view shows them while the file is edited.
+    """
+    from gladier_jupyter.flowgraph import FlowGraph
+
+    name = _display_name(path)
+    where = f"{name}: " if path else ""
+
+    def not_drawn(message: str, given: t.Any = None) -> dict[str, t.Any]:
+        return {"definition": given, "graph": {}, "problems": [], "is_flow": False,
+                "message": message}
+
     if definition is None:
         if not isinstance(text, str):
-            return {"definition": None, "graph": {}, "problems": [], "is_flow": False,
-                    "message": "Send the file's text as 'text' or a definition as 'definition'."}
+            raise FlowCheckRefused("Send the file's text as 'text' or a definition object as "
+                                   "'definition'.")
         try:
-            definition = load_definition(text)
+            definition = flowtext.parse_text(
+                text, json_only=name.endswith(".json"),
+                what="The text" if path else "The flow definition text")
+        except flowtext.UnsafeDefinitionError:
+            raise
         except GladierJupyterUsageError as err:
-            where = f"{name}: " if path else ""
-            return {"definition": None, "graph": {}, "problems": [], "is_flow": False,
-                    "message": where + str(err)}
-    is_flow = isinstance(definition, dict) and "States" in definition and "StartAt" in definition
+            # A file being edited: its mistakes are shown in the view, not refused.
+            return not_drawn(where + str(err))
+    elif isinstance(definition, str):
+        # A definition object serialised as text: JSON only, never YAML, never a path.
+        try:
+            definition = flowtext.parse_text(definition, json_only=True,
+                                             what="The definition sent")
+        except GladierJupyterUsageError as err:
+            raise FlowCheckRefused(str(err)) from None
+    elif isinstance(definition, dict):
+        flowtext.check_shape(definition, "The definition sent")
+    else:
+        raise FlowCheckRefused(f"The definition sent is a {type(definition).__name__}; send a "
+                               "JSON object with 'StartAt' and 'States'.")
+    is_flow = "States" in definition and "StartAt" in definition
     try:
         graph = FlowGraph.build(definition)
     except Exception as err:  # noqa: BLE001 - report, do not crash the route
         return {"definition": definition, "graph": {}, "problems": [], "is_flow": is_flow,
-                "message": f"Could not draw {name}: {err}"}
+                "message": f"Could not draw {name}: {str(err).splitlines()[0][:200]}"}
     graph.model["name"] = name
     problems = [p.to_dict() for p in graph.problems]
     message = "" if is_flow else (

@@ -247,8 +247,8 @@ class RunTracker:
 
 def graph_model(definition: dict[str, t.Any] | None) -> dict[str, t.Any]:
     """The flow graph model (``FlowGraph.model``), or ``{}`` when there is no definition."""
-    if not definition:
-        return {}
+    if not definition or not isinstance(definition, dict):
+        return {}  # never a string: FlowGraph.build would take one for a file path
     from gladier_jupyter.flowgraph import FlowGraph
 
     try:
