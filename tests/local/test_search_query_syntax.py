@@ -209,3 +209,59 @@ def test_generated_boolean_queries_return_what_a_reference_evaluator_returns(tmp
         check()
     finally:
         service.close()
+
+
+# ---- hostile queries: bounded, refused in one line, the service keeps answering ----
+
+
+@pytest.mark.parametrize(
+    ("q", "fragment"),
+    [
+        ("(" * 5000 + "hello" + ")" * 5000, "nests deeper than"),
+        ("NOT " * 5000 + "hello", "nests deeper than"),
+        (" OR ".join(["hello"] * 2000), "more than 1024 terms"),
+        ("hello " * 200_000, "characters, more than"),
+    ],
+    ids=["parentheses", "negations", "clauses", "length"],
+)
+def test_hostile_advanced_query_is_refused_quickly_and_the_service_still_answers(
+    search_client, corpus_index, q, fragment
+):
+    with pytest.raises(globus_sdk.SearchAPIError) as info:
+        search_client.post_search(corpus_index, {"q": q, "advanced": True})
+    assert (info.value.http_status, info.value.code) == (400, "BadRequest.UnsupportedQuery")
+    assert fragment in info.value.message and "\n" not in info.value.message
+    assert len(info.value.message) < 400
+    assert _subjects(search_client.search(corpus_index, "fox")) == ["doc/quick-fox"]
+
+
+def test_the_largest_allowed_query_runs(search_client, corpus_index):
+    # 1024 clauses, as deep as SQLite would refuse if they were chained
+    q = " OR ".join(f"metadata.year:[{y} TO {y}]" for y in range(1000, 2024))
+    result = search_client.post_search(corpus_index, {"q": q, "advanced": True, "limit": 100})
+    assert _subjects(result) == [s for s in EVERY_SUBJECT if s != "doc/world-map"]
+
+
+def test_field_queries_work_on_an_index_file_written_before_fields_were_stored(tmp_path):
+    import sqlite3
+
+    from gladier_jupyter.local.search import make_service
+
+    ctx = ServiceContext(state_dir=tmp_path, secret="s")
+    first = make_service(ctx)
+    index_id = first.create_index("old", "an older file")["id"]
+    first.ingest(index_id, CORPUS)
+    first.close()
+    # what an older version left: entries and their text index, no per-field rows
+    (path,) = tmp_path.rglob("search*.sqlite3")
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM entry_fields")
+    db.execute("PRAGMA user_version = 0")
+    db.commit()
+    db.close()
+    second = make_service(ctx)
+    try:
+        result = second.query(index_id, "metadata.year:[2000 TO 2010]", advanced=True)
+        assert _subjects(result) == ["doc/hello-world", "doc/quick-fox", "doc/world-hello"]
+    finally:
+        second.close()

@@ -39,11 +39,21 @@ from luqum.thread import parse as parse_lucene
 
 from .errors import QuerySyntaxError, UnsupportedQuery
 
-__all__ = ["MAX_CLAUSES", "MAX_DEPTH", "Condition", "compile_query", "date_key"]
+__all__ = [
+    "MAX_ADVANCED_CHARS",
+    "MAX_CLAUSES",
+    "MAX_DEPTH",
+    "Condition",
+    "compile_query",
+    "date_key",
+]
 
 # Lucene's (and Elasticsearch's long-standing) default max_clause_count
 MAX_CLAUSES = 1024
 MAX_DEPTH = 64
+# parsing time grows faster than the length: a bound keeps a hostile query to a fraction
+# of a second (1024 clauses with their operators and field names fit well within it)
+MAX_ADVANCED_CHARS = 32768
 
 _ALL = ("1", ())
 _NONE = ("0", ())
@@ -170,6 +180,11 @@ class _Compiler:
     # ---- advanced syntax
 
     def advanced(self, q: str) -> Sql:
+        if len(q) > MAX_ADVANCED_CHARS:
+            raise UnsupportedQuery(
+                f"The advanced query {_short(q)} has {len(q)} characters, more than the"
+                f" {MAX_ADVANCED_CHARS} the local Search service parses; shorten it or split it."
+            )
         try:
             node = parse_lucene(q)
         except ParseError as error:
@@ -334,6 +349,12 @@ class _Compiler:
         dates = [
             date_key(v, partial=True, round_up=op in (">", "<=")) for v, op in bounds
         ]
+        for (value, _op), key in zip(bounds, dates, strict=True):
+            if key is None and _DATE.match(value.strip()):
+                raise QuerySyntaxError(
+                    f"The advanced query {_short(self.q)} has the range bound {value!r}, which"
+                    " is not a date; write dates as YYYY-MM-DD, optionally with THH:MM:SS."
+                )
         if all(d is not None for d in dates):
             sql = " AND ".join(f"f.date {op} ?" for _v, op in bounds)
             tests.append(self.field_test(field, sql, tuple(dates)))
@@ -390,8 +411,13 @@ def _bool(must: list[Sql], should: list[Sql], must_not: list[Sql]) -> Sql:
 
 
 def _join(op: str, parts: list[Sql]) -> Sql:
+    """``parts`` joined by ``op`` as a balanced tree: SQLite parses ``a OR b OR c ...`` as a
+    chain as deep as it is long, and refuses expressions deeper than 1000."""
     if len(parts) == 1:
         return parts[0]
+    if len(parts) > 8:
+        half = len(parts) // 2
+        parts = [_join(op, parts[:half]), _join(op, parts[half:])]
     return "(" + op.join(p[0] for p in parts) + ")", tuple(x for p in parts for x in p[1])
 
 

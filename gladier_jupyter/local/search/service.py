@@ -10,6 +10,7 @@ local user's identity URN are ever returned.
 from __future__ import annotations
 
 import re
+import sqlite3
 import typing as t
 
 from gladier_jupyter.local._http import ServiceContext
@@ -18,6 +19,7 @@ from .errors import (
     IncompatibleIndexStatus,
     NoSuchIndex,
     NotFound,
+    UnsupportedQuery,
     ValidationError,
 )
 from .query import compile_query
@@ -373,7 +375,17 @@ class SearchService:
         q = query.get("q", "*")
         if not isinstance(q, str):
             raise ValidationError(f"The query string {q!r} is not a string.")
-        hits = self.store.match(index_id, compile_query(q, advanced=bool(query.get("advanced"))))
+        condition = compile_query(q, advanced=bool(query.get("advanced")))
+        try:
+            hits = self.store.match(index_id, condition)
+        except sqlite3.OperationalError as error:
+            # SQLite's own limits (expression depth, compound terms) past the query's bounds
+            if "too large" not in str(error) and "too many" not in str(error):
+                raise
+            raise UnsupportedQuery(
+                f"The query {q[:80]!r} is too complex for the local Search service ({error});"
+                " split it into simpler queries."
+            ) from None
         filters = list(query.get("filters") or [])
         out = []
         for entry, rank in hits:
