@@ -204,10 +204,10 @@ class _Compiler:
         if isinstance(node, (tree.Group, tree.FieldGroup)):
             return self.node(node.expr, field=field, negated=negated, depth=down)
         if isinstance(node, tree.AndOperation):
-            parts = [self.operand(c, field, negated, down) for c in node.children]
+            parts = [self.node(c, field=field, negated=negated, depth=down) for c in node.children]
             return _join(" AND ", parts)
         if isinstance(node, tree.OrOperation):
-            parts = [self.operand(c, field, negated, down) for c in node.children]
+            parts = [self.node(c, field=field, negated=negated, depth=down) for c in node.children]
             return _join(" OR ", parts)
         if isinstance(node, tree.UnknownOperation):
             must, should, must_not = [], [], []
@@ -248,11 +248,6 @@ class _Compiler:
             return self.word(node.value, field, negated)
         self._unsupported(node, f"a {type(node).__name__}", "rewrite it with terms and AND/OR")
         raise AssertionError  # pragma: no cover (_unsupported raises)
-
-    def operand(self, child: tree.Item, field: str | None, negated: bool, depth: int) -> Sql:
-        if isinstance(child, (tree.Not, tree.Prohibit)):
-            return _not(self.node(child.a, field=field, negated=not negated, depth=depth))
-        return self.node(child, field=field, negated=negated, depth=depth)
 
     def search_field(self, node: tree.SearchField, *, field: str | None, negated: bool,
                      depth: int) -> Sql:
