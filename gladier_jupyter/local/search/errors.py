@@ -11,7 +11,9 @@ __all__ = [
     "IncompatibleIndexStatus",
     "NoSuchIndex",
     "NotFound",
+    "QuerySyntaxError",
     "SearchError",
+    "UnsupportedQuery",
     "ValidationError",
 ]
 
@@ -50,6 +52,21 @@ class SearchError(ApiError):
 class ValidationError(SearchError):
     http_status = 400
     code = "BadRequest.ValidationError"
+
+
+class QuerySyntaxError(SearchError):
+    """An advanced query string that does not parse (Globus Search: a 400)."""
+
+    http_status = 400
+    code = "BadRequest.Generic"
+
+
+class UnsupportedQuery(SearchError):
+    """Query syntax Globus Search reads but the local service does not evaluate (fuzzy,
+    proximity, regular expressions, ...): refused rather than answered with wrong hits."""
+
+    http_status = 400
+    code = "BadRequest.UnsupportedQuery"
 
 
 class NotFound(SearchError):

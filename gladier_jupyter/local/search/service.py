@@ -1,8 +1,7 @@
 """The in-process Search service: indices, GIngest, full-text queries, subjects, tasks.
 
-Queries follow Globus Search's simple syntax: words (any may match; ``+word`` must,
-``-word`` must not), ``"quoted phrases"``, ``prefix*``, ``*`` for everything; with
-``advanced`` also ``field.path:value``, ``AND``/``OR``/``NOT``. ``POST`` queries add
+Query strings (simple, or with ``advanced`` the Lucene query string: boolean operators,
+fields, phrases, ranges, wildcards) are compiled by :mod:`.query`. ``POST`` queries add
 ``filters`` (``match_any``, ``match_all``, ``range``), ``sort`` and ``terms`` facets.
 Only entries whose ``visible_to`` names ``public``, ``all_authenticated_users`` or the
 local user's identity URN are ever returned.
@@ -11,6 +10,7 @@ local user's identity URN are ever returned.
 from __future__ import annotations
 
 import re
+import sqlite3
 import typing as t
 
 from gladier_jupyter.local._http import ServiceContext
@@ -19,8 +19,10 @@ from .errors import (
     IncompatibleIndexStatus,
     NoSuchIndex,
     NotFound,
+    UnsupportedQuery,
     ValidationError,
 )
+from .query import compile_query
 from .store import SearchStore
 
 __all__ = ["SearchService"]
@@ -45,7 +47,6 @@ ROLE_NAMES = ("owner", "admin", "writer")
 _PRINCIPAL = re.compile(
     r"^urn:globus:(auth:identity|groups:id):[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
-_TOKEN = re.compile(r'([+-]?)"([^"]*)"|([+-]?)(\S+)')
 _MAX_LIMIT = 10000
 
 
@@ -374,12 +375,18 @@ class SearchService:
         q = query.get("q", "*")
         if not isinstance(q, str):
             raise ValidationError(f"The query string {q!r} is not a string.")
-        plan = _parse_query(q, advanced=bool(query.get("advanced")))
-        hits = self.store.match(index_id, plan.fts)
-        if plan.exclude_fts:
-            excluded = {e["rowid"] for e, _r in self.store.match(index_id, plan.exclude_fts)}
-            hits = [(e, r) for e, r in hits if e["rowid"] not in excluded]
-        filters = list(plan.field_filters) + list(query.get("filters") or [])
+        condition = compile_query(q, advanced=bool(query.get("advanced")))
+        try:
+            hits = self.store.match(index_id, condition)
+        except sqlite3.OperationalError as error:
+            # SQLite's own limits (expression depth, compound terms) past the query's bounds
+            if "too large" not in str(error) and "too many" not in str(error):
+                raise
+            raise UnsupportedQuery(
+                f"The query {q[:80]!r} is too complex for the local Search service ({error});"
+                " split it into simpler queries."
+            ) from None
+        filters = list(query.get("filters") or [])
         out = []
         for entry, rank in hits:
             if visible_only and not self._visible(entry):
@@ -460,61 +467,6 @@ def _ingest_entries(doc: t.Any) -> list[dict[str, t.Any]]:
             {"subject": subject, "entry_id": entry_id, "content": content, "visible_to": visible_to}
         )
     return entries
-
-
-class _Plan(t.NamedTuple):
-    fts: str | None
-    exclude_fts: str | None
-    field_filters: list[dict[str, t.Any]]
-
-
-def _fts_term(text: str) -> str | None:
-    prefix = text.endswith("*") and len(text) > 1
-    # control characters (NUL ends an FTS5 string early) only separate words
-    body = re.sub(r"[\x00-\x1f\x7f]", " ", text[:-1] if prefix else text)
-    if not re.search(r"\w", body):
-        return None
-    quoted = '"' + body.replace('"', '""') + '"'
-    return quoted + ("*" if prefix else "")
-
-
-def _parse_query(q: str, *, advanced: bool) -> _Plan:
-    q = q.strip()
-    if q in ("", "*"):
-        return _Plan(None, None, [])
-    must: list[str] = []
-    should: list[str] = []
-    must_not: list[str] = []
-    field_filters: list[dict[str, t.Any]] = []
-    pending_op = ""
-    for match in _TOKEN.finditer(q):
-        sign = match.group(1) or match.group(3) or ""
-        text = match.group(2) if match.group(2) is not None else match.group(4)
-        if advanced and match.group(4) in ("AND", "OR", "NOT"):
-            pending_op = match.group(4)
-            continue
-        if pending_op == "AND":
-            sign = sign or "+"
-        elif pending_op == "NOT":
-            sign = "-"
-        pending_op = ""
-        if advanced and match.group(4) and ":" in text and not text.startswith(":"):
-            field, _, value = text.partition(":")
-            value = value.strip('"')
-            flt = {"type": "match_any", "field_name": field, "values": [value]}
-            field_filters.append({**flt, "negate": sign == "-"})
-            continue
-        term = _fts_term(text)
-        if term is None:
-            continue
-        {"+": must, "-": must_not}.get(sign, should).append(term)
-    if must:
-        fts: str | None = " AND ".join(must)
-    elif should:
-        fts = " OR ".join(should)
-    else:
-        fts = None
-    return _Plan(fts, " OR ".join(must_not) if must_not else None, field_filters)
 
 
 def _values(content: t.Any, field: str) -> list[t.Any]:

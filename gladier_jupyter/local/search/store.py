@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import math
 import os
 import pathlib
 import sqlite3
@@ -14,7 +15,12 @@ import uuid
 
 from gladier_jupyter.local._db import open_database
 
-__all__ = ["SearchStore", "entry_text", "now_string"]
+from .query import Condition, date_key
+
+__all__ = ["SearchStore", "entry_fields", "entry_text", "now_string"]
+
+# 1: entry_fields (field queries) added; older files get it filled from their entries
+_SCHEMA_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS indices (
@@ -51,6 +57,44 @@ CREATE TRIGGER IF NOT EXISTS entries_au AFTER UPDATE ON entries BEGIN
     INSERT INTO entries_fts (entries_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
     INSERT INTO entries_fts (rowid, text) VALUES (new.rowid, new.text);
 END;
+-- every scalar of an entry's content under its dotted field path (list items share their
+-- list's path), typed as Globus Search detects types: what field:value queries read
+CREATE TABLE IF NOT EXISTS entry_fields (
+    id INTEGER PRIMARY KEY,
+    entry INTEGER NOT NULL,
+    field TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    num REAL,
+    date TEXT
+);
+CREATE INDEX IF NOT EXISTS entry_fields_entry ON entry_fields (entry);
+CREATE INDEX IF NOT EXISTS entry_fields_field ON entry_fields (field, num);
+CREATE VIRTUAL TABLE IF NOT EXISTS entry_fields_fts USING fts5(
+    value, content='entry_fields', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS entry_fields_ai AFTER INSERT ON entry_fields
+WHEN new.kind != 'number' BEGIN
+    INSERT INTO entry_fields_fts (rowid, value) VALUES (new.id, new.value);
+END;
+CREATE TRIGGER IF NOT EXISTS entry_fields_ad AFTER DELETE ON entry_fields
+WHEN old.kind != 'number' BEGIN
+    INSERT INTO entry_fields_fts (entry_fields_fts, rowid, value)
+    VALUES ('delete', old.id, old.value);
+END;
+CREATE TRIGGER IF NOT EXISTS entries_fields_ad AFTER DELETE ON entries BEGIN
+    DELETE FROM entry_fields WHERE entry = old.rowid;
+END;
+CREATE TRIGGER IF NOT EXISTS entries_fields_au AFTER UPDATE OF content ON entries BEGIN
+    DELETE FROM entry_fields WHERE entry = old.rowid;
+END;
+-- the words of both full-text indices, for wildcard terms (GLOB over the vocabulary)
+CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts_terms USING fts5vocab(entries_fts, 'row');
+CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts_instances USING fts5vocab(entries_fts, 'instance');
+CREATE VIRTUAL TABLE IF NOT EXISTS entry_fields_fts_terms USING fts5vocab(entry_fields_fts, 'row');
+CREATE VIRTUAL TABLE IF NOT EXISTS entry_fields_fts_instances
+    USING fts5vocab(entry_fields_fts, 'instance');
 CREATE TABLE IF NOT EXISTS tasks (
     task_id TEXT PRIMARY KEY,
     index_id TEXT NOT NULL,
@@ -82,6 +126,34 @@ def now_string() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def entry_fields(content: t.Any) -> list[tuple[str, str, str, float | None, str | None]]:
+    """Every scalar of an entry's content as ``(field, kind, text, number, date key)``.
+
+    ``field`` is the dotted path (``metadata.keywords`` for each item of that list), as
+    filters, sorts and field queries name it; ``kind`` is ``string``, ``number`` or
+    ``boolean``; strings in a date format also get their sortable UTC date key.
+    """
+    out: list[tuple[str, str, str, float | None, str | None]] = []
+
+    def walk(value: t.Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            for item in value:
+                walk(item, path)
+        elif isinstance(value, bool):
+            out.append((path, "boolean", "true" if value else "false", None, None))
+        elif isinstance(value, (int, float)):
+            number = float(value) if math.isfinite(value) else None
+            out.append((path, "number", str(value), number, None))
+        elif isinstance(value, str):
+            out.append((path, "string", value, None, date_key(value)))
+
+    walk(content, "")
+    return out
+
+
 def entry_text(content: t.Any) -> str:
     """Every scalar value of an entry's content, as the text the full-text index holds."""
     parts: list[str] = []
@@ -108,6 +180,28 @@ class SearchStore:
     def __init__(self, path: pathlib.Path):
         self._lock = threading.RLock()
         self._db = open_database(path, _SCHEMA)
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
+            self._fill_entry_fields()
+
+    def _fill_entry_fields(self) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.execute("DELETE FROM entry_fields")
+                for row in self._db.execute("SELECT rowid, content FROM entries").fetchall():
+                    self._insert_fields(row[0], json.loads(row[1]))
+                self._db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _insert_fields(self, rowid: int, content: t.Any) -> None:
+        self._db.executemany(
+            "INSERT INTO entry_fields (entry, field, kind, value, num, date)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(rowid, *leaf) for leaf in entry_fields(content)],
+        )
 
     def close(self) -> None:
         with self._lock:
@@ -207,12 +301,13 @@ class SearchStore:
         with self._lock:
             self._db.execute("BEGIN")
             try:
-                self._db.executemany(
-                    "INSERT INTO entries (index_id, subject, entry_id, content, visible_to, text)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (index_id, subject, entry_id)"
-                    " DO UPDATE SET content = excluded.content,"
-                    " visible_to = excluded.visible_to, text = excluded.text",
-                    [
+                for e in entries:
+                    rowid = self._db.execute(
+                        "INSERT INTO entries (index_id, subject, entry_id, content, visible_to,"
+                        " text) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (index_id, subject,"
+                        " entry_id) DO UPDATE SET content = excluded.content,"
+                        " visible_to = excluded.visible_to, text = excluded.text"
+                        " RETURNING rowid",
                         (
                             index_id,
                             e["subject"],
@@ -220,32 +315,34 @@ class SearchStore:
                             json.dumps(e["content"]),
                             json.dumps(e["visible_to"]),
                             entry_text(e["content"]),
-                        )
-                        for e in entries
-                    ],
-                )
+                        ),
+                    ).fetchone()[0]
+                    # the update trigger has removed the replaced content's fields
+                    self._insert_fields(rowid, e["content"])
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
         return len(entries)
 
-    def match(self, index_id: str, fts_query: str | None) -> list[tuple[dict[str, t.Any], float]]:
-        """Entries of an index matching an FTS5 query (all entries for ``None``), with rank
-        (lower is better), best first."""
+    def match(self, index_id: str, condition: Condition) -> list[tuple[dict[str, t.Any], float]]:
+        """Entries of an index meeting a compiled query, with rank (lower is better), best
+        first; entries its words do not rank come after, in ingest order."""
+        rank_join = ""
+        params: tuple[t.Any, ...] = ()
+        if condition.rank is not None:
+            rank_join = (
+                " LEFT JOIN (SELECT rowid AS ranked, bm25(entries_fts) AS score FROM entries_fts"
+                " WHERE entries_fts MATCH ?) r ON r.ranked = e.rowid"
+            )
+            params = (condition.rank,)
+        score = "COALESCE(r.score, 0.0)" if rank_join else "0.0"
         with self._lock:
-            if fts_query is None:
-                rows = self._db.execute(
-                    "SELECT rowid, *, 0.0 AS rank FROM entries WHERE index_id = ? ORDER BY rowid",
-                    (index_id,),
-                ).fetchall()
-            else:
-                rows = self._db.execute(
-                    "SELECT e.rowid AS rowid, e.*, bm25(entries_fts) AS rank"
-                    " FROM entries_fts JOIN entries e ON e.rowid = entries_fts.rowid"
-                    " WHERE entries_fts MATCH ? AND e.index_id = ? ORDER BY rank, e.rowid",
-                    (fts_query, index_id),
-                ).fetchall()
+            rows = self._db.execute(
+                f"SELECT e.rowid AS rowid, e.*, {score} AS rank FROM entries e{rank_join}"
+                f" WHERE e.index_id = ? AND ({condition.where}) ORDER BY rank, e.rowid",
+                (*params, index_id, *condition.params),
+            ).fetchall()
         return [(_entry(r), float(r["rank"])) for r in rows]
 
     def subject_entries(self, index_id: str, subject: str) -> list[dict[str, t.Any]]:
