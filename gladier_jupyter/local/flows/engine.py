@@ -21,6 +21,7 @@ import typing as t
 
 from gladier_jupyter.local import actions
 from gladier_jupyter.local.actions.compute import jsonable
+from gladier_jupyter.local import expressions
 from gladier_jupyter.local.expressions import ExpressionError, evaluate
 from gladier_jupyter.local.flows import paths
 from gladier_jupyter.local.flows.paths import MISSING, PathError
@@ -40,7 +41,7 @@ def now_iso() -> str:
 def warm_up() -> None:
     """Import and build what the first run would otherwise pay for."""
     paths.warm_up()
-    evaluate("1 + 1", {})
+    expressions.warm_up()
     import jsonschema  # noqa: F401
 
 

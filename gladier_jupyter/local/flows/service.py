@@ -7,6 +7,7 @@ import re
 import typing as t
 import uuid
 
+from gladier_jupyter.local import expressions
 from gladier_jupyter.local._http import ServiceContext
 from gladier_jupyter.local.flows.engine import Engine, now_iso
 from gladier_jupyter.local.flows.errors import BadRequest, NotFound, StateConflict, Unprocessable
@@ -77,6 +78,7 @@ class FlowsService:
 
     def close(self) -> None:
         self.engine.stop()
+        expressions.close()
 
     # -- flows -------------------------------------------------------------------------
     def _check_flow_body(self, body: dict[str, t.Any], creating: bool) -> None:
