@@ -4,8 +4,9 @@ stays bounded, and it answers the next request at once.
 
 Before the fix (expressions evaluated in the service process, patterns matched with Python's
 backtracking ``re``): ``(9**4000000) * (9**4000000) % 7`` held the service's interpreter lock
-for ~27 s (no request answered meanwhile), ``'a'.ljust(1500000000)`` put the service's peak
-RSS at 1.5 GB, and ``^(a+)+$`` against ``'a' * 40 + '!'`` never came back.
+for ~18-30 s (a get_run meanwhile took 8 s), ``'a'.ljust(1500000000)`` put the service's
+peak RSS at 4.3 GB, ``(1).to_bytes(1500000000, 'big')`` at 18.7 GB, and ``^(a+)+$`` against
+``'a' * 26 + '!'`` held the HTTP loop 7 s (doubling per character; 40 would be days).
 """
 
 from __future__ import annotations
@@ -103,15 +104,20 @@ def test_hostile_expression_fails_its_state_in_one_line_and_leaves_the_service_s
     assert "\n" not in cause and len(cause) < 400
     assert "'evil.='" in cause
     # The service never held the value: its peak RSS over its whole life stays small
-    # (before: 1.5 GB for each of the padding expressions, 4.7 GB for a comprehension).
+    # (before: 4.3 GB after the padding expressions, 18.7 GB after to_bytes).
     assert _status_kb(service.pid, "VmHWM") < 400 * 1024
+    # It answers the next request at once, and the next expression (in a fresh worker
+    # when the last one was stopped) works.
+    _, seconds = _timed(lambda: fc.get_flow(flow_id))
+    assert seconds < 10
+    normal = svc.deploy(fc, _flow("[n * 2 for n in input.nums]"), title="normal")
+    run = svc.wait_for_run(fc, svc.start(fc, normal, {"input": {"nums": [1, 2]}})["run_id"], timeout=60)
+    assert run["status"] == "SUCCEEDED" and run["details"]["output"]["x"] == {"evil": [2, 4]}
     workers = _expression_workers(service.pid)
+    assert workers
     for pid in workers:
         assert _address_limit_mb(pid) <= MEMORY_MB
         assert _status_kb(pid, "VmRSS") < MEMORY_MB * 1024
-    # ... and answers the next request at once.
-    _, seconds = _timed(lambda: fc.get_flow(flow_id))
-    assert seconds < 10
 
 
 def test_limit_failure_names_the_bound(fc):

@@ -175,10 +175,6 @@ class Sandbox:
         for worker in idle:
             worker.close()
 
-    def pids(self) -> list[int]:
-        with self._cond:
-            return [w.proc.pid for w in self._idle]
-
     def _take(self) -> _Worker:
         with self._cond:
             while True:

@@ -19,9 +19,8 @@ import threading
 import time
 import typing as t
 
-from gladier_jupyter.local import actions
+from gladier_jupyter.local import actions, expressions
 from gladier_jupyter.local.actions.compute import jsonable
-from gladier_jupyter.local import expressions
 from gladier_jupyter.local.expressions import ExpressionError, evaluate
 from gladier_jupyter.local.flows import paths
 from gladier_jupyter.local.flows.paths import MISSING, PathError

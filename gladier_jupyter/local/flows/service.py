@@ -9,8 +9,8 @@ import uuid
 
 from gladier_jupyter.local import expressions
 from gladier_jupyter.local._http import ServiceContext
-from gladier_jupyter.local.flows.engine import Engine, now_iso
 from gladier_jupyter.local.flows import input_schema
+from gladier_jupyter.local.flows.engine import Engine, now_iso
 from gladier_jupyter.local.flows.errors import BadRequest, NotFound, StateConflict, Unprocessable
 from gladier_jupyter.local.flows.store import FlowsStore
 
