@@ -155,3 +155,34 @@ def test_flow_check_and_evaluator_share_the_depth_bound():
     assert evaluate(ok, {"a": value}) == {}
     with pytest.raises(ExpressionError, match="nested more than"):
         evaluate(ok + ".b", {"a": value})
+
+
+# -- which expressions run in-process, and the worker gives the same answers ---------------
+
+
+@pytest.mark.parametrize("expression", [
+    "'a'.ljust(10**9)", "'%9d' % 1", "f'{x:>9}'", "[x for x in y]", "s * 3", "2 ** 10",
+    "s.replace('a', s)", "'-'.join(x)", "range(5)", "s.split()", "sum(x, [])", "round(1, -9)",
+])
+def test_expression_that_can_outgrow_its_input_is_left_to_the_bounded_worker(expression):
+    from gladier_jupyter.local.expressions._core import is_cheap
+
+    assert not is_cheap(expression)
+
+
+@pytest.mark.parametrize("expression", [
+    "input.name + '-' + str(input.n)", "len(input.files) > 2 and input.files[0] == 'p'",
+    "pathjoin(input.dir, basename(input.path))", "f'{input.name}-{input.n}'",
+    "input.a if input.flag else input.b", "obj.get('k', 'default')",
+])
+def test_common_expression_is_evaluated_in_process(expression):
+    from gladier_jupyter.local.expressions._core import is_cheap
+
+    assert is_cheap(expression)
+
+
+@pytest.mark.parametrize("case", DATA["allowed"], ids=[c["expression"] for c in DATA["allowed"]])
+def test_worker_gives_the_in_process_answer(case):
+    from gladier_jupyter.local.expressions import _get_sandbox
+
+    assert _get_sandbox().evaluate(case["expression"], case["names"]) == case["value"]

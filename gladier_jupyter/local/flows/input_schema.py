@@ -1,4 +1,5 @@
-"""A flow's ``input_schema``: checked when the flow is saved, applied to each run's input.
+"""A flow's ``input_schema``: checked when the flow is saved, applied to each run's input
+(a JSON Schema, https://docs.globus.org/api/flows/input-schema; Draft 7 here).
 
 JSON Schema's ``pattern`` and ``patternProperties`` are regular expressions (ECMA-262
 dialect, JSON Schema Validation section 4.3). jsonschema matches them with Python's
