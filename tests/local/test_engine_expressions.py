@@ -163,6 +163,7 @@ def test_flow_check_and_evaluator_share_the_depth_bound():
 @pytest.mark.parametrize("expression", [
     "'a'.ljust(10**9)", "'%9d' % 1", "f'{x:>9}'", "[x for x in y]", "s * 3", "2 ** 10",
     "s.replace('a', s)", "'-'.join(x)", "range(5)", "s.split()", "sum(x, [])", "round(1, -9)",
+    "[" + ", ".join(["input"] * 9) + "]",  # nine copies of the whole input in the result
 ])
 def test_expression_that_can_outgrow_its_input_is_left_to_the_bounded_worker(expression):
     from gladier_jupyter.local.expressions._core import is_cheap

@@ -245,25 +245,36 @@ _CHEAP_NODES = (ast.Expression, ast.Name, ast.Load, ast.Constant, ast.Attribute,
                 ast.FormattedValue, ast.List, ast.Tuple, ast.Dict, ast.Call, ast.keyword)
 _CHEAP_MAX_BINOPS = 16
 _CHEAP_MAX_CONSTANT = 10_000
+# Each name read can put a whole input value in the result (``[input, input, ...]``): with
+# at most this many reads the result is a small multiple of the state's data, which the
+# engine serializes a few times per state anyway.
+_CHEAP_MAX_NAMES = 8
+_CHEAP_MAX_NODES = 64
 
 
 @functools.lru_cache(maxsize=512)
 def is_cheap(expression: str) -> bool:
     """True when the expression's time and result size are at most a small multiple of its
-    input's size whatever the input: only reads, comparisons, conditionals, at most
-    ``_CHEAP_MAX_BINOPS`` additions (no ``*``, ``**``, ``%``, shifts), f-strings without a
-    format spec, and calls of linear functions and methods. No comprehension, no
-    ``ljust``/``replace``/``join``, no ``range``: those can grow their result far past their
-    input and are evaluated in the bounded worker."""
+    input's size whatever the input: a small tree (``_CHEAP_MAX_NODES``) of at most
+    ``_CHEAP_MAX_NAMES`` reads, comparisons, conditionals, at most ``_CHEAP_MAX_BINOPS``
+    additions (simpleeval caps each sum at 100,000 items; no ``*``, ``**``, ``%``, shifts),
+    f-strings without a format spec, and calls of linear functions and methods. No
+    comprehension, ``ljust``, ``replace``, ``join`` or ``range``: those can grow their
+    result far past their input and are evaluated in the bounded worker."""
     try:
         tree = _parse(expression)
     except ExpressionError:
         return True  # refused in-process at once, at no cost
-    binops = 0
+    binops = reads = nodes = 0
     for node in ast.walk(tree):
-        if not isinstance(node, _CHEAP_NODES):
+        nodes += 1
+        if not isinstance(node, _CHEAP_NODES) or nodes > _CHEAP_MAX_NODES:
             return False
-        if isinstance(node, ast.BinOp):
+        if isinstance(node, ast.Name):
+            reads += 1
+            if reads > _CHEAP_MAX_NAMES:
+                return False
+        elif isinstance(node, ast.BinOp):
             binops += 1
             if binops > _CHEAP_MAX_BINOPS:
                 return False
