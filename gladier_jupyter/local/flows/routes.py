@@ -6,6 +6,7 @@ import typing as t
 
 from gladier_jupyter.local import actions
 from gladier_jupyter.local._http import ApiHandler, ServiceContext
+from gladier_jupyter.local.flows import input_schema
 from gladier_jupyter.local.flows.errors import BadRequest, FlowsError, Unprocessable
 from gladier_jupyter.local.flows.service import FlowsService, validate_definition
 
@@ -78,6 +79,8 @@ class ValidateFlowHandler(_FlowsHandler):
         if not isinstance(body, dict) or "definition" not in body:
             raise Unprocessable([(["definition"], "field required", "value_error.missing")])
         problems = validate_definition(body["definition"])
+        if body.get("input_schema") is not None:
+            problems.extend(input_schema.schema_problems(body["input_schema"]))
         if problems:
             raise Unprocessable(problems)
         scopes = set()
