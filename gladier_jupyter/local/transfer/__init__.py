@@ -17,7 +17,7 @@ import typing as t
 import uuid
 
 from gladier_jupyter.local._db import open_database
-from gladier_jupyter.local._http import ApiError, ApiHandler, ServiceContext
+from gladier_jupyter.local._http import ApiError, ApiHandler, MiB, ServiceContext
 from gladier_jupyter.local.actions import ActionUnableToRun
 from gladier_jupyter.local.actions.transfer import _inside, collection_root, copy_items, nice_status
 
@@ -173,6 +173,8 @@ class SubmissionIdHandler(_Handler):
 
 
 class TransferHandler(_Handler):
+    max_body_size = 10 * MiB
+
     def post(self) -> None:
         body = self.json_body()
         if not isinstance(body, dict):
