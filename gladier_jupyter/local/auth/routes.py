@@ -24,17 +24,6 @@ class _AuthHandler(ApiHandler):
     error_class = AuthError
     max_body_size = 64 * 1024  # OAuth2 forms: a code, a verifier, a token
 
-
-class _OpenHandler(_AuthHandler):
-    """A route that needs no service secret (it checks its own proof, or has none)."""
-
-    @classmethod
-    def credential(cls, ctx: ServiceContext, headers: t.Any) -> str | None:
-        return "open"
-
-    def prepare(self) -> None:
-        return None
-
     @property
     def service(self) -> AuthService:
         return self.ctx.services["auth"]
@@ -48,6 +37,17 @@ class _OpenHandler(_AuthHandler):
 
     def _is_secret(self, token: str) -> bool:
         return bool(token) and hmac.compare_digest(token.encode(), self.ctx.secret.encode())
+
+
+class _OpenHandler(_AuthHandler):
+    """A route that needs no service secret (it checks its own proof, or has none)."""
+
+    @classmethod
+    def credential(cls, ctx: ServiceContext, headers: t.Any) -> str | None:
+        return "open"
+
+    def prepare(self) -> None:
+        return None
 
 
 class AuthorizeHandler(_AuthHandler):
