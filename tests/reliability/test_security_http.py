@@ -367,3 +367,29 @@ def test_deep_json_body_gets_a_one_line_400_in_the_api_shape(deep_service, route
         message = doc.get("message") or doc.get("reason") or str(doc)
     assert "\n" not in message and "deep" in message.lower(), message
     _warm(info)
+
+
+BODY_ROUTES = [
+    "POST flows/flows", "POST flows/flows/validate", "PUT flows/flows/{flow_id}",
+    "POST flows/flows/{flow_id}/run", "POST flows/flows/{flow_id}/validate_run",
+    "POST search/v1/index", "POST search/v1/index/{index_id}/ingest",
+    "POST search/v1/index/{index_id}/search", "POST search/v1/index/{index_id}/scroll",
+    "POST search/v1/index/{index_id}/batch_delete_by_subject",
+    "POST search/v1/index/{index_id}/delete_by_query", "POST search/v1/index/{index_id}/role",
+    "POST compute/v3/functions", "POST compute/v2/submit", "POST compute/v2/batch_status",
+    "POST compute/v3/endpoints/4b116d3c-1703-4f8f-9f6f-39921e5864df/submit",
+    "POST transfer/v0.10/transfer", "POST transfer/v0.10/operation/endpoint/x/mkdir",
+]
+
+
+@pytest.mark.parametrize("route", BODY_ROUTES)
+def test_body_of_the_wrong_type_never_gets_a_500(deep_service, route):
+    info, ids = deep_service
+    method, _, path = route.partition(" ")
+    api, _, rest = path.format(**ids).partition("/")
+    for body in ("[]", '"text"', "null", "1e999", b"\xff\xfe"):
+        try:
+            _client(info, api).request(method, "/" + rest, data=body,
+                                       headers={"Content-Type": "application/json"})
+        except globus_sdk.GlobusAPIError as err:
+            assert err.http_status < 500, (route, body, err.text[:300])

@@ -164,6 +164,8 @@ class LsHandler(_Handler):
 class MkdirHandler(_Handler):
     def post(self, collection_id: str) -> None:
         body = self.json_body()
+        if not isinstance(body, dict):
+            raise TransferError("The body must be a JSON object.", http_status=400, code="ClientError.BadRequest")
         self.write_json(self.transfer.mkdir(collection_id, str(body.get("path", ""))), status=202)
 
 
