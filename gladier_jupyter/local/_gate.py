@@ -44,6 +44,9 @@ IDLE_CONNECTION_TIMEOUT = 60.0
 MAX_CONNECTIONS = 128
 #: Bodies no route reads (tornado refuses them before any route is chosen).
 LARGEST_BODY = 64 * 1024 * 1024
+#: An oversized body from the user's own client is read and dropped (never kept) up to
+#: this size so the client sees the 413; a larger one is answered at once.
+DRAIN_LIMIT = 256 * 1024 * 1024
 
 
 def _connection_limit() -> int:
@@ -115,7 +118,7 @@ class _TornadoNoise(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.ERROR:
             return True
-        template = str(record.msg).split("%", 1)[0].strip(" :")
+        template = str(record.msg).split("%", 1)[0].strip(" :").removesuffix(" from")
         self.refusals.note(f"tornado: {short_path(template, 60)}")
         return False
 
@@ -159,13 +162,21 @@ class ConnectionCap:
 
 class _Refusal(tornado.httputil.HTTPMessageDelegate):
     """Answers ``error`` as soon as the headers are in, then closes the connection: the
-    body, if any was announced, is never read into memory."""
+    body, if any was announced, is never read into memory. With ``drain`` (an oversized
+    body from the user's own client, which sends it whole before it reads an answer) the
+    body is read and dropped first, so the client sees the 413 rather than a broken pipe."""
 
-    def __init__(self, connection: tornado.httputil.HTTPConnection, error: ApiError) -> None:
+    def __init__(self, connection: tornado.httputil.HTTPConnection, error: ApiError,
+                 drain: bool = False) -> None:
         self.connection = connection
         self.error = error
+        self.drain = drain
 
     def headers_received(self, start_line: t.Any, headers: tornado.httputil.HTTPHeaders) -> None:
+        if not self.drain:
+            self._answer()
+
+    def _answer(self) -> None:
         body = json.dumps(self.error.body()).encode()
         status = self.error.http_status
         out = tornado.httputil.HTTPHeaders({
@@ -180,7 +191,8 @@ class _Refusal(tornado.httputil.HTTPMessageDelegate):
         return None  # dropped: tornado closes the connection once the answer is written
 
     def finish(self) -> None:
-        return None
+        if self.drain:
+            self._answer()
 
     def on_connection_close(self) -> None:
         return None
@@ -207,14 +219,20 @@ class GatedApplication(tornado.web.Application):
         connection = request.connection
         credential = api.credential(ctx, request.headers)
         error: ApiError | None = None
+        drain = False
         if credential is None:
             error = api.unauthenticated()
         else:
-            error = self._too_large(request, api)
+            error, length = self._too_large(request, api)
+            if error is not None and credential == "secret" and length <= DRAIN_LIMIT:
+                drain = True
+                with contextlib.suppress(AttributeError):
+                    connection.set_max_body_size(length)  # type: ignore[union-attr]
+                    connection.set_body_timeout(BODY_TIMEOUT)  # type: ignore[union-attr]
         if error is not None:
             self.refusals.note(f"{error.http_status} {short_path(request.method or '-', 8)} "
                                f"{short_path(request.path)}")
-            return _Refusal(connection, error)  # type: ignore[arg-type]
+            return _Refusal(connection, error, drain=drain)  # type: ignore[arg-type]
         if credential == "secret":
             self.connections.trust(getattr(connection, "stream", None))
         with contextlib.suppress(AttributeError):  # an HTTP/1 connection
@@ -223,19 +241,20 @@ class GatedApplication(tornado.web.Application):
         return super().get_handler_delegate(request, target_class, target_kwargs, path_args, path_kwargs)
 
     @staticmethod
-    def _too_large(request: tornado.httputil.HTTPServerRequest, api: type[ApiHandler]) -> ApiError | None:
+    def _too_large(request: tornado.httputil.HTTPServerRequest,
+                   api: type[ApiHandler]) -> tuple[ApiError | None, int]:
         try:
             length = int(request.headers.get("Content-Length", "0"))
         except ValueError:
-            return None  # tornado answers a malformed Content-Length itself
+            return None, 0  # tornado answers a malformed Content-Length itself
         if length <= api.max_body_size:
-            return None
+            return None, length
         cap = api.max_body_size
         size = f"{cap // (1024 * 1024)} MiB" if cap >= 1024 * 1024 else f"{cap // 1024} KiB"
         return api.error_class(
             f"The request body of {length} bytes is larger than the {size} that "
             f"{short_path(request.method or '-', 8)} {short_path(request.path, 60)} accepts; "
-            "send a smaller body.", http_status=413, code="REQUEST_TOO_LARGE")
+            "send a smaller body.", http_status=413, code="REQUEST_TOO_LARGE"), length
 
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         """Activity for the idle shutdown, and one bounded line per failed request that

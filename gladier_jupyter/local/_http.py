@@ -36,7 +36,7 @@ MAX_JSON_DEPTH = 128
 def short_path(path: str, limit: int = 80) -> str:
     """``path`` for a log line: printable characters only, at most ``limit`` of them."""
     clean = "".join(c if c.isprintable() and c.isascii() else "?" for c in path[: limit + 1])
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
 
 
 def _json_depth_exceeds(doc: t.Any, limit: int) -> bool:

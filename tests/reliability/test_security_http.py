@@ -5,7 +5,7 @@ cost the service memory, keep it alive, fill its log or leak a header into it:
 
 - uploads without the secret announcing a huge body and then stalling: refused on their
   headers (401, no byte of the body read), the service's RSS does not grow;
-- an authenticated body over the route's cap: 413 in the API's error shape, on the headers;
+- an authenticated body over the route's cap: a one-line 413 in the API's error shape;
 - a connection flood past the service's file-descriptor limit: connections beyond the cap
   are shed, an authenticated request is still answered;
 - 2,000 refused requests with long URIs and a planted bearer token: a few short lines in
@@ -180,26 +180,36 @@ def test_stalled_unauthenticated_uploads_hold_no_memory(tmp_path):
         _warm(info)  # still serving
 
 
-def test_authenticated_body_over_the_route_cap_gets_413_on_its_headers(tmp_path):
+def test_authenticated_body_over_the_route_cap_gets_a_one_line_413(tmp_path):
     import json
 
     with svc.private_service(tmp_path / "svc") as info:
-        auth = {"Authorization": f"Bearer {info.secret}", "Content-Type": "application/json"}
-        # Flows: run input is capped at 16 MiB (see _gate.RUN_BODY).
-        status, headers, body = _request(
-            info, "POST", "/api/flows/flows", {**auth, "Content-Length": str(17 * MB)})
-        doc = json.loads(body)
-        assert status == 413 and _flows_shape(doc), (status, doc)
-        assert "\n" not in doc["error"]["detail"] and "16" in doc["error"]["detail"]
+        fc = svc.flows_client(info)
+        # Flows: definitions and run input are capped at 16 MiB (flows/routes.RUN_BODY_SIZE).
+        with pytest.raises(globus_sdk.GlobusAPIError) as caught:
+            fc.post("/flows", data={"title": "big", "definition": {}, "blob": "x" * (17 * MB)})
+        doc = caught.value.raw_json
+        assert caught.value.http_status == 413 and _flows_shape(doc), doc
+        assert "\n" not in doc["error"]["detail"] and "16 MiB" in doc["error"]["detail"]
         # Search documents a 10 MB request limit (docs.globus.org/api/search/limits).
-        status, _, body = _request(
-            info, "POST", "/api/search/v1/index/x/ingest", {**auth, "Content-Length": str(11 * MB)})
-        doc = json.loads(body)
-        assert status == 413 and doc.get("@datatype") == "GError" and doc["status"] == 413, doc
+        index_id = svc.search_client(info).post(
+            "/beta/index", data={"display_name": "big", "description": "x"}).data["id"]
+        with pytest.raises(globus_sdk.GlobusAPIError) as caught:
+            svc.search_client(info).post(f"/v1/index/{index_id}/ingest", data={
+                "ingest_type": "GMetaEntry", "ingest_data": {"subject": "s", "visible_to": ["public"],
+                                                             "content": {"blob": "x" * (11 * MB)}}})
+        doc = caught.value.raw_json
+        assert caught.value.http_status == 413 and doc.get("@datatype") == "GError", doc
         # A small-body route: 1 MiB.
-        status, _, body = _request(
-            info, "POST", "/api/flows/runs/x/cancel", {**auth, "Content-Length": str(2 * MB)})
-        assert status == 413, body[:200]
+        with pytest.raises(globus_sdk.GlobusAPIError) as caught:
+            fc.post("/runs/00000000-0000-4000-8000-000000000000/cancel", data={"x": "y" * (2 * MB)})
+        assert caught.value.http_status == 413
+        # Announced far beyond any route, with the secret: answered on the headers.
+        status, _, body = _request(info, "POST", "/api/flows/flows", {
+            "Authorization": f"Bearer {info.secret}", "Content-Type": "application/json",
+            "Content-Length": str(1024 * MB)})
+        assert status == 413 and _flows_shape(json.loads(body))
+        assert svc.stored_counts(info.state_dir)["flows"] == 0
         _warm(info)
 
 
@@ -324,6 +334,21 @@ def test_refused_requests_do_not_keep_an_idle_service_alive(tmp_path):
 
 DEEP = "[" * 100_000 + "]" * 100_000
 DEEP_OBJECT = '{"a":' * 100_000 + "1" + "}" * 100_000
+
+
+def test_refusal_log_writes_a_burst_then_one_count(caplog):
+    from gladier_jupyter.local._gate import RefusalLog
+
+    refusals = RefusalLog(burst=2, window=0.2)
+    with caplog.at_level("WARNING", logger="gladier_jupyter.local.http"):
+        for i in range(500):
+            refusals.note(f"401 GET /api/flows/x{i}")
+        time.sleep(0.25)
+        refusals.note("401 GET /api/flows/y")
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[:2] == ["refused: 401 GET /api/flows/x0", "refused: 401 GET /api/flows/x1"]
+    assert lines[2].startswith("refused 498 more requests") and lines[3].endswith("/y")
+    assert len(lines) == 4
 
 
 def _client(info: t.Any, api: str) -> globus_sdk.BaseClient:
