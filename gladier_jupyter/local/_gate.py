@@ -131,29 +131,29 @@ def _install_log_filter(refusals: RefusalLog) -> None:
 
 
 class ConnectionCap:
-    """The connections the server holds, oldest first, each marked once it carried the
-    secret. A connection past the cap sheds the oldest one that never did (a flood from
-    another user cannot push out the user's own clients); when every held connection
-    carried the secret, the new one is refused."""
+    """The connections the server holds, least recently used first, each marked once it
+    carried the secret. A connection past the cap sheds the oldest one that never did (a
+    flood from another user cannot push out the user's own clients), or, when all of them
+    did, the one whose last request is the oldest (an idle keep-alive its client reopens)."""
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limit or _connection_limit()
         self._open: dict[tornado.iostream.IOStream, bool] = {}
 
-    def admit(self, stream: tornado.iostream.IOStream) -> bool:
+    def admit(self, stream: tornado.iostream.IOStream) -> None:
         for closed in [s for s in self._open if s.closed()]:
             del self._open[closed]
         if len(self._open) >= self.limit:
             victim = next((s for s, trusted in self._open.items() if not trusted), None)
             if victim is None:
-                return False
+                victim = next(iter(self._open))
             del self._open[victim]
             victim.close()
         self._open[stream] = False
-        return True
 
     def trust(self, stream: tornado.iostream.IOStream | None) -> None:
-        if stream is not None and stream in self._open:
+        """A request with the secret started on ``stream``: mark it, and most recently used."""
+        if stream is not None and self._open.pop(stream, None) is not None:
             self._open[stream] = True
 
     def __len__(self) -> int:
@@ -281,12 +281,14 @@ class LimitedHTTPServer(tornado.httpserver.HTTPServer):
         kwargs.setdefault("body_timeout", BODY_TIMEOUT)
         kwargs.setdefault("max_body_size", LARGEST_BODY)
         super().initialize(request_callback, **kwargs)
-        self.connections = getattr(request_callback, "connections", None) or ConnectionCap()
-        self.refusals = getattr(request_callback, "refusals", None) or RefusalLog()
+        # The application marks the connections that carried the secret in this same cap.
+        connections = getattr(request_callback, "connections", None)
+        refusals = getattr(request_callback, "refusals", None)
+        self.connections = connections if isinstance(connections, ConnectionCap) else ConnectionCap()
+        self.refusals = refusals if isinstance(refusals, RefusalLog) else RefusalLog()
 
     def handle_stream(self, stream: tornado.iostream.IOStream, address: t.Any) -> None:
-        if not self.connections.admit(stream):
-            self.refusals.note("connection over the cap")
-            stream.close()
-            return
+        if len(self.connections) >= self.connections.limit:
+            self.refusals.note("a connection shed (over the cap)")
+        self.connections.admit(stream)
         super().handle_stream(stream, address)

@@ -7,7 +7,7 @@ cost the service memory, keep it alive, fill its log or leak a header into it:
   headers (401, no byte of the body read), the service's RSS does not grow;
 - an authenticated body over the route's cap: a one-line 413 in the API's error shape;
 - a connection flood past the service's file-descriptor limit: connections beyond the cap
-  are shed, an authenticated request is still answered;
+  are shed, the user's open connection keeps working and a new one is answered;
 - 2,000 refused requests with long URIs and a planted bearer token: a few short lines in
   service.log, no header in any log or store, and the idle timer is not reset by them;
 - 100,000-deep JSON bodies: a one-line 400 in each API's error shape, never a 500.
@@ -256,6 +256,10 @@ def test_connection_flood_past_the_fd_limit_leaves_the_service_answering(tmp_pat
         assert _fd_limit(info.pid) == service_limit
         _warm(info)
         scheme, host, port = _address(info)
+        # The user's own keep-alive connection, open before the flood.
+        own = stack.enter_context(contextlib.closing(_connect(info)))
+        own.sendall(_head("GET", "/api/health", {"Authorization": f"Bearer {info.secret}"}))
+        assert _read_response(own)[0] == 200
         failures = 0
         for i in range(service_limit + 300):
             try:
@@ -274,6 +278,20 @@ def test_connection_flood_past_the_fd_limit_leaves_the_service_answering(tmp_pat
               f"{type(answer).__name__}")
         assert isinstance(answer, list), f"authenticated request during a flood: {answer!r}"
         assert held < service_limit - 64, f"the service holds {held} descriptors of {service_limit}"
+        own.sendall(_head("GET", "/api/health", {"Authorization": f"Bearer {info.secret}"}))
+        assert _read_response(own)[0] == 200, "the flood closed the user's own connection"
+
+
+def test_more_authenticated_connections_than_the_cap_are_all_answered(tmp_path):
+    from gladier_jupyter.local._gate import MAX_CONNECTIONS
+
+    with svc.private_service(tmp_path / "svc") as info, contextlib.ExitStack() as stack:
+        auth = {"Authorization": f"Bearer {info.secret}"}
+        for _ in range(MAX_CONNECTIONS + 20):  # keep-alive connections a client left open
+            sock = stack.enter_context(contextlib.closing(_connect(info)))
+            sock.sendall(_head("GET", "/api/health", auth))
+            assert _read_response(sock)[0] == 200
+        assert isinstance(_answers_within(info, 20), list)
 
 
 # -- findings 13 and 2: what refused requests leave in the log, and the idle timer ----------
