@@ -6,7 +6,8 @@ Tornado reads a request's whole body (up to 100 MB by default) before a handler'
 hold memory with uploads it will refuse. :class:`GatedApplication` checks the credential and
 the route's body cap when the headers arrive: a request without the secret is answered 401
 and its connection closed without a byte of its body read; a body larger than the route
-reads is answered 413 the same way. :class:`LimitedHTTPServer` caps the connections held
+reads is answered 413 the same way (from the secret's holder, once the body was read and
+dropped, so its client sees the answer). :class:`LimitedHTTPServer` caps the connections held
 (shedding the oldest that never carried the secret), and times out idle connections, slow
 headers and slow bodies. Refused requests are logged as a few short lines a minute and a
 count, never with a header, and do not count as activity for the idle shutdown.

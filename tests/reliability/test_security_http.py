@@ -149,6 +149,21 @@ def test_unauthenticated_upload_is_refused_on_its_headers_with_a_401(tmp_path):
         assert info.secret not in body.decode()
 
 
+def test_client_with_a_stale_secret_gets_a_clean_401_for_a_post_with_a_body(tmp_path):
+    from globus_sdk.transport import RetryConfig
+
+    with svc.private_service(tmp_path / "svc") as info:
+        stale = globus_sdk.FlowsClient(base_url=info.service_url("flows"),
+                                       authorizer=globus_sdk.AccessTokenAuthorizer("stale-secret"),
+                                       retry_config=RetryConfig(max_retries=0))
+        for size in (1_000, 3 * MB):  # the service answers before reading it, then closes
+            for _ in range(3):
+                with pytest.raises(globus_sdk.GlobusAPIError) as caught:
+                    stale.post("/flows", data={"title": "x", "definition": {}, "blob": "x" * size})
+                assert caught.value.http_status == 401 and caught.value.code == "AUTHENTICATION_ERROR"
+        assert svc.stored_counts(info.state_dir)["flows"] == 0
+
+
 def test_stalled_unauthenticated_uploads_hold_no_memory(tmp_path):
     with svc.private_service(tmp_path / "svc") as info:
         _warm(info)
