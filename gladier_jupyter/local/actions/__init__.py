@@ -158,8 +158,26 @@ def check_body(body: t.Any, schema: dict[str, t.Any], what: str, hints: dict[str
         hint = (hints or {}).get(missing)
         raise ActionUnableToRun(f"The {what} body lacks the required field {field!r}"
                                 f"{f' ({hint})' if hint else ''}; add it to the state's Parameters.")
-    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
-    raise ActionUnableToRun(f"The {what} body's field {where or '(body)'!r} is not valid: {message}.")
+    raise ActionUnableToRun(f"The {what} body's field {where or '(body)'!r} {_rule(error)}.")
+
+
+def _shown(value: t.Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _rule(error: t.Any) -> str:
+    """What a jsonschema error says, in one short clause that never quotes a value at length."""
+    value, expected = error.instance, error.validator_value
+    if error.validator == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        return f"must be {' or '.join(map(str, kinds))}, not {_shown(value)}"
+    if error.validator in ("enum", "const"):
+        allowed = expected if error.validator == "enum" else [expected]
+        return f"is {_shown(value)}; use one of {', '.join(repr(a) for a in allowed)}"
+    if error.validator in ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems"):
+        return f"is {_shown(value)}, which breaks {error.validator} {expected}"
+    return f"is {_shown(value)}, which the input schema does not allow ({error.validator})"
 
 
 def introspect(action_url: str) -> dict[str, t.Any] | None:

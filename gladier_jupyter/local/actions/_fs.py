@@ -239,7 +239,10 @@ def _write_file(src: int, info: os.stat_result, parent: int, name: str) -> int:
 def copy_file(src: Collection, sparts: list[str], dst: Collection, dparts: list[str], result: CopyResult,
               recursive: bool, source_path: str) -> None:
     """Copy one transfer item: the file or (``recursive``) folder ``sparts`` to ``dparts``."""
-    sparent = src.open_dir(sparts[:-1], "source_path")
+    try:
+        sparent = src.open_dir(sparts[:-1], "source_path")
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(errno.ENOENT, f"{source_path} does not exist ({exc.strerror})") from None
     try:
         if sparts:
             try:

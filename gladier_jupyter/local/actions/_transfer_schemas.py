@@ -13,7 +13,8 @@ import typing as t
 __all__ = ["SCHEMAS"]
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 128}
-_PATH = {"type": "string", "maxLength": 4096}
+# Lengths and contents of paths are checked by _fs.split_path, which says which rule they break.
+_PATH = {"type": "string"}
 _BOOL = {"type": "boolean"}
 _NOTIFY = {"notify_on_succeeded": _BOOL, "notify_on_failed": _BOOL, "notify_on_inactive": _BOOL}
 
