@@ -529,7 +529,8 @@ class Engine:
             error = state.get("Error", "FlowFailed")
             cause = state.get("Cause", f"The flow reached Fail state {name}.")
             raise StateError(error, cause)
-        if stype == "Action":
+        if stype == "Action" or stype in actions.STATE_TYPES:
+            # Web Input states are actions of the Flows service itself.
             return self._action(name, state, data, names, doc, control)
         raise StateError("States.Runtime", f"State {name} has unknown Type {stype!r}.")
 
@@ -553,13 +554,14 @@ class Engine:
     def _action(self, name: str, state: dict[str, t.Any], data: t.Any, names: dict[str, t.Any],
                 doc: dict[str, t.Any], control: _RunControl) -> tuple[t.Any, str | None, list[dict[str, t.Any]]]:
         url = state.get("ActionUrl")
+        stype = state.get("Type", "Action")
         wait_time = float(state.get("WaitTime", DEFAULT_WAIT_TIME))
         body = _input_for(state, names, "ActionUnableToRun")
-        started = self._started(name, "Action", body)
+        started = self._started(name, stype, body)
         # Record the start so the log shows it while the action runs.
         if not self._commit(control, doc, {"state": name, "data": data}, [started]):
             raise _Canceled()
-        provider = actions.resolve(url) if isinstance(url, str) else None
+        provider = actions.resolve_state(state)
         if provider is None:
             raise StateError(
                 "ActionUnableToRun",
@@ -599,7 +601,7 @@ class Engine:
             status, details = handle.poll()
         if self._stopping.is_set():
             raise _Stopping()  # the end may come from the shutdown itself (workers stopped)
-        result = {
+        result = details if getattr(provider, "bare_result", False) else {
             "action_id": f"{doc['run_id'][:8]}-{name}",
             "completion_time": now_iso(),
             "creator_id": self.service.ctx.identity_id and f"urn:globus:auth:identity:{self.service.ctx.identity_id}",
