@@ -318,3 +318,62 @@ def test_create_web_input_without_options_is_refused_naming_the_field(run_defini
         "InputType": "Selection", "Context": {"Title": "t"}}, "End": True}}})
     details = run["details"]["details"]
     assert details["error"] == "ActionUnableToRun" and "Options" in details["cause"]
+
+
+# -- hostile input and other users ------------------------------------------------------------
+def test_notification_template_repeating_a_long_variable_is_refused_before_it_is_built(run_definition,
+                                                                                       flows_client):
+    # 100,000 placeholders of a 10,000-character variable: a 1,000,000,000-character email
+    # that the first version built in the service's memory (string.Template), in one go.
+    run = run_definition(_state(AP + "notification/notify", {
+        "destination": "a@b.example", "body_template": "$a" * 100_000, "body_variables": {"a": "x" * 10_000},
+        "send_credentials": CREDS}))
+    details = run["details"]["details"]
+    assert details["error"] == "ActionUnableToRun" and "body_template" in details["cause"]
+    assert len(details["cause"]) < 300
+    assert flows_client.get_run(run["run_id"]).data["status"] == "FAILED"  # the service still answers
+
+
+def test_outbox_keeps_only_the_newest_messages(local_service):
+    from gladier_jupyter.local._http import ServiceContext
+    from gladier_jupyter.local.actions.store import OUTBOX_KEPT, ActionsStore
+
+    store = ActionsStore(ServiceContext(state_dir=pathlib.Path(local_service.state_dir) / "outbox-cap", secret="x"))
+    try:
+        for i in range(OUTBOX_KEPT + 10):
+            store.add_message({"time": "t", "destination": "a@b", "body": f"m{i}", "message_id": str(i)})
+        kept = store.messages(limit=OUTBOX_KEPT + 100)
+        assert len(kept) == OUTBOX_KEPT and kept[0]["body"] == f"m{OUTBOX_KEPT + 9}"
+    finally:
+        store.close()
+
+
+def test_another_user_without_the_secret_cannot_read_the_outbox_nor_choose_an_option(
+        run_definition, flows_client, local_service):
+    import http.client
+    import ssl
+
+    from gladier_jupyter import local
+
+    tag = uuid.uuid4().hex
+    started = run_definition(_state(AP + "weboption/wait_for_option", _options(tag)), wait=False)
+    deadline = time.monotonic() + 30
+    while not local.waiting_options(started["run_id"], local_service.state_dir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    port = int(local_service.base_url.rsplit(":", 1)[1])
+    context = ssl.create_default_context(cafile=str(local_service.ca_file))
+    statuses = []
+    for method, path in (("GET", "/api/actions/outbox"), ("GET", f"/api/actions/actions.globus.org/weboption/option/{tag}-approve"),
+                         ("POST", f"/api/actions/actions.globus.org/weboption/option/{tag}-approve"),
+                         ("GET", "/api/flows/web_inputs")):
+        for headers in ({}, {"Authorization": "Bearer guessed"}):
+            conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+            conn.request(method, path, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            statuses.append(resp.status)
+            conn.close()
+    assert set(statuses) == {401}
+    assert flows_client.get_run(started["run_id"]).data["status"] == "ACTIVE"
+    assert local.waiting_options(started["run_id"], local_service.state_dir)
+    flows_client.cancel_run(started["run_id"])

@@ -15,10 +15,19 @@ import string
 import typing as t
 import uuid
 
-from gladier_jupyter.local.actions import ActionHandle, ActionRequest, DoneHandle, check_body
+from gladier_jupyter.local.actions import (
+    ActionHandle,
+    ActionRequest,
+    ActionUnableToRun,
+    DoneHandle,
+    check_body,
+)
 from gladier_jupyter.local.actions.store import store_for
 
-__all__ = ["NotificationProvider"]
+__all__ = ["MAX_BODY", "NotificationProvider", "render"]
+
+#: The longest email body kept (characters, after the variables are filled in).
+MAX_BODY = 256 * 1024
 
 _CREDENTIAL = {
     "type": "object",
@@ -35,7 +44,7 @@ INPUT_SCHEMA = {
         "destination": {"type": "string", "minLength": 3, "maxLength": 2000},
         "sender": {"type": "string", "maxLength": 320},
         "subject": {"type": "string", "maxLength": 998},
-        "body_template": {"type": "string", "maxLength": 1_000_000},
+        "body_template": {"type": "string", "maxLength": MAX_BODY},
         "body_mimetype": {"enum": ["text/plain", "text/html"]},
         "body_variables": {"type": "object"},
         "notification_method": {"enum": ["any", "email"]},
@@ -49,10 +58,24 @@ _HINTS = {"send_credentials": "a list with one SMTP or SES credential; nothing i
           "destination": "the recipient's email address"}
 
 
-def render(template: str, variables: dict[str, t.Any]) -> str:
-    """``template`` with its placeholders filled from ``variables``."""
-    return string.Template(template).safe_substitute({str(k): v if isinstance(v, str) else _text(v)
-                                                      for k, v in variables.items()})
+def render(template: str, variables: dict[str, t.Any], limit: int = MAX_BODY) -> str | None:
+    """``template`` with its placeholders filled from ``variables`` (as
+    :meth:`string.Template.safe_substitute`), or ``None`` once it would pass ``limit``
+    characters: a short template repeating a long variable is refused before it is built."""
+    values = {str(k): _text(v) for k, v in variables.items()}
+    out: list[str] = []
+    size = last = 0
+    for found in string.Template.pattern.finditer(template):
+        name = found.group("named") or found.group("braced")
+        piece = "$" if found.group("escaped") is not None else values.get(name, found.group(0)) if name else found.group(0)
+        chunk = template[last:found.start()]
+        size += len(chunk) + len(piece)
+        if size > limit:
+            return None
+        out += [chunk, piece]
+        last = found.end()
+    out.append(template[last:])
+    return "".join(out) if size + len(template) - last <= limit else None
 
 
 def _text(value: t.Any) -> str:
@@ -75,11 +98,15 @@ class NotificationProvider:
         now = dt.datetime.now(dt.timezone.utc).isoformat()
         message_id = f"<{uuid.uuid4()}@gladier-jupyter.localhost>"
         destinations = [d.strip() for d in str(body["destination"]).split(",") if d.strip()]
+        rendered = render(body["body_template"], body.get("body_variables") or {})
+        if rendered is None:
+            raise ActionUnableToRun(f"The notification/notify body_template with its body_variables makes an email "
+                                    f"over {MAX_BODY:,} characters; send less, or a link to it.")
         message = {
             "time": now, "run_id": request.run_id, "state_name": request.state_name,
             "sender": body.get("sender"), "destination": ", ".join(destinations),
             "subject": body.get("subject", ""), "mimetype": body.get("body_mimetype", "text/plain"),
-            "body": render(body["body_template"], body.get("body_variables") or {}), "message_id": message_id,
+            "body": rendered, "message_id": message_id,
         }
         outbox_id = store_for(request.ctx).add_message(message)
         return DoneHandle("SUCCEEDED", {

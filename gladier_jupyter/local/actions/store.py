@@ -14,7 +14,10 @@ import typing as t
 from gladier_jupyter.local._db import open_database
 from gladier_jupyter.local._http import ServiceContext
 
-__all__ = ["ActionsStore", "store_for"]
+__all__ = ["OUTBOX_KEPT", "ActionsStore", "store_for"]
+
+#: Messages the outbox keeps; older ones are dropped as new ones arrive.
+OUTBOX_KEPT = 5000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -51,7 +54,10 @@ class ActionsStore:
                 " VALUES (?,?,?,?,?,?,?,?,?)",
                 (msg["time"], msg.get("run_id"), msg.get("state_name"), msg.get("sender"), msg["destination"],
                  msg.get("subject"), msg.get("mimetype"), msg["body"], msg["message_id"]))
-            return int(cur.lastrowid or 0)
+            row_id = int(cur.lastrowid or 0)
+            # The newest messages only: a flow looping on an email cannot fill the disk.
+            self.db.execute("DELETE FROM outbox WHERE id <= ?", (row_id - OUTBOX_KEPT,))
+            return row_id
 
     def messages(self, run_id: str | None = None, limit: int = 100) -> list[dict[str, t.Any]]:
         sql, args = "SELECT * FROM outbox", []
