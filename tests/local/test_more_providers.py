@@ -109,7 +109,7 @@ def test_expression_eval_costly_expression_is_bounded_not_a_hang(run_definition)
 
 # -- notification/notify ----------------------------------------------------------------------
 def test_notification_lands_in_the_outbox_and_never_keeps_the_credentials(run_definition, local_service,
-                                                                          actions_client):
+                                                                          actions_client, flows_client):
     from gladier_jupyter import local
 
     run = run_definition(_state(AP + "notification/notify", {
@@ -124,6 +124,8 @@ def test_notification_lands_in_the_outbox_and_never_keeps_the_credentials(run_de
     assert msg["body"] == "File x.pdf is 12 bytes; $unknown stays."
     listed = actions_client.get("outbox", query_params={"run_id": run["run_id"]}).data["messages"]
     assert [m["message_id"] for m in listed] == [details["message_id"]]
+    [entry] = [e for e in run_log(flows_client, run["run_id"]) if e["code"] == "ActionCompleted"]
+    assert entry["description"] == "State A of type Action completed: email to a@b.example: Approval needed"
     stored = (pathlib.Path(local_service.state_dir) / "actions.sqlite3").read_bytes()
     assert b"hunter2-secret" not in stored and "hunter2-secret" not in json.dumps(run["details"]["output"]["A"])
 

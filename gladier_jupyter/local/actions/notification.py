@@ -90,6 +90,8 @@ class NotificationProvider:
     subtitle = "Send an email (kept in the local outbox: nothing leaves the machine)"
     synchronous = True
     input_schema = INPUT_SCHEMA
+    #: The run log's entry says what was sent: "... completed: email to a@b: subject".
+    log_details = True
 
     def start(self, body: t.Any, request: ActionRequest) -> ActionHandle:
         check_body(body, self.input_schema, "notification/notify", _HINTS)

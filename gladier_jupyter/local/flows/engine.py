@@ -620,8 +620,10 @@ class Engine:
                              f"State {name}: the action ended {status}: {_describe(details)}", output=result)
         data = _store_result(data, state, result, "$")
         code = "ActionCompleted" if status == "SUCCEEDED" else "ActionFailed"
-        entry = self._entry(code, f"State {name} of type Action {'completed' if status == 'SUCCEEDED' else 'failed'}",
-                            {"state_name": name, "state_type": "Action", "output": result})
+        description = f"State {name} of type Action {'completed' if status == 'SUCCEEDED' else 'failed'}"
+        if getattr(provider, "log_details", False) and isinstance(details, dict) and details.get("description"):
+            description += f": {details['description']}"  # e.g. "email to a@b: subject"
+        entry = self._entry(code, description, {"state_name": name, "state_type": "Action", "output": result})
         return data, self._next(state), [entry]
 
 
