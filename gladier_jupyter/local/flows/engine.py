@@ -1,4 +1,11 @@
-"""The flow engine: moves runs through a flow definition, one thread per active run.
+"""The flow engine: moves runs through a flow definition without a thread per run.
+
+A run is a generator driven by an asyncio task on the service's event loop. Its CPU parts
+(states, expressions, commits, an action's start) run on a small fixed pool of worker
+threads (``POOL_SIZE``); where it must wait it hands the driver a pause and holds no
+thread meanwhile: a Wait state is a loop timer, an action is woken by its provider (a
+Compute task's done callback) or, for a provider that cannot tell, polled on a loop timer.
+A run that keeps a worker busy hands it on every ``_SLICE_SECONDS`` so others move too.
 
 Lifecycle of a run: ``ACTIVE`` -> ``SUCCEEDED`` | ``FAILED`` (a Fail state, an uncaught
 error, a cancel: ``FlowCanceled``). The run's document, its cursor (next state + flow
@@ -16,9 +23,11 @@ and the count is the stored log's, so a restart resumes such a run only to end i
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime as dt
 import logging
+import queue
 import re
 import threading
 import time
@@ -30,12 +39,14 @@ from gladier_jupyter.local.expressions import ExpressionError, evaluate
 from gladier_jupyter.local.flows import limits, paths
 from gladier_jupyter.local.flows.paths import MISSING, PathError
 
-__all__ = ["Engine", "now_iso", "StateError", "warm_up"]
+__all__ = ["Engine", "POOL_SIZE", "now_iso", "StateError", "warm_up"]
 
 log = logging.getLogger("gladier_jupyter.local.flows")
 
 TERMINAL = ("SUCCEEDED", "FAILED", "ENDED")
 DEFAULT_WAIT_TIME = 300.0
+#: Worker threads running the runs' CPU parts, however many runs are active.
+POOL_SIZE = 4
 
 
 def now_iso() -> str:
@@ -272,17 +283,108 @@ _PURE = frozenset({"Pass", "Choice", "ExpressionEval"})
 _GROUP_MAX = 64  # log entries held before a commit
 _GROUP_SECONDS = 0.02  # and how long at most
 
+_SLICE_SECONDS = 0.05  # a run holding a pool worker longer hands it on at its next commit
+_POLL_MIN, _POLL_MAX = 0.05, 1.0  # polling of an action whose provider cannot say it changed
+
+
+class _Turn:
+    """A pause: the run has held a pool worker for a while; let the other runs move."""
+
+
+class _Sleep:
+    """A pause: a Wait state until ``until`` (epoch seconds)."""
+
+    def __init__(self, until: float):
+        self.until = until
+
+
+class _AwaitAction:
+    """A pause: the run waits for ``handle`` to change, at most until ``deadline`` (monotonic)."""
+
+    def __init__(self, handle: actions.ActionHandle, deadline: float):
+        self.handle, self.deadline = handle, deadline
+
+
+_TURN = _Turn()
+_Pause = _Turn | _Sleep | _AwaitAction
+_RunSteps = t.Generator[_Pause, None, None]
+_Stepped = tuple[t.Any, str | None, list[dict[str, t.Any]]]  # data, next state, log entries
+
+
+class _Workers:
+    """A fixed number of daemon threads running the runs' CPU parts; threads start when
+    first needed. ``run(loop, fn, *args)`` is an asyncio future of ``fn(*args)``."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._queue: queue.SimpleQueue[tuple[t.Any, ...] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+
+    def run(self, loop: asyncio.AbstractEventLoop, fn: t.Callable[..., t.Any], *args: t.Any) -> asyncio.Future:
+        future = loop.create_future()
+        self._queue.put((loop, future, fn, args))
+        with self._lock:
+            if self._idle == 0 and len(self._threads) < self.size:
+                thread = threading.Thread(target=self._serve, name=f"flows-engine-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                self._idle += 1
+                thread.start()
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            with self._lock:
+                self._idle -= 1
+            loop, future, fn, args = item
+            try:
+                outcome: tuple[bool, t.Any] = (True, fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting run
+                outcome = (False, exc)
+            with self._lock:
+                self._idle += 1
+            try:
+                loop.call_soon_threadsafe(_settle, future, outcome)
+            except RuntimeError:
+                pass  # the loop closed (the service stopped): the run resumes next start
+
+
+def _settle(future: asyncio.Future, outcome: tuple[bool, t.Any]) -> None:
+    if future.done():
+        return
+    ok, value = outcome
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
 
 class _RunControl:
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
         self.cancel = threading.Event()
-        self.thread: threading.Thread | None = None
+        self.done = threading.Event()  # the run's driver has ended
+        self.wake = asyncio.Event()  # set on the loop: the run's pause may be over
+        self.task: asyncio.Task | None = None
         self.wait_until: float | None = None  # a resumed Wait state's end time
         self.granted: tuple[str, ...] = ()  # consents given when the run was resumed
         self.pending: list[dict[str, t.Any]] = []  # log entries of uncommitted pure states
         self.flushed = time.monotonic()
         self.logged = 0  # entries of the run's log, committed or pending
         self.deadline: float | None = None  # epoch second the run must end by
+        self.slice_start = time.monotonic()  # when a pool worker last took the run up
+        self.poll_every = _POLL_MIN
+
+    def poke(self) -> None:
+        """Wake the run's driver from any thread (an action changed, a cancel, a stop)."""
+        try:
+            self.loop.call_soon_threadsafe(self.wake.set)
+        except RuntimeError:
+            pass  # the loop closed: nothing waits any more
 
 
 class Engine:
@@ -294,19 +396,43 @@ class Engine:
         self._controls: dict[str, _RunControl] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._workers = _Workers(POOL_SIZE)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle -------------------------------------------------------------------
+    def _run_loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the runs' drivers live on: the service's (the one running where
+        the engine is first used), else a private loop on a thread of its own."""
+        with self._lock:
+            if self._loop is not None and not self._loop.is_closed():
+                return self._loop
+            try:
+                self._loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="flows-engine-loop", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
     def launch(self, run_id: str) -> None:
+        loop = self._run_loop()
+        try:
+            here = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            here = False
+        if here:
+            self._launch_on_loop(run_id, loop)
+        else:
+            loop.call_soon_threadsafe(self._launch_on_loop, run_id, loop)
+
+    def _launch_on_loop(self, run_id: str, loop: asyncio.AbstractEventLoop) -> None:
         with self._lock:
             control = self._controls.get(run_id)
-            if control is not None and control.thread and control.thread.is_alive():
+            if control is not None and not control.done.is_set():
                 return
-            control = _RunControl()
+            control = _RunControl(loop)
             self._controls[run_id] = control
-            control.thread = threading.Thread(
-                target=self._execute, args=(run_id, control), name=f"run-{run_id[:8]}", daemon=True
-            )
-        control.thread.start()
+        control.task = loop.create_task(self._drive(run_id, control), name=f"run-{run_id[:8]}")
 
     def recover(self) -> None:
         """Resume every run the last service process left ACTIVE."""
@@ -315,25 +441,85 @@ class Engine:
             self.launch(run_id)
 
     def request_cancel(self, run_id: str) -> None:
-        """Tell the run's thread (if any) to stop at once; the caller records the cancel."""
+        """Tell the run (if it moves) to stop at once; the caller records the cancel."""
         with self._lock:
             control = self._controls.get(run_id)
         if control is not None:
             control.cancel.set()
+            control.poke()
 
     def wait_idle(self, run_id: str, timeout: float | None = None) -> None:
         with self._lock:
             control = self._controls.get(run_id)
-        if control is not None and control.thread is not None:
-            control.thread.join(timeout)
+        if control is not None:
+            control.done.wait(timeout)
 
     def stop(self) -> None:
         self._stopping.set()
+        with self._lock:
+            controls = list(self._controls.values())
+        for control in controls:
+            control.poke()
 
     # -- execution -------------------------------------------------------------------
-    def _execute(self, run_id: str, control: _RunControl) -> None:
+    async def _drive(self, run_id: str, control: _RunControl) -> None:
+        """Move the run on the pool until it pauses, wait on the loop, again until it ends."""
+        steps = self._execute(run_id, control)
         try:
-            self._run(run_id, control)
+            while True:
+                pause = await self._workers.run(control.loop, self._resume, steps, control)
+                if pause is None:
+                    return
+                await self._pause(pause, control)
+        except asyncio.CancelledError:
+            pass  # the service's loop is closing: the run stays ACTIVE at its last commit
+        except BaseException:  # noqa: BLE001 - a bug here ends the driver, not the service
+            log.exception("The driver of run %s failed.", run_id)
+        finally:
+            with self._lock:
+                if self._controls.get(run_id) is control:
+                    self._controls.pop(run_id)
+            control.done.set()
+
+    @staticmethod
+    def _resume(steps: _RunSteps, control: _RunControl) -> _Pause | None:
+        """On a pool worker: run the run until its next pause (``None``: it ended)."""
+        control.slice_start = time.monotonic()
+        try:
+            return next(steps)
+        except StopIteration:
+            return None
+
+    async def _pause(self, pause: _Pause, control: _RunControl) -> None:
+        """On the loop: return when the pause is over, or at a cancel or stop. No thread
+        waits: a Wait is a loop timer, an action wakes the run through its handle."""
+        control.wake.clear()
+        # Checked after the clear: a cancel or stop coming later pokes the event.
+        if control.cancel.is_set() or self._stopping.is_set() or isinstance(pause, _Turn):
+            return
+        if isinstance(pause, _Sleep):
+            timeout = pause.until - time.time()
+        else:
+            timeout = pause.deadline - time.monotonic()
+            try:
+                told = pause.handle.notify(control.poke)
+            except Exception:  # noqa: BLE001 - polling tells what went wrong
+                log.debug("An action handle could not register a wake-up.", exc_info=True)
+                told = False
+            if not told:
+                timeout = min(timeout, control.poll_every)
+                control.poll_every = min(control.poll_every * 2, _POLL_MAX)
+        if timeout <= 0:
+            return
+        timer = control.loop.call_later(timeout, control.wake.set)
+        try:
+            await control.wake.wait()
+        finally:
+            timer.cancel()
+
+    def _execute(self, run_id: str, control: _RunControl) -> _RunSteps:
+        try:
+            yield from self._run(run_id, control)
         except _Canceled:
             self.service.finish_canceled(run_id)
         except (_Stopping, _Inactive):
@@ -345,11 +531,8 @@ class Engine:
                 cursor = state[2] or {}
                 self._fail(state[0], cursor.get("data", {}), cursor.get("state"),
                            "States.Runtime", f"The local flow engine failed: {type(exc).__name__}: {exc}")
-        finally:
-            with self._lock:
-                self._controls.pop(run_id, None)
 
-    def _run(self, run_id: str, control: _RunControl) -> None:
+    def _run(self, run_id: str, control: _RunControl) -> _RunSteps:
         loaded = self.store.get_run_state(run_id)
         if loaded is None:
             return
@@ -379,7 +562,7 @@ class Engine:
             names["_context"] = context
             entries: list[dict[str, t.Any]] = []
             try:
-                data, next_name, entries = self._step(name, state, data, names, doc, control)
+                data, next_name, entries = yield from self._step(name, state, data, names, doc, control)
             except _LimitReached as limit:
                 self._fail(doc, data, name, "States.Runtime", str(limit), self._take_pending(control, []))
                 return
@@ -414,6 +597,8 @@ class Engine:
             force = stype not in _PURE or nxt.get("Type") not in _PURE
             if not self._commit(control, doc, {"state": name, "data": data}, entries, force):
                 return  # canceled (or released) meanwhile
+            if not control.pending and time.monotonic() - control.slice_start >= _SLICE_SECONDS:
+                yield _TURN  # committed: let the other runs have the pool worker
 
     @staticmethod
     def _over_limit(name: str, control: _RunControl) -> str | None:
@@ -473,7 +658,8 @@ class Engine:
         return state.get("Next")
 
     def _step(self, name: str, state: dict[str, t.Any], data: t.Any, names: dict[str, t.Any],
-              doc: dict[str, t.Any], control: _RunControl) -> tuple[t.Any, str | None, list[dict[str, t.Any]]]:
+              doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, None, _Stepped]:
+        """One state (a generator: a Wait or an Action pauses the run where it waits)."""
         stype = state.get("Type")
         if stype == "Pass":
             started = self._started(name, stype, {k: v for k, v in names.items() if k != "_context"})
@@ -515,14 +701,12 @@ class Engine:
                 if not self._commit(control, doc, cursor, [started]):
                     raise _Canceled()
             control.wait_until = None
-            while True:
-                remaining = until - time.time()
-                if remaining <= 0:
-                    break
-                if control.cancel.wait(min(remaining, 0.5)):
+            while time.time() < until:
+                if control.cancel.is_set():
                     raise _Canceled()
                 if self._stopping.is_set():
                     raise _Stopping()
+                yield _Sleep(until)  # a loop timer, no thread
             return data, self._next(state), [self._completed(
                 name, stype, {"until": dt.datetime.fromtimestamp(until, dt.timezone.utc).isoformat()})]
         if stype == "Fail":
@@ -530,7 +714,7 @@ class Engine:
             cause = state.get("Cause", f"The flow reached Fail state {name}.")
             raise StateError(error, cause)
         if stype == "Action":
-            return self._action(name, state, data, names, doc, control)
+            return (yield from self._action(name, state, data, names, doc, control))
         raise StateError("States.Runtime", f"State {name} has unknown Type {stype!r}.")
 
     def _wait_seconds(self, name: str, state: dict[str, t.Any], names: dict[str, t.Any]) -> float:
@@ -551,7 +735,7 @@ class Engine:
         return float(value)
 
     def _action(self, name: str, state: dict[str, t.Any], data: t.Any, names: dict[str, t.Any],
-                doc: dict[str, t.Any], control: _RunControl) -> tuple[t.Any, str | None, list[dict[str, t.Any]]]:
+                doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, None, _Stepped]:
         url = state.get("ActionUrl")
         wait_time = float(state.get("WaitTime", DEFAULT_WAIT_TIME))
         body = _input_for(state, names, "ActionUnableToRun")
@@ -595,7 +779,8 @@ class Engine:
                 handle.cancel()
                 raise StateError("ActionTimeout",
                                  f"State {name}: the action did not complete within its WaitTime of {wait_time:g} seconds.")
-            handle.wait(min(remaining, 0.25))
+            # No thread waits: the handle wakes the run when the action may have changed.
+            yield _AwaitAction(handle, deadline)
             status, details = handle.poll()
         if self._stopping.is_set():
             raise _Stopping()  # the end may come from the shutdown itself (workers stopped)
