@@ -14,8 +14,8 @@ from tests.reliability import _service as svc
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/<pid>/status")
 
-# What the service may add to its idle threads however many runs wait: the engine's fixed
-# pool and a little slack (a warm-up or replacement-worker thread that comes and goes).
+# What the service may add to its idle threads however many runs wait: the engine's two
+# fixed pools and a little slack (a warm-up or replacement-worker thread that comes and goes).
 SLACK = 2
 
 
@@ -74,12 +74,12 @@ def _cancel_all(fc, run_ids: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    from gladier_jupyter.local.flows.engine import POOL_SIZE
+    from gladier_jupyter.local.flows.engine import POOL_SIZE, START_POOL_SIZE
 
     state_dir = tmp_path_factory.mktemp("threads") / "svc"
     with svc.private_service(state_dir) as info:
         idle = _settled_threads(info.pid)
-        yield info, svc.flows_client(info), idle + POOL_SIZE + SLACK
+        yield info, svc.flows_client(info), idle + POOL_SIZE + START_POOL_SIZE + SLACK
 
 
 def test_fifty_runs_on_a_long_wait_hold_no_thread_each(service):

@@ -2,10 +2,13 @@
 
 A run is a generator driven by an asyncio task on the service's event loop. Its CPU parts
 (states, expressions, commits, an action's start) run on a small fixed pool of worker
-threads (``POOL_SIZE``); where it must wait it hands the driver a pause and holds no
-thread meanwhile: a Wait state is a loop timer, an action is woken by its provider (a
-Compute task's done callback) or, for a provider that cannot tell, polled on a loop timer.
-A run that keeps a worker busy hands it on every ``_SLICE_SECONDS`` so others move too.
+threads (``POOL_SIZE``), and an action provider's ``start`` (which may copy files for a
+while) on a pool of its own (``START_POOL_SIZE``), so long starts never stall the states
+of other runs. Where a run must wait it hands the driver a pause and holds no thread
+meanwhile: a Wait state is a loop timer, an action is woken by its provider (a Compute
+task's done callback) or, for a provider that cannot tell, polled on a loop timer. A run
+that keeps a worker busy hands it on every ``_SLICE_SECONDS`` so others move too; pool
+threads left idle for ``_IDLE_EXIT`` seconds end.
 
 Lifecycle of a run: ``ACTIVE`` -> ``SUCCEEDED`` | ``FAILED`` (a Fail state, an uncaught
 error, a cancel: ``FlowCanceled``). The run's document, its cursor (next state + flow
@@ -24,10 +27,10 @@ and the count is the stored log's, so a restart resumes such a run only to end i
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import datetime as dt
 import logging
-import queue
 import re
 import threading
 import time
@@ -39,14 +42,16 @@ from gladier_jupyter.local.expressions import ExpressionError, evaluate
 from gladier_jupyter.local.flows import limits, paths
 from gladier_jupyter.local.flows.paths import MISSING, PathError
 
-__all__ = ["Engine", "POOL_SIZE", "now_iso", "StateError", "warm_up"]
+__all__ = ["Engine", "POOL_SIZE", "START_POOL_SIZE", "now_iso", "StateError", "warm_up"]
 
 log = logging.getLogger("gladier_jupyter.local.flows")
 
 TERMINAL = ("SUCCEEDED", "FAILED", "ENDED")
 DEFAULT_WAIT_TIME = 300.0
-#: Worker threads running the runs' CPU parts, however many runs are active.
+#: Worker threads running the runs' states, however many runs are active.
 POOL_SIZE = 4
+#: Worker threads running action providers' ``start`` (a Transfer copies files there).
+START_POOL_SIZE = 4
 
 
 def now_iso() -> str:
@@ -285,6 +290,7 @@ _GROUP_SECONDS = 0.02  # and how long at most
 
 _SLICE_SECONDS = 0.05  # a run holding a pool worker longer hands it on at its next commit
 _POLL_MIN, _POLL_MAX = 0.05, 1.0  # polling of an action whose provider cannot say it changed
+_IDLE_EXIT = 30.0  # seconds a pool thread waits for work before it ends
 
 
 class _Turn:
@@ -299,61 +305,81 @@ class _Sleep:
 
 
 class _AwaitAction:
-    """A pause: the run waits for ``handle`` to change, at most until ``deadline`` (monotonic)."""
+    """A pause: the run waits for its action to change, at most until ``deadline``
+    (monotonic); ``told``: the action's handle wakes the run, else the driver polls."""
 
-    def __init__(self, handle: actions.ActionHandle, deadline: float):
-        self.handle, self.deadline = handle, deadline
+    def __init__(self, deadline: float, told: bool):
+        self.deadline, self.told = deadline, told
+
+
+class _Call:
+    """A pause: ``fn(*args)`` runs on the start pool; the run gets ``(True, value)`` or
+    ``(False, exception)`` back."""
+
+    def __init__(self, fn: t.Callable[..., t.Any], *args: t.Any):
+        self.fn, self.args = fn, args
 
 
 _TURN = _Turn()
-_Pause = _Turn | _Sleep | _AwaitAction
-_RunSteps = t.Generator[_Pause, None, None]
+_Pause = _Turn | _Sleep | _AwaitAction | _Call
+_Outcome = tuple[bool, t.Any]
+_RunSteps = t.Generator[_Pause, t.Any, None]
 _Stepped = tuple[t.Any, str | None, list[dict[str, t.Any]]]  # data, next state, log entries
 
 
 class _Workers:
-    """A fixed number of daemon threads running the runs' CPU parts; threads start when
-    first needed. ``run(loop, fn, *args)`` is an asyncio future of ``fn(*args)``."""
+    """At most ``size`` daemon threads running the runs' CPU parts; threads start when
+    jobs wait and end after ``_IDLE_EXIT`` idle seconds. ``run(loop, fn, *args)`` is an
+    asyncio future of ``fn(*args)``."""
 
-    def __init__(self, size: int):
-        self.size = size
-        self._queue: queue.SimpleQueue[tuple[t.Any, ...] | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
+    def __init__(self, size: int, name: str):
+        self.size, self.name = size, name
+        self._cond = threading.Condition()
+        self._jobs: collections.deque[tuple[t.Any, ...]] = collections.deque()
         self._threads: list[threading.Thread] = []
         self._idle = 0
 
     def run(self, loop: asyncio.AbstractEventLoop, fn: t.Callable[..., t.Any], *args: t.Any) -> asyncio.Future:
         future = loop.create_future()
-        self._queue.put((loop, future, fn, args))
-        with self._lock:
-            if self._idle == 0 and len(self._threads) < self.size:
-                thread = threading.Thread(target=self._serve, name=f"flows-engine-{len(self._threads)}", daemon=True)
+        with self._cond:
+            self._jobs.append((loop, future, fn, args))
+            if len(self._jobs) > self._idle and len(self._threads) < self.size:
+                thread = threading.Thread(target=self._serve, name=f"{self.name}-{len(self._threads)}", daemon=True)
                 self._threads.append(thread)
-                self._idle += 1
                 thread.start()
+            self._cond.notify()
         return future
 
     def _serve(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            with self._lock:
+            with self._cond:
+                self._idle += 1
+                while not self._jobs:
+                    if not self._cond.wait(_IDLE_EXIT) and not self._jobs:
+                        self._idle -= 1
+                        self._threads.remove(threading.current_thread())
+                        return
                 self._idle -= 1
-            loop, future, fn, args = item
+                loop, future, fn, args = self._jobs.popleft()
             try:
-                outcome: tuple[bool, t.Any] = (True, fn(*args))
+                outcome: _Outcome = (True, fn(*args))
             except BaseException as exc:  # noqa: BLE001 - handed to the awaiting run
                 outcome = (False, exc)
-            with self._lock:
-                self._idle += 1
             try:
                 loop.call_soon_threadsafe(_settle, future, outcome)
             except RuntimeError:
                 pass  # the loop closed (the service stopped): the run resumes next start
+            del outcome, future, fn, args  # hold nothing of the run while idle
 
 
-def _settle(future: asyncio.Future, outcome: tuple[bool, t.Any]) -> None:
+def _outcome(fn: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> _Outcome:
+    try:
+        return True, fn(*args)
+    except Exception as exc:  # noqa: BLE001 - handed back to the run
+        return False, exc
+
+
+def _settle(future: asyncio.Future, outcome: _Outcome) -> None:
     if future.done():
         return
     ok, value = outcome
@@ -369,6 +395,8 @@ class _RunControl:
         self.cancel = threading.Event()
         self.done = threading.Event()  # the run's driver has ended
         self.wake = asyncio.Event()  # set on the loop: the run's pause may be over
+        self.wakes = 0  # pokes so far (counted on the loop)
+        self.mark = 0  # ``wakes`` when a pool worker last took the run up
         self.task: asyncio.Task | None = None
         self.wait_until: float | None = None  # a resumed Wait state's end time
         self.granted: tuple[str, ...] = ()  # consents given when the run was resumed
@@ -382,9 +410,13 @@ class _RunControl:
     def poke(self) -> None:
         """Wake the run's driver from any thread (an action changed, a cancel, a stop)."""
         try:
-            self.loop.call_soon_threadsafe(self.wake.set)
+            self.loop.call_soon_threadsafe(self._woken)
         except RuntimeError:
             pass  # the loop closed: nothing waits any more
+
+    def _woken(self) -> None:
+        self.wakes += 1
+        self.wake.set()
 
 
 class Engine:
@@ -396,7 +428,8 @@ class Engine:
         self._controls: dict[str, _RunControl] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._workers = _Workers(POOL_SIZE)
+        self._workers = _Workers(POOL_SIZE, "flows-engine")
+        self._starts = _Workers(START_POOL_SIZE, "flows-action-start")
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -465,12 +498,17 @@ class Engine:
     async def _drive(self, run_id: str, control: _RunControl) -> None:
         """Move the run on the pool until it pauses, wait on the loop, again until it ends."""
         steps = self._execute(run_id, control)
+        reply: _Outcome | None = None
         try:
             while True:
-                pause = await self._workers.run(control.loop, self._resume, steps, control)
+                pause = await self._workers.run(control.loop, self._resume, steps, control, reply)
+                reply = None
                 if pause is None:
                     return
-                await self._pause(pause, control)
+                if isinstance(pause, _Call):
+                    reply = await self._starts.run(control.loop, _outcome, pause.fn, pause.args)
+                else:
+                    await self._pause(pause, control)
         except asyncio.CancelledError:
             pass  # the service's loop is closing: the run stays ACTIVE at its last commit
         except BaseException:  # noqa: BLE001 - a bug here ends the driver, not the service
@@ -482,11 +520,12 @@ class Engine:
             control.done.set()
 
     @staticmethod
-    def _resume(steps: _RunSteps, control: _RunControl) -> _Pause | None:
+    def _resume(steps: _RunSteps, control: _RunControl, reply: _Outcome | None) -> _Pause | None:
         """On a pool worker: run the run until its next pause (``None``: it ended)."""
         control.slice_start = time.monotonic()
+        control.mark = control.wakes  # a poke from now on ends the coming pause
         try:
-            return next(steps)
+            return steps.send(reply)
         except StopIteration:
             return None
 
@@ -494,19 +533,16 @@ class Engine:
         """On the loop: return when the pause is over, or at a cancel or stop. No thread
         waits: a Wait is a loop timer, an action wakes the run through its handle."""
         control.wake.clear()
-        # Checked after the clear: a cancel or stop coming later pokes the event.
-        if control.cancel.is_set() or self._stopping.is_set() or isinstance(pause, _Turn):
+        # Checked after the clear, with no await between: a poke since the run was taken
+        # up (the action ended meanwhile) ends the pause now; a later one sets the event.
+        if (control.wakes != control.mark or control.cancel.is_set() or self._stopping.is_set()
+                or isinstance(pause, _Turn)):
             return
         if isinstance(pause, _Sleep):
             timeout = pause.until - time.time()
         else:
             timeout = pause.deadline - time.monotonic()
-            try:
-                told = pause.handle.notify(control.poke)
-            except Exception:  # noqa: BLE001 - polling tells what went wrong
-                log.debug("An action handle could not register a wake-up.", exc_info=True)
-                told = False
-            if not told:
+            if not pause.told:
                 timeout = min(timeout, control.poll_every)
                 control.poll_every = min(control.poll_every * 2, _POLL_MAX)
         if timeout <= 0:
@@ -754,10 +790,13 @@ class Engine:
         request = actions.ActionRequest(ctx=self.service.ctx, run_id=doc["run_id"], state_name=name,
                                         label=doc.get("label"), timeout=wait_time + 5,
                                         granted_scopes=control.granted)
-        try:
-            handle = provider.start(body, request)
-        except actions.ActionUnableToRun as exc:
-            raise StateError("ActionUnableToRun", f"State {name}: {exc}") from None
+        # On the start pool: a long start (a Transfer's copy) does not hold up other runs.
+        started_ok, value = yield _Call(provider.start, body, request)
+        if not started_ok:
+            if isinstance(value, actions.ActionUnableToRun):
+                raise StateError("ActionUnableToRun", f"State {name}: {value}") from None
+            raise value
+        handle: actions.ActionHandle = value
         deadline = time.monotonic() + wait_time
         status, details = handle.poll()
         if status == "INACTIVE":
@@ -780,7 +819,12 @@ class Engine:
                 raise StateError("ActionTimeout",
                                  f"State {name}: the action did not complete within its WaitTime of {wait_time:g} seconds.")
             # No thread waits: the handle wakes the run when the action may have changed.
-            yield _AwaitAction(handle, deadline)
+            try:
+                told = handle.notify(control.poke)
+            except Exception:  # noqa: BLE001 - the next poll says what went wrong
+                log.debug("The handle of state %s could not register a wake-up.", name, exc_info=True)
+                told = False
+            yield _AwaitAction(deadline, told)
             status, details = handle.poll()
         if self._stopping.is_set():
             raise _Stopping()  # the end may come from the shutdown itself (workers stopped)
