@@ -1,14 +1,14 @@
 """The flow engine: moves runs through a flow definition without a thread per run.
 
-A run is a generator driven by an asyncio task on the service's event loop. Its CPU parts
-(states, expressions, commits, an action's start) run on a small fixed pool of worker
-threads (``POOL_SIZE``), and an action provider's ``start`` (which may copy files for a
-while) on a pool of its own (``START_POOL_SIZE``), so long starts never stall the states
-of other runs. Where a run must wait it hands the driver a pause and holds no thread
-meanwhile: a Wait state is a loop timer, an action is woken by its provider (a Compute
-task's done callback) or, for a provider that cannot tell, polled on a loop timer. A run
-that keeps a worker busy hands it on every ``_SLICE_SECONDS`` so others move too; pool
-threads left idle for ``_IDLE_EXIT`` seconds end.
+A run is a generator of its states. Its steps (states, expressions, commits) run on a
+small fixed pool of worker threads (``POOL_SIZE``), and an action provider's ``start``
+(which may copy files for a while) on a pool of its own (``START_POOL_SIZE``), so long
+starts never stall the states of other runs. Where a run must wait it yields a pause and
+holds no thread meanwhile: a Wait state is a timer on the service's event loop; an action
+is woken by its provider (a Compute task's done callback calls back as the task ends) or,
+for a provider that cannot tell, polled on a loop timer; a cancel or a stop wakes it at
+once. A run that keeps a worker busy hands it on every ``_SLICE_SECONDS`` so others move
+too; pool threads idle for ``_IDLE_EXIT`` seconds end.
 
 Lifecycle of a run: ``ACTIVE`` -> ``SUCCEEDED`` | ``FAILED`` (a Fail state, an uncaught
 error, a cancel: ``FlowCanceled``). The run's document, its cursor (next state + flow
@@ -328,27 +328,24 @@ _Stepped = tuple[t.Any, str | None, list[dict[str, t.Any]]]  # data, next state,
 
 
 class _Workers:
-    """At most ``size`` daemon threads running the runs' CPU parts; threads start when
-    jobs wait and end after ``_IDLE_EXIT`` idle seconds. ``run(loop, fn, *args)`` is an
-    asyncio future of ``fn(*args)``."""
+    """At most ``size`` daemon threads running jobs ``fn(*args)``; threads start when jobs
+    wait and end after ``_IDLE_EXIT`` idle seconds."""
 
     def __init__(self, size: int, name: str):
         self.size, self.name = size, name
         self._cond = threading.Condition()
-        self._jobs: collections.deque[tuple[t.Any, ...]] = collections.deque()
+        self._jobs: collections.deque[tuple[t.Callable[..., t.Any], tuple[t.Any, ...]]] = collections.deque()
         self._threads: list[threading.Thread] = []
         self._idle = 0
 
-    def run(self, loop: asyncio.AbstractEventLoop, fn: t.Callable[..., t.Any], *args: t.Any) -> asyncio.Future:
-        future = loop.create_future()
+    def submit(self, fn: t.Callable[..., t.Any], *args: t.Any) -> None:
         with self._cond:
-            self._jobs.append((loop, future, fn, args))
+            self._jobs.append((fn, args))
             if len(self._jobs) > self._idle and len(self._threads) < self.size:
                 thread = threading.Thread(target=self._serve, name=f"{self.name}-{len(self._threads)}", daemon=True)
                 self._threads.append(thread)
                 thread.start()
             self._cond.notify()
-        return future
 
     def _serve(self) -> None:
         while True:
@@ -360,16 +357,12 @@ class _Workers:
                         self._threads.remove(threading.current_thread())
                         return
                 self._idle -= 1
-                loop, future, fn, args = self._jobs.popleft()
+                fn, args = self._jobs.popleft()
             try:
-                outcome: _Outcome = (True, fn(*args))
-            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting run
-                outcome = (False, exc)
-            try:
-                loop.call_soon_threadsafe(_settle, future, outcome)
-            except RuntimeError:
-                pass  # the loop closed (the service stopped): the run resumes next start
-            del outcome, future, fn, args  # hold nothing of the run while idle
+                fn(*args)
+            except BaseException:  # noqa: BLE001 - a job's bug must not end the thread
+                log.exception("A flow engine job failed.")
+            del fn, args  # hold nothing of a run while idle
 
 
 def _outcome(fn: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> _Outcome:
@@ -379,25 +372,19 @@ def _outcome(fn: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> _Outcome:
         return False, exc
 
 
-def _settle(future: asyncio.Future, outcome: _Outcome) -> None:
-    if future.done():
-        return
-    ok, value = outcome
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
-
-
 class _RunControl:
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    def __init__(self, run_id: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.run_id = run_id
+        self.loop = loop  # keeps the run's timers
+        self.steps: _RunSteps | None = None
+        self.reply: _Outcome | None = None  # what the run's next step receives
+        self.lock = threading.Lock()
         self.cancel = threading.Event()
-        self.done = threading.Event()  # the run's driver has ended
-        self.wake = asyncio.Event()  # set on the loop: the run's pause may be over
-        self.wakes = 0  # pokes so far (counted on the loop)
+        self.done = threading.Event()  # the run has stopped moving
+        self.wakes = 0  # pokes so far
         self.mark = 0  # ``wakes`` when a pool worker last took the run up
-        self.task: asyncio.Task | None = None
+        self.paused: object | None = None  # the token of the pause the run is in, if any
+        self.timer: asyncio.TimerHandle | None = None
         self.wait_until: float | None = None  # a resumed Wait state's end time
         self.granted: tuple[str, ...] = ()  # consents given when the run was resumed
         self.pending: list[dict[str, t.Any]] = []  # log entries of uncommitted pure states
@@ -407,20 +394,15 @@ class _RunControl:
         self.slice_start = time.monotonic()  # when a pool worker last took the run up
         self.poll_every = _POLL_MIN
 
-    def poke(self) -> None:
-        """Wake the run's driver from any thread (an action changed, a cancel, a stop)."""
-        try:
-            self.loop.call_soon_threadsafe(self._woken)
-        except RuntimeError:
-            pass  # the loop closed: nothing waits any more
-
-    def _woken(self) -> None:
-        self.wakes += 1
-        self.wake.set()
-
 
 class Engine:
-    """Runs flows. ``service`` gives the store, the context and run document building."""
+    """Runs flows. ``service`` gives the store, the context and run document building.
+
+    A run moves only on a pool worker, one step of its generator at a time; between
+    steps it is paused (``control.paused`` holds the pause's token) and whichever comes
+    first of its timer (on the event loop), its action's wake-up, a cancel or a stop
+    takes the token and hands the run to the pool again.
+    """
 
     def __init__(self, service: t.Any):
         self.service = service
@@ -433,8 +415,8 @@ class Engine:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle -------------------------------------------------------------------
-    def _run_loop(self) -> asyncio.AbstractEventLoop:
-        """The event loop the runs' drivers live on: the service's (the one running where
+    def _timer_loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop keeping the runs' timers: the service's (the one running where
         the engine is first used), else a private loop on a thread of its own."""
         with self._lock:
             if self._loop is not None and not self._loop.is_closed():
@@ -443,29 +425,20 @@ class Engine:
                 self._loop = asyncio.get_running_loop()
             except RuntimeError:
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="flows-engine-loop", daemon=True).start()
+                threading.Thread(target=loop.run_forever, name="flows-engine-timers", daemon=True).start()
                 self._loop = loop
             return self._loop
 
     def launch(self, run_id: str) -> None:
-        loop = self._run_loop()
-        try:
-            here = asyncio.get_running_loop() is loop
-        except RuntimeError:
-            here = False
-        if here:
-            self._launch_on_loop(run_id, loop)
-        else:
-            loop.call_soon_threadsafe(self._launch_on_loop, run_id, loop)
-
-    def _launch_on_loop(self, run_id: str, loop: asyncio.AbstractEventLoop) -> None:
+        loop = self._timer_loop()
         with self._lock:
             control = self._controls.get(run_id)
             if control is not None and not control.done.is_set():
                 return
-            control = _RunControl(loop)
+            control = _RunControl(run_id, loop)
+            control.steps = self._execute(run_id, control)
             self._controls[run_id] = control
-        control.task = loop.create_task(self._drive(run_id, control), name=f"run-{run_id[:8]}")
+        self._workers.submit(self._advance, control)
 
     def recover(self) -> None:
         """Resume every run the last service process left ACTIVE."""
@@ -479,7 +452,7 @@ class Engine:
             control = self._controls.get(run_id)
         if control is not None:
             control.cancel.set()
-            control.poke()
+            self._poke(control)
 
     def wait_idle(self, run_id: str, timeout: float | None = None) -> None:
         with self._lock:
@@ -492,66 +465,94 @@ class Engine:
         with self._lock:
             controls = list(self._controls.values())
         for control in controls:
-            control.poke()
+            self._poke(control)
 
     # -- execution -------------------------------------------------------------------
-    async def _drive(self, run_id: str, control: _RunControl) -> None:
-        """Move the run on the pool until it pauses, wait on the loop, again until it ends."""
-        steps = self._execute(run_id, control)
-        reply: _Outcome | None = None
-        try:
-            while True:
-                pause = await self._workers.run(control.loop, self._resume, steps, control, reply)
-                reply = None
-                if pause is None:
-                    return
-                if isinstance(pause, _Call):
-                    reply = await self._starts.run(control.loop, _outcome, pause.fn, pause.args)
-                else:
-                    await self._pause(pause, control)
-        except asyncio.CancelledError:
-            pass  # the service's loop is closing: the run stays ACTIVE at its last commit
-        except BaseException:  # noqa: BLE001 - a bug here ends the driver, not the service
-            log.exception("The driver of run %s failed.", run_id)
-        finally:
-            with self._lock:
-                if self._controls.get(run_id) is control:
-                    self._controls.pop(run_id)
-            control.done.set()
-
-    @staticmethod
-    def _resume(steps: _RunSteps, control: _RunControl, reply: _Outcome | None) -> _Pause | None:
-        """On a pool worker: run the run until its next pause (``None``: it ended)."""
+    def _advance(self, control: _RunControl) -> None:
+        """On a pool worker: move the run to its next pause, then park it there."""
         control.slice_start = time.monotonic()
-        control.mark = control.wakes  # a poke from now on ends the coming pause
+        with control.lock:
+            control.mark = control.wakes  # a poke from now on ends the coming pause
+        reply, control.reply = control.reply, None
         try:
-            return steps.send(reply)
+            assert control.steps is not None
+            pause = control.steps.send(reply)
         except StopIteration:
-            return None
+            pause = None
+        except BaseException:  # noqa: BLE001 - a bug here stops the run, not the service
+            log.exception("The flow engine stopped moving run %s.", control.run_id)
+            pause = None
+        if pause is None:
+            with self._lock:
+                if self._controls.get(control.run_id) is control:
+                    self._controls.pop(control.run_id)
+            control.steps = None
+            control.done.set()
+            return
+        self._park(control, pause)
 
-    async def _pause(self, pause: _Pause, control: _RunControl) -> None:
-        """On the loop: return when the pause is over, or at a cancel or stop. No thread
-        waits: a Wait is a loop timer, an action wakes the run through its handle."""
-        control.wake.clear()
-        # Checked after the clear, with no await between: a poke since the run was taken
-        # up (the action ended meanwhile) ends the pause now; a later one sets the event.
-        if (control.wakes != control.mark or control.cancel.is_set() or self._stopping.is_set()
-                or isinstance(pause, _Turn)):
+    def _park(self, control: _RunControl, pause: _Pause) -> None:
+        """Hold the run at ``pause`` with no thread: until its timer, its action's
+        wake-up, a cancel or a stop (whichever comes first) hands it to the pool again."""
+        if isinstance(pause, _Turn):
+            self._workers.submit(self._advance, control)
+            return
+        if isinstance(pause, _Call):
+            self._starts.submit(self._call, control, pause)
             return
         if isinstance(pause, _Sleep):
-            timeout = pause.until - time.time()
+            when = time.monotonic() + (pause.until - time.time())
         else:
-            timeout = pause.deadline - time.monotonic()
+            when = pause.deadline
             if not pause.told:
-                timeout = min(timeout, control.poll_every)
+                when = min(when, time.monotonic() + control.poll_every)
                 control.poll_every = min(control.poll_every * 2, _POLL_MAX)
-        if timeout <= 0:
+        token = object()
+        with control.lock:
+            # A poke since the run was taken up (its action ended meanwhile, a cancel)
+            # ends the pause at once; a later one finds the token.
+            now = (control.wakes != control.mark or control.cancel.is_set()
+                   or self._stopping.is_set() or when <= time.monotonic())
+            if not now:
+                control.paused = token
+        if now:
+            self._workers.submit(self._advance, control)
             return
-        timer = control.loop.call_later(timeout, control.wake.set)
         try:
-            await control.wake.wait()
-        finally:
-            timer.cancel()
+            control.loop.call_soon_threadsafe(self._arm, control, token, when)
+        except RuntimeError:  # the loop closed: the service is stopping
+            self._resume(control, token)
+
+    def _call(self, control: _RunControl, pause: _Call) -> None:
+        """On the start pool: run ``pause.fn``, then give the run its outcome."""
+        control.reply = _outcome(pause.fn, pause.args)
+        self._workers.submit(self._advance, control)
+
+    def _arm(self, control: _RunControl, token: object, when: float) -> None:
+        """On the loop: the pause's timer (``loop.time()`` is ``time.monotonic()``)."""
+        with control.lock:
+            if control.paused is token:
+                control.timer = control.loop.call_at(when, self._resume, control, token)
+
+    def _resume(self, control: _RunControl, token: object | None) -> None:
+        """End the run's pause (``token``: only that pause; ``None``: whichever it is in)."""
+        with control.lock:
+            if control.paused is None or (token is not None and control.paused is not token):
+                return
+            control.paused = None
+            timer, control.timer = control.timer, None
+        if timer is not None:
+            try:
+                control.loop.call_soon_threadsafe(timer.cancel)
+            except RuntimeError:
+                pass
+        self._workers.submit(self._advance, control)
+
+    def _poke(self, control: _RunControl) -> None:
+        """From any thread: the run's action may have changed, or it is canceled or stopping."""
+        with control.lock:
+            control.wakes += 1
+        self._resume(control, None)
 
     def _execute(self, run_id: str, control: _RunControl) -> _RunSteps:
         try:
@@ -820,7 +821,7 @@ class Engine:
                                  f"State {name}: the action did not complete within its WaitTime of {wait_time:g} seconds.")
             # No thread waits: the handle wakes the run when the action may have changed.
             try:
-                told = handle.notify(control.poke)
+                told = handle.notify(lambda: self._poke(control))
             except Exception:  # noqa: BLE001 - the next poll says what went wrong
                 log.debug("The handle of state %s could not register a wake-up.", name, exc_info=True)
                 told = False
