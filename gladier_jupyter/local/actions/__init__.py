@@ -2,7 +2,10 @@
 
 A provider's ``start(body, request)`` checks the body and begins the action, returning an
 :class:`ActionHandle` the engine polls (``poll() -> (status, details)``) until it leaves
-``ACTIVE``; a body the provider cannot run raises :class:`ActionUnableToRun`.
+``ACTIVE``; a body the provider cannot run raises :class:`ActionUnableToRun`. Between polls
+the engine holds no thread: a handle whose ``notify(callback)`` returns True wakes the run
+by calling ``callback()`` (from any thread) when the action may have changed; any other
+handle is polled on a timer.
 """
 
 from __future__ import annotations
@@ -42,6 +45,11 @@ class ActionHandle:
         import time
 
         time.sleep(timeout)
+
+    def notify(self, callback: t.Callable[[], None]) -> bool:
+        """Call ``callback()`` once the action may have changed (at once if it has);
+        ``False`` when the handle cannot tell, and the engine polls it instead."""
+        return False
 
     def cancel(self) -> None:
         return None
