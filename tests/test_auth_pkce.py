@@ -137,7 +137,8 @@ def test_pkce_login_against_the_running_local_service(local_service, tmp_path, m
                           mode="globus")
     url = session.start_login([SEARCH])
     assert url.startswith(local_service.service_url("auth"))
-    code = requests.get(url, timeout=10, headers={
+    verify = str(local_service.ca_file)
+    code = requests.get(url, timeout=10, verify=verify, headers={
         "Authorization": f"Bearer {local_service.secret}", "Accept": "application/json",
     }).json()["code"]
 
@@ -149,11 +150,11 @@ def test_pkce_login_against_the_running_local_service(local_service, tmp_path, m
     token = session.token_for(SEARCH).access_token
     introspected = requests.post(
         f"{local_service.service_url('auth')}v2/oauth2/token/introspect", data={"token": token},
-        headers={"Authorization": f"Bearer {local_service.secret}"}, timeout=10).json()
+        headers={"Authorization": f"Bearer {local_service.secret}"}, timeout=10, verify=verify).json()
     assert introspected["active"] is True
     assert introspected["scope"] == SEARCH
     # Without the per-user secret nobody else on the machine can mint a code.
-    assert requests.get(url, timeout=10).status_code == 401
+    assert requests.get(url, timeout=10, verify=verify).status_code == 401
 
 
 def test_revoked_stored_token_is_refreshed_when_globus_answers_401(session, auth_api):

@@ -32,7 +32,7 @@ login = gladier_jupyter.login()
 # Log in through the widget as a user would: its link, the code the page shows, pasted back.
 login.start_login()
 _secret = backend.current().info.secret
-_code = requests.get(login.authorize_url, timeout=10, headers={
+_code = requests.get(login.authorize_url, timeout=10, verify=str(backend.current().info.ca_file), headers={
     'Authorization': 'Bearer ' + _secret, 'Accept': 'application/json'}).json()['code']
 login.submit_code(_code)
 del _secret, _code

@@ -315,6 +315,8 @@ def test_globus_runs_are_listed_beside_local_runs_when_the_server_holds_a_login(
     cloud = local.ensure_running(tmp_path / "cloud")
     try:
         monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_FLOWS", cloud.service_url("flows"))
+        # Plain clients verify the stand-in by its certificate, as they would Globus by its CA.
+        monkeypatch.setenv("GLOBUS_SDK_VERIFY_SSL", str(cloud.ca_file))
         auth = globus_sdk.AccessTokenAuthorizer(cloud.secret)
         cloud_flows = globus_sdk.FlowsClient(authorizer=auth)
         flow = cloud_flows.create_flow("cloud flow", load("quick_flow.json"), {}).data
