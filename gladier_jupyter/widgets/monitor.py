@@ -332,10 +332,10 @@ class RunMonitor(GladierWidget):
 
         if backend.current().name == "local":
             return True
-        from gladier_jupyter import auth
+        from gladier_jupyter.widgets.login import login
 
         try:
-            widget = auth.login(list(scopes))
+            widget = login(list(scopes))
         except Exception as err:
             self.action = f"Login failed: {_short_error(err)}"
             return False
