@@ -305,7 +305,7 @@ class RunMonitor(GladierWidget):
         """Send one request about the run (cancel, resume), show it, and watch again."""
         self.action = doing
         try:
-            result = _monitor._data(call())
+            result = _monitor.response_data(call())
         except Exception as err:
             self.action = f"{verb.capitalize()} failed: {_short_error(err)}"
             raise GladierJupyterError(
