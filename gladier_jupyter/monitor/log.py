@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import typing as t
 
-__all__ = ['LOG_PAGE_SIZE', 'LOG_PAGES_PER_POLL', 'LogReader', 'http_status', 'response_data']
+__all__ = ["LOG_PAGE_SIZE", "LOG_PAGES_PER_POLL", "LogReader", "http_status", "response_data"]
+
 
 #: The largest page the Flows API serves for a run log.
 LOG_PAGE_SIZE = 100
 #: Pages of a run log one poll reads at most; the next poll goes on from there.
 LOG_PAGES_PER_POLL = 10
-#: Cap on one JSON value (state input/output) sent to the page.
+
 
 class LogReader:
     """Reads a run's log page by page, returning each entry exactly once.

@@ -7,7 +7,16 @@ import json
 import typing as t
 from dataclasses import dataclass, field
 
-__all__ = ['TERMINAL_STATUSES', 'STATE_STATUSES', 'MAX_JSON_CHARS', 'StateInfo', 'RunModel', 'log_row', 'parse_time']
+__all__ = [
+    "TERMINAL_STATUSES",
+    "STATE_STATUSES",
+    "MAX_JSON_CHARS",
+    "StateInfo",
+    "RunModel",
+    "log_row",
+    "parse_time",
+]
+
 
 #: Run statuses after which nothing changes any more.
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ENDED"})

@@ -12,7 +12,8 @@ import typing as t
 if t.TYPE_CHECKING:
     from gladier_jupyter.monitor.watcher import RunWatcher
 
-__all__ = ['scheduler_thread']
+__all__ = ["scheduler_thread"]
+
 
 class _Scheduler:
     """One daemon thread that wakes watchers when their next poll is due.

@@ -14,7 +14,8 @@ from gladier_jupyter.monitor.model import RunModel
 from gladier_jupyter.monitor.policy import GLOBUS_POLICY, LOCAL_POLICY, PollPolicy, is_local_client
 from gladier_jupyter.monitor.scheduler import _SCHEDULER
 
-__all__ = ['CONNECTION_STATES', 'RunWatcher', 'classify_error', 'ended_in_log', 'fetch_definition']
+__all__ = ["CONNECTION_STATES", "RunWatcher", "classify_error", "ended_in_log", "fetch_definition"]
+
 
 _SHARED: weakref.WeakValueDictionary[tuple[str, str], RunWatcher] = weakref.WeakValueDictionary()
 _SHARED_LOCK = threading.Lock()
