@@ -20,6 +20,7 @@ from gladier_jupyter.flowgraph.labels import END, START, describe_rule
 from gladier_jupyter.flowgraph.sources import load_definition
 
 __all__ = [
+
     "FlowGraph",
     "build_graph",
     "check_run_input",

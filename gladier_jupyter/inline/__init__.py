@@ -34,6 +34,7 @@ from gladier_jupyter.inline.tools import make_tool
 from gladier_jupyter.inline.values import parse_input_option, parse_literal, parse_value
 
 __all__ = [
+
     "COMPUTE_V2_URL",
     "COMPUTE_V3_URL",
     "CellRaised",

@@ -12,7 +12,6 @@ from gladier_jupyter.errors import GladierJupyterUsageError
 
 __all__ = ["COMPUTE_V2_URL", "COMPUTE_V3_URL", "ToolSpec", "CellRaised"]
 
-
 COMPUTE_V2_URL = "https://compute.actions.globus.org"
 COMPUTE_V3_URL = "https://compute.actions.globus.org/v3"
 _ACTION_URLS = {"v2": COMPUTE_V2_URL, "v3": COMPUTE_V3_URL}

@@ -46,6 +46,7 @@ from gladier_jupyter.monitor.watcher import (
 )
 
 __all__ = [
+
     "CONNECTION_STATES",
     "GLOBUS_POLICY",
     "LOCAL_POLICY",

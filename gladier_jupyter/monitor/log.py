@@ -6,7 +6,6 @@ import typing as t
 
 __all__ = ["LOG_PAGE_SIZE", "LOG_PAGES_PER_POLL", "LogReader", "http_status", "response_data"]
 
-
 #: The largest page the Flows API serves for a run log.
 LOG_PAGE_SIZE = 100
 #: Pages of a run log one poll reads at most; the next poll goes on from there.

@@ -17,7 +17,6 @@ __all__ = [
     "parse_time",
 ]
 
-
 #: Run statuses after which nothing changes any more.
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ENDED"})
 #: Per-state statuses the views colour.

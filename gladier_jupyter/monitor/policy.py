@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 __all__ = ["PollPolicy", "LOCAL_POLICY", "GLOBUS_POLICY", "is_local_client", "web_app_url"]
 
-
 WEB_APP_RUN_URL = "https://app.globus.org/runs/{run_id}"
 
 

@@ -16,7 +16,6 @@ from gladier_jupyter.monitor.scheduler import _SCHEDULER
 
 __all__ = ["CONNECTION_STATES", "RunWatcher", "classify_error", "ended_in_log", "fetch_definition"]
 
-
 _SHARED: weakref.WeakValueDictionary[tuple[str, str], RunWatcher] = weakref.WeakValueDictionary()
 _SHARED_LOCK = threading.Lock()
 
