@@ -35,7 +35,7 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "FlowPreview": "gladier_jupyter.widgets.preview",
     "RunMonitor": "gladier_jupyter.widgets.monitor",
-    "RunsPanel": "gladier_jupyter.widgets.monitor",
+    "RunsPanel": "gladier_jupyter.widgets.runs",
     "Login": "gladier_jupyter.widgets.login",
     "login": "gladier_jupyter.widgets.login",
     "use_local": "gladier_jupyter.backend",
