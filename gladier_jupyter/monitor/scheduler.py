@@ -9,10 +9,18 @@ import threading
 import time
 import typing as t
 
-if t.TYPE_CHECKING:
-    from gladier_jupyter.monitor.watcher import RunWatcher
+__all__ = ["Polled", "scheduler_thread"]
 
-__all__ = ["scheduler_thread"]
+
+class Polled(t.Protocol):
+    """What the scheduler needs of a watcher: whether it stopped, and one poll to run."""
+
+    _gen: int
+
+    @property
+    def stopped(self) -> bool: ...
+
+    def _tick(self, gen: int) -> None: ...
 
 
 class _Scheduler:
@@ -22,17 +30,17 @@ class _Scheduler:
     """
 
     def __init__(self, workers: int = 4) -> None:
-        self._heap: list[tuple[float, int, RunWatcher, int]] = []
+        self._heap: list[tuple[float, int, Polled, int]] = []
         self._cond = threading.Condition()
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
         # Daemon workers (not a ThreadPoolExecutor, whose threads the interpreter joins at
         # exit): a request hanging at shutdown must not hold the kernel up.
-        self._work: queue.SimpleQueue[tuple[RunWatcher, int]] = queue.SimpleQueue()
+        self._work: queue.SimpleQueue[tuple[Polled, int]] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []
         self._max_workers = workers
 
-    def schedule(self, watcher: RunWatcher, delay: float, gen: int = 0) -> None:
+    def schedule(self, watcher: Polled, delay: float, gen: int = 0) -> None:
         with self._cond:
             heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), watcher, gen))
             if self._thread is None or not self._thread.is_alive():

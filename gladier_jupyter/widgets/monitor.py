@@ -393,4 +393,4 @@ class RunMonitor(GladierWidget):
 
     def snapshot_html(self) -> str:
         """A static picture of the last state (header, states, timeline, log tail)."""
-        return snapshot_html(self)
+        return snapshot_html(self, self._watcher.model.definition)

@@ -8,10 +8,22 @@ import typing as t
 
 from gladier_jupyter import monitor as _monitor
 
-if t.TYPE_CHECKING:
-    from gladier_jupyter.widgets.monitor import RunMonitor
+__all__ = ["ShownRun", "snapshot_html"]
 
-__all__ = ["snapshot_html"]
+
+class ShownRun(t.Protocol):
+    """What the snapshot reads of a RunMonitor (its synced traits)."""
+
+    status: str
+    label: str
+    run_id: str
+    flow_title: str
+    web_url: str
+    states: dict[str, t.Any]
+    inactive_reason: str
+    error: str
+    events: list[dict[str, t.Any]]
+    timeline: list[dict[str, t.Any]]
 
 _STATUS_HEX = {
     "pending": "#d0d0d0",
@@ -51,7 +63,7 @@ def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.An
     return svg
 
 
-def snapshot_html(monitor: RunMonitor) -> str:
+def snapshot_html(monitor: ShownRun, definition: dict[str, t.Any] | None) -> str:
     """A static picture of the monitor's last state (header, states, timeline, log tail)."""
     e = html.escape
     colour = _RUN_HEX.get(monitor.status, "#616161")
@@ -87,7 +99,7 @@ def snapshot_html(monitor: RunMonitor) -> str:
     table = ('<table style="font-size:12px;border-collapse:collapse">'
              "<tr><th>time</th><th>code</th><th>state</th><th>description</th></tr>"
              f"{rows}</table>") if rows else ""
-    graph = _status_svg(monitor._watcher.model.definition, monitor.states)
+    graph = _status_svg(definition, monitor.states)
     return (head + f"<div>{chips}</div>" + notes + (f"<div>{graph}</div>" if graph else "")
             + _timeline_svg(monitor.timeline) + table + "</div>")
 
