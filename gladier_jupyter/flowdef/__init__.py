@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from gladier_jupyter.flowdef.expressions import (
     EXPRESSION_FUNCTIONS,
+    MAX_EXPRESSION_DEPTH,
     UnsafeExpressionError,
     check_expression,
     expression_paths,
@@ -45,6 +46,7 @@ __all__ = [
     "check_expression",
     "UnsafeExpressionError",
     "EXPRESSION_FUNCTIONS",
+    "MAX_EXPRESSION_DEPTH",
     "expression_paths",
     "input_key",
     "state_path",

@@ -24,7 +24,7 @@ import threading
 import time
 import typing as t
 
-from gladier_jupyter.local import actions
+from gladier_jupyter.local import actions, expressions
 from gladier_jupyter.local.actions.compute import jsonable
 from gladier_jupyter.local.expressions import ExpressionError, evaluate
 from gladier_jupyter.local.flows import limits, paths
@@ -45,7 +45,7 @@ def now_iso() -> str:
 def warm_up() -> None:
     """Import and build what the first run would otherwise pay for."""
     paths.warm_up()
-    evaluate("1 + 1", {})
+    expressions.warm_up()
     import jsonschema  # noqa: F401
 
 
@@ -564,7 +564,7 @@ class Engine:
             raise StateError(
                 "ActionUnableToRun",
                 f"No action provider answers ActionUrl {url!r} in the local service; it provides "
-                "Globus Compute, Search ingest and delete, Transfer transfer and delete, and hello_world.",
+                f"{actions.known_urls()}.",
             )
         start_time = now_iso()
         request = actions.ActionRequest(ctx=self.service.ctx, run_id=doc["run_id"], state_name=name,
