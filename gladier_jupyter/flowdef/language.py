@@ -9,7 +9,9 @@ import typing as t
 
 __all__ = ["STATE_TYPES", "CHOICE_COMPARATORS", "Problem"]
 
-STATE_TYPES = frozenset({"Action", "Pass", "Choice", "Wait", "Fail", "ExpressionEval"})
+STATE_TYPES = frozenset({"Action", "Pass", "Choice", "Wait", "Fail", "ExpressionEval",
+                         # Flows Web Inputs (globus/globus-flows-examples, web_input_examples/)
+                         "CreateWebInput", "AwaitWebInput"})
 
 _VALUE_COMPARATORS = {
     "BooleanEquals": bool,
