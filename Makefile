@@ -57,16 +57,18 @@ lab: install
 
 test: install-test chromium
 	$(VENV)/bin/ruff check gladier_jupyter tests bench
+	$(VENV)/bin/lint-imports --no-logo
 	npm run --silent typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install-test
 	$(VENV)/bin/ruff check gladier_jupyter tests bench
+	$(VENV)/bin/lint-imports --no-logo
 	npm run --silent typecheck
 
 bench: install-test
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) node_modules gladier_jupyter/static/*.js gladier_jupyter/static/*.css test-artifacts \
+	rm -rf $(VENV) .import_linter_cache node_modules gladier_jupyter/static/*.js gladier_jupyter/static/*.css test-artifacts \
 		gladier_jupyter/labextension labextension/plugin-build/lib

@@ -47,6 +47,7 @@ __all__ = [
     "gladier_client_kwargs",
     "local_client",
     "search_client",
+    "set_globus_auth",
     "set_globus_login_manager",
     "specific_flow_client",
     "transfer_client",
@@ -74,7 +75,12 @@ class Backend:
 
 _VERIFY_ENV = "GLOBUS_SDK_VERIFY_SSL"
 
-_state: dict[str, t.Any] = {"name": None, "info": None, "login_manager": None, "real_tokens": False}
+_state: dict[str, t.Any] = {
+    "name": None, "info": None, "login_manager": None, "real_tokens": False,
+    # Globus-mode tokens come from the login layer above; it registers itself here
+    # (set_globus_auth) so this module never imports it.
+    "authorizer_for": None, "make_login_manager": None,
+}
 
 
 def _plain_clients_may_follow() -> bool:
@@ -144,21 +150,36 @@ def _local_info() -> ServiceInfo:
 
 
 def set_globus_login_manager(login_manager: t.Any) -> None:
-    """Register the gladier login manager used in Globus mode (the login layer calls this)."""
+    """Use one gladier login manager for every client in Globus mode (``None``: a fresh one each)."""
     _state["login_manager"] = login_manager
+
+
+def set_globus_auth(
+    authorizer_for: t.Callable[[str], t.Any] | None,
+    make_login_manager: t.Callable[[], t.Any] | None,
+) -> None:
+    """Register where Globus-mode authorizers and login managers come from (the login layer).
+
+    ``gladier_jupyter`` connects ``gladier_jupyter.auth`` here when it is imported.
+    """
+    _state["authorizer_for"] = authorizer_for
+    _state["make_login_manager"] = make_login_manager
+
+
+def _no_globus_login() -> GladierJupyterUsageError:
+    return GladierJupyterUsageError(
+        "No Globus login is available in this kernel; log in with %gladier_login, or use the local service with gladier_jupyter.use_local()."
+    )
 
 
 def authorizer_for(scope_or_resource: str) -> globus_sdk.authorizers.GlobusAuthorizer:
     """An authorizer for a scope or resource server on the current backend."""
     if current().name == "local":
         return _LocalServiceAuthorizer(_local_info())
-    try:
-        from gladier_jupyter import auth
-    except ImportError:  # pragma: no cover - the login layer ships with the package
-        raise GladierJupyterUsageError(
-            "No Globus login is available in this kernel; log in with %gladier_login, or use the local service with gladier_jupyter.use_local()."
-        ) from None
-    return auth.authorizer_for(scope_or_resource)
+    provider = _state["authorizer_for"]
+    if provider is None:
+        raise _no_globus_login()
+    return provider(scope_or_resource)
 
 
 class _LocalServiceAuthorizerMixin:
@@ -411,7 +432,8 @@ def gladier_client_kwargs() -> dict[str, t.Any]:
     login_manager = _state["login_manager"]
     if login_manager is None:
         # One manager per client: each client adds its own flow scope to what it requires.
-        from gladier_jupyter.auth import login_manager as make_login_manager
-
+        make_login_manager = _state["make_login_manager"]
+        if make_login_manager is None:
+            raise _no_globus_login()
         login_manager = make_login_manager()
     return {"login_manager": login_manager}

@@ -287,7 +287,7 @@ class GladierMagics(Magics):
         In [1]: %gladier_login
         """
         _parse(self.gladier_login, line, "gladier_login")
-        from gladier_jupyter.auth import login_magic
+        from gladier_jupyter.widgets.login import login_magic
 
         return login_magic(line, self.shell)
 

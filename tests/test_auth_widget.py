@@ -127,10 +127,10 @@ def test_logout_button_revokes_stored_tokens(tmp_path, auth_api):
 def test_login_magic_shows_the_local_service_in_local_mode(local_service):
     from IPython.testing.globalipapp import get_ipython
 
-    from gladier_jupyter import auth
+    from gladier_jupyter.widgets.login import login_magic
 
     shell = get_ipython()
-    widget = auth.login_magic("", shell)
+    widget = login_magic("", shell)
 
     assert isinstance(widget, Login)
     assert widget.mode == "local" and widget.status == "local"

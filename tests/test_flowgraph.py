@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition
 
-from gladier_jupyter import flowgraph
+from gladier_jupyter import flowdef, flowgraph
 from gladier_jupyter.errors import GladierJupyterUsageError
 from gladier_jupyter.flowgraph import END, START, FlowGraph, check_run_input, describe_rule
 
@@ -90,7 +90,7 @@ def _load(name: str) -> dict:
 def test_seed_client_graph_has_its_three_states_in_order_between_start_and_end():
     graph = FlowGraph.build(MyGladierClient)
     assert graph.name == "MyGladierClient"
-    assert flowgraph.flowdef.validate(graph.definition) == []
+    assert flowdef.validate(graph.definition) == []
     assert graph.states_in_order() == ["RunExperiment", "GatherMetadata", "PublishMetadata"]
     pairs = [(e["source"], e["target"], e["kind"]) for e in graph.edges]
     assert pairs == [
@@ -461,7 +461,7 @@ def test_gladier_mock_three_state_tool_and_generated_tool():
     assert graph.states_in_order() == ["StateOne", "StateTwo", "StateThree"]
     assert [graph.node(s)["kind"] for s in graph.states_in_order()] == [
         "compute", "transfer", "search"]
-    assert flowgraph.flowdef.errors(graph.definition) == []
+    assert flowdef.errors(graph.definition) == []
     generated = FlowGraph.build(GeneratedTool)
     (fn,) = generated.node("MockFunc")["functions"]
     assert (fn["name"], fn["doc"]) == ("mock_func", "Test mock function")

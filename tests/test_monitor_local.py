@@ -11,7 +11,8 @@ import globus_sdk
 import pytest
 
 from gladier_jupyter import monitor as run_monitor
-from gladier_jupyter.widgets.monitor import RunMonitor, RunsPanel
+from gladier_jupyter.widgets.monitor import RunMonitor
+from gladier_jupyter.widgets.runs import RunsPanel
 
 FLOWS = json.loads((pathlib.Path(__file__).parent / "data" / "monitor" / "flows.json").read_text())
 

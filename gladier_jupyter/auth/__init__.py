@@ -1,8 +1,8 @@
 """Where Globus tokens come from, and the login manager gladier clients use.
 
-``login()`` (or ``%gladier_login``) shows the Login widget: who is logged in, where the
-tokens came from (the local service, the hub API, ``GLOBUS_DATA``, a stored login), which
-scopes are held and which are needed, and buttons to log in, log out or switch to local.
+This layer knows nothing of widgets: when a login is needed it calls the hook set with
+:func:`set_login_display` (``gladier_jupyter`` connects the Login widget there), and
+``gladier_jupyter.login()`` / ``%gladier_login`` live in :mod:`gladier_jupyter.widgets.login`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from gladier_jupyter.auth.errors import (
     LoginRequired,
     StoredIdentityMismatch,
 )
+from gladier_jupyter.auth.hooks import set_login_display
 
 if t.TYPE_CHECKING:
     from gladier_jupyter.auth.manager import GladierLoginManager
     from gladier_jupyter.auth.state import AuthSession
-    from gladier_jupyter.widgets.login import Login
 
 __all__ = [
     "GlobusDataError",
@@ -30,11 +30,10 @@ __all__ = [
     "StoredIdentityMismatch",
     "ask_consent",
     "authorizer_for",
-    "login",
-    "login_magic",
     "login_manager",
     "logout",
     "session",
+    "set_login_display",
 ]
 
 
@@ -43,35 +42,6 @@ def session() -> AuthSession:
     from gladier_jupyter.auth.state import session as _session
 
     return _session()
-
-
-def login(needed: t.Iterable[object] = (), *, reload: bool = True) -> Login:
-    """Show who is logged in and from where, and offer to log in, log out or switch to local.
-
-    In [1]: import gladier_jupyter; gladier_jupyter.login()
-    """
-    from gladier_jupyter.widgets.login import Login
-
-    if reload:
-        session().reload()
-    return Login(needed=[str(s) for s in needed], auth_session=session())
-
-
-def login_magic(line: str = "", shell: t.Any = None) -> Login:
-    """``%gladier_login [--local | --globus] [SCOPE ...]``: the Login widget for this kernel."""
-    words = line.split()
-    if "--local" in words and "--globus" in words:
-        from gladier_jupyter.errors import GladierJupyterUsageError
-
-        raise GladierJupyterUsageError(
-            "%gladier_login takes --local or --globus, not both; pick the backend this kernel uses."
-        )
-    if "--local" in words or "--globus" in words:
-        from gladier_jupyter import backend
-
-        backend.use_local() if "--local" in words else backend.use_globus()
-    scopes = [w for w in words if not w.startswith("--")]
-    return login(scopes)
 
 
 def authorizer_for(scope: object) -> t.Any:

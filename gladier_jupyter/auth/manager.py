@@ -2,7 +2,8 @@
 
 gladier 0.11's default ``UserAppLoginManager`` crashes with globus-sdk 4 and asks for a code
 on stdin; this one is a ``CallbackLoginManager`` whose authorizers come from the session's
-token sources, and whose callback opens the login widget for a scope nobody holds.
+token sources, and whose callback shows the login (through the hook the widget layer
+registers, :func:`gladier_jupyter.auth.set_login_display`) for a scope nobody holds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import typing as t
 from gladier.managers.login_manager import CallbackLoginManager
 
 from gladier_jupyter.auth.errors import HubLoginExpired, LoginRequired
+from gladier_jupyter.auth.hooks import show_login
 from gladier_jupyter.auth.state import HUB_SOURCES, AuthSession, session
 from gladier_jupyter.auth.tokens import base_scope, iso, scope_label
 
@@ -104,15 +106,7 @@ class GladierLoginManager(CallbackLoginManager):
             self._show_widget(scopes)
             return
         try:
-            from IPython import get_ipython
-
-            if get_ipython() is None:
-                return
-            from IPython.display import display
-
-            from gladier_jupyter.widgets.login import Login
-
-            display(Login(needed=[base_scope(s) for s in scopes], auth_session=self.session))
+            show_login([base_scope(s) for s in scopes], self.session)
         except Exception:  # noqa: BLE001 - without a front end the error message still says what to do
             log.debug("could not show the login widget", exc_info=True)
 

@@ -19,6 +19,7 @@ import typing as t
 
 from globus_sdk.authorizers import GlobusAuthorizer
 
+from gladier_jupyter import backend
 from gladier_jupyter.auth import hub
 from gladier_jupyter.auth.errors import (
     GlobusDataError,
@@ -59,10 +60,6 @@ def gladier_scopes() -> list[str]:
 
 def backend_mode() -> str:
     """``"local"`` or ``"globus"``, as ``gladier_jupyter.backend`` says (globus if absent)."""
-    try:
-        from gladier_jupyter import backend
-    except ImportError:
-        return "globus"
     current = backend.current()
     for attr in ("mode", "name", "kind"):
         value = getattr(current, attr, None)
@@ -75,8 +72,6 @@ def _local_identity() -> str:
     """The local service's one user, from its Auth API's userinfo."""
     try:
         import globus_sdk
-
-        from gladier_jupyter import backend
 
         info = backend.current().info
         if info is None:
@@ -184,8 +179,6 @@ class AuthSession:
         if self._environ is None and any(s.source in HUB_SOURCES for s in found):
             # Real Globus tokens are in this kernel's environment: plain globus-sdk clients
             # must not follow the local service's URLs with them.
-            from gladier_jupyter import backend
-
             backend.note_real_tokens()
         return found
 

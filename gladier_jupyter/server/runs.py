@@ -33,7 +33,7 @@ class SourceUnavailable(Exception):
 
 
 def _data(response: t.Any) -> dict[str, t.Any]:
-    return _monitor._data(response)
+    return _monitor.response_data(response)
 
 
 def http_status(err: BaseException) -> int | None:
@@ -212,7 +212,7 @@ class RunTracker:
         """Read what changed since the last poll (at most one poll per ``policy.fast``)."""
         with self.lock:
             now = time.monotonic()
-            done = self.model.terminal and self._polled and _monitor._ended_in_log(
+            done = self.model.terminal and self._polled and _monitor.ended_in_log(
                 self.model.entries)
             if not force and (done or now - self._polled < self.source.policy.fast):
                 return

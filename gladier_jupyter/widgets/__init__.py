@@ -10,7 +10,7 @@ __all__ = ["FlowPreview", "RunMonitor", "RunsPanel", "Login", "BackendBadge"]
 _LAZY = {
     "FlowPreview": "gladier_jupyter.widgets.preview",
     "RunMonitor": "gladier_jupyter.widgets.monitor",
-    "RunsPanel": "gladier_jupyter.widgets.monitor",
+    "RunsPanel": "gladier_jupyter.widgets.runs",
     "Login": "gladier_jupyter.widgets.login",
     "BackendBadge": "gladier_jupyter.widgets.badge",
 }

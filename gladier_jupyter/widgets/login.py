@@ -13,13 +13,14 @@ import weakref
 
 import traitlets
 
-from gladier_jupyter.errors import GladierJupyterError
+from gladier_jupyter import auth, backend
+from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
 from gladier_jupyter.widgets._base import GladierWidget
 
 if t.TYPE_CHECKING:
     from gladier_jupyter.auth.state import AuthSession
 
-__all__ = ["Login"]
+__all__ = ["Login", "display_login", "login", "login_magic"]
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,7 @@ class Login(GladierWidget):
                  **kwargs: t.Any) -> None:
         super().__init__(needed=[str(s) for s in needed], **kwargs)
         if auth_session is None:
-            from gladier_jupyter.auth import session
-
-            auth_session = session()
+            auth_session = auth.session()
         self._session = auth_session
         ref = weakref.ref(self)
 
@@ -121,14 +120,10 @@ class Login(GladierWidget):
 
     def use_local(self) -> None:
         """Switch this kernel to the local service (no Globus account needed)."""
-        from gladier_jupyter import backend
-
         self._do(backend.use_local, "Switched to the local service.")
 
     def use_globus(self) -> None:
         """Switch this kernel to Globus."""
-        from gladier_jupyter import backend
-
         self._do(backend.use_globus, "Switched to Globus.")
 
     def _do(self, action: t.Callable[[], t.Any], done: str) -> t.Any:
@@ -186,3 +181,37 @@ class Login(GladierWidget):
         data = dict(data)
         data["text/plain"] = self.summary()
         return data, metadata
+
+
+def login(needed: t.Iterable[object] = (), *, reload: bool = True) -> Login:
+    """Show who is logged in and from where, and offer to log in, log out or switch to local.
+
+    In [1]: import gladier_jupyter; gladier_jupyter.login()
+    """
+    if reload:
+        auth.session().reload()
+    return Login(needed=[str(s) for s in needed], auth_session=auth.session())
+
+
+def login_magic(line: str = "", shell: t.Any = None) -> Login:
+    """``%gladier_login [--local | --globus] [SCOPE ...]``: the Login widget for this kernel."""
+    words = line.split()
+    if "--local" in words and "--globus" in words:
+        raise GladierJupyterUsageError(
+            "%gladier_login takes --local or --globus, not both; pick the backend this kernel uses."
+        )
+    if "--local" in words or "--globus" in words:
+        backend.use_local() if "--local" in words else backend.use_globus()
+    scopes = [w for w in words if not w.startswith("--")]
+    return login(scopes)
+
+
+def display_login(scopes: list[str], auth_session: AuthSession) -> None:
+    """Show the Login widget for ``scopes`` in the running notebook (the login layer's hook)."""
+    from IPython import get_ipython
+
+    if get_ipython() is None:
+        return
+    from IPython.display import display
+
+    display(Login(needed=scopes, auth_session=auth_session))

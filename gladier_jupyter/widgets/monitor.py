@@ -1,4 +1,4 @@
-"""RunMonitor and RunsPanel: watch a flow run live without blocking the kernel.
+"""RunMonitor: watch a flow run live without blocking the kernel.
 
 ``RunMonitor(run, client=...)`` takes a gladier ``run_flow`` result, a run id or a run
 document. It starts watching at once (on the shared background scheduler of
@@ -8,154 +8,25 @@ the polling. It replaces gladier's blocking ``progress()``.
 
 from __future__ import annotations
 
-import html
 import threading
 import typing as t
 import uuid
 
 import anywidget
-import ipywidgets
 import traitlets
 
 from gladier_jupyter import monitor as _monitor
-from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
+from gladier_jupyter.errors import GladierJupyterError
 from gladier_jupyter.widgets._base import GladierWidget
+from gladier_jupyter.widgets.run_inputs import (
+    _graph_model,
+    _resolve_client,
+    _run_id_and_doc,
+    _short_error,
+)
+from gladier_jupyter.widgets.run_snapshot import snapshot_html
 
-__all__ = ["RunMonitor", "RunsPanel", "RunsList"]
-
-_STATUS_HEX = {
-    "pending": "#d0d0d0",
-    "active": "#1976d2",
-    "inactive": "#f57c00",
-    "succeeded": "#388e3c",
-    "failed": "#d32f2f",
-    "caught": "#f57c00",
-    "skipped": "#eeeeee",
-}
-_RUN_HEX = {"ACTIVE": "#1976d2", "INACTIVE": "#f57c00", "SUCCEEDED": "#388e3c",
-            "FAILED": "#d32f2f", "ENDED": "#616161"}
-
-
-# --------------------------------------------------------------------------------------
-# What the caller handed in -> run id, run document, flows client, gladier client
-# --------------------------------------------------------------------------------------
-
-
-def _run_id_and_doc(run: t.Any) -> tuple[str, dict[str, t.Any] | None]:
-    data = getattr(run, "data", run)
-    if isinstance(data, t.Mapping):
-        run_id = data.get("run_id") or data.get("action_id")
-        if not run_id:
-            raise GladierJupyterUsageError(
-                f"RunMonitor got a run document without 'run_id' (keys: {sorted(data)[:8]}); "
-                "pass the result of run_flow(), a run id, or a run document."
-            )
-        return str(run_id), dict(data)
-    if isinstance(run, str) and run.strip():
-        return run.strip(), None
-    raise GladierJupyterUsageError(
-        f"RunMonitor cannot watch {run!r}: pass the result of run_flow(), a run id string, "
-        "or a run document."
-    )
-
-
-def _resolve_client(client: t.Any) -> tuple[t.Any, t.Any]:
-    """(flows client, gladier client or None) from whatever the caller passed."""
-    if client is None:
-        from gladier_jupyter import backend
-
-        return backend.flows_client(), None
-    if isinstance(client, type) or callable(getattr(client, "__wrapped__", None)):
-        # A client class (or a @generate_flow_definition wrapper), as %gladier_client makes
-        # it: an instance on the current backend, as %gladier_run builds one.
-        from gladier_jupyter import backend, inline
-
-        if inline.is_client(client):
-            client = client(**backend.gladier_client_kwargs())
-    manager = getattr(client, "flows_manager", None)
-    if manager is not None and hasattr(manager, "flows_client"):
-        return manager.flows_client, client
-    if hasattr(client, "get_run_logs") and hasattr(client, "get_run"):
-        return client, None
-    maker = getattr(client, "flows_client", None)
-    if callable(maker):  # the backend module, or anything offering flows_client()
-        return maker(), None
-    given = client.__name__ if isinstance(client, type) else type(client).__name__
-    raise GladierJupyterUsageError(
-        f"client={given!r} is not a gladier client (class or instance), a "
-        "globus_sdk.FlowsClient or a backend; pass one of those (or omit it for the "
-        "current backend)."
-    )
-
-
-def _graph_model(definition: dict[str, t.Any] | None) -> dict[str, t.Any]:
-    """The flow graph model the page draws: the preview's model (``FlowGraph.model``)."""
-    if not definition:
-        return {}
-    try:
-        from gladier_jupyter.flowgraph import FlowGraph
-
-        model = FlowGraph.build(definition).model
-        if isinstance(model, dict):
-            return model
-    except Exception:  # the graph is an extra: the log and timeline still show
-        pass
-    return _simple_graph(definition)
-
-
-def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.Any]) -> str:
-    """The preview's static SVG of the flow, each state filled with its status colour."""
-    if not definition:
-        return ""
-    try:
-        from gladier_jupyter.flowgraph import FlowGraph
-
-        svg = FlowGraph.build(definition).to_svg()
-    except Exception:
-        return ""
-    # Fill each state's shape (the first styled element after its <g>) with its colour.
-    for name, info in states.items():
-        colour = _STATUS_HEX.get(str(info.get("status")), "")
-        anchor = f'data-name="{html.escape(name, quote=True)}"'
-        at = svg.find(anchor)
-        fill = svg.find('style="fill:', at) if at >= 0 else -1
-        if not colour or fill < 0:
-            continue
-        start = fill + len('style="fill:')
-        end = min(i for i in (svg.find(";", start), svg.find('"', start)) if i >= 0)
-        svg = svg[:start] + colour + svg[end:]
-        svg = svg.replace(anchor, f'{anchor} data-status="{html.escape(str(info["status"]))}"', 1)
-    return svg
-
-
-def _simple_graph(definition: dict[str, t.Any]) -> dict[str, t.Any]:
-    states = definition.get("States") or {}
-    nodes, edges = [], []
-    for name, state in states.items():
-        nodes.append({"id": name, "name": name, "type": state.get("Type", "")})
-        for kind, target in _transitions(state):
-            edges.append({"source": name, "target": target, "kind": kind})
-    return {"start": definition.get("StartAt", ""), "nodes": nodes, "edges": edges}
-
-
-def _transitions(state: t.Mapping[str, t.Any]) -> list[tuple[str, str]]:
-    out = []
-    if state.get("Next"):
-        out.append(("next", state["Next"]))
-    for choice in state.get("Choices") or []:
-        if isinstance(choice, dict) and choice.get("Next"):
-            out.append(("choice", choice["Next"]))
-    if state.get("Default"):
-        out.append(("default", state["Default"]))
-    for catch in state.get("Catch") or []:
-        if isinstance(catch, dict) and catch.get("Next"):
-            out.append(("catch", catch["Next"]))
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# RunMonitor
-# --------------------------------------------------------------------------------------
+__all__ = ["RunMonitor"]
 
 
 class RunMonitor(GladierWidget):
@@ -305,7 +176,7 @@ class RunMonitor(GladierWidget):
         """Send one request about the run (cancel, resume), show it, and watch again."""
         self.action = doing
         try:
-            result = _monitor._data(call())
+            result = _monitor.response_data(call())
         except Exception as err:
             self.action = f"{verb.capitalize()} failed: {_short_error(err)}"
             raise GladierJupyterError(
@@ -332,10 +203,10 @@ class RunMonitor(GladierWidget):
 
         if backend.current().name == "local":
             return True
-        from gladier_jupyter import auth
+        from gladier_jupyter.widgets.login import login
 
         try:
-            widget = auth.login(list(scopes))
+            widget = login(list(scopes))
         except Exception as err:
             self.action = f"Login failed: {_short_error(err)}"
             return False
@@ -522,179 +393,4 @@ class RunMonitor(GladierWidget):
 
     def snapshot_html(self) -> str:
         """A static picture of the last state (header, states, timeline, log tail)."""
-        e = html.escape
-        colour = _RUN_HEX.get(self.status, "#616161")
-        head = (
-            f'<div class="gj-monitor-static" data-status="{e(self.status)}" '
-            'style="font-family:system-ui,sans-serif;border:1px solid #e0e0e0;'
-            'border-radius:6px;padding:8px;max-width:900px">'
-            f'<div><strong>{e(self.label or "Flow run")}</strong> '
-            f'<span style="background:{colour};color:#fff;border-radius:1em;padding:0 .6em">'
-            f'{e(self.status)}</span> <code>{e(self.run_id)}</code> '
-            f'{e(self.flow_title)}'
-            + (f' <a href="{e(self.web_url)}" target="_blank">Globus web app</a>'
-               if self.web_url else "")
-            + "</div>"
-        )
-        chips = "".join(
-            f'<span data-state="{e(n)}" data-status="{e(str(i.get("status")))}" '
-            f'style="display:inline-block;margin:2px;padding:2px 8px;border-radius:4px;'
-            f'background:{_STATUS_HEX.get(str(i.get("status")), "#d0d0d0")};'
-            f'color:{"#000" if i.get("status") in ("pending", "skipped") else "#fff"}">'
-            f'{e(n)}</span>'
-            for n, i in self.states.items()
-        )
-        notes = ""
-        if self.inactive_reason:
-            notes += f"<div>Waiting: {e(self.inactive_reason)}</div>"
-        if self.error:
-            notes += f'<div style="color:#d32f2f">{e(self.error)}</div>'
-        rows = "".join(
-            f"<tr><td>{e(r['time'])}</td><td>{e(r['code'])}</td><td>{e(r['state'])}</td>"
-            f"<td>{e(r['description'])}</td></tr>" for r in self.events[-20:]
-        )
-        table = ('<table style="font-size:12px;border-collapse:collapse">'
-                 "<tr><th>time</th><th>code</th><th>state</th><th>description</th></tr>"
-                 f"{rows}</table>") if rows else ""
-        graph = _status_svg(self._watcher.model.definition, self.states)
-        return (head + f"<div>{chips}</div>" + notes + (f"<div>{graph}</div>" if graph else "")
-                + _timeline_svg(self.timeline) + table + "</div>")
-
-
-def _timeline_svg(timeline: list[dict[str, t.Any]]) -> str:
-    bars = [(b, _monitor.parse_time(b.get("start", "")), _monitor.parse_time(b.get("end", "")))
-            for b in timeline]
-    bars = [(b, s, en) for b, s, en in bars if s is not None]
-    if not bars:
-        return ""
-    t0 = min(s for _, s, _ in bars)
-    t1 = max([en or s for _, s, en in bars] + [t0 + 0.001])
-    span = max(t1 - t0, 0.001)
-    width, label_w, row_h = 600, 160, 18
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="gj-timeline" width="{width}" '
-             f'height="{row_h * len(bars) + 4}" style="font:11px sans-serif">']
-    for i, (b, s, en) in enumerate(bars):
-        x = label_w + (s - t0) / span * (width - label_w - 4)
-        w = max(2.0, ((en or t1) - s) / span * (width - label_w - 4))
-        colour = _STATUS_HEX.get(str(b.get("status")), "#d0d0d0")
-        y = i * row_h + 2
-        parts.append(f'<text x="0" y="{y + 12}">{html.escape(str(b.get("state")))}</text>'
-                     f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 4}" '
-                     f'fill="{colour}"><title>{(en or t1) - s:.2f} s</title></rect>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _short_error(err: BaseException) -> str:
-    status = getattr(err, "http_status", None)
-    code = getattr(err, "code", None)
-    message = getattr(err, "message", None) or str(err)
-    text = " ".join(str(x) for x in (status, code) if x and x != "Error")
-    first = str(message).strip().splitlines()[0] if str(message).strip() else type(err).__name__
-    return f"{text} {first}".strip()[:300]
-
-
-# --------------------------------------------------------------------------------------
-# RunsPanel
-# --------------------------------------------------------------------------------------
-
-
-class RunsList(GladierWidget):
-    """The list half of a :class:`RunsPanel`: runs with their status."""
-
-    _entry = "monitor"
-
-    view = traitlets.Unicode("runs").tag(sync=True)
-    runs = traitlets.List().tag(sync=True)
-    selected = traitlets.Unicode("").tag(sync=True)
-    message = traitlets.Unicode("").tag(sync=True)
-
-
-class RunsPanel(ipywidgets.VBox):
-    """Lists runs (``list_runs``, a flow's or all) and opens any of them in a RunMonitor."""
-
-    def __init__(self, client: t.Any = None, *, flow_id: str | None = None,
-                 limit: int = 100, **kwargs: t.Any) -> None:
-        self._client = client
-        self._flows_client, gladier_client = _resolve_client(client)
-        if flow_id is None and gladier_client is not None:
-            flow_id = gladier_client.get_flow_id()
-        self.flow_id = flow_id
-        self.limit = limit
-        self.list = RunsList()
-        self.monitor: RunMonitor | None = None
-        super().__init__(children=[self.list], **kwargs)
-        self.list.on_msg(self._on_page_msg)
-        self.refresh()
-
-    def refresh(self) -> list[dict[str, t.Any]]:
-        """Read the run list again."""
-        kwargs: dict[str, t.Any] = {}
-        if self.flow_id:
-            kwargs["filter_flow_id"] = self.flow_id
-        rows: list[dict[str, t.Any]] = []
-        try:
-            for page in self._flows_client.paginated.list_runs(**kwargs):
-                for run in page.get("runs", []):
-                    rows.append({
-                        "run_id": str(run.get("run_id") or ""),
-                        "label": str(run.get("label") or ""),
-                        "status": str(run.get("status") or ""),
-                        "flow_title": str(run.get("flow_title") or ""),
-                        "start_time": str(run.get("start_time") or ""),
-                    })
-                if len(rows) >= self.limit:
-                    break
-            self.list.message = ""
-        except Exception as err:
-            self.list.message = f"Could not list runs: {_short_error(err)}"
-        rows.sort(key=lambda r: r["start_time"], reverse=True)
-        self.list.runs = rows[: self.limit]
-        return self.list.runs
-
-    def open_run(self, run_id: str) -> RunMonitor:
-        """Show the RunMonitor of ``run_id`` under the list (stopping the previous one)."""
-        if self.monitor is not None:
-            self.monitor.close()
-        self.monitor = RunMonitor(run_id, client=self._client if self._client is not None
-                                  else self._flows_client)
-        self.monitor.observe(self._on_monitor_status, "status")
-        self._on_monitor_status({"owner": self.monitor, "new": self.monitor.status})
-        self.list.selected = run_id
-        self.children = [self.list, self.monitor]
-        return self.monitor
-
-    def _on_monitor_status(self, change: t.Mapping[str, t.Any]) -> None:
-        # The open run's row follows its monitor (the list itself is read on Refresh).
-        run_id = change["owner"].run_id
-        if change["new"] == "PENDING":
-            return
-        rows = [dict(r, status=change["new"]) if r["run_id"] == run_id else r
-                for r in self.list.runs]
-        if rows != self.list.runs:
-            self.list.runs = rows
-
-    def close(self) -> None:
-        # Also runs from __del__ of a panel whose __init__ raised (bad client=).
-        monitor = getattr(self, "monitor", None)
-        if monitor is not None:
-            monitor.close()
-        if getattr(self, "list", None) is not None:
-            self.list.close()
-        super().close()
-
-    def _on_page_msg(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
-        if not isinstance(content, dict):
-            return
-        if content.get("type") == "open" and content.get("run_id"):
-            self.open_run(str(content["run_id"]))
-        elif content.get("type") == "refresh":
-            self.refresh()
-
-    def _repr_mimebundle_(self, **kwargs: t.Any):  # type: ignore[override]
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
-        data = dict(data or {})
-        lines = [f"{r['status']:<10} {r['run_id']} {r['label']}" for r in self.list.runs]
-        data["text/plain"] = "Runs:\n" + "\n".join(lines) if lines else "No runs."
-        return data, metadata
+        return snapshot_html(self, self._watcher.model.definition)

@@ -166,7 +166,7 @@ def runnable_flows(draw):
         out[name] = state
     definition = {"StartAt": labels[0], "States": out}
     # keep only what is reachable, so the check has nothing to say
-    reachable = flowdef._reachable(labels[0], out)
+    reachable = flowdef.validation._reachable(labels[0], out)
     definition["States"] = {k: v for k, v in out.items() if k in reachable}
     return definition
 

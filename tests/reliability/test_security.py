@@ -142,7 +142,7 @@ def test_globus_data_holding_a_code_executing_pickle_runs_nothing(tmp_path):
         import gladier_jupyter
         from gladier_jupyter import auth
         errors = []
-        for step in (lambda: auth.session().describe([]), lambda: auth.login(), lambda: auth.login_manager()):
+        for step in (lambda: auth.session().describe([]), lambda: gladier_jupyter.login(), lambda: auth.login_manager()):
             try:
                 step()
             except Exception as exc:

@@ -22,7 +22,9 @@ from .errors import (
     UnsupportedQuery,
     ValidationError,
 )
+from .ingest import ingest_entries
 from .query import compile_query
+from .results import facet_results, group_by_subject, passes, sorted_subjects
 from .store import SearchStore
 
 __all__ = ["SearchService"]
@@ -174,7 +176,7 @@ class SearchService:
     def ingest_answer(self, index_id: str, gingest_doc: t.Any) -> dict[str, t.Any]:
         """:meth:`ingest`, answering with Search's ingest response document."""
         self.index(index_id)
-        entries = _ingest_entries(gingest_doc)
+        entries = ingest_entries(gingest_doc)
         count = self.store.upsert_entries(str(index_id), entries)
         task_id = self.store.add_task(
             str(index_id),
@@ -251,9 +253,9 @@ class SearchService:
         offset, limit = _page(offset, limit)
         query = {"q": q, "advanced": advanced, "filters": filters or [], "sort": sort or []}
         hits = self._matching_entries(str(index_id), query, visible_only=True)
-        subjects = _group_by_subject(hits)
+        subjects = group_by_subject(hits)
         if sort:
-            subjects = _sorted(subjects, sort)
+            subjects = sorted_subjects(subjects, sort)
         page = subjects[offset : offset + limit]
         result: dict[str, t.Any] = {
             "@datatype": "GSearchResult",
@@ -276,7 +278,7 @@ class SearchService:
             "total": len(subjects),
         }
         if facets:
-            result["facet_results"] = _facets(facets, [e for _s, es in subjects for e in es])
+            result["facet_results"] = facet_results(facets, [e for _s, es in subjects for e in es])
         return result
 
     def post_search(self, index_id: str, body: t.Any) -> dict[str, t.Any]:
@@ -391,7 +393,7 @@ class SearchService:
         for entry, rank in hits:
             if visible_only and not self._visible(entry):
                 continue
-            if not all(_passes(entry["content"], f) for f in filters):
+            if not all(passes(entry["content"], f) for f in filters):
                 continue
             out.append((entry, rank))
         return out
@@ -422,174 +424,3 @@ def _page(offset: t.Any, limit: t.Any) -> tuple[int, int]:
             f"{offset_i} and limit {limit_i}."
         )
     return offset_i, limit_i
-
-
-def _ingest_entries(doc: t.Any) -> list[dict[str, t.Any]]:
-    if not isinstance(doc, dict):
-        raise ValidationError("The ingest document must be a JSON object (a GIngest).")
-    kind = doc.get("ingest_type")
-    data = doc.get("ingest_data")
-    if kind == "GMetaEntry":
-        raw = [data]
-    elif kind == "GMetaList":
-        if not isinstance(data, dict) or not isinstance(data.get("gmeta"), list):
-            raise ValidationError("A GMetaList ingest needs ingest_data.gmeta, a list of entries.")
-        raw = data["gmeta"]
-    else:
-        raise ValidationError(
-            f"The ingest_type {kind!r} is not supported; use 'GMetaEntry' or 'GMetaList'."
-        )
-    entries = []
-    for i, item in enumerate(raw):
-        where = "ingest_data" if kind == "GMetaEntry" else f"ingest_data.gmeta[{i}]"
-        if not isinstance(item, dict):
-            raise ValidationError(f"{where} is not an object.")
-        subject = item.get("subject")
-        if not isinstance(subject, str) or not subject:
-            raise ValidationError(f"{where}.subject must be a non-empty string; got {subject!r}.")
-        visible_to = item.get("visible_to")
-        if (
-            not isinstance(visible_to, list)
-            or not visible_to
-            or not all(isinstance(p, str) for p in visible_to)
-        ):
-            raise ValidationError(
-                f"{where}.visible_to must be a non-empty list of principals such as "
-                f"'public'; got {visible_to!r}."
-            )
-        content = item.get("content")
-        if not isinstance(content, dict):
-            raise ValidationError(f"{where}.content must be an object; got {content!r}.")
-        entry_id = item.get("id", item.get("entry_id"))
-        if entry_id is not None and not isinstance(entry_id, str):
-            raise ValidationError(f"{where}.id must be a string; got {entry_id!r}.")
-        entries.append(
-            {"subject": subject, "entry_id": entry_id, "content": content, "visible_to": visible_to}
-        )
-    return entries
-
-
-def _values(content: t.Any, field: str) -> list[t.Any]:
-    """Every leaf value at a dotted field path (lists are walked through)."""
-    current = [content]
-    for part in field.split("."):
-        nxt = []
-        for value in current:
-            if isinstance(value, list):
-                value_items = value
-            else:
-                value_items = [value]
-            for item in value_items:
-                if isinstance(item, dict) and part in item:
-                    nxt.append(item[part])
-        current = nxt
-    leaves: list[t.Any] = []
-    for value in current:
-        leaves.extend(value if isinstance(value, list) else [value])
-    return leaves
-
-
-def _norm(value: t.Any) -> str:
-    return str(value).lower() if not isinstance(value, bool) else str(value).lower()
-
-
-def _passes(content: dict[str, t.Any], flt: t.Any) -> bool:
-    if not isinstance(flt, dict) or not isinstance(flt.get("field_name"), str):
-        raise ValidationError(f"The filter {flt!r} needs a 'field_name'.")
-    kind = flt.get("type", "match_any")
-    present = _values(content, flt["field_name"])
-    if kind in ("match_any", "match_all"):
-        wanted = flt.get("values")
-        if not isinstance(wanted, list):
-            raise ValidationError(f"The {kind} filter on {flt['field_name']!r} needs 'values'.")
-        have = {_norm(v) for v in present}
-        hits = [_norm(v) in have for v in wanted]
-        ok = any(hits) if kind == "match_any" else all(hits)
-    elif kind == "range":
-        ranges = flt.get("values")
-        if not isinstance(ranges, list):
-            raise ValidationError(f"The range filter on {flt['field_name']!r} needs 'values'.")
-        ok = any(_in_range(v, r) for v in present for r in ranges)
-    elif kind == "exists":
-        ok = bool(present)
-    else:
-        raise ValidationError(
-            f"The filter type {kind!r} is not supported here; use match_any, match_all, "
-            "range or exists."
-        )
-    return not ok if flt.get("negate") else ok
-
-
-def _in_range(value: t.Any, rng: t.Any) -> bool:
-    if not isinstance(rng, dict):
-        raise ValidationError(f"The range {rng!r} must be an object with 'from' and 'to'.")
-    low, high = rng.get("from", "*"), rng.get("to", "*")
-
-    def cmp(a: t.Any, b: t.Any) -> int:
-        try:
-            fa, fb = float(a), float(b)
-            return (fa > fb) - (fa < fb)
-        except (TypeError, ValueError):
-            sa, sb = str(a), str(b)
-            return (sa > sb) - (sa < sb)
-
-    if low not in (None, "*") and cmp(value, low) < 0:
-        return False
-    return not (high not in (None, "*") and cmp(value, high) > 0)
-
-
-def _group_by_subject(
-    hits: list[tuple[dict[str, t.Any], float]],
-) -> list[tuple[str, list[dict[str, t.Any]]]]:
-    groups: dict[str, list[dict[str, t.Any]]] = {}
-    for entry, _rank in hits:  # hits come best first: a subject ranks by its best entry
-        groups.setdefault(entry["subject"], []).append(entry)
-    return list(groups.items())
-
-
-def _sorted(
-    subjects: list[tuple[str, list[dict[str, t.Any]]]], sort: list[dict[str, t.Any]]
-) -> list[tuple[str, list[dict[str, t.Any]]]]:
-    out = list(subjects)
-    for rule in reversed(sort):
-        if not isinstance(rule, dict) or not isinstance(rule.get("field_name"), str):
-            raise ValidationError(f"The sort rule {rule!r} needs a 'field_name'.")
-        field = rule["field_name"]
-        reverse = rule.get("order", "asc") == "desc"
-
-        def key(item: tuple[str, list[dict[str, t.Any]]], field: str = field) -> tuple:
-            values = [v for e in item[1] for v in _values(e["content"], field)]
-            if not values:
-                return (1, 0, "")
-            value = values[0]
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                return (0, float(value), "")
-            return (0, 0, str(value))
-
-        present = [s for s in out if key(s)[0] == 0]
-        missing = [s for s in out if key(s)[0] == 1]
-        out = sorted(present, key=key, reverse=reverse) + missing
-    return out
-
-
-def _facets(facets: list[dict[str, t.Any]], entries: list[dict[str, t.Any]]) -> list[dict]:
-    results = []
-    for facet in facets:
-        if not isinstance(facet, dict) or not isinstance(facet.get("field_name"), str):
-            raise ValidationError(f"The facet {facet!r} needs a 'field_name'.")
-        kind = facet.get("type", "terms")
-        if kind != "terms":
-            raise ValidationError(f"The facet type {kind!r} is not supported here; use terms.")
-        counts: dict[str, int] = {}
-        for entry in entries:
-            for value in {str(v) for v in _values(entry["content"], facet["field_name"])}:
-                counts[value] = counts.get(value, 0) + 1
-        size = int(facet.get("size", 10))
-        buckets = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
-        results.append(
-            {
-                "name": facet.get("name", facet["field_name"]),
-                "buckets": [{"value": v, "count": c} for v, c in buckets],
-            }
-        )
-    return results

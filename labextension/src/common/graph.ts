@@ -1,5 +1,5 @@
 // The flow graph: a layered top-down drawing (dagre) of a graph model made by
-// gladier_jupyter/flowgraph.py, with zoom, pan, fit-to-view, keyboard selection, problem
+// gladier_jupyter/flowgraph/graph.py, with zoom, pan, fit-to-view, keyboard selection, problem
 // marks, and per-state run status (the run monitor reuses it through setStatus).
 //
 //   const view = renderGraph(container, model, { onSelect: (name) => ... });

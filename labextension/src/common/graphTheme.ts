@@ -1,7 +1,7 @@
 // Colours and shapes of flow-graph nodes, shared by the preview and the run monitor.
 // Fills are translucent tints of a mid-tone so the theme's own text colour stays legible
 // on them in light and dark JupyterLab themes alike. Keep in step with
-// gladier_jupyter/flowgraph.py (_KIND_STYLE), which draws the static SVG.
+// gladier_jupyter/flowgraph/svg.py (_KIND_STYLE), which draws the static SVG.
 
 export interface KindStyle {
   stroke: string;

@@ -60,10 +60,10 @@ export interface RunsReply {
 /** What POST flowdef answers (gladier_jupyter/server/handlers.py: check_definition). */
 export interface FlowCheck {
   definition: unknown;
-  graph: import("../common/graph").GraphModel | Record<string, never>;
+  graph: import("../widgets/preview").PreviewModel["graph"];
   problems: import("../common/graph").GraphProblem[];
   /** The required-input table of the preview (FlowGraph.inputs). */
-  inputs?: unknown[];
+  inputs?: import("../widgets/preview").PreviewModel["inputs"];
   is_flow: boolean;
   message: string;
 }

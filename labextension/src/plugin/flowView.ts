@@ -3,7 +3,7 @@
 // files and of the application/vnd.gladier.flow+json mime renderer. The preview's own view
 // (widgets/preview.ts) draws it; the graph model and the check come from
 // gladier_jupyter.flowgraph, through the server extension (POST flowdef) or the mime bundle.
-import previewView from "../widgets/preview";
+import { renderPreview, type PreviewModel } from "../widgets/preview";
 import { FONT, MUTED, STATUS_COLOURS, TEXT } from "../common/theme";
 import { requestAPI, type FlowCheck } from "./api";
 import { LocalModel } from "./model";
@@ -18,13 +18,11 @@ export function checkDefinition(definition: unknown, path = ""): Promise<FlowChe
   return requestAPI<FlowCheck>("flowdef", { method: "POST", body: JSON.stringify({ definition, path }) });
 }
 
-type Render = (props: { model: unknown; el: HTMLElement }) => () => void;
-
 export class FlowCheckView {
   readonly el: HTMLElement;
   private note: HTMLElement;
   private mount: HTMLElement;
-  private model: LocalModel;
+  private model: LocalModel<PreviewModel>;
   private cleanup: (() => void) | null = null;
 
   constructor(height = 460) {
@@ -36,7 +34,7 @@ export class FlowCheckView {
     this.note.style.cssText = "margin:0 0 6px 0";
     this.mount = document.createElement("div");
     this.el.append(this.note, this.mount);
-    this.model = new LocalModel({ graph: {}, problems: [], inputs: [], selected: "", height });
+    this.model = new LocalModel<PreviewModel>({ graph: {}, problems: [], inputs: [], selected: "", height });
   }
 
   showMessage(message: string, error = true): void {
@@ -46,7 +44,7 @@ export class FlowCheckView {
   }
 
   show(check: FlowCheck): void {
-    const graph = check.graph as { nodes?: unknown[] };
+    const graph = check.graph;
     const hasGraph = Array.isArray(graph?.nodes) && graph.nodes.length > 0;
     const problems = check.problems ?? [];
     this.el.dataset.state = check.is_flow ? "flow" : "not-flow";
@@ -57,15 +55,15 @@ export class FlowCheckView {
     this.note.style.display = check.message ? "" : "none";
     if (!hasGraph) return;
     const selected = String(this.model.get("selected") || "");
-    const ids = new Set((graph.nodes as { id: string }[]).map((n) => n.id));
-    this.model.set({
-      graph: check.graph,
+    const ids = new Set((graph.nodes ?? []).map((n) => n.id));
+    this.model.update({
+      graph,
       problems,
       inputs: check.inputs ?? [],
       selected: ids.has(selected) ? selected : "",
     });
     if (!this.cleanup) {
-      this.cleanup = (previewView.render as unknown as Render)({ model: this.model, el: this.mount });
+      this.cleanup = renderPreview(this.model, this.mount);
     }
   }
 

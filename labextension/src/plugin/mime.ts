@@ -3,7 +3,7 @@
 // JupyterLab even when the notebook was saved without widget state.
 import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
 import { Widget } from "@lumino/widgets";
-import type { GraphModel } from "../common/graph";
+import type { PreviewModel } from "../widgets/preview";
 import type { FlowCheck } from "./api";
 import { FlowCheckView, checkDefinition } from "./flowView";
 
@@ -11,7 +11,7 @@ export const FLOW_MIME = "application/vnd.gladier.flow+json";
 
 interface FlowPayload {
   definition?: unknown;
-  graph?: GraphModel & { inputs?: unknown[] };
+  graph?: FlowCheck["graph"] & { inputs?: PreviewModel["inputs"] };
   problems?: FlowCheck["problems"];
   name?: string;
   States?: unknown;

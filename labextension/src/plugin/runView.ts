@@ -2,7 +2,7 @@
 // timeline, cancel), fed by the server extension instead of a kernel. So it keeps working
 // after the kernel that started the run is gone, and for runs started anywhere else.
 import { Widget } from "@lumino/widgets";
-import monitorView from "../widgets/monitor";
+import { renderRun, type MonitorModel } from "../widgets/monitor";
 import { APIError, requestAPI } from "./api";
 import { LocalModel } from "./model";
 
@@ -12,7 +12,7 @@ const TERMINAL = ["SUCCEEDED", "FAILED", "ENDED"];
  * The monitor view's model, holding the same keys as the RunMonitor traits, filled from
  * GET runs/<id> and runs/<id>/log of the server extension.
  */
-export class ServerRunModel extends LocalModel {
+export class ServerRunModel extends LocalModel<MonitorModel> {
   private timer: number | undefined;
   private disposed = false;
   private polling = false;
@@ -24,7 +24,7 @@ export class ServerRunModel extends LocalModel {
       display_status: "", start_time: "", completion_time: "", backend: source, web_url: "",
       connection: "live", message: "", graph: {}, states: {}, timeline: [], events: [],
       progress: { done: 0, total: 0 }, inactive_reason: "", required_scopes: [], error: "",
-      output: "", action: "",
+      output: "", action: "", login_widget: null,
     });
     this.source = source;
     // Cancel and resume go through the server; logging in needs a notebook.
@@ -32,7 +32,7 @@ export class ServerRunModel extends LocalModel {
       if (msg.type === "cancel") void this.act("cancel", "cancelling", "cancel requested");
       else if (msg.type === "resume") void this.act("resume", "resuming", "resumed");
       else if (msg.type === "login") {
-        this.set({ action: "Log in from a notebook with %gladier_login; this tab picks the login up." });
+        this.update({ action: "Log in from a notebook with %gladier_login; this tab picks the login up." });
       }
     };
   }
@@ -57,20 +57,20 @@ export class ServerRunModel extends LocalModel {
       const snap = await requestAPI<Record<string, unknown>>(`runs/${encodeURIComponent(this.runId)}${q}`);
       this.source = String(snap.source ?? this.source);
       const total = Number(snap.log_total ?? 0);
-      const events = (this.get("events") as unknown[]) ?? [];
+      const events = this.get("events") ?? [];
       let newEvents = events;
       if (total > events.length) {
-        const reply = await requestAPI<{ entries: unknown[] }>(
+        const reply = await requestAPI<{ entries: MonitorModel["events"] }>(
           `runs/${encodeURIComponent(this.runId)}/log?offset=${events.length}&source=${encodeURIComponent(this.source)}`);
         newEvents = events.concat(reply.entries);
       }
       const { log_total: _t, source: _s, ...rest } = snap;
-      this.set({ ...rest, backend: this.source, events: newEvents, message: "" });
+      this.update({ ...(rest as Partial<MonitorModel>), backend: this.source, events: newEvents, message: "" });
     } catch (error) {
       const message = error instanceof APIError ? error.message : String(error);
-      this.set({ connection: "reconnecting", message });
+      this.update({ connection: "reconnecting", message });
       if (error instanceof APIError && error.status === 404) {
-        this.set({ error: message, connection: "stopped" });
+        this.update({ error: message, connection: "stopped" });
         this.polling = false;
         return;
       }
@@ -81,14 +81,14 @@ export class ServerRunModel extends LocalModel {
 
   /** POST runs/<id>/<verb> ("cancel" or "resume"), then poll at once. */
   async act(verb: string, doing: string, done: string): Promise<void> {
-    this.set({ action: doing });
+    this.update({ action: doing });
     try {
       await requestAPI(`runs/${encodeURIComponent(this.runId)}/${verb}?source=${encodeURIComponent(this.source)}`,
         { method: "POST" });
-      this.set({ action: done });
+      this.update({ action: done });
     } catch (error) {
       const what = verb === "cancel" ? "Cancel" : "Resume";
-      this.set({ action: `${what} failed: ${error instanceof Error ? error.message : String(error)}` });
+      this.update({ action: `${what} failed: ${error instanceof Error ? error.message : String(error)}` });
     }
     // Read the outcome now (a poll already under way schedules the next one itself).
     window.clearTimeout(this.timer);
@@ -117,8 +117,8 @@ export class RunView extends Widget {
     this.model = new ServerRunModel(runId, source);
     const mount = document.createElement("div");
     this.node.append(mount);
-    const render = monitorView.render as unknown as (props: { model: unknown; el: HTMLElement }) => () => void;
-    this.cleanup = render({ model: this.model, el: mount });
+    // No login widget in a tab: logging in needs a notebook (the view says so).
+    this.cleanup = renderRun(this.model, mount, null);
     this.model.start();
   }
 

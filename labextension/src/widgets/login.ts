@@ -1,4 +1,4 @@
-import type { AnyModel, RenderProps } from "@anywidget/types";
+import type { RenderProps } from "@anywidget/types";
 import { BORDER, FONT, MUTED, STATUS_COLOURS, SURFACE, TEXT } from "../common/theme";
 
 interface ScopeRow {
@@ -69,7 +69,7 @@ function button(cls: string, text: string, onClick: () => void): HTMLButtonEleme
 
 function render({ model, el: host }: RenderProps<LoginModel>): () => void {
   const send = (content: Record<string, string>): void => {
-    (model as unknown as AnyModel).send(content);
+    model.send(content);
   };
   const root = el("div", "gj-login",
     `font-family:${FONT};color:${TEXT};border:1px solid ${BORDER};border-radius:6px;` +

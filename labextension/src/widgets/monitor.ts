@@ -1,11 +1,12 @@
-import type { AnyModel, Host, RenderProps } from "@anywidget/types";
+import type { Host, RenderProps } from "@anywidget/types";
+import type { ViewModel } from "../common/viewModel";
 import { BORDER, FONT, MUTED, STATUS_COLOURS, SURFACE, TEXT } from "../common/theme";
 import { Elapsed, ProgressBar, StatusBadge, shortDate } from "../common/monitorStatus";
 import { LogTable, type LogRow } from "../common/logTable";
 import { Timeline, type TimelineBar } from "../common/timeline";
 import { statusGraph, type SimpleGraphModel, type StatusGraph } from "../common/monitorGraph";
 
-interface StateInfo {
+export interface StateInfo {
   name: string;
   status: string;
   type: string;
@@ -19,7 +20,7 @@ interface StateInfo {
 }
 
 /** Mirrors the synced traits of gladier_jupyter.widgets.monitor.RunMonitor. */
-interface MonitorModel {
+export interface MonitorModel {
   view: string;
   run_id: string;
   label: string;
@@ -46,8 +47,8 @@ interface MonitorModel {
   login_widget: string | null;
 }
 
-/** Mirrors the synced traits of gladier_jupyter.widgets.monitor.RunsList. */
-interface RunsModel {
+/** Mirrors the synced traits of gladier_jupyter.widgets.runs.RunsList. */
+export interface RunsModel {
   view: string;
   runs: { run_id: string; label: string; status: string; flow_title: string; start_time: string }[];
   selected: string;
@@ -110,7 +111,11 @@ function pre(text: string, colour = ""): HTMLPreElement {
   return p;
 }
 
-function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | null): () => void {
+/**
+ * Draw a run (graph, log, timeline, actions) into `el` from `model`; returns the cleanup.
+ * `host` shows the embedded login widget; without one (a JupyterLab tab) there is none.
+ */
+export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host: Host | null): () => void {
   const root = h("div", `font-family:${FONT};color:${TEXT};border:1px solid ${BORDER};border-radius:6px;padding:.6em .8em;max-width:980px`);
   root.className = "gj-monitor";
   root.dataset.renderedAt = String(Date.now());
@@ -361,8 +366,9 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
   resume.addEventListener("click", () => model.send({ type: "resume" }));
   login.addEventListener("click", () => model.send({ type: "login" }));
 
-  const events = ["status", "display_status", "label", "flow_title", "start_time", "completion_time", "connection",
-    "message", "states", "timeline", "events", "progress", "inactive_reason", "error", "output", "action", "web_url"];
+  const events: (keyof MonitorModel)[] = ["status", "display_status", "label", "flow_title", "start_time",
+    "completion_time", "connection", "message", "states", "timeline", "events", "progress", "inactive_reason",
+    "error", "output", "action", "web_url"];
   // One update from Python changes many traits at once: draw once for all of them.
   let drawQueued = false;
   const queueDraw = (): void => {
@@ -395,7 +401,8 @@ function renderRun(model: AnyModel<MonitorModel>, el: HTMLElement, host: Host | 
   };
 }
 
-function renderRuns(model: AnyModel<RunsModel>, el: HTMLElement): () => void {
+/** Draw a list of runs into `el` from `model`; returns the cleanup. */
+export function renderRuns(model: ViewModel<RunsModel>, el: HTMLElement): () => void {
   const root = h("div", `font-family:${FONT};color:${TEXT};max-width:980px`);
   root.className = "gj-runs";
   const bar = h("div", "display:flex;gap:.6em;align-items:center;margin-bottom:.3em");
@@ -449,9 +456,10 @@ function renderRuns(model: AnyModel<RunsModel>, el: HTMLElement): () => void {
   };
 }
 
-function render({ model, el, host }: RenderProps<MonitorModel & RunsModel>): () => void {
-  if (model.get("view") === "runs") return renderRuns(model as unknown as AnyModel<RunsModel>, el);
-  return renderRun(model as unknown as AnyModel<MonitorModel>, el, host ?? null);
+function render({ model, el, host }: RenderProps<MonitorModel | RunsModel>): () => void {
+  // One Python-side entry ("monitor") serves both widgets; their "view" trait tells them apart.
+  if (model.get("view") === "runs") return renderRuns(model as ViewModel<RunsModel>, el);
+  return renderRun(model as ViewModel<MonitorModel>, el, host ?? null);
 }
 
 export default { render };

@@ -1,4 +1,5 @@
-import type { AnyModel, RenderProps } from "@anywidget/types";
+import type { RenderProps } from "@anywidget/types";
+import type { ViewModel } from "../common/viewModel";
 import { BORDER, FONT, MUTED, SURFACE, TEXT } from "../common/theme";
 import { renderGraph, type GraphModel, type GraphNode, type GraphProblem, type GraphView } from "../common/graph";
 import { GRAPH_ERROR, GRAPH_WARN, KIND_STYLES } from "../common/graphTheme";
@@ -32,8 +33,16 @@ interface InputRow {
 }
 
 /** Mirrors the synced traits of gladier_jupyter.widgets.preview.FlowPreview. */
-interface PreviewModel {
-  graph: GraphModel & { nodes: PreviewNode[]; input_checked?: boolean; comment?: string | null };
+type PreviewGraph = GraphModel & { nodes: PreviewNode[]; input_checked?: boolean; comment?: string | null };
+
+/** A graph to draw (the model holds `{}` until there is one). */
+function isGraph(graph: Partial<PreviewGraph> | undefined): graph is PreviewGraph {
+  return Array.isArray(graph?.nodes);
+}
+
+export interface PreviewModel {
+  /** The flowgraph model; `{}` until there is one. */
+  graph: Partial<PreviewGraph>;
   problems: GraphProblem[];
   inputs: InputRow[];
   selected: string;
@@ -85,7 +94,8 @@ function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
-function render({ model, el }: RenderProps<PreviewModel>): () => void {
+/** Draw the flow preview into `el` from `model`; returns the cleanup. */
+export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): () => void {
   const root = h("div", { className: "gj-preview" });
   const style = h("style", { textContent: CSS });
   const head = h("div", { className: "gj-preview-head" });
@@ -241,7 +251,7 @@ function render({ model, el }: RenderProps<PreviewModel>): () => void {
     const graph = model.get("graph");
     const height = model.get("height") || 460;
     pane.style.maxHeight = `${height}px`;
-    if (!graph || !graph.nodes) return;
+    if (!isGraph(graph)) return;
     if (view) view.update(graph);
     else view = renderGraph(graphBox, graph, { height, onSelect: select });
     view.select(model.get("selected") || null);
@@ -281,5 +291,8 @@ function render({ model, el }: RenderProps<PreviewModel>): () => void {
   };
 }
 
-export type { AnyModel };
+function render({ model, el }: RenderProps<PreviewModel>): () => void {
+  return renderPreview(model, el);
+}
+
 export default { render };

@@ -1,0 +1,356 @@
+"""``validate(definition)``: every problem Globus Flows (or the local engine) would refuse or
+warn about, each with a path and a fix."""
+
+from __future__ import annotations
+
+import itertools
+import typing as t
+
+from gladier_jupyter.errors import GladierJupyterUsageError
+from gladier_jupyter.flowdef.expressions import UnsafeExpressionError, check_expression
+from gladier_jupyter.flowdef.inputs import _is_terminal, _walk_params, transitions
+from gladier_jupyter.flowdef.language import (
+    _TYPE_TESTS,
+    _VALUE_COMPARATORS,
+    _WAIT_FIELDS,
+    CHOICE_COMPARATORS,
+    STATE_TYPES,
+    Problem,
+)
+from gladier_jupyter.flowdef.paths import _key, parse_jsonpath, state_path
+
+__all__ = ["errors", "validate"]
+
+
+def errors(definition: t.Any) -> list[Problem]:
+    """Only the error-severity problems of :func:`validate`."""
+    return [p for p in validate(definition) if p.severity == "error"]
+
+
+def validate(definition: t.Any) -> list[Problem]:
+    """Every problem found in a flow definition, errors and warnings, in a stable order."""
+    problems: list[Problem] = []
+
+    def add(code: str, message: str, path: str, state: str | None = None,
+            severity: str = "error") -> None:
+        problems.append(Problem(code, message, path, state, severity))
+
+    if not isinstance(definition, dict):
+        add("not_a_dict", f"The flow definition is a {type(definition).__name__}, not a JSON "
+            "object; give a dict with 'StartAt' and 'States'.", "$")
+        return problems
+
+    states = definition.get("States")
+    if not isinstance(states, dict) or not states:
+        what = "missing" if states is None else f"{type(states).__name__} {states!r}"[:80]
+        add("no_states", f"The flow's 'States' is {what}; it must be an object mapping each "
+            "state name to its definition.", "$.States")
+        states = {}
+
+    start = definition.get("StartAt")
+    if start is None:
+        add("no_start_at", "The flow has no 'StartAt'; set it to the name of the first state.",
+            "$.StartAt")
+    elif not isinstance(start, str) or (states and start not in states):
+        add("unknown_start_at", f"StartAt names {start!r}, which is not a state of this flow; "
+            f"use one of {_names(states)}.", "$.StartAt")
+
+    for name, state in states.items():
+        _validate_state(name, state, states, add)
+
+    if states and isinstance(start, str) and start in states:
+        reachable = _reachable(start, states)
+        for name in states:
+            if name not in reachable:
+                add("unreachable", f"State {name!r} is unreachable: no Next, Choice, Default or "
+                    "Catch leads to it from StartAt; link it in or remove it.",
+                    state_path(name), name)
+        terminals = [n for n in reachable if _is_terminal(states[n])]
+        if not terminals:
+            add("no_end", "No state reachable from StartAt ends the flow (none has "
+                "'End': true or is a Fail state); mark the last state with 'End': true.",
+                "$.States")
+        else:
+            can_end = _can_end(states)
+            for name in states:
+                if name in reachable and name not in can_end:
+                    add("cannot_end", f"From state {name!r} no path reaches an End or Fail "
+                        "state, so a run there would loop forever; give the loop an exit.",
+                        state_path(name), name, "warning")
+    return problems
+
+
+def _names(states: dict) -> str:
+    # Quoted in a problem of every state with a bad target: the first few names only (not
+    # a copy of them all per problem) and clipped, so huge names cannot make every such
+    # message huge.
+    names = list(itertools.islice(states, 8))
+    shown = ", ".join(_clip_repr(n) for n in names)
+    return f"[{shown}{', ...' if len(states) > 8 else ''}]"
+
+
+def _clip_repr(value: t.Any, limit: int = 60) -> str:
+    if isinstance(value, str) and len(value) > limit:
+        value = value[:limit]  # repr of the part shown only: names can be huge
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _reachable(start: str, states: dict) -> set[str]:
+    seen = {start}
+    stack = [start]
+    while stack:
+        for _kind, _field, target in transitions(states.get(stack.pop())):
+            if isinstance(target, str) and target in states and target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
+def _can_end(states: dict) -> set[str]:
+    """States from which some path reaches a terminal state (reverse search)."""
+    preds: dict[str, set[str]] = {n: set() for n in states}
+    for name, state in states.items():
+        for _kind, _field, target in transitions(state):
+            if isinstance(target, str) and target in preds:
+                preds[target].add(name)
+    done = {n for n, s in states.items() if _is_terminal(s)}
+    stack = list(done)
+    while stack:
+        for p in preds[stack.pop()]:
+            if p not in done:
+                done.add(p)
+                stack.append(p)
+    return done
+
+
+def _check_path(value: t.Any, where: str, name: str, add: t.Callable[..., None],
+                what: str, reference: bool = False) -> None:
+    try:
+        path = parse_jsonpath(value)
+    except GladierJupyterUsageError as exc:
+        add("bad_jsonpath", f"State {name!r} {what}: {exc}", where, name)
+        return
+    if reference and not path.is_reference:
+        # the States Language: a ResultPath is a Reference Path, naming one place
+        add("bad_jsonpath", f"State {name!r} {what} {value!r}, which may select several "
+            "places; a ResultPath names one, such as '$.result' or '$.out[0]'.", where, name)
+
+
+def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., None]) -> None:
+    here = state_path(name)
+    if not isinstance(state, dict):
+        add("state_not_dict", f"State {name!r} is a {type(state).__name__}, not an object; "
+            "give it at least a 'Type'.", here, name)
+        return
+    kind = state.get("Type")
+    if kind is None:
+        add("missing_type", f"State {name!r} has no 'Type'; use one of "
+            f"{sorted(STATE_TYPES)}.", state_path(name, "Type"), name)
+    elif kind not in STATE_TYPES:
+        add("unknown_type", f"State {name!r} has Type {kind!r}, which Globus flows do not "
+            f"support; use one of {sorted(STATE_TYPES)}.", state_path(name, "Type"), name)
+
+    # transitions
+    for tkind, field, target in transitions(state):
+        where = here + ("." + field if not field.startswith("[") else field)
+        if not isinstance(target, str) or target not in states:
+            label = {"next": "Next", "choice": "a Choice rule's Next", "default": "Default",
+                     "catch": "a Catch's Next"}[tkind]
+            add("unknown_target", f"State {name!r}: {label} names {target!r}, which is not a "
+                f"state of this flow; use one of {_names(states)}.", where, name)
+
+    ends = state.get("End")
+    if ends is not None and not isinstance(ends, bool):
+        add("bad_field", f"State {name!r} has End {ends!r}; End must be true or false.",
+            state_path(name, "End"), name)
+    if kind in ("Action", "Pass", "Wait", "ExpressionEval", "CreateWebInput", "AwaitWebInput"):
+        if "Next" in state and ends is True:
+            add("next_and_end", f"State {name!r} has both 'Next' and 'End': true; keep one.",
+                here, name)
+        elif "Next" not in state and ends is not True:
+            add("no_next", f"State {name!r} has neither 'Next' nor 'End': true, so the flow "
+                "cannot leave it; add 'Next' or 'End': true.", here, name)
+    elif kind in ("Choice", "Fail"):
+        for field in ("Next", "End"):
+            if field in state:
+                add("bad_field", f"State {name!r} is a {kind} state, which cannot have "
+                    f"{field!r}; remove it.", state_path(name, field), name)
+
+    # paths read and written
+    for field in ("InputPath", "ResultPath"):
+        if field in state and state[field] is not None:
+            _check_path(state[field], state_path(name, field), name, add, f"has {field}",
+                        reference=field == "ResultPath")
+    if "OutputPath" in state:
+        add("bad_field", f"State {name!r} sets OutputPath, which Globus flows do not allow; "
+            "use ResultPath.", state_path(name, "OutputPath"), name, "warning")
+    params = state.get("Parameters")
+    if isinstance(params, str):
+        # gladier's FlowBuilder default ("$.input.") is a bare path string, not an object
+        add("bad_field", f"State {name!r} has Parameters {params!r}, a string; Parameters must "
+            "be an object (use InputPath to pass a part of the state).",
+            state_path(name, "Parameters"), name)
+    elif params is not None and not isinstance(params, dict):
+        add("bad_field", f"State {name!r} has Parameters of type {type(params).__name__}; "
+            "Parameters must be an object.", state_path(name, "Parameters"), name)
+    for pkind, ppath, value in _walk_params(params, state_path(name, "Parameters")):
+        if pkind == "$":
+            _check_path(value, ppath, name, add, "reads a Parameters path")
+        else:
+            try:
+                check_expression(value)
+            except UnsafeExpressionError as exc:
+                add("unsafe_expression", f"State {name!r} parameter {ppath}: {exc}", ppath, name)
+            except GladierJupyterUsageError as exc:
+                add("bad_expression", f"State {name!r}: {exc}", ppath, name)
+
+    if "Catch" in state:
+        catchers = state["Catch"]
+        if not isinstance(catchers, list):
+            add("bad_field", f"State {name!r} has Catch {catchers!r}; Catch must be a list.",
+                state_path(name, "Catch"), name)
+        else:
+            for i, catcher in enumerate(catchers):
+                cpath = state_path(name, "Catch", i)
+                if not isinstance(catcher, dict):
+                    add("bad_field", f"State {name!r}: Catch[{i}] is not an object.", cpath, name)
+                    continue
+                errs = catcher.get("ErrorEquals")
+                if not isinstance(errs, list) or not errs or not all(
+                        isinstance(e, str) for e in errs):
+                    add("missing_field", f"State {name!r}: Catch[{i}] needs 'ErrorEquals', a "
+                        "non-empty list of error names such as [\"States.ALL\"].",
+                        _key(cpath, "ErrorEquals"), name)
+                if "Next" not in catcher:
+                    add("missing_field", f"State {name!r}: Catch[{i}] has no 'Next'; name the "
+                        "state to go to when the error is caught.", _key(cpath, "Next"), name)
+                if catcher.get("ResultPath") is not None:
+                    _check_path(catcher["ResultPath"], _key(cpath, "ResultPath"), name, add,
+                                f"has Catch[{i}].ResultPath", reference=True)
+
+    if kind == "Action":
+        url = state.get("ActionUrl")
+        if not url:
+            add("no_action_url", f"Action state {name!r} has no 'ActionUrl'; set the URL of "
+                "the action provider to call (e.g. https://compute.actions.globus.org).",
+                state_path(name, "ActionUrl"), name)
+        elif not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            add("bad_field", f"Action state {name!r} has ActionUrl {url!r}; it must be an "
+                "http(s) URL.", state_path(name, "ActionUrl"), name)
+        wait = state.get("WaitTime")
+        if wait is not None and (isinstance(wait, bool) or not isinstance(wait, int) or wait < 0):
+            add("bad_field", f"Action state {name!r} has WaitTime {wait!r}; WaitTime is a "
+                "whole number of seconds.", state_path(name, "WaitTime"), name)
+        for field in ("ExceptionOnActionFailure",):
+            if field in state and not isinstance(state[field], bool):
+                add("bad_field", f"Action state {name!r} has {field} {state[field]!r}; it must "
+                    "be true or false.", state_path(name, field), name)
+    elif kind == "Wait":
+        given = [f for f in _WAIT_FIELDS if f in state]
+        if len(given) != 1:
+            add("missing_field" if not given else "bad_field",
+                f"Wait state {name!r} sets {given or 'none'} of {list(_WAIT_FIELDS)}; it needs "
+                "exactly one.", here, name)
+        for field in ("SecondsPath", "TimestampPath"):
+            if field in state:
+                _check_path(state[field], state_path(name, field), name, add, f"has {field}")
+        if "Seconds" in state and (isinstance(state["Seconds"], bool) or not isinstance(
+                state["Seconds"], (int, float)) or state["Seconds"] < 0):
+            add("bad_field", f"Wait state {name!r} has Seconds {state['Seconds']!r}; it must "
+                "be a non-negative number.", state_path(name, "Seconds"), name)
+    elif kind == "Fail":
+        for field in ("Cause", "Error"):
+            if field in state and not isinstance(state[field], str):
+                add("bad_field", f"Fail state {name!r} has {field} {state[field]!r}; it must "
+                    "be a string.", state_path(name, field), name)
+    elif kind in ("CreateWebInput", "AwaitWebInput"):
+        if not isinstance(params, dict):
+            add("missing_field", f"{kind} state {name!r} has no 'Parameters' object; "
+                + ("give InputType, Context and Options." if kind == "CreateWebInput"
+                   else "give the web_input_id a CreateWebInput state returned."),
+                state_path(name, "Parameters"), name)
+    elif kind == "ExpressionEval":
+        if not isinstance(params, dict):
+            add("missing_field", f"ExpressionEval state {name!r} has no 'Parameters' object; "
+                "put the '.=' expressions to evaluate there.", state_path(name, "Parameters"),
+                name)
+        if "ResultPath" not in state:
+            add("missing_field", f"ExpressionEval state {name!r} has no 'ResultPath'; say "
+                "where its result goes, e.g. '$.computed'.", state_path(name, "ResultPath"),
+                name)
+    elif kind == "Choice":
+        choices = state.get("Choices")
+        if not isinstance(choices, list) or not choices:
+            add("missing_field", f"Choice state {name!r} has no 'Choices'; give a non-empty "
+                "list of rules, each with a 'Next'.", state_path(name, "Choices"), name)
+        else:
+            for i, rule in enumerate(choices):
+                rpath = state_path(name, "Choices", i)
+                _validate_rule(name, rule, rpath, add, top=True)
+        if "Default" not in state:
+            add("choice_without_default", f"Choice state {name!r} has no 'Default'; a run "
+                "fails when no rule matches. Add 'Default' naming a state.",
+                state_path(name, "Default"), name, "warning")
+
+
+def _validate_rule(name: str, rule: t.Any, rpath: str, add: t.Callable[..., None],
+                   top: bool) -> None:
+    if not isinstance(rule, dict):
+        add("bad_rule", f"Choice state {name!r}: rule at {rpath} is not an object.", rpath, name)
+        return
+    if top and "Next" not in rule:
+        add("missing_field", f"Choice state {name!r}: rule at {rpath} has no 'Next'.",
+            _key(rpath, "Next"), name)
+    if not top and "Next" in rule:
+        add("bad_rule", f"Choice state {name!r}: nested rule at {rpath} cannot have 'Next'.",
+            _key(rpath, "Next"), name)
+    boolean = [op for op in ("And", "Or", "Not") if op in rule]
+    comparators = [op for op in rule if op in CHOICE_COMPARATORS]
+    if boolean:
+        if len(boolean) > 1 or comparators or "Variable" in rule:
+            add("bad_rule", f"Choice state {name!r}: rule at {rpath} mixes {boolean + comparators}"
+                "; use one operator per rule.", rpath, name)
+        op = boolean[0]
+        subs = rule[op]
+        if op == "Not":
+            _validate_rule(name, subs, _key(rpath, "Not"), add, top=False)
+        elif not isinstance(subs, list) or not subs:
+            add("bad_rule", f"Choice state {name!r}: {op} at {rpath} needs a non-empty list of "
+                "rules.", _key(rpath, op), name)
+        else:
+            for i, sub in enumerate(subs):
+                _validate_rule(name, sub, _key(_key(rpath, op), i), add, top=False)
+        return
+    unknown = [k for k in rule if k not in CHOICE_COMPARATORS and k not in ("Variable", "Next")]
+    if len(comparators) != 1:
+        add("bad_rule", f"Choice state {name!r}: rule at {rpath} has "
+            f"{'no comparison' if not comparators else comparators} (fields {unknown or None} "
+            f"unknown); use exactly one, e.g. StringEquals or NumericGreaterThan.", rpath, name)
+    if "Variable" not in rule:
+        add("missing_field", f"Choice state {name!r}: rule at {rpath} has no 'Variable' (the "
+            "JSONPath it tests).", _key(rpath, "Variable"), name)
+    else:
+        _check_path(rule["Variable"], _key(rpath, "Variable"), name, add,
+                    "has a Choice Variable")
+    for op in comparators:
+        value = rule[op]
+        if op.endswith("Path"):
+            _check_path(value, _key(rpath, op), name, add, f"has a Choice {op}")
+        elif op in _TYPE_TESTS:
+            if not isinstance(value, bool):
+                add("bad_rule", f"Choice state {name!r}: {op} at {rpath} must be true or false, "
+                    f"not {value!r}.", _key(rpath, op), name)
+        else:
+            expected = _VALUE_COMPARATORS[op]
+            if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
+                add("bad_rule", f"Choice state {name!r}: {op} at {rpath} compares with "
+                    f"{value!r}, which is not a {_type_name(expected)}.", _key(rpath, op), name)
+
+
+def _type_name(expected: t.Any) -> str:
+    if expected is bool:
+        return "boolean"
+    if expected is str:
+        return "string"
+    return "number"

@@ -1,0 +1,128 @@
+"""A run drawn with no front end (saved notebooks, nbconvert HTML): a header, status chips,
+the status-coloured flow graph, a timeline and the log's tail."""
+
+from __future__ import annotations
+
+import html
+import typing as t
+
+from gladier_jupyter import monitor as _monitor
+
+__all__ = ["ShownRun", "snapshot_html"]
+
+
+class ShownRun(t.Protocol):
+    """What the snapshot reads of a RunMonitor (its synced traits)."""
+
+    status: str
+    label: str
+    run_id: str
+    flow_title: str
+    web_url: str
+    states: dict[str, t.Any]
+    inactive_reason: str
+    error: str
+    events: list[dict[str, t.Any]]
+    timeline: list[dict[str, t.Any]]
+
+_STATUS_HEX = {
+    "pending": "#d0d0d0",
+    "active": "#1976d2",
+    "inactive": "#f57c00",
+    "succeeded": "#388e3c",
+    "failed": "#d32f2f",
+    "caught": "#f57c00",
+    "skipped": "#eeeeee",
+}
+_RUN_HEX = {"ACTIVE": "#1976d2", "INACTIVE": "#f57c00", "SUCCEEDED": "#388e3c",
+            "FAILED": "#d32f2f", "ENDED": "#616161"}
+
+
+def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.Any]) -> str:
+    """The preview's static SVG of the flow, each state filled with its status colour."""
+    if not definition:
+        return ""
+    try:
+        from gladier_jupyter.flowgraph import FlowGraph
+
+        svg = FlowGraph.build(definition).to_svg()
+    except Exception:
+        return ""
+    # Fill each state's shape (the first styled element after its <g>) with its colour.
+    for name, info in states.items():
+        colour = _STATUS_HEX.get(str(info.get("status")), "")
+        anchor = f'data-name="{html.escape(name, quote=True)}"'
+        at = svg.find(anchor)
+        fill = svg.find('style="fill:', at) if at >= 0 else -1
+        if not colour or fill < 0:
+            continue
+        start = fill + len('style="fill:')
+        end = min(i for i in (svg.find(";", start), svg.find('"', start)) if i >= 0)
+        svg = svg[:start] + colour + svg[end:]
+        svg = svg.replace(anchor, f'{anchor} data-status="{html.escape(str(info["status"]))}"', 1)
+    return svg
+
+
+def snapshot_html(monitor: ShownRun, definition: dict[str, t.Any] | None) -> str:
+    """A static picture of the monitor's last state (header, states, timeline, log tail)."""
+    e = html.escape
+    colour = _RUN_HEX.get(monitor.status, "#616161")
+    head = (
+        f'<div class="gj-monitor-static" data-status="{e(monitor.status)}" '
+        'style="font-family:system-ui,sans-serif;border:1px solid #e0e0e0;'
+        'border-radius:6px;padding:8px;max-width:900px">'
+        f'<div><strong>{e(monitor.label or "Flow run")}</strong> '
+        f'<span style="background:{colour};color:#fff;border-radius:1em;padding:0 .6em">'
+        f'{e(monitor.status)}</span> <code>{e(monitor.run_id)}</code> '
+        f'{e(monitor.flow_title)}'
+        + (f' <a href="{e(monitor.web_url)}" target="_blank">Globus web app</a>'
+           if monitor.web_url else "")
+        + "</div>"
+    )
+    chips = "".join(
+        f'<span data-state="{e(n)}" data-status="{e(str(i.get("status")))}" '
+        f'style="display:inline-block;margin:2px;padding:2px 8px;border-radius:4px;'
+        f'background:{_STATUS_HEX.get(str(i.get("status")), "#d0d0d0")};'
+        f'color:{"#000" if i.get("status") in ("pending", "skipped") else "#fff"}">'
+        f'{e(n)}</span>'
+        for n, i in monitor.states.items()
+    )
+    notes = ""
+    if monitor.inactive_reason:
+        notes += f"<div>Waiting: {e(monitor.inactive_reason)}</div>"
+    if monitor.error:
+        notes += f'<div style="color:#d32f2f">{e(monitor.error)}</div>'
+    rows = "".join(
+        f"<tr><td>{e(r['time'])}</td><td>{e(r['code'])}</td><td>{e(r['state'])}</td>"
+        f"<td>{e(r['description'])}</td></tr>" for r in monitor.events[-20:]
+    )
+    table = ('<table style="font-size:12px;border-collapse:collapse">'
+             "<tr><th>time</th><th>code</th><th>state</th><th>description</th></tr>"
+             f"{rows}</table>") if rows else ""
+    graph = _status_svg(definition, monitor.states)
+    return (head + f"<div>{chips}</div>" + notes + (f"<div>{graph}</div>" if graph else "")
+            + _timeline_svg(monitor.timeline) + table + "</div>")
+
+
+def _timeline_svg(timeline: list[dict[str, t.Any]]) -> str:
+    bars = [(b, _monitor.parse_time(b.get("start", "")), _monitor.parse_time(b.get("end", "")))
+            for b in timeline]
+    bars = [(b, s, en) for b, s, en in bars if s is not None]
+    if not bars:
+        return ""
+    t0 = min(s for _, s, _ in bars)
+    t1 = max([en or s for _, s, en in bars] + [t0 + 0.001])
+    span = max(t1 - t0, 0.001)
+    width, label_w, row_h = 600, 160, 18
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="gj-timeline" width="{width}" '
+             f'height="{row_h * len(bars) + 4}" style="font:11px sans-serif">']
+    for i, (b, s, en) in enumerate(bars):
+        x = label_w + (s - t0) / span * (width - label_w - 4)
+        w = max(2.0, ((en or t1) - s) / span * (width - label_w - 4))
+        colour = _STATUS_HEX.get(str(b.get("status")), "#d0d0d0")
+        y = i * row_h + 2
+        parts.append(f'<text x="0" y="{y + 12}">{html.escape(str(b.get("state")))}</text>'
+                     f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 4}" '
+                     f'fill="{colour}"><title>{(en or t1) - s:.2f} s</title></rect>')
+    parts.append("</svg>")
+    return "".join(parts)
