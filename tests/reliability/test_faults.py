@@ -15,7 +15,10 @@ import pytest
 import requests
 
 from gladier_jupyter.local import faults
+from tests._fixtures.data import load_json
 from tests.reliability import _service as svc
+
+PASS = load_json("flows/definitions.json", "pass")
 
 FAULTS_20 = "flows:0.2:500,502,503,429,delay,drop"
 
@@ -53,25 +56,29 @@ def test_each_fault_kind_reaches_the_client_as_that_failure_and_changes_nothing(
                              GLADIER_JUPYTER_FAULTS_RETRY_AFTER="7") as info:
         url = info.service_url("flows") + "flows"
         headers = {"Authorization": f"Bearer {info.secret}"}
-        body = {"title": "t", "definition": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}}
+        body = {"title": "t", "definition": PASS}
+        http = requests.Session()
+        http.verify = str(info.ca_file)  # the service's own certificate
         if kind in ("delay", "drop"):
             started = time.monotonic()
             with pytest.raises(requests.exceptions.RequestException):
-                requests.post(url, json=body, headers=headers, timeout=1.0 if kind == "delay" else 10)
+                http.post(url, json=body, headers=headers, timeout=1.0 if kind == "delay" else 10)
             if kind == "delay":
                 assert time.monotonic() - started >= 1.0
-                time.sleep(1.0)  # past the hold: the held request is dropped, not executed
+                # past the service's 1.5 s hold (no event marks its end): the held request
+                # is dropped, not executed
+                time.sleep(1.0)
         else:
-            resp = requests.post(url, json=body, headers=headers, timeout=10)
+            resp = http.post(url, json=body, headers=headers, timeout=10)
             assert resp.status_code == int(kind)
             doc = resp.json()
             assert doc["error"]["code"] == "INJECTED_FAULT" and "debug_id" in doc
             if kind == "429":
                 assert resp.headers["Retry-After"] == "7"
         # a wrong secret is still a 401, never a fault
-        assert requests.get(url, headers={"Authorization": "Bearer nope"}, timeout=10).status_code == 401
+        assert http.get(url, headers={"Authorization": "Bearer nope"}, timeout=10).status_code == 401
         # other APIs and the health check are untouched
-        assert requests.get(info.base_url + "/api/health", headers=headers, timeout=10).status_code == 200
+        assert http.get(info.base_url + "/api/health", headers=headers, timeout=10).status_code == 200
         assert svc.search_client(info).get("/v1/index_list").http_status == 200
         assert svc.stored_counts(state_dir)["flows"] == 0, "a faulted request must not run"
         assert f"injected fault {kind} POST /api/flows/flows" in (state_dir / "service.log").read_text()
@@ -156,7 +163,7 @@ def test_globus_sdk_gives_a_clear_error_when_every_flows_request_fails(tmp_path,
 
         fc = svc.flows_client(info, retry_config=RetryConfig(max_retries=2, max_sleep=0.1))
         with pytest.raises(globus_sdk.GlobusAPIError) as err:
-            fc.create_flow("t", {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, {})
+            fc.create_flow("t", PASS, {})
         assert err.value.http_status == 503 and err.value.code == "INJECTED_FAULT"
         assert svc.stored_counts(state_dir)["flows"] == 0
     assert os.environ.get("GLADIER_JUPYTER_FAULTS") is None
@@ -171,7 +178,7 @@ def test_a_lost_answer_to_a_post_makes_globus_sdk_send_it_again_and_create_it_ag
     with svc.private_service(state_dir, GLADIER_JUPYTER_FAULTS="flows@POST:1:lost") as info:
         fc = svc.flows_client(info, retry_config=RetryConfig(max_retries=2, max_sleep=0.1))
         with pytest.raises(globus_sdk.NetworkError):
-            fc.create_flow("once", {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, {})
+            fc.create_flow("once", PASS, {})
         assert svc.stored_counts(state_dir)["flows"] == 3  # one call, three flows
         assert (state_dir / "service.log").read_text().count("injected fault lost POST") == 3
 
