@@ -124,12 +124,41 @@ def parse_expression(expr: str) -> ast.Expression:
             "as 'input.count + 1'."
         )
     try:
-        return ast.parse(expr.strip(), mode="eval")
+        tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
         raise GladierJupyterUsageError(
-            f"Expression {expr!r} is not valid expression syntax ({exc.msg}); write it like "
+            f"Expression {_shown(expr)} is not valid expression syntax ({exc.msg}); write it like "
             "'input.count + 1' or '\"prefix-\" + input.name'."
         ) from None
+    except (RecursionError, MemoryError):  # CPython's parser gives up on very deep nesting
+        tree = None
+    if tree is None or _too_deep(tree):
+        raise GladierJupyterUsageError(
+            f"Expression {_shown(expr)} is nested more than {MAX_EXPRESSION_DEPTH} levels deep, "
+            "which the flow engine refuses; split it over several states or Parameters."
+        )
+    return tree
+
+
+#: Deepest ``.=`` expression tree the engine evaluates (``local.expressions.MAX_DEPTH``).
+MAX_EXPRESSION_DEPTH = 100
+
+
+def _too_deep(tree: ast.AST) -> bool:
+    todo = [(tree, 1)]
+    while todo:  # no recursion: the tree may be thousands of levels deep
+        node, depth = todo.pop()
+        if depth > MAX_EXPRESSION_DEPTH:
+            return True
+        todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node)
+                    if not isinstance(child, (ast.expr_context, ast.operator, ast.boolop,
+                                              ast.unaryop, ast.cmpop)))
+    return False
+
+
+def _shown(expr: str, limit: int = 80) -> str:
+    text = repr(expr)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 #: The functions a ``.=`` expression may call by name: the engine's evaluator table
@@ -183,7 +212,7 @@ def check_expression(expr: str) -> None:
     if isinstance(expr, str):
         try:
             module = ast.parse(expr.strip())
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             module = None
         if module is not None and module.body and isinstance(
                 module.body[0], (ast.Import, ast.ImportFrom)):

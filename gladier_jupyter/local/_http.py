@@ -11,13 +11,48 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import json
+import logging
 import pathlib
 import time
 import typing as t
 
+import tornado.httputil
 import tornado.web
 
-__all__ = ["ApiError", "ApiHandler", "ServiceContext"]
+__all__ = ["DEFAULT_BODY_SIZE", "MAX_JSON_DEPTH", "MiB", "ApiError", "ApiHandler", "ServiceContext",
+           "short_path"]
+
+log = logging.getLogger("gladier_jupyter.local.http")
+
+MiB = 1024 * 1024
+#: The largest body a route reads unless it says otherwise (``ApiHandler.max_body_size``).
+DEFAULT_BODY_SIZE = 1 * MiB
+#: Deepest JSON a request body may nest: far beyond any flow definition, run input or
+#: Search entry (Globus Search allows 20 levels, docs.globus.org/api/search/limits), and
+#: well within what copying, validating and serialising a document can recurse through.
+MAX_JSON_DEPTH = 128
+
+
+def short_path(path: str, limit: int = 80) -> str:
+    """``path`` for a log line: printable characters only, at most ``limit`` of them."""
+    clean = "".join(c if c.isprintable() and c.isascii() else "?" for c in path[: limit + 1])
+    return clean if len(clean) <= limit else clean[: limit - 3] + "..."
+
+
+def _json_depth_exceeds(doc: t.Any, limit: int) -> bool:
+    stack: list[tuple[t.Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: t.Iterable[t.Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 @dataclasses.dataclass
@@ -70,6 +105,12 @@ class ApiHandler(tornado.web.RequestHandler):
 
     ctx: ServiceContext
     error_class: type[ApiError] = ApiError
+    #: The largest request body this route reads; checked on the headers, before any of it
+    #: is read (a larger Content-Length is answered 413).
+    max_body_size: int = DEFAULT_BODY_SIZE
+    #: Set once the request passed the credential check: only such requests count as
+    #: activity for the idle shutdown and are logged one by one.
+    credentialed: bool = False
 
     def initialize(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -77,31 +118,52 @@ class ApiHandler(tornado.web.RequestHandler):
     def check_xsrf_cookie(self) -> None:  # API clients send bearer tokens, not cookies
         return None
 
+    @classmethod
+    def credential(cls, ctx: ServiceContext, headers: tornado.httputil.HTTPHeaders) -> str | None:
+        """What a request with these headers may do, decided before its body is read:
+        ``"secret"`` (it carries the service secret), ``"open"`` (a route that checks its
+        own credentials in ``prepare()``) or ``None`` (refused with a 401 at once)."""
+        scheme, _, token = headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), ctx.secret.encode()):
+            return "secret"
+        return None
+
+    @classmethod
+    def unauthenticated(cls) -> ApiError:
+        """The 401 this route answers to a request without valid credentials."""
+        return cls.error_class(
+            "No valid credentials for the local Globus service were sent.",
+            http_status=401,
+            code="AUTHENTICATION_ERROR",
+        )
+
     def prepare(self) -> t.Awaitable[None] | None:
-        header = self.request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), self.ctx.secret.encode()
-        ):
-            raise self.error_class(
-                "No valid credentials for the local Globus service were sent.",
-                http_status=401,
-                code="AUTHENTICATION_ERROR",
-            )
+        if self.credential(self.ctx, self.request.headers) != "secret":
+            raise self.unauthenticated()
+        self.credentialed = True
         from gladier_jupyter.local import faults  # off unless $GLADIER_JUPYTER_FAULTS is set
 
         return faults.inject(self)
 
     def json_body(self) -> t.Any:
-        """The request body as JSON (``{}`` when empty); malformed JSON is a 400."""
+        """The request body as JSON (``{}`` when empty); malformed or too deeply nested
+        JSON is a 400."""
         if not self.request.body:
             return {}
+        too_deep = self.error_class(
+            f"The request body nests JSON deeper than {MAX_JSON_DEPTH} levels; "
+            "send a flatter document.", http_status=400, code="BAD_REQUEST")
         try:
-            return json.loads(self.request.body)
+            doc = json.loads(self.request.body)
+        except RecursionError:
+            raise too_deep from None
         except ValueError as exc:
             raise self.error_class(
                 f"The request body is not valid JSON: {exc}.", http_status=400, code="BAD_REQUEST"
             ) from None
+        if _json_depth_exceeds(doc, MAX_JSON_DEPTH):
+            raise too_deep
+        return doc
 
     def write_json(self, doc: t.Any, status: int = 200) -> None:
         self.set_status(status)
@@ -117,6 +179,14 @@ class ApiHandler(tornado.web.RequestHandler):
         self.set_status(exc.http_status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(exc.body()))
+
+    def log_exception(self, typ: t.Any, value: BaseException | None, tb: t.Any) -> None:
+        # Tornado's own line quotes the whole URI; an HTTPError is answered in the API's
+        # shape and the access line already says so.
+        if isinstance(value, tornado.web.HTTPError):
+            return
+        log.error("Uncaught exception in %s %s", self.request.method, short_path(self.request.path),
+                  exc_info=(typ, value, tb))
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, ApiError):

@@ -15,11 +15,7 @@ import threading
 import time
 import typing as t
 
-import tornado.httpserver
-import tornado.web
-from tornado.log import access_log
-
-from gladier_jupyter.local import process, tls
+from gladier_jupyter.local import _gate, process, tls
 from gladier_jupyter.local._http import ApiError, ApiHandler, ServiceContext
 
 __all__ = ["build_context", "make_app", "serve"]
@@ -80,7 +76,7 @@ def _routes_of(pkg: t.Any, ctx: ServiceContext) -> list[tuple[str, type, dict]]:
     return list(routes(ctx))
 
 
-def make_app(ctx: ServiceContext) -> tornado.web.Application:
+def make_app(ctx: ServiceContext) -> _gate.GatedApplication:
     """Create every API's service object in ``ctx.services`` and the application routing to them."""
     from gladier_jupyter.local import flows as flows_api
 
@@ -103,14 +99,9 @@ def make_app(ctx: ServiceContext) -> tornado.web.Application:
             continue
         ctx.services[name] = pkg.make_service(ctx)
         mount(name, _routes_of(pkg, ctx), getattr(pkg, "error_class", ApiError))
-    def log_request(handler: tornado.web.RequestHandler) -> None:
-        ctx.last_request = time.monotonic()
-        status = handler.get_status()
-        if status >= 400:
-            access_log.warning("%d %s %.2fms", status, handler._request_summary(),
-                               1000.0 * handler.request.request_time())
 
-    return tornado.web.Application(handlers, compress_response=False, log_function=log_request)
+    # Credentials and body caps are checked on the headers, before any body is read.
+    return _gate.GatedApplication(ctx, handlers, compress_response=False)
 
 
 def idle_timeout() -> float:
@@ -175,7 +166,7 @@ def serve(state_dir: pathlib.Path, port: int = 0) -> None:
 
     async def main() -> None:
         app = make_app(ctx)
-        server = tornado.httpserver.HTTPServer(app, xheaders=False, ssl_options=ssl_context)
+        server = _gate.LimitedHTTPServer(app, xheaders=False, ssl_options=ssl_context)
         server.add_sockets([sock])
         stop_event = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -66,7 +66,8 @@ def service(tmp_path_factory):
 
 
 def transfer_client(info) -> globus_sdk.TransferClient:
-    return globus_sdk.TransferClient(base_url=info.service_url("transfer"), authorizer=svc.authorizer(info))
+    return globus_sdk.TransferClient(base_url=info.service_url("transfer"), authorizer=svc.authorizer(info),
+                                     transport=svc.transport(info))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ __all__ = ["routes"]
 
 class _AuthHandler(ApiHandler):
     error_class = AuthError
+    max_body_size = 64 * 1024  # OAuth2 forms: a code, a verifier, a token
 
     @property
     def service(self) -> AuthService:
@@ -36,6 +37,17 @@ class _AuthHandler(ApiHandler):
 
     def _is_secret(self, token: str) -> bool:
         return bool(token) and hmac.compare_digest(token.encode(), self.ctx.secret.encode())
+
+
+class _OpenHandler(_AuthHandler):
+    """A route that needs no service secret (it checks its own proof, or has none)."""
+
+    @classmethod
+    def credential(cls, ctx: ServiceContext, headers: t.Any) -> str | None:
+        return "open"
+
+    def prepare(self) -> None:
+        return None
 
 
 class AuthorizeHandler(_AuthHandler):
@@ -60,11 +72,9 @@ class AuthorizeHandler(_AuthHandler):
         self.redirect(f"{redirect}{sep}{query}")
 
 
-class AuthCodePageHandler(_AuthHandler):
-    """``GET v2/web/auth-code``: shows the code to paste, like Globus's native-app page."""
-
-    def prepare(self) -> None:  # the page shows what its URL carries; nothing to protect
-        return None
+class AuthCodePageHandler(_OpenHandler):
+    """``GET v2/web/auth-code``: shows the code to paste, like Globus's native-app page
+    (it shows what its URL carries; nothing to protect)."""
 
     def get(self) -> None:
         code = html.escape(self.arg("code"))
@@ -76,13 +86,11 @@ class AuthCodePageHandler(_AuthHandler):
         )
 
 
-class TokenHandler(_AuthHandler):
-    """``POST v2/oauth2/token``: authorization_code (PKCE) and refresh_token grants."""
+class TokenHandler(_OpenHandler):
+    """``POST v2/oauth2/token``: authorization_code (PKCE) and refresh_token grants
+    (native apps hold no secret; PKCE is the proof)."""
 
     error_class = OAuthError
-
-    def prepare(self) -> None:  # native apps hold no secret; PKCE is the proof
-        return None
 
     def post(self) -> None:
         grant = self.arg("grant_type")
@@ -101,11 +109,8 @@ class TokenHandler(_AuthHandler):
         self.write_json(doc)
 
 
-class RevokeHandler(_AuthHandler):
+class RevokeHandler(_OpenHandler):
     """``POST v2/oauth2/token/revoke``: always ``{"active": false}``, as Globus answers."""
-
-    def prepare(self) -> None:
-        return None
 
     def post(self) -> None:
         token = self.arg("token")
@@ -163,17 +168,17 @@ class IdentitiesHandler(_AuthHandler):
         self.write_json({"identities": [me] if match else []})
 
 
-class UserinfoHandler(_AuthHandler):
+class UserinfoHandler(_OpenHandler):
     """``GET v2/oauth2/userinfo``: the one local identity (secret or an issued Auth token)."""
 
     def prepare(self) -> None:
         token = self._bearer()
-        if self._is_secret(token):
-            return
-        record = self.service.lookup(token) if token else None
-        if record is None or record["resource_server"] != "auth.globus.org":
-            raise AuthError("No valid credentials for the local Globus service were sent.",
-                            http_status=401, code="UNAUTHORIZED")
+        if not self._is_secret(token):
+            record = self.service.lookup(token) if token else None
+            if record is None or record["resource_server"] != "auth.globus.org":
+                raise AuthError("No valid credentials for the local Globus service were sent.",
+                                http_status=401, code="UNAUTHORIZED")
+        self.credentialed = True
 
     def get(self) -> None:
         ident = {"sub": self.ctx.identity_id, "username": self.ctx.username,

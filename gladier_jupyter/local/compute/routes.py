@@ -9,12 +9,17 @@ from __future__ import annotations
 import typing as t
 import uuid
 
-from gladier_jupyter.local._http import ApiHandler, ServiceContext
+from gladier_jupyter.local._http import ApiHandler, MiB, ServiceContext
 
 from .errors import BadRequest, ComputeError
 from .service import API_VERSION, ComputeService
 
 __all__ = ["routes", "task_document"]
+
+#: Function registrations and task submissions. Globus Compute limits a submission's data
+#: to 5 MB (its docs' "Limits" page, funcx.readthedocs.io/en/latest/limits.html); the
+#: local service takes twice that.
+SUBMIT_BODY_SIZE = 10 * MiB
 
 _MIN_SDK_VERSION = "1.0.0a6"
 _MIN_ENDPOINT_VERSION = "1.0.0a0"
@@ -73,6 +78,8 @@ class VersionHandler(_Handler):
 
 
 class FunctionsHandler(_Handler):
+    max_body_size = SUBMIT_BODY_SIZE
+
     def post(self) -> None:
         function_uuid = self.service.register_function(self.body_object())
         self.write_json({"function_uuid": function_uuid})
@@ -105,6 +112,8 @@ def _check_uuid(value: str, what: str) -> str:
 
 
 class SubmitV3Handler(_Handler):
+    max_body_size = SUBMIT_BODY_SIZE
+
     def post(self, endpoint_id: str) -> None:
         endpoint_id = _check_uuid(endpoint_id, "endpoint id")
         body = self.body_object()
@@ -129,6 +138,8 @@ class SubmitV3Handler(_Handler):
 
 class SubmitV2Handler(_Handler):
     """The older batch form: ``tasks`` is a list of ``[function, endpoint, payload]``."""
+    max_body_size = SUBMIT_BODY_SIZE
+
 
     def post(self) -> None:
         body = self.body_object()

@@ -24,7 +24,7 @@ import threading
 import time
 import typing as t
 
-from gladier_jupyter.local import actions
+from gladier_jupyter.local import actions, expressions
 from gladier_jupyter.local.actions.compute import jsonable
 from gladier_jupyter.local.expressions import ExpressionError, evaluate
 from gladier_jupyter.local.flows import limits, paths
@@ -45,7 +45,7 @@ def now_iso() -> str:
 def warm_up() -> None:
     """Import and build what the first run would otherwise pay for."""
     paths.warm_up()
-    evaluate("1 + 1", {})
+    expressions.warm_up()
     import jsonschema  # noqa: F401
 
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import typing as t
 
 from gladier_jupyter.local import actions
-from gladier_jupyter.local._http import ApiHandler, ServiceContext
+from gladier_jupyter.local._http import ApiHandler, MiB, ServiceContext
+from gladier_jupyter.local.flows import input_schema
 from gladier_jupyter.local.flows.errors import BadRequest, FlowsError, Unprocessable
 from gladier_jupyter.local.flows.service import FlowsService, validate_definition
 
 __all__ = ["routes"]
 
 _ID = r"([0-9A-Za-z-]+)"
+#: Bodies holding a definition, an input schema or a run's input. Globus Flows keeps a run's
+#: state under 200 KB (docs.globus.org/api/flows/limits); the local service takes more on
+#: purpose (a 10 MB run input runs intact here) and stops at 16 MiB.
+RUN_BODY_SIZE = 16 * MiB
 
 
 class _FlowsHandler(ApiHandler):
@@ -50,6 +55,8 @@ class _FlowsHandler(ApiHandler):
 
 
 class FlowsHandler(_FlowsHandler):
+    max_body_size = RUN_BODY_SIZE
+
     def get(self) -> None:
         limit = self.int_arg("per_page", self.int_arg("limit", 20), high=50)
         after = self.marker_arg()
@@ -73,11 +80,15 @@ class FlowsHandler(_FlowsHandler):
 
 
 class ValidateFlowHandler(_FlowsHandler):
+    max_body_size = RUN_BODY_SIZE
+
     def post(self) -> None:
         body = self.json_body()
         if not isinstance(body, dict) or "definition" not in body:
             raise Unprocessable([(["definition"], "field required", "value_error.missing")])
         problems = validate_definition(body["definition"])
+        if body.get("input_schema") is not None:
+            problems.extend(input_schema.schema_problems(body["input_schema"]))
         if problems:
             raise Unprocessable(problems)
         scopes = set()
@@ -90,6 +101,8 @@ class ValidateFlowHandler(_FlowsHandler):
 
 
 class FlowHandler(_FlowsHandler):
+    max_body_size = RUN_BODY_SIZE
+
     def get(self, flow_id: str) -> None:
         self.write_json(self.flows.get_flow(flow_id))
 
@@ -101,11 +114,15 @@ class FlowHandler(_FlowsHandler):
 
 
 class RunFlowHandler(_FlowsHandler):
+    max_body_size = RUN_BODY_SIZE
+
     def post(self, flow_id: str) -> None:
         self.write_json(self.flows.run_flow(flow_id, self.json_body()), status=201)
 
 
 class ValidateRunHandler(_FlowsHandler):
+    max_body_size = RUN_BODY_SIZE
+
     def post(self, flow_id: str) -> None:
         body = self.json_body()
         flow = self.flows.get_flow(flow_id)
@@ -130,6 +147,8 @@ class RunsHandler(_FlowsHandler):
 
 
 class RunHandler(_FlowsHandler):
+    max_body_size = RUN_BODY_SIZE
+
     def get(self, run_id: str) -> None:
         include = (self.get_query_argument("include_flow_description", "") or "").lower() == "true"
         self.write_json(self.flows.get_run(run_id, include_flow_description=include))

@@ -7,7 +7,9 @@ import re
 import typing as t
 import uuid
 
+from gladier_jupyter.local import expressions
 from gladier_jupyter.local._http import ServiceContext
+from gladier_jupyter.local.flows import input_schema
 from gladier_jupyter.local.flows.engine import Engine, now_iso
 from gladier_jupyter.local.flows.errors import BadRequest, NotFound, StateConflict, Unprocessable
 from gladier_jupyter.local.flows.store import FlowsStore
@@ -77,6 +79,7 @@ class FlowsService:
 
     def close(self) -> None:
         self.engine.stop()
+        expressions.close()
 
     # -- flows -------------------------------------------------------------------------
     def _check_flow_body(self, body: dict[str, t.Any], creating: bool) -> None:
@@ -95,17 +98,8 @@ class FlowsService:
             problems.append((["keywords"], "keywords must be a list of strings.", "type_error.list"))
         if "definition" in body:
             problems.extend(validate_definition(body["definition"]))
-        schema = body.get("input_schema")
-        if schema is not None:
-            if not isinstance(schema, dict):
-                problems.append((["input_schema"], "The input_schema must be a JSON object.", "type_error"))
-            else:
-                import jsonschema
-
-                try:
-                    jsonschema.Draft7Validator.check_schema(schema)
-                except jsonschema.SchemaError as exc:
-                    problems.append((["input_schema", *exc.path], f"The input_schema is not a valid JSON schema: {exc.message}", "value_error"))
+        if body.get("input_schema") is not None:
+            problems.extend(input_schema.schema_problems(body["input_schema"]))
         for role in _ROLE_FIELDS:
             if role in body and body[role] is not None:
                 value = body[role]
@@ -264,16 +258,7 @@ class FlowsService:
         return doc
 
     def input_problems(self, flow: dict[str, t.Any], flow_input: t.Any) -> list[tuple[list[t.Any], str, str]]:
-        schema = flow.get("input_schema") or {}
-        if not schema:
-            return []
-        import jsonschema
-
-        validator = jsonschema.Draft7Validator(schema)
-        return [
-            (["body", *err.absolute_path], err.message, f"jsonschema.{err.validator}")
-            for err in sorted(validator.iter_errors(flow_input), key=lambda e: list(e.absolute_path))
-        ]
+        return input_schema.input_problems(flow.get("input_schema") or {}, flow_input)
 
     def active_doc(self, doc: dict[str, t.Any], name: str, stype: str, data: t.Any) -> dict[str, t.Any]:
         doc = dict(doc)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import typing as t
 
-from gladier_jupyter.local._http import ApiHandler, ServiceContext
+from gladier_jupyter.local._http import ApiHandler, MiB, ServiceContext
 
 from .errors import SearchError, ValidationError
 from .service import SearchService
 
 __all__ = ["routes"]
+
+#: Globus Search's "HTTP Request Size" limit, 10MB (docs.globus.org/api/search/limits).
+INGEST_BODY_SIZE = 10 * MiB
 
 
 class _Handler(ApiHandler):
@@ -75,6 +78,8 @@ class ReopenHandler(_Handler):
 
 
 class IngestHandler(_Handler):
+    max_body_size = INGEST_BODY_SIZE
+
     def post(self, index_id: str) -> None:
         self.write_json(self.service.ingest_answer(index_id, self.body_object()))
 

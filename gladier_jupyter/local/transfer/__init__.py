@@ -17,7 +17,7 @@ import typing as t
 import uuid
 
 from gladier_jupyter.local._db import open_database
-from gladier_jupyter.local._http import ApiError, ApiHandler, ServiceContext
+from gladier_jupyter.local._http import ApiError, ApiHandler, MiB, ServiceContext
 from gladier_jupyter.local.actions import ActionUnableToRun, _fs
 from gladier_jupyter.local.actions.transfer import (
     collection_root,
@@ -191,6 +191,8 @@ class LsHandler(_Handler):
 class MkdirHandler(_Handler):
     def post(self, collection_id: str) -> None:
         body = self.json_body()
+        if not isinstance(body, dict):
+            raise TransferError("The body must be a JSON object.", http_status=400, code="ClientError.BadRequest")
         self.write_json(self.transfer.mkdir(collection_id, str(body.get("path", ""))), status=202)
 
 
@@ -200,6 +202,8 @@ class SubmissionIdHandler(_Handler):
 
 
 class TransferHandler(_Handler):
+    max_body_size = 10 * MiB
+
     def post(self) -> None:
         body = self.json_body()
         if not isinstance(body, dict):
