@@ -33,7 +33,7 @@ import pathlib
 
 __all__ = ["ServiceInfo", "default_state_dir", "ensure_running", "map_collection", "stop", "status"]
 
-APIS = ("flows", "search", "compute", "transfer", "auth")
+APIS = ("flows", "search", "compute", "transfer", "auth", "actions")
 
 
 @dataclasses.dataclass

@@ -155,6 +155,7 @@ def test_client_with_a_stale_secret_gets_a_clean_401_for_a_post_with_a_body(tmp_
     with svc.private_service(tmp_path / "svc") as info:
         stale = globus_sdk.FlowsClient(base_url=info.service_url("flows"),
                                        authorizer=globus_sdk.AccessTokenAuthorizer("stale-secret"),
+                                       transport=svc.transport(info),
                                        retry_config=RetryConfig(max_retries=0))
         for size in (1_000, 3 * MB):  # the service answers before reading it, then closes
             for _ in range(3):
@@ -385,7 +386,8 @@ def test_refusal_log_writes_a_burst_then_one_count(caplog):
 
 
 def _client(info: t.Any, api: str) -> globus_sdk.BaseClient:
-    return globus_sdk.BaseClient(base_url=info.service_url(api), authorizer=svc.authorizer(info))
+    return globus_sdk.BaseClient(base_url=info.service_url(api), authorizer=svc.authorizer(info),
+                                 transport=svc.transport(info))
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from gladier_jupyter.local._http import ServiceContext
+from gladier_jupyter.local._http import ApiError, ServiceContext
 
-__all__ = ["ActionUnableToRun", "ActionHandle", "ActionRequest", "resolve", "scope_for"]
+__all__ = ["ActionHandle", "ActionProviderError", "ActionRequest", "ActionUnableToRun", "canonical_url", "check_body", "introspect",
+           "known_urls", "make_service", "resolve", "scope_for"]
 
 
 class ActionUnableToRun(Exception):
@@ -71,48 +72,69 @@ COMPUTE_URLS = (
     "https://automate.funcx.org",
     "https://funcx.actions.globus.org",
 )
-SEARCH_INGEST_URLS = (
-    "https://actions.globus.org/search/ingest",
-    "https://search.actions.globus.org/ingest",
-)
-SEARCH_DELETE_URLS = ("https://actions.globus.org/search/delete",)
-TRANSFER_DELETE_URLS = (
-    "https://actions.globus.org/transfer/delete",
-    "https://transfer.actions.globus.org/delete",
-)
-TRANSFER_URLS = (
-    "https://actions.globus.org/transfer/transfer",
-    "https://transfer.actions.globus.org/transfer",
-)
-HELLO_URLS = ("https://actions.globus.org/hello_world", "https://actions.globus.org/hello_world/")
+#: Hosts that answer exactly as ``actions.globus.org`` (the older automate client's address).
+ACTIONS_ALIASES = ("https://actions.automate.globus.org/",)
+#: ``actions.globus.org/<path>`` providers other than Transfer's.
+ACTIONS_PATHS = ("hello_world", "search/ingest", "search/delete")
+SEARCH_URLS = ("https://search.actions.globus.org/ingest", "https://search.actions.globus.org/delete")
+#: Transfer's actions, at ``https://transfer.actions.globus.org/<op>`` and (deprecated by
+#: Globus in 2025, still answered here) ``https://actions.globus.org/transfer/<op>``;
+#: ``set_permission`` is the old name of ``manage_permission``
+#: (https://docs.globus.org/api/transfer/action-providers/migration/).
+TRANSFER_OPS = ("transfer", "delete", "ls", "stat", "mkdir", "manage_permission", "collection_info")
+TRANSFER_OLD_NAMES = {"set_permission": "manage_permission"}
+
+
+def canonical_url(action_url: str) -> str:
+    """``action_url`` as the one address this service knows it by: no trailing ``/``,
+    ``actions.automate.globus.org`` read as ``actions.globus.org``."""
+    url = str(action_url).strip().rstrip("/")
+    for alias in ACTIONS_ALIASES:
+        if url.startswith(alias):
+            url = "https://actions.globus.org/" + url[len(alias):]
+    return url
+
+
+def _transfer_op(url: str) -> tuple[str, bool] | None:
+    for prefix, legacy in (("https://transfer.actions.globus.org/", False), ("https://actions.globus.org/transfer/", True)):
+        if url.startswith(prefix):
+            op = url[len(prefix):]
+            op = TRANSFER_OLD_NAMES.get(op, op)
+            return (op, legacy) if op in TRANSFER_OPS else None
+    return None
 
 
 def resolve(action_url: str) -> Provider | None:
     """The provider answering ``action_url``, or ``None``."""
-    url = str(action_url).rstrip("/")
+    url = canonical_url(action_url)
     if url in COMPUTE_URLS:
         from gladier_jupyter.local.actions.compute import ComputeProvider
 
         return ComputeProvider(v3=url.endswith("/v3"))
-    if url in SEARCH_INGEST_URLS:
+    transfer = _transfer_op(url)
+    if transfer is not None:
+        from gladier_jupyter.local.actions import transfer as transfer_actions
+
+        return transfer_actions.provider(*transfer)
+    if url in ("https://actions.globus.org/search/ingest", SEARCH_URLS[0]):
         from gladier_jupyter.local.actions.search import SearchIngestProvider
 
         return SearchIngestProvider()
-    if url in SEARCH_DELETE_URLS:
+    if url in ("https://actions.globus.org/search/delete", SEARCH_URLS[1]):
         from gladier_jupyter.local.actions.search import SearchDeleteProvider
 
         return SearchDeleteProvider()
-    if url in TRANSFER_DELETE_URLS:
-        from gladier_jupyter.local.actions.transfer import TransferDeleteProvider
-
-        return TransferDeleteProvider()
-    if url in TRANSFER_URLS:
-        from gladier_jupyter.local.actions.transfer import TransferProvider
-
-        return TransferProvider()
-    if url in HELLO_URLS or url + "/" in HELLO_URLS:
+    if url == "https://actions.globus.org/hello_world":
         return HelloWorldProvider()
     return None
+
+
+def known_urls() -> str:
+    """The providers this service has, for the message of an unknown ``ActionUrl``."""
+    ops = ", ".join(TRANSFER_OPS)
+    return (f"Globus Compute, Search ingest and delete, Transfer ({ops}) at https://transfer.actions.globus.org/<op> "
+            "or https://actions.globus.org/transfer/<op>, and hello_world; actions.automate.globus.org "
+            "answers as actions.globus.org")
 
 
 def scope_for(action_url: str) -> str | None:
@@ -120,10 +142,92 @@ def scope_for(action_url: str) -> str | None:
     return getattr(provider, "scope", None)
 
 
+def check_body(body: t.Any, schema: dict[str, t.Any], what: str, hints: dict[str, str] | None = None) -> None:
+    """Refuse ``body`` when it breaks the provider's input ``schema``: one line naming the field."""
+    if not isinstance(body, dict):
+        raise ActionUnableToRun(f"The {what} action needs an object body, not {type(body).__name__}.")
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(schema).iter_errors(body))
+    if error is None:
+        return
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    if error.validator == "required":
+        missing = next((m for m in error.validator_value if isinstance(error.instance, dict) and m not in error.instance), "?")
+        field = f"{where}.{missing}" if where else missing
+        hint = (hints or {}).get(missing)
+        raise ActionUnableToRun(f"The {what} body lacks the required field {field!r}"
+                                f"{f' ({hint})' if hint else ''}; add it to the state's Parameters.")
+    raise ActionUnableToRun(f"The {what} body's field {where or '(body)'!r} {_rule(error)}.")
+
+
+def _shown(value: t.Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _rule(error: t.Any) -> str:
+    """What a jsonschema error says, in one short clause that never quotes a value at length."""
+    value, expected = error.instance, error.validator_value
+    if error.validator == "type":
+        kinds = expected if isinstance(expected, list) else [expected]
+        return f"must be {' or '.join(map(str, kinds))}, not {_shown(value)}"
+    if error.validator in ("enum", "const"):
+        allowed = expected if error.validator == "enum" else [expected]
+        return f"is {_shown(value)}; use one of {', '.join(repr(a) for a in allowed)}"
+    if error.validator in ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems"):
+        return f"is {_shown(value)}, which breaks {error.validator} {expected}"
+    return f"is {_shown(value)}, which the input schema does not allow ({error.validator})"
+
+
+def introspect(action_url: str) -> dict[str, t.Any] | None:
+    """The provider's introspection document (``GET <ActionUrl>/`` of the Action Provider API)."""
+    provider = resolve(action_url)
+    if provider is None:
+        return None
+    schema = getattr(provider, "input_schema", {"type": "object"})
+    return {
+        "api_version": "1.0", "title": getattr(provider, "title", canonical_url(action_url)),
+        "subtitle": getattr(provider, "subtitle", "Answered by the gladier-jupyter local service"),
+        "description": getattr(provider, "description", None), "admin_contact": "local-user@localhost",
+        "administered_by": [], "synchronous": bool(getattr(provider, "synchronous", True)),
+        "globus_auth_scope": provider.scope, "input_schema": schema, "keywords": getattr(provider, "keywords", []),
+        "log_supported": False, "maximum_deadline": "P30D", "runnable_by": ["all_authenticated_users"],
+        "visible_to": ["public"], "types": ["ACTION"], "url": canonical_url(action_url),
+    }
+
+
+class ActionProviderError(ApiError):
+    """The Action Provider API's error body: ``{"code", "description"}``."""
+
+    code = "ActionProviderError"
+    not_found_code = "NotFound"
+
+    def body(self) -> dict[str, t.Any]:
+        return {"code": self.code, "description": self.message}
+
+
+error_class = ActionProviderError
+
+
+def make_service(ctx: ServiceContext) -> t.Any:
+    """The ``actions`` API has no state of its own: the providers' introspection documents."""
+    return _ActionsService()
+
+
+class _ActionsService:
+    def close(self) -> None:
+        return None
+
+
 class HelloWorldProvider:
     """Globus's ``hello_world`` action: echoes ``echo_string``."""
 
     scope = "https://auth.globus.org/scopes/actions.globus.org/hello_world"
+    title = "Hello World"
+    input_schema = {"type": "object", "properties": {
+        "echo_string": {"type": "string"}, "sleep_time": {"type": "number", "minimum": 0},
+        "required_dependent_scope": {"type": "string"}}}
 
     def start(self, body: t.Any, request: ActionRequest) -> ActionHandle:
         if not isinstance(body, dict):

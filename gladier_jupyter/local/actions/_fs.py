@@ -37,7 +37,8 @@ import uuid
 
 from gladier_jupyter.local.actions import ActionUnableToRun
 
-__all__ = ["Collection", "CopyResult", "LinkRefused", "copy_file", "delete", "listing", "make_dir", "show_path", "split_path"]
+__all__ = ["Collection", "CopyResult", "LinkRefused", "copy_file", "delete", "entry", "listing", "make_dir", "rename",
+           "show_path", "split_path"]
 
 MAX_NAME = 255
 MAX_PATH = 4096
@@ -238,7 +239,10 @@ def _write_file(src: int, info: os.stat_result, parent: int, name: str) -> int:
 def copy_file(src: Collection, sparts: list[str], dst: Collection, dparts: list[str], result: CopyResult,
               recursive: bool, source_path: str) -> None:
     """Copy one transfer item: the file or (``recursive``) folder ``sparts`` to ``dparts``."""
-    sparent = src.open_dir(sparts[:-1], "source_path")
+    try:
+        sparent = src.open_dir(sparts[:-1], "source_path")
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(errno.ENOENT, f"{source_path} does not exist ({exc.strerror})") from None
     try:
         if sparts:
             try:
@@ -400,6 +404,49 @@ def make_dir(coll: Collection, parts: list[str]) -> None:
         os.mkdir(parts[-1], 0o777, dir_fd=parent)
     finally:
         os.close(parent)
+
+
+def entry(coll: Collection, parts: list[str]) -> tuple[str, os.stat_result, str | None]:
+    """``(name, lstat, link target or None)`` of the path ``parts`` itself (a link is
+    described, never followed); ``FileNotFoundError`` when it does not exist."""
+    if not parts:
+        return "/", os.fstat(coll.fd), None
+    parent = coll.open_dir(parts[:-1], "path")
+    try:
+        try:
+            info = os.stat(parts[-1], dir_fd=parent, follow_symlinks=False)
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, f"{_shown(parts)} does not exist") from None
+        target = os.readlink(parts[-1], dir_fd=parent) if stat.S_ISLNK(info.st_mode) else None
+        return parts[-1], info, target
+    finally:
+        os.close(parent)
+
+
+def rename(coll: Collection, old: list[str], new: list[str]) -> None:
+    """Rename ``old`` to ``new`` inside the collection (a link is renamed, never followed);
+    ``FileExistsError`` when ``new`` exists, as Transfer's rename refuses to overwrite."""
+    if not old or not new:
+        raise PermissionError(errno.EPERM, "the collection's folder itself cannot be renamed")
+    src = coll.open_dir(old[:-1], "old_path")
+    try:
+        dst = coll.open_dir(new[:-1], "new_path")
+        try:
+            try:
+                os.stat(old[-1], dir_fd=src, follow_symlinks=False)
+            except FileNotFoundError:
+                raise FileNotFoundError(errno.ENOENT, f"{_shown(old)} does not exist") from None
+            try:
+                os.stat(new[-1], dir_fd=dst, follow_symlinks=False)
+            except FileNotFoundError:
+                pass
+            else:
+                raise FileExistsError(errno.EEXIST, f"{_shown(new)} already exists")
+            os.rename(old[-1], new[-1], src_dir_fd=src, dst_dir_fd=dst)
+        finally:
+            os.close(dst)
+    finally:
+        os.close(src)
 
 
 def _username() -> str:

@@ -564,7 +564,7 @@ class Engine:
             raise StateError(
                 "ActionUnableToRun",
                 f"No action provider answers ActionUrl {url!r} in the local service; it provides "
-                "Globus Compute, Search ingest and delete, Transfer transfer and delete, and hello_world.",
+                f"{actions.known_urls()}.",
             )
         start_time = now_iso()
         request = actions.ActionRequest(ctx=self.service.ctx, run_id=doc["run_id"], state_name=name,
