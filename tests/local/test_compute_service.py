@@ -11,6 +11,7 @@ from globus_compute_sdk.serialize import ComputeSerializer, DillCodeSource
 
 from gladier_jupyter.local._http import ServiceContext
 from gladier_jupyter.local.compute import ComputeService
+from tests._fixtures.processes import gone
 from tests._fixtures.waiting import wait_until
 
 ENDPOINT = "4b116d3c-1703-4f8f-9f6f-39921e5864df"
@@ -209,14 +210,6 @@ time.sleep(120)
 """
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 def test_workers_do_not_outlive_a_hard_killed_service(tmp_path):
     import subprocess
     import sys
@@ -231,7 +224,7 @@ def test_workers_do_not_outlive_a_hard_killed_service(tmp_path):
         os.kill(int(worker), 0)  # the worker is alive, busy with its task
         proc.kill()
         proc.wait(30)
-        wait_until(lambda: _gone(int(worker)), 30, f"the worker {worker} exits with the service")
+        wait_until(lambda: gone(int(worker)), 30, f"the worker {worker} exits with the service")
     finally:
         proc.kill()
     # the restarted service reports the interrupted task as failed, saying why

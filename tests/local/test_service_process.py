@@ -17,6 +17,7 @@ import pytest
 
 from gladier_jupyter import local
 from tests._fixtures.data import load_json
+from tests._fixtures.processes import gone
 from tests._fixtures.runs import run_log, wait_for_log_code, wait_for_run
 from tests._fixtures.waiting import wait_until
 from tests.reliability._service import flows_client as flows
@@ -52,7 +53,7 @@ def test_stale_state_file_is_replaced_by_a_new_service(tmp_path):
     state = tmp_path / "stale"
     info = local.ensure_running(state)
     os.kill(info.pid, signal.SIGKILL)
-    wait_until(lambda: not _alive(info.pid), 10, f"the killed service {info.pid} is gone")
+    wait_until(lambda: gone(info.pid), 10, f"the killed service {info.pid} is gone")
     assert json.loads((state / "service.json").read_text())["pid"] == info.pid  # left behind
     try:
         fresh = local.ensure_running(state)
@@ -71,15 +72,7 @@ def test_stop_ends_the_service_and_removes_the_state_file(tmp_path):
     assert local.status(state) is None
     assert local.stop(state) is False
     with pytest.raises(OSError):
-        os.kill(info.pid, 0) if _alive(info.pid) else (_ for _ in ()).throw(OSError())
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()[0] != "Z"
+        os.kill(info.pid, 0) if not gone(info.pid) else (_ for _ in ()).throw(OSError())
 
 
 def test_command_line_start_status_stop(tmp_path):
@@ -174,7 +167,7 @@ def test_idle_service_exits_and_is_started_again_on_demand(tmp_path, monkeypatch
     state = tmp_path / "idle"
     info = local.ensure_running(state)
     try:
-        wait_until(lambda: not _alive(info.pid), 30, f"the idle service {info.pid} exits")
+        wait_until(lambda: gone(info.pid), 30, f"the idle service {info.pid} exits")
         assert "no active run: exiting" in (state / "service.log").read_text()
         monkeypatch.setenv("GLADIER_JUPYTER_IDLE_TIMEOUT", "0")
         assert local.ensure_running(state).pid != info.pid
@@ -193,7 +186,7 @@ def test_service_with_an_active_run_does_not_exit_when_idle(tmp_path, monkeypatc
         run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer, transport=fc.transport).run_flow({}).data
         # several idle checks (every 0.5 s) pass while the run waits: nothing to wait for
         time.sleep(2)
-        assert _alive(info.pid)
+        assert not gone(info.pid)
         assert wait_for_run(fc, run["run_id"])["status"] == "SUCCEEDED"
     finally:
         local.stop(state)

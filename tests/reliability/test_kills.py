@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from tests._fixtures.data import load_json
+from tests._fixtures.processes import gone
 from tests._fixtures.waiting import wait_until
 from tests.reliability import _service as svc
 
@@ -60,20 +61,9 @@ def hang(**data):
     time.sleep(600)
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    try:  # a child of this process: reap it so it is really gone
-        return os.waitpid(pid, os.WNOHANG)[0] == pid
-    except ChildProcessError:
-        return False
-
-
 def _kill9(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: _gone(pid), 10, f"the killed service {pid} is gone")
+    wait_until(lambda: gone(pid), 10, f"the killed service {pid} is gone")
 
 
 DEFINITIONS = load_json("flows/reliability.json")
