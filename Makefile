@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 NOTEBOOK := notebooks/gladier_tutorial.ipynb
 PYTEST_ARGS ?=
 
-.PHONY: lab test venv frontend install install-test jupyter-extensions chromium lint bench clean
+.PHONY: lab test test-unit venv frontend install install-test install-bench jupyter-extensions chromium lint bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ install: venv frontend
 install-test: venv frontend
 	$(PIP) install --quiet -e ".[test]"
 	$(MAKE) --no-print-directory jupyter-extensions
+
+install-bench: install-bench
+	$(PIP) install --quiet -e ".[bench]"
 
 # An editable install does not place the wheel's shared-data, so do what `pip install .`
 # would: link the prebuilt lab extension into the venv (`jupyter labextension develop`)
@@ -61,12 +64,16 @@ test: install-test chromium
 	npm run --silent typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# `make test` without the browser tests (those marked `browser`): no Chromium needed.
+test-unit: lint
+	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS)
+
 lint: install-test
 	$(VENV)/bin/ruff check gladier_jupyter tests bench
 	$(VENV)/bin/lint-imports --no-logo
 	npm run --silent typecheck
 
-bench: install-test
+bench: install-bench
 	$(PY) bench/run.py
 
 clean:

@@ -1,10 +1,13 @@
-"""Session-wide test set-up: an isolated HOME, and the fixture plugins."""
+"""Session-wide test set-up: an isolated HOME (removed at the end), and the fixture plugins."""
 
 from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import tempfile
+
+import pytest
 
 # Everything a test starts (kernels, the local service, JupyterLab, Chromium) inherits this
 # HOME, so no test reads or writes the real ~/.gladier, ~/.jupyter or ~/.ipython.
@@ -29,3 +32,17 @@ def pytest_collection_modifyitems(config, items):
     JupyterHub's authenticators do) would fail. A stable sort keeps every other order.
     """
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """The very last step: remove the session's HOME (~120 MB after a full run).
+
+    ``trylast``: after ``tests._fixtures.local``'s own ``pytest_unconfigure`` has stopped a
+    local service that may still write in it. ``GLADIER_JUPYTER_KEEP_TEST_HOME=1`` keeps it
+    to look into.
+    """
+    if os.environ.get("GLADIER_JUPYTER_KEEP_TEST_HOME") == "1":
+        print(f"\nthe tests' HOME is kept: {_HOME}")
+        return
+    shutil.rmtree(_HOME, ignore_errors=True)

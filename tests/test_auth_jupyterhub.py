@@ -12,15 +12,16 @@ import os
 import pathlib
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
 
 import pytest
+
+from tests._fixtures.net import free_port
+from tests._fixtures.waiting import wait_until
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATA = pathlib.Path(__file__).parent / "data" / "auth"
@@ -53,12 +54,6 @@ print(json.dumps({
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _api(url: str, token: str, method: str = "GET", body: dict | None = None) -> tuple[int, dict]:
     req = urllib.request.Request(url, method=method, headers={"Authorization": f"token {token}"},
                                  data=None if body is None else json.dumps(body).encode())
@@ -73,12 +68,8 @@ def _api(url: str, token: str, method: str = "GET", body: dict | None = None) ->
 
 
 def _wait(predicate, timeout: float, what: str, log: pathlib.Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{what} did not happen; hub log tail:\n{log.read_text()[-3000:]}")
+    wait_until(predicate, timeout, what, max_interval=0.5,
+               context=lambda: f"hub log tail:\n{log.read_text()[-3000:]}")
 
 
 async def _execute(ws_url: str, token: str, code: str) -> str:
@@ -118,13 +109,13 @@ async def _execute(ws_url: str, token: str, code: str) -> str:
 def test_login_in_a_spawned_server_finds_hub_api_and_globus_data_tokens(tmp_path):
     state = json.loads((DATA / "hub_auth_state.json").read_text())
     admin_token = secrets.token_hex(16)
-    hub_port = _free_port()
+    hub_port = free_port()
     env = dict(
         os.environ,
         JUPYTERHUB_CRYPT_KEY=secrets.token_hex(32),
         GJ_HUB_DIR=str(tmp_path), GJ_AUTH_STATE=str(DATA / "hub_auth_state.json"),
-        GJ_HUB_PORT=str(hub_port), GJ_HUB_API_PORT=str(_free_port()),
-        GJ_PROXY_API_PORT=str(_free_port()), GJ_PROXY_TOKEN=secrets.token_hex(16),
+        GJ_HUB_PORT=str(hub_port), GJ_HUB_API_PORT=str(free_port()),
+        GJ_PROXY_API_PORT=str(free_port()), GJ_PROXY_TOKEN=secrets.token_hex(16),
         GJ_CHP=str(CHP), GJ_SINGLEUSER=str(SINGLEUSER), GJ_ADMIN_TOKEN=admin_token,
         PATH=f"{pathlib.Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     )

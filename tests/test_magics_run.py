@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
+from tests._fixtures.runs import wait_for_run
 from tests.test_magics import define_seed_tools, ipshell, run, shell, usage_error  # noqa: F401
 
 
-def wait_for_end(flows_client, run_id: str, limit: float = 120.0) -> dict:
-    """Poll the run until it leaves ACTIVE (a guard against hanging, not a speed check)."""
-    deadline = time.monotonic() + limit
-    while True:
-        doc = flows_client.get_run(run_id, include_flow_description=False).data
-        if doc["status"] not in ("ACTIVE",) or time.monotonic() > deadline:
-            return doc
-        time.sleep(0.2)
-
-
 def output_of(flows_client, run_id: str) -> dict:
-    doc = wait_for_end(flows_client, run_id)
+    doc = wait_for_run(flows_client, run_id)
     assert doc["status"] == "SUCCEEDED", doc
     return doc["details"]["output"]
 

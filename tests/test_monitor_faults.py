@@ -15,7 +15,10 @@ import pytest
 from globus_sdk.transport import RetryConfig
 
 from gladier_jupyter.widgets.monitor import RunMonitor
-from tests.test_monitor_local import start_run
+from tests._fixtures.net import free_port
+from tests._fixtures.waiting import wait_until
+from tests.reliability import _service as svc
+from tests.test_monitor_local import QUIET, start_run
 
 
 class FaultProxy:
@@ -33,14 +36,8 @@ class FaultProxy:
         self.faults: list[t.Any] = []
         self._lock = threading.Lock()
         self._server: http.server.ThreadingHTTPServer | None = None
-        self.port = self._free_port()
+        self.port = free_port()
         self._serve()
-
-    @staticmethod
-    def _free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
 
     @property
     def url(self) -> str:
@@ -160,19 +157,17 @@ def test_run_watched_through_injected_faults_ends_right_with_a_complete_log(
 
 def test_expired_login_stops_polling_and_offers_login(local_service, flows_client):
     run, _ = start_run(flows_client, "pass_wait_pass")
-    client = globus_sdk.FlowsClient(
-        base_url=local_service.service_url("flows"),
-        authorizer=globus_sdk.AccessTokenAuthorizer("not-the-secret"),
-        retry_config=RetryConfig(max_retries=0),
-    )
+    client = svc.flows_client(local_service,
+                              authorizer=globus_sdk.AccessTokenAuthorizer("not-the-secret"),
+                              retry_config=RetryConfig(max_retries=0))
     asked: list[list[str]] = []
     monitor = RunMonitor(run, client=client, consent_handler=lambda s: asked.append(s) or False)
-    while monitor.connection != "login-expired":
-        time.sleep(0.05)
+    wait_until(lambda: monitor.connection, 30, "the monitor says the login expired",
+               until=lambda connection: connection == "login-expired")
     assert "log in again" in monitor.message
     assert "not-the-secret" not in monitor.message
     polls = monitor.watcher.polls
-    time.sleep(0.5)
+    time.sleep(QUIET)
     assert monitor.watcher.polls == polls  # no hammering with a dead token
     monitor._on_page_msg(monitor, {"type": "login"}, [])  # the page's "Log in again"
     assert asked == [[str(globus_sdk.FlowsClient.scopes.all)]]

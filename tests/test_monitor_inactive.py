@@ -16,9 +16,17 @@ import pytest
 import responses
 
 from gladier_jupyter.widgets.monitor import RunMonitor
+from tests._fixtures.waiting import wait_until
 
 DATA = pathlib.Path(__file__).parent / "data" / "monitor"
 BASE = "https://flows.example.org/"
+
+
+def _clients(flow_id: str) -> tuple[globus_sdk.FlowsClient, globus_sdk.SpecificFlowClient]:
+    """The Flows client and the flow's own client, with the tokens the canned API expects."""
+    return (globus_sdk.FlowsClient(authorizer=globus_sdk.AccessTokenAuthorizer("flows-token")),
+            globus_sdk.SpecificFlowClient(
+                flow_id, authorizer=globus_sdk.AccessTokenAuthorizer("flow-token")))
 
 
 @pytest.fixture
@@ -79,14 +87,13 @@ def cloud_flows(monkeypatch):
 
 def test_inactive_run_shows_the_reason_and_resumes_after_consent(cloud_flows):
     run_id, flow_id, state = cloud_flows
-    flows = globus_sdk.FlowsClient(authorizer=globus_sdk.AccessTokenAuthorizer("flows-token"))
-    specific = globus_sdk.SpecificFlowClient(
-        flow_id, authorizer=globus_sdk.AccessTokenAuthorizer("flow-token"))
+    flows, specific = _clients(flow_id)
     asked: list[list[str]] = []
     monitor = RunMonitor(run_id, client=flows, flow_client=specific,
                          consent_handler=lambda scopes: asked.append(scopes) or True)
-    while monitor.status != "INACTIVE" or not monitor.states:
-        monitor.refresh()
+    wait_until(lambda: (monitor.refresh().status, list(monitor.states)), 30,
+               "the monitor shows the inactive run and its states",
+               until=lambda seen: seen[0] == "INACTIVE" and seen[1])
     assert "needs consent" in monitor.inactive_reason
     assert monitor.required_scopes == [
         "https://auth.globus.org/scopes/actions.globus.org/transfer/transfer"]
@@ -105,7 +112,7 @@ def test_inactive_run_shows_the_reason_and_resumes_after_consent(cloud_flows):
 
 def test_consent_refused_leaves_the_run_inactive(cloud_flows):
     run_id, flow_id, state = cloud_flows
-    flows = globus_sdk.FlowsClient(authorizer=globus_sdk.AccessTokenAuthorizer("flows-token"))
+    flows, _ = _clients(flow_id)
     monitor = RunMonitor(run_id, client=flows, start=False, consent_handler=lambda s: False)
     monitor.refresh()
     assert monitor.grant_consent_and_resume() is None
@@ -121,9 +128,7 @@ def test_without_a_handler_the_login_widget_shows_inside_and_resume_follows_logi
     from gladier_jupyter.widgets.login import Login
 
     run_id, flow_id, state = cloud_flows
-    flows = globus_sdk.FlowsClient(authorizer=globus_sdk.AccessTokenAuthorizer("flows-token"))
-    specific = globus_sdk.SpecificFlowClient(
-        flow_id, authorizer=globus_sdk.AccessTokenAuthorizer("flow-token"))
+    flows, specific = _clients(flow_id)
     backend.use_globus()
     try:
         monitor = RunMonitor(run_id, client=flows, flow_client=specific, start=False)

@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import json
 import pathlib
-import time
 
 import globus_sdk
 
 import gladier_jupyter
 from gladier_jupyter import backend
+from tests._fixtures.waiting import wait_until
 
 CONSENT_FLOW = pathlib.Path(__file__).parent / "data" / "labext" / "consent_flow.json"
 SCOPE = "https://auth.globus.org/scopes/actions.globus.org/hello_world/extra"
-
-
-def _until(predicate, what: str, seconds: float = 60.0) -> None:
-    """Poll until ``predicate()`` holds (a bound against hangs, not a speed check)."""
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.05)
 
 
 def test_monitor_shows_why_a_local_run_waits_and_resume_finishes_it(local_service):
@@ -33,7 +24,8 @@ def test_monitor_shows_why_a_local_run_waits_and_resume_finishes_it(local_servic
     run = specific.run_flow({}, label="needs consent").data
 
     monitor = gladier_jupyter.RunMonitor(run)
-    _until(lambda: monitor.status == "INACTIVE", "the run to wait for consent")
+    wait_until(lambda: monitor.status, 60, "the run waits for consent",
+               until=lambda status: status == "INACTIVE")
 
     assert monitor.inactive_reason == f"The action needs consent for the scope {SCOPE}."
     assert SCOPE in monitor.required_scopes

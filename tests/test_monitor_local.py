@@ -13,6 +13,10 @@ import pytest
 from gladier_jupyter import monitor as run_monitor
 from gladier_jupyter.widgets.monitor import RunMonitor
 from gladier_jupyter.widgets.runs import RunsPanel
+from tests._fixtures.waiting import wait_until
+
+#: long enough for five polls of a watcher on the local service: nothing polling shows in it
+QUIET = 5 * run_monitor.LOCAL_POLICY.slow
 
 FLOWS = json.loads((pathlib.Path(__file__).parent / "data" / "monitor" / "flows.json").read_text())
 
@@ -84,8 +88,8 @@ def test_choice_loop_shows_each_visit_and_ends_succeeded(flows_client):
 def test_cancel_from_the_panel_ends_the_run_and_marks_the_waiting_state(flows_client):
     run, _ = start_run(flows_client, "long_wait")
     monitor = RunMonitor(run, client=flows_client)
-    while monitor.states.get("LongWait", {}).get("status") != "active":
-        monitor.refresh()
+    wait_until(lambda: monitor.refresh().states.get("LongWait", {}).get("status"), 30,
+               "the monitor shows LongWait active", until=lambda status: status == "active")
     # What the page's "Yes, cancel it" button sends.
     monitor._on_page_msg(monitor, {"type": "cancel"}, [])
     assert monitor.wait(30) == "FAILED"
@@ -135,12 +139,13 @@ def test_failed_compute_function_shows_the_remote_traceback(gladier_kwargs):
 def test_closing_the_widget_stops_its_polling(flows_client):
     run, _ = start_run(flows_client, "long_wait")
     monitor = RunMonitor(run, client=flows_client)
-    while monitor.watcher.polls < 3:
-        threading.Event().wait(0.05)
+    wait_until(lambda: monitor.watcher.polls, 30, "the monitor polls three times",
+               until=lambda polls: polls >= 3)
     monitor.close()
-    threading.Event().wait(0.3)  # any poll in flight finishes
-    polls = monitor.watcher.polls
-    threading.Event().wait(1.0)
+    with monitor.watcher._poll_lock:  # any poll in flight finishes
+        polls = monitor.watcher.polls
+    # no poll comes in five of the local service's (slowest) poll intervals
+    threading.Event().wait(QUIET)
     assert monitor.watcher.polls == polls
     assert monitor.watcher.stopped
     flows_client.cancel_run(run["run_id"])
@@ -151,8 +156,8 @@ def test_monitors_share_one_scheduler_thread_off_the_main_thread(flows_client):
     names_before = {t.name for t in threading.enumerate()}
     monitors = [RunMonitor(r, client=flows_client) for r in runs]
     for m in monitors:
-        while m.watcher.polls < 2:
-            threading.Event().wait(0.05)
+        wait_until(lambda m=m: m.watcher.polls, 30, f"monitor of {m.run_id} polls twice",
+                   until=lambda polls: polls >= 2)
     schedulers = [t for t in threading.enumerate() if t.name == "gladier-monitor"]
     assert len(schedulers) == 1
     assert run_monitor.scheduler_thread() is schedulers[0]
@@ -228,9 +233,9 @@ def test_showing_a_run_twice_shares_one_watcher_until_the_last_view_closes(flows
     assert not second.watcher.stopped
     polls = second.watcher.polls
     # The remaining view still gets updates: it sees the wait start, and polls go on.
-    while second.states.get("LongWait", {}).get("status") != "active" or \
-            second.watcher.polls < polls + 2:
-        threading.Event().wait(0.05)
+    wait_until(lambda: (second.states.get("LongWait", {}).get("status"), second.watcher.polls),
+               30, "the remaining view sees LongWait active and two more polls",
+               until=lambda seen: seen[0] == "active" and seen[1] >= polls + 2)
     second.close()
     assert second.watcher.stopped
     third = RunMonitor(run["run_id"], client=flows_client)

@@ -9,6 +9,7 @@ import pathlib
 import pytest
 
 from gladier_jupyter import monitor
+from tests._fixtures.waiting import wait_until
 
 DATA = pathlib.Path(__file__).parent / "data" / "monitor"
 
@@ -235,6 +236,7 @@ def test_watcher_keeps_reading_until_the_log_catches_up_with_an_ended_run():
 
     flows = LaggingFlows()
     watcher = monitor.RunWatcher(flows, "r")
-    while not watcher._ended:
-        watcher.poll_once()
+    wait_until(lambda: (watcher.poll_once(), watcher._ended)[1], 10,
+               "the watcher ends once the log has the run's last entry",
+               interval=0, max_interval=0)
     assert [e["code"] for e in watcher.model.entries] == ["FlowStarted", "FlowSucceeded"]

@@ -1,6 +1,9 @@
-"""A saved notebook shows the monitor's last state, not the state it was displayed in."""
+"""A saved notebook shows the monitor's last state, not the state it was displayed in (a
+notebook run headless, by nbclient: the monitor watches without any view rendering it)."""
 
 from __future__ import annotations
+
+import json
 
 from tests._notebook_cells import SETUP, execute_notebook, start_run
 
@@ -44,6 +47,8 @@ def test_headless_notebook_saves_the_monitor_cell_with_the_final_status(
     states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     assert states[model_id]["state"]["status"] == "SUCCEEDED"
     assert states[model_id]["state"]["progress"]["done"] == 5
+    assert [e["code"] for e in states[model_id]["state"]["events"]][-1] == "FlowSucceeded"
+    json.dumps(nb)  # the saved notebook is plain JSON
 
 
 def test_displaying_a_monitor_twice_updates_both_outputs_with_one_watcher(

@@ -51,3 +51,22 @@ def test_local_service_secret_is_in_no_repr_or_pretty_print():
     info = ServiceInfo("http://127.0.0.1:1", "s3cr3t-value", 1, pathlib.Path("/tmp/x"))
     for text in (repr(info), str(info), ipython_pretty(info), hypothesis_pretty(info)):
         assert "s3cr3t-value" not in text and "127.0.0.1:1" in text
+
+
+def test_python_and_npm_versions_come_from_package_json():
+    # One version source: hatch reads package.json's (hatch-nodejs-version), and the
+    # version the package reports at run time says the same.
+    import json
+    import pathlib
+
+    from hatchling.metadata.core import ProjectMetadata
+    from hatchling.plugin.manager import PluginManager
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    npm = json.loads((root / "package.json").read_text())["version"]
+    metadata = ProjectMetadata(str(root), PluginManager())
+    assert metadata.hatch.version.source_name == "nodejs"
+    assert metadata.version == npm
+    assert gladier_jupyter.__version__ == npm, (
+        f"gladier_jupyter/_version.py says {gladier_jupyter.__version__!r}, package.json "
+        f"says {npm!r}: package.json holds the version, make _version.py say the same")

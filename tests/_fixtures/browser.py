@@ -22,15 +22,16 @@ import os
 import pathlib
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import typing as t
 import urllib.request
 
 import pytest
+
+from tests._fixtures.net import free_port
+from tests._fixtures.waiting import WaitTimeout, wait_until
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -87,12 +88,6 @@ class LabServer:
         return json.loads(raw) if raw else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def _jupyter_server(
     module: str, app: str, app_args: list[str], label: str
@@ -111,7 +106,7 @@ def _jupyter_server(
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
-    port = _free_port()
+    port = free_port()
     token = secrets.token_hex(16)
     env = dict(os.environ, TMPDIR=str(base))
     log_path = ARTIFACTS / f"{module}-server.log"
@@ -130,17 +125,16 @@ def _jupyter_server(
     )
     server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root_dir=root_dir,
                        log_path=log_path, app=app)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            server.api("api/status")
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                log.close()
-                raise RuntimeError(f"{label} did not start; its log: {log_path}") from None
-            time.sleep(0.2)
+    try:
+        # ready once it answers; an exited server is not waited for
+        wait_until(lambda: proc.poll() is not None or server.api("api/status") or True, 60,
+                   f"{label} answers /api/status", ignore=(OSError,))
+        if proc.poll() is not None:
+            raise RuntimeError(f"{label} exited with {proc.returncode}")
+    except (WaitTimeout, RuntimeError) as error:
+        proc.kill()
+        log.close()
+        raise RuntimeError(f"{label} did not start ({error}); its log: {log_path}") from None
     try:
         yield server
     finally:

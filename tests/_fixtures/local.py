@@ -16,6 +16,10 @@ import typing as t
 
 import pytest
 
+# the run helpers, here too for the tests that import them from this module
+from tests._fixtures.runs import run_log as run_log
+from tests._fixtures.runs import wait_for_run as wait_for_run
+
 # A service that something (a JupyterLab server's runs panel, a kernel) starts again after
 # the session fixture stopped it would otherwise outlive the test session: with nothing to
 # do for two minutes it exits by itself.
@@ -63,28 +67,6 @@ def gladier_kwargs(local_service: t.Any) -> dict[str, t.Any]:
 
     backend.use_local(local_service.state_dir)
     return backend.gladier_client_kwargs()
-
-
-def wait_for_run(flows_client: t.Any, run_id: str, timeout: float = 120.0) -> dict[str, t.Any]:
-    """Poll a run until it ends (or ``timeout`` passes); its last document."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        run = flows_client.get_run(run_id).data
-        if run["status"] in ("SUCCEEDED", "FAILED", "ENDED") or time.monotonic() > deadline:
-            return run
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.1)
-
-
-def run_log(flows_client: t.Any, run_id: str) -> list[dict[str, t.Any]]:
-    """Every log entry of a run, following the markers."""
-    entries: list[dict[str, t.Any]] = []
-    for page in flows_client.paginated.get_run_logs(run_id, limit=100).pages():
-        entries.extend(page["entries"])
-    return entries
 
 
 @pytest.fixture

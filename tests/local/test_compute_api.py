@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import re
-import time
 
 import globus_sdk
 import pytest
 from globus_compute_sdk.errors import TaskExecutionFailed
 from globus_compute_sdk.serialize import ComputeSerializer, DillCodeSource
 from globus_sdk.testing import get_response_set
+
+from tests._fixtures.shapes import shape_problems
+from tests._fixtures.waiting import wait_until
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "data" / "compute"
 TUTORIAL_ENDPOINT = "4b116d3c-1703-4f8f-9f6f-39921e5864df"
@@ -106,14 +107,9 @@ def raw(local_service):
 
 
 def _result(gcc, task_id, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        task = gcc.get_task(task_id)
-        if not task["pending"]:
-            return gcc.get_result(task_id)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"task {task_id} still pending: {task}")
-        time.sleep(0.02)
+    wait_until(lambda: gcc.get_task(task_id), timeout, f"task {task_id} ends",
+               until=lambda task: not task["pending"])
+    return gcc.get_result(task_id)
 
 
 # ---- behaviour ----
@@ -202,13 +198,8 @@ def test_function_killing_its_worker_fails_only_that_task_and_worker_is_replaced
     }
     assert dead not in pids
     # and the pool is back to full strength
-    deadline = time.monotonic() + 60
-    while True:
-        details = raw[0].get_endpoint_status(TUTORIAL_ENDPOINT)["details"]
-        if details["total_workers"] >= 2:
-            break
-        assert time.monotonic() < deadline, details
-        time.sleep(0.05)
+    wait_until(lambda: raw[0].get_endpoint_status(TUTORIAL_ENDPOINT)["details"], 60,
+               "the pool is back to two workers", until=lambda d: d["total_workers"] >= 2)
 
 
 def test_batch_result_reports_every_task(gcc):
@@ -299,66 +290,6 @@ def test_registration_without_code_is_a_400(raw):
 # ---- conformance with globus-sdk's recorded responses ----
 
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def _same_shape(actual, reference, path="$", extra=(), null_ok=()):
-    """Recursively compare keys and value types of ``actual`` with ``reference``.
-
-    ``extra``: paths of keys the service adds; ``null_ok``: paths where it sends null
-    (e.g. no subscription) where the reference has a value.
-    """
-    if path in null_ok and actual is None:
-        return []
-    problems = []
-    if isinstance(reference, dict) and len(reference) == 1 and _UUID.match(next(iter(reference))):
-        # a map keyed by ids (task ids, function ids): every entry has the reference's shape
-        if not isinstance(actual, dict) or not actual:
-            return [f"{path}: expected a non-empty map keyed by ids"]
-        sample = next(iter(reference.values()))
-        for key, value in actual.items():
-            if not _UUID.match(key):
-                problems.append(f"{path}: key {key!r} is not an id")
-            problems += _same_shape(value, sample, f"{path}.<id>", extra, null_ok)
-    elif isinstance(reference, dict):
-        if not isinstance(actual, dict):
-            return [f"{path}: expected an object, got {type(actual).__name__}"]
-        for key in reference:
-            if key not in actual:
-                problems.append(f"{path}.{key}: missing")
-            else:
-                problems += _same_shape(
-                    actual[key], reference[key], f"{path}.{key}", extra, null_ok
-                )
-        for key in actual:
-            if key not in reference and f"{path}.{key}" not in extra:
-                problems.append(f"{path}.{key}: not in the reference document")
-    elif isinstance(reference, list):
-        if not isinstance(actual, list):
-            return [f"{path}: expected a list, got {type(actual).__name__}"]
-        if reference and actual:
-            for i, item in enumerate(actual):
-                problems += _same_shape(item, reference[0], f"{path}[{i}]", extra, null_ok)
-    else:
-        number = (int, float)
-        same = (
-            (reference is None and actual is None)
-            or (isinstance(reference, bool) and isinstance(actual, bool))
-            or (
-                not isinstance(reference, bool)
-                and isinstance(reference, number)
-                and isinstance(actual, number)
-                and not isinstance(actual, bool)
-            )
-            or (isinstance(reference, str) and isinstance(actual, str))
-        )
-        if not same:
-            problems.append(
-                f"{path}: expected {type(reference).__name__}, got {type(actual).__name__}"
-            )
-    return problems
-
-
 def _conformance_cases():
     return json.loads((DATA / "conformance.json").read_text())
 
@@ -403,7 +334,7 @@ def test_every_compute_response_matches_the_recorded_globus_document(gcc, raw):
         actual = answers[case["response"]].data
         if case.get("reference_override"):
             reference = case["reference_override"]
-        problems = _same_shape(
+        problems = shape_problems(
             actual, reference, extra=case.get("extra_keys", []), null_ok=case.get("null_ok", [])
         )
         if problems:
@@ -415,4 +346,4 @@ def test_every_compute_response_matches_the_recorded_globus_document(gcc, raw):
     failed_reference = {k: v for k, v in success.items() if k != "result"}
     failed_reference["exception"] = "text"
     failed_reference["status"] = "failed"
-    assert _same_shape(failed_doc, failed_reference, extra=["$.details.endpoint_id"]) == []
+    assert shape_problems(failed_doc, failed_reference, extra=["$.details.endpoint_id"]) == []

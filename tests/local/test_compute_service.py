@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 
 import pytest
 from globus_compute_sdk.serialize import ComputeSerializer, DillCodeSource
 
 from gladier_jupyter.local._http import ServiceContext
 from gladier_jupyter.local.compute import ComputeService
+from tests._fixtures.processes import gone
+from tests._fixtures.waiting import wait_until
 
 ENDPOINT = "4b116d3c-1703-4f8f-9f6f-39921e5864df"
 
@@ -59,10 +60,8 @@ def service(tmp_path_factory):
 
 
 def _until_running(service: ComputeService, task_id: str) -> None:
-    deadline = time.monotonic() + 30
-    while service.get_task(task_id)["status"] != "running":
-        assert time.monotonic() < deadline, service.get_task(task_id)
-        time.sleep(0.005)
+    wait_until(lambda: service.get_task(task_id), 30, f"task {task_id} runs",
+               until=lambda task: task["status"] == "running")
 
 
 def test_wait_returns_the_result_as_a_python_value(service):
@@ -139,11 +138,8 @@ def test_cancel_of_a_queued_task_means_it_never_runs(service):
 
 
 def _full_pool(service: ComputeService) -> set[int]:
-    deadline = time.monotonic() + 60
-    while len(service.pool.worker_pids()) < service.pool.size:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    return set(service.pool.worker_pids())
+    return set(wait_until(service.pool.worker_pids, 60, "the pool has all its workers",
+                          until=lambda pids: len(pids) >= service.pool.size))
 
 
 def test_crashed_worker_is_replaced_by_a_new_process(service):
@@ -205,7 +201,9 @@ fid = service.register_function(
     {"function_name": "sleep_and_report", "function_code": code, "serialized": False}
 )
 task_id = service.submit("4b116d3c-1703-4f8f-9f6f-39921e5864df", fid, [], {})
-while service.get_task(task_id)["status"] != "running":
+for _ in range(3000):  # 30 s at most: the test reads the line below
+    if service.get_task(task_id)["status"] == "running":
+        break
     time.sleep(0.01)
 print(task_id, service.pool.worker_pids()[0], flush=True)
 time.sleep(120)
@@ -226,14 +224,7 @@ def test_workers_do_not_outlive_a_hard_killed_service(tmp_path):
         os.kill(int(worker), 0)  # the worker is alive, busy with its task
         proc.kill()
         proc.wait(30)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                os.kill(int(worker), 0)
-            except ProcessLookupError:
-                break
-            assert time.monotonic() < deadline, "the worker outlived the service"
-            time.sleep(0.05)
+        wait_until(lambda: gone(int(worker)), 30, f"the worker {worker} exits with the service")
     finally:
         proc.kill()
     # the restarted service reports the interrupted task as failed, saying why

@@ -10,7 +10,11 @@ import uuid
 import pytest
 from globus_compute_sdk.serialize import DillCodeSource
 
-from tests._fixtures.local import run_log
+from tests._fixtures.data import load_json
+from tests._fixtures.runs import run_log, wait_for_log_code, wait_for_run
+
+# The definitions that do not name a registered function; those that do are built below.
+DEFINITIONS = load_json("flows/actions.json")
 
 ENDPOINT = str(uuid.uuid4())
 COMPUTE = "https://compute.actions.globus.org"
@@ -100,21 +104,16 @@ def test_compute_v3_body_with_args_and_several_tasks(run_definition, fids):
     assert run["details"]["output"]["Sum"]["details"]["result"] == [3, 15]
 
 
-def test_failing_function_without_exception_on_failure_continues_with_failed_result(run_definition, fids):
+def test_failing_function_without_exception_on_failure_continues_with_failed_result(
+        run_definition, fids, flows_client):
     run = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["divide_by_zero"])}},
                          {"input": {"compute_endpoint": ENDPOINT}})
     assert run["status"] == "SUCCEEDED", run["details"]
     result = run["details"]["output"]["Result"]
     assert result["status"] == "FAILED"
     assert "ZeroDivisionError" in result["details"]["exception"]
-    codes = [e["code"] for e in run_log(_flows(), run["run_id"])]
+    codes = [e["code"] for e in run_log(flows_client, run["run_id"])]
     assert "ActionFailed" in codes
-
-
-def _flows():
-    from gladier_jupyter import backend
-
-    return backend.flows_client()
 
 
 def test_failing_function_with_exception_on_failure_fails_the_run(run_definition, fids):
@@ -161,10 +160,7 @@ def test_unknown_function_is_action_unable_to_run(run_definition, fids):
 
 
 def test_context_gives_run_id_flow_id_and_username(run_definition):
-    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {
-        "run.$": "$._context.run_id", "flow.$": "$._context.flow_id", "user.$": "$._context.username",
-        "label.=": "_context.label"}, "ResultPath": "$.ctx", "End": True}}}
-    run = run_definition(definition, {}, label="ctx label")
+    run = run_definition(DEFINITIONS["context"], {}, label="ctx label")
     ctx = run["details"]["output"]["ctx"]
     assert ctx["run"] == run["run_id"]
     assert ctx["flow"] == run["flow_id"]
@@ -180,12 +176,7 @@ def test_transfer_action_copies_between_local_collections(run_definition, local_
     (source / "a.txt").write_text("alpha")
     (source / "sub").mkdir()
     (source / "sub" / "b.txt").write_text("beta")
-    definition = {"StartAt": "T", "States": {"T": {
-        "Type": "Action", "ActionUrl": "https://actions.globus.org/transfer/transfer",
-        "Parameters": {"source_endpoint_id.$": "$.src", "destination_endpoint_id.$": "$.dst",
-                       "transfer_items": [{"source_path": "/data", "destination_path": "/copy", "recursive": True}]},
-        "ResultPath": "$.Transfer", "End": True}}}
-    run = run_definition(definition, {"src": src, "dst": dst})
+    run = run_definition(DEFINITIONS["transfer_copy"], {"src": src, "dst": dst})
     assert run["status"] == "SUCCEEDED", run["details"]
     target = pathlib.Path(local_service.state_dir) / "collections" / dst / "copy"
     assert (target / "a.txt").read_text() == "alpha"
@@ -194,12 +185,7 @@ def test_transfer_action_copies_between_local_collections(run_definition, local_
 
 
 def test_transfer_path_escaping_collection_is_refused(run_definition):
-    definition = {"StartAt": "T", "States": {"T": {
-        "Type": "Action", "ActionUrl": "https://transfer.actions.globus.org/transfer",
-        "Parameters": {"source_endpoint_id": "a", "destination_endpoint_id": "b",
-                       "transfer_items": [{"source_path": "/../../secret", "destination_path": "/x"}]},
-        "ResultPath": "$.T", "End": True}}}
-    run = run_definition(definition, {})
+    run = run_definition(DEFINITIONS["transfer_escaping_its_collection"], {})
     assert run["status"] == "FAILED"
     assert run["details"]["details"]["error"] == "ActionUnableToRun"
     assert "leaves its collection" in run["details"]["details"]["cause"]
@@ -208,8 +194,7 @@ def test_transfer_path_escaping_collection_is_refused(run_definition):
 def test_cancel_during_compute_action_ends_run_canceled(run_definition, fids, flows_client):
     run = run_definition({"StartAt": "C", "States": {"C": compute_state(fids["sleep_long"], wait_time=120)}},
                          {"input": {"compute_endpoint": ENDPOINT}}, wait=False)
-    while not any(e["code"] == "ActionStarted" for e in run_log(flows_client, run["run_id"])):
-        pass
+    wait_for_log_code(flows_client, run["run_id"], "ActionStarted")
     assert flows_client.cancel_run(run["run_id"])["details"]["code"] == "FlowCanceled"
     codes = [e["code"] for e in run_log(flows_client, run["run_id"])]
     assert codes[-1] == "FlowCanceled" and "ActionCompleted" not in codes
@@ -225,8 +210,6 @@ def test_many_concurrent_runs_all_succeed(flows_client, fids):
     flow = flows_client.create_flow("many", definition, {}).data
     sfc = SpecificFlowClient(flow["id"], authorizer=flows_client.authorizer)
     ids = [sfc.run_flow({"n": i, "input": {"compute_endpoint": ENDPOINT, "n": i}}).data["run_id"] for i in range(30)]
-    from tests._fixtures.local import wait_for_run
-
     results = [wait_for_run(flows_client, rid) for rid in ids]
     assert [r["status"] for r in results] == ["SUCCEEDED"] * 30
     assert [r["details"]["output"]["Result"]["details"]["result"][0] for r in results] == [2 * i for i in range(30)]
@@ -257,12 +240,7 @@ def test_transfer_delete_removes_items_from_a_collection(run_definition, local_s
     (root / "old").mkdir(parents=True)
     (root / "old" / "a.txt").write_text("x")
     (root / "keep.txt").write_text("k")
-    definition = {"StartAt": "D", "States": {"D": {
-        "Type": "Action", "ActionUrl": "https://actions.globus.org/transfer/delete",
-        "Parameters": {"endpoint_id": cid, "items": ["/old", "/missing"], "recursive": True,
-                       "ignore_missing": True},
-        "ResultPath": "$.Delete", "End": True}}}
-    run = run_definition(definition, {})
+    run = run_definition(DEFINITIONS["transfer_delete"], {"collection": cid})
     assert run["status"] == "SUCCEEDED", run["details"]
     assert not (root / "old").exists() and (root / "keep.txt").exists()
 
@@ -270,17 +248,9 @@ def test_transfer_delete_removes_items_from_a_collection(run_definition, local_s
 def test_search_delete_by_subject_removes_the_document(run_definition, search_client):
     index = search_client.post("/v1/index", data={"display_name": "del", "description": "d"}).data["id"]
     subject = f"urn:test:{uuid.uuid4()}"
-    ingest = {"StartAt": "I", "States": {"I": {
-        "Type": "Action", "ActionUrl": "https://actions.globus.org/search/ingest",
-        "Parameters": {"search_index": index, "subject": subject, "visible_to": ["public"],
-                       "content": {"title": "Zanzibar report"}},
-        "ResultPath": "$.I", "End": True}}}
-    delete = {"StartAt": "D", "States": {"D": {
-        "Type": "Action", "ActionUrl": "https://actions.globus.org/search/delete",
-        "Parameters": {"search_index": index, "delete_by": "subject", "subject": subject},
-        "ResultPath": "$.D", "End": True}}}
-    assert run_definition(ingest, {})["status"] == "SUCCEEDED"
+    where = {"index": index, "subject": subject}
+    assert run_definition(DEFINITIONS["search_ingest"], where)["status"] == "SUCCEEDED"
     assert search_client.search(index, "Zanzibar")["total"] == 1
-    run = run_definition(delete, {})
+    run = run_definition(DEFINITIONS["search_delete_by_subject"], where)
     assert run["status"] == "SUCCEEDED", run["details"]
     assert search_client.search(index, "Zanzibar")["total"] == 0

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import pathlib
-
 import globus_sdk
 import pytest
 from globus_sdk import GlobusAPIError, SpecificFlowClient
 
-from tests._fixtures.local import run_log, wait_for_run
+from tests._fixtures.data import load_json
+from tests._fixtures.runs import TERMINAL, run_log, wait_for_run
+from tests.reliability import _service as svc
 
-DEFINITIONS = json.loads((pathlib.Path(__file__).resolve().parent.parent / "data" / "flows" / "definitions.json").read_text())
+DEFINITIONS = load_json("flows/definitions.json")
 PASS = DEFINITIONS["pass"]
 WAIT = DEFINITIONS["wait_60s"]
 CHAIN = DEFINITIONS["chain_6"]
@@ -159,13 +158,11 @@ def test_update_run_changes_label_and_tags(flows_client):
 
 
 def test_request_without_the_secret_is_401(local_service):
-    intruder = globus_sdk.FlowsClient(
-        base_url=local_service.service_url("flows"), authorizer=globus_sdk.AccessTokenAuthorizer("guess")
-    )
+    intruder = svc.flows_client(local_service, authorizer=globus_sdk.AccessTokenAuthorizer("guess"))
     with pytest.raises(GlobusAPIError) as info:
         intruder.list_flows()
     assert (info.value.http_status, info.value.code) == (401, "AUTHENTICATION_ERROR")
-    anonymous = globus_sdk.FlowsClient(base_url=local_service.service_url("flows"))
+    anonymous = svc.flows_client(local_service, authorizer=None)
     with pytest.raises(GlobusAPIError) as info:
         anonymous.create_flow("x", PASS, {})
     assert info.value.http_status == 401
@@ -178,9 +175,7 @@ def test_unknown_flows_path_is_flows_shaped_404(flows_client):
 
 
 def test_update_of_an_active_run_survives_its_next_states(flows_client):
-    definition = {"StartAt": "W", "States": {
-        "W": {"Type": "Wait", "Seconds": 0.5, "Next": "P"}, "P": {"Type": "Pass", "End": True}}}
-    flow = flows_client.create_flow("Relabel", definition, {}).data
+    flow = flows_client.create_flow("Relabel", DEFINITIONS["wait_half_second_then_pass"], {}).data
     run = start(flows_client, flow["id"], label="before")
     flows_client.update_run(run["run_id"], label="during", tags=["t"])
     doc = wait_for_run(flows_client, run["run_id"])
@@ -191,15 +186,11 @@ def test_update_of_an_active_run_survives_its_next_states(flows_client):
 
 
 def test_action_needing_consent_makes_the_run_inactive_until_resumed(flows_client):
-    scope = "https://auth.globus.org/scopes/actions.globus.org/hello_world/extra"
-    definition = {"StartAt": "Hello", "States": {"Hello": {
-        "Type": "Action", "ActionUrl": "https://actions.globus.org/hello_world",
-        "Parameters": {"echo_string": "hi", "required_dependent_scope": scope},
-        "ResultPath": "$.hello", "End": True}}}
+    definition = DEFINITIONS["hello_needs_consent"]
+    scope = definition["States"]["Hello"]["Parameters"]["required_dependent_scope"]
     flow = flows_client.create_flow("Consent", definition, {}).data
     run = start(flows_client, flow["id"])
-    while (doc := flows_client.get_run(run["run_id"]).data)["status"] == "ACTIVE":
-        pass
+    doc = wait_for_run(flows_client, run["run_id"], 30, statuses=("INACTIVE", *TERMINAL))
     assert doc["status"] == "INACTIVE"
     assert doc["details"]["code"] == "ConsentRequired"
     assert doc["details"]["details"]["required_scope"] == scope
@@ -213,11 +204,8 @@ def test_action_needing_consent_makes_the_run_inactive_until_resumed(flows_clien
 
 
 def test_inactive_run_can_be_canceled(flows_client):
-    definition = {"StartAt": "Hello", "States": {"Hello": {
-        "Type": "Action", "ActionUrl": "https://actions.globus.org/hello_world",
-        "Parameters": {"required_dependent_scope": "urn:x"}, "ResultPath": "$.h", "End": True}}}
-    flow = flows_client.create_flow("Consent", definition, {}).data
+    flow = flows_client.create_flow("Consent", DEFINITIONS["hello_needs_consent"], {}).data
     run = start(flows_client, flow["id"])
-    while flows_client.get_run(run["run_id"])["status"] == "ACTIVE":
-        pass
+    assert wait_for_run(flows_client, run["run_id"], 30,
+                        statuses=("INACTIVE", *TERMINAL))["status"] == "INACTIVE"
     assert flows_client.cancel_run(run["run_id"])["details"]["code"] == "FlowCanceled"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import pathlib
-import re
 import uuid
 
 import globus_sdk
@@ -13,6 +12,7 @@ import pytest
 from globus_sdk.testing import get_response_set
 
 from gladier_jupyter.local._http import ServiceContext
+from tests._fixtures.shapes import shape_problems
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "data" / "search"
 OTHER_USER = "urn:globus:auth:identity:11111111-1111-4111-8111-111111111111"
@@ -334,40 +334,6 @@ def test_documents_survive_a_restart(tmp_path):
 
 # ---- conformance with globus-sdk's recorded responses ----
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def _same_shape(actual, reference, path="$"):
-    """Recursively compare keys and value types of ``actual`` with ``reference``."""
-    problems = []
-    if isinstance(reference, dict):
-        if not isinstance(actual, dict):
-            return [f"{path}: expected an object, got {type(actual).__name__}"]
-        for key in reference:
-            if key not in actual:
-                problems.append(f"{path}.{key}: missing")
-            else:
-                problems += _same_shape(actual[key], reference[key], f"{path}.{key}")
-        problems += [
-            f"{path}.{key}: not in the reference" for key in actual if key not in reference
-        ]
-    elif isinstance(reference, list):
-        if not isinstance(actual, list):
-            return [f"{path}: expected a list, got {type(actual).__name__}"]
-        if reference and not actual:
-            problems.append(f"{path}: empty where the reference has items")
-        for i, item in enumerate(actual if reference else []):
-            problems += _same_shape(item, reference[0], f"{path}[{i}]")
-    else:
-        kinds = [(bool,), (int, float), (str,), (type(None),)]
-        ref_kind = next(k for k in kinds if isinstance(reference, k))
-        if not isinstance(actual, ref_kind) or (ref_kind != (bool,) and isinstance(actual, bool)):
-            problems.append(
-                f"{path}: expected {type(reference).__name__}, got {type(actual).__name__}"
-            )
-    return problems
-
-
 def test_every_search_response_matches_the_recorded_globus_document(sc, catalog):
     index = sc.create_index("conformance", "shapes")
     index_id = index["id"]
@@ -412,7 +378,7 @@ def test_every_search_response_matches_the_recorded_globus_document(sc, catalog)
             assert info.value.http_status == registered.status
         else:
             actual = answers[case["response"]].data
-        problems = _same_shape(actual, registered.json)
+        problems = shape_problems(actual, registered.json, filled=True)
         if problems:
             report[case["response"]] = problems
     assert report == {}

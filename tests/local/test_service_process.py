@@ -1,5 +1,6 @@
 """The service process: on-demand start, one per state folder, secret file, stale pid,
-127.0.0.1 only, stop, and runs surviving a ``kill -9``."""
+stop, and runs surviving a ``kill -9``. (That it listens on 127.0.0.1 only is in
+``tests/reliability/test_security.py``.)"""
 
 from __future__ import annotations
 
@@ -14,8 +15,14 @@ import time
 import globus_sdk
 import pytest
 
-from gladier_jupyter import backend, local
-from tests._fixtures.local import run_log, wait_for_run
+from gladier_jupyter import local
+from tests._fixtures.data import load_json
+from tests._fixtures.processes import gone
+from tests._fixtures.runs import run_log, wait_for_log_code, wait_for_run
+from tests._fixtures.waiting import wait_until
+from tests.reliability._service import flows_client as flows
+
+DEFINITIONS = load_json("flows/service_process.json")
 
 
 @pytest.fixture
@@ -24,12 +31,6 @@ def private_service(tmp_path):
     info = local.ensure_running(state)
     yield info
     local.stop(state)
-
-
-def flows(info):
-    return globus_sdk.FlowsClient(base_url=info.service_url("flows"),
-                                  authorizer=globus_sdk.AccessTokenAuthorizer(info.secret),
-                                  transport=backend.local_transport(info))
 
 
 def test_second_start_finds_the_running_service(private_service):
@@ -48,22 +49,11 @@ def test_secret_and_state_folder_are_private(private_service):
     assert private_service.secret not in repr(private_service)
 
 
-def test_service_listens_on_loopback_only(private_service):
-    port = int(private_service.base_url.rsplit(":", 1)[1])
-    listening = []
-    for line in open("/proc/net/tcp").read().splitlines()[1:]:
-        local_addr, state = line.split()[1], line.split()[3]
-        host, hexport = local_addr.split(":")
-        if int(hexport, 16) == port and state == "0A":
-            listening.append(host)
-    assert listening == ["0100007F"]
-
-
 def test_stale_state_file_is_replaced_by_a_new_service(tmp_path):
     state = tmp_path / "stale"
     info = local.ensure_running(state)
     os.kill(info.pid, signal.SIGKILL)
-    time.sleep(0.1)
+    wait_until(lambda: gone(info.pid), 10, f"the killed service {info.pid} is gone")
     assert json.loads((state / "service.json").read_text())["pid"] == info.pid  # left behind
     try:
         fresh = local.ensure_running(state)
@@ -82,15 +72,7 @@ def test_stop_ends_the_service_and_removes_the_state_file(tmp_path):
     assert local.status(state) is None
     assert local.stop(state) is False
     with pytest.raises(OSError):
-        os.kill(info.pid, 0) if _alive(info.pid) else (_ for _ in ()).throw(OSError())
-
-
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()[0] != "Z"
+        os.kill(info.pid, 0) if not gone(info.pid) else (_ for _ in ()).throw(OSError())
 
 
 def test_command_line_start_status_stop(tmp_path):
@@ -108,14 +90,9 @@ def test_active_run_resumes_after_kill_9_and_restart(tmp_path, monkeypatch):
     info = local.ensure_running(state)
     monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_FLOWS", info.service_url("flows"))
     fc = flows(info)
-    definition = {"StartAt": "Before", "States": {
-        "Before": {"Type": "Pass", "Parameters": {"x": 1}, "ResultPath": "$.before", "Next": "Sleep"},
-        "Sleep": {"Type": "Wait", "Seconds": 1.5, "Next": "After"},
-        "After": {"Type": "Pass", "Parameters": {"y": 2}, "ResultPath": "$.after", "End": True}}}
-    flow = fc.create_flow("Crash", definition, {}).data
+    flow = fc.create_flow("Crash", DEFINITIONS["pass_wait_pass"], {}).data
     run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer, transport=fc.transport).run_flow({"keep": True}).data
-    while not any(e["code"] == "WaitStarted" for e in run_log(fc, run["run_id"])):
-        time.sleep(0.02)
+    wait_for_log_code(fc, run["run_id"], "WaitStarted")
     os.kill(info.pid, signal.SIGKILL)
     try:
         restarted = local.ensure_running(state)
@@ -147,16 +124,11 @@ def test_kill_9_during_a_loop_of_pure_states_loses_and_repeats_nothing(tmp_path,
     info = local.ensure_running(state)
     monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_FLOWS", info.service_url("flows"))
     fc = flows(info)
-    n = 5000
-    definition = {"StartAt": "Inc", "States": {
-        "Inc": {"Type": "ExpressionEval", "Parameters": {"i.=": "i + 1"}, "ResultPath": "$", "Next": "More"},
-        "More": {"Type": "Choice", "Choices": [{"Variable": "$.i", "NumericLessThan": n, "Next": "Inc"}],
-                 "Default": "Done"},
-        "Done": {"Type": "Pass", "End": True}}}
-    flow = fc.create_flow("Loop", definition, {}).data
+    n = 5000  # the definition counts to it
+    flow = fc.create_flow("Loop", DEFINITIONS["count_to_5000"], {}).data
     run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer, transport=fc.transport).run_flow({"i": 0}).data
-    while len(fc.get_run_logs(run["run_id"], limit=100)["entries"]) < 100:
-        time.sleep(0.01)
+    wait_until(lambda: len(fc.get_run_logs(run["run_id"], limit=100)["entries"]), 60,
+               "the loop logs 100 entries", until=lambda count: count >= 100)
     assert fc.get_run(run["run_id"])["status"] == "ACTIVE"
     os.kill(info.pid, signal.SIGKILL)
     try:
@@ -184,9 +156,7 @@ def test_secret_never_reaches_the_service_log(private_service):
     fc = flows(private_service)
     fc.list_flows()
     with pytest.raises(globus_sdk.GlobusAPIError):
-        globus_sdk.FlowsClient(base_url=private_service.service_url("flows"),
-                               authorizer=globus_sdk.AccessTokenAuthorizer("wrong"),
-                               transport=backend.local_transport(private_service)).list_flows()
+        flows(private_service, authorizer=globus_sdk.AccessTokenAuthorizer("wrong")).list_flows()
     log = (private_service.state_dir / "service.log").read_text()
     assert "listening" in log
     assert private_service.secret not in log
@@ -197,10 +167,7 @@ def test_idle_service_exits_and_is_started_again_on_demand(tmp_path, monkeypatch
     state = tmp_path / "idle"
     info = local.ensure_running(state)
     try:
-        deadline = time.monotonic() + 30
-        while _alive(info.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not _alive(info.pid)
+        wait_until(lambda: gone(info.pid), 30, f"the idle service {info.pid} exits")
         assert "no active run: exiting" in (state / "service.log").read_text()
         monkeypatch.setenv("GLADIER_JUPYTER_IDLE_TIMEOUT", "0")
         assert local.ensure_running(state).pid != info.pid
@@ -215,10 +182,11 @@ def test_service_with_an_active_run_does_not_exit_when_idle(tmp_path, monkeypatc
     try:
         monkeypatch.setenv("GLOBUS_SDK_SERVICE_URL_FLOWS", info.service_url("flows"))
         fc = flows(info)
-        flow = fc.create_flow("Sleepy", {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "End": True}}}, {}).data
+        flow = fc.create_flow("Sleepy", DEFINITIONS["wait_3s"], {}).data
         run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer, transport=fc.transport).run_flow({}).data
-        time.sleep(2)  # several idle checks pass while the run waits
-        assert _alive(info.pid)
+        # several idle checks (every 0.5 s) pass while the run waits: nothing to wait for
+        time.sleep(2)
+        assert not gone(info.pid)
         assert wait_for_run(fc, run["run_id"])["status"] == "SUCCEEDED"
     finally:
         local.stop(state)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pathlib
 import random
-import time
 import uuid
 
 import pytest
@@ -13,6 +12,7 @@ from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition
 
 # The seed notebook's tools and client, as written there: one copy, which the magics tests
 # also compare the magics' flow with.
+from tests._fixtures.runs import wait_for_run
 from tests.data.magics.seed_decorator_tools import (
     GatherMetadata,
     MyGladierClient,
@@ -29,15 +29,6 @@ __all__ = [
 
 
 # ---- helpers ---------------------------------------------------------------------------
-
-
-def wait_for_run(flows_client, run_id: str, timeout: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = flows_client.get_run(run_id).data
-        if run["status"] in ("SUCCEEDED", "FAILED", "ENDED") or time.monotonic() > deadline:
-            return run
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -149,23 +140,28 @@ def test_failing_tool_carries_remote_traceback_and_gladier_get_status_copes(glad
     assert client.get_status(run["run_id"])["details"]["output"]["Explode"]["status"] == "FAILED"
 
 
+# one state each: the definitions are what the test changes
+FIRST = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+SECOND = {"StartAt": "B", "States": {
+    "B": {"Type": "Pass", "Parameters": {"changed": True}, "ResultPath": "$.b", "End": True}}}
+
+
 class ChangingClient(GladierBaseClient):
-    flow_definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    flow_definition = FIRST
     gladier_tools: list = []
 
 
 def test_changed_client_flow_is_updated_in_place(gladier_kwargs, flows_client):
     first = ChangingClient(**gladier_kwargs)
     run1 = first.run_flow(flow_input={"input": {"x": 1}})
-    ChangingClient.flow_definition = {"StartAt": "B", "States": {
-        "B": {"Type": "Pass", "Parameters": {"changed": True}, "ResultPath": "$.b", "End": True}}}
+    ChangingClient.flow_definition = SECOND
     try:
         from gladier_jupyter import backend
 
         second = ChangingClient(**backend.gladier_client_kwargs())
         run2 = second.run_flow(flow_input={"input": {"x": 2}})
     finally:
-        ChangingClient.flow_definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+        ChangingClient.flow_definition = FIRST
     assert run2["flow_id"] == run1["flow_id"], "gladier updates (PUT) the flow it deployed"
     assert flows_client.get_flow(run1["flow_id"])["definition"]["StartAt"] == "B"
     assert wait_for_run(flows_client, run2["run_id"])["details"]["output"]["b"] == {"changed": True}

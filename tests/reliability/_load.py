@@ -13,6 +13,7 @@ import uuid
 
 import globus_sdk
 
+from tests._fixtures.data import load_json
 from tests.reliability import _service as svc
 
 
@@ -127,16 +128,7 @@ def tutorial_load(info: t.Any, tmp: pathlib.Path, n_runs: int, n_monitors: int) 
     }
 
 
-SHORT_FLOW = {
-    "StartAt": "Prepare",
-    "States": {
-        "Prepare": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "ResultPath": "$.p", "Next": "Pause"},
-        "Pause": {"Type": "Wait", "Seconds": 0, "Next": "Check"},
-        "Check": {"Type": "Choice", "Choices": [{"Variable": "$.p.n", "NumericGreaterThanEquals": 0, "Next": "Done"}],
-                  "Default": "Done"},
-        "Done": {"Type": "Pass", "End": True},
-    },
-}
+SHORT_FLOW = load_json("flows/reliability.json", "soak_short_run")
 
 
 def soak(info: t.Any, n_runs: int, warmup: int) -> dict[str, t.Any]:

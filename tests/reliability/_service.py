@@ -9,15 +9,17 @@ import os
 import pathlib
 import sqlite3
 import threading
-import time
 import typing as t
 import uuid
 
 import globus_sdk
 
+from tests._fixtures.runs import TERMINAL as TERMINAL
+from tests._fixtures.runs import run_log as run_log
+from tests._fixtures.runs import wait_for_run as wait_for_run
+
 DATA = pathlib.Path(__file__).resolve().parent.parent / "data"
 BAD = DATA / "bad_inputs"
-TERMINAL = ("SUCCEEDED", "FAILED", "ENDED")
 COMPUTE_URL = "https://compute.actions.globus.org"
 ENDPOINT = "4b116d3c-1703-4f8f-9f6f-39921e5864df"
 
@@ -86,8 +88,11 @@ def transport(info: t.Any) -> t.Any:
 
 
 def flows_client(info: t.Any, **kwargs: t.Any) -> globus_sdk.FlowsClient:
-    return globus_sdk.FlowsClient(base_url=info.service_url("flows"), authorizer=authorizer(info),
-                                  transport=transport(info), **kwargs)
+    """A FlowsClient on ``info``'s service; ``kwargs`` go to the client (e.g. another
+    ``authorizer``, a ``retry_config``)."""
+    kwargs.setdefault("authorizer", authorizer(info))
+    return globus_sdk.FlowsClient(base_url=info.service_url("flows"), transport=transport(info),
+                                  **kwargs)
 
 
 def search_client(info: t.Any) -> globus_sdk.SearchClient:
@@ -111,24 +116,6 @@ def deploy(fc: globus_sdk.FlowsClient, definition: dict, title: str = "reliabili
 def start(fc: globus_sdk.FlowsClient, flow_id: str, body: dict | None = None,
           label: str = "reliability") -> dict:
     return fc.post(f"/flows/{flow_id}/run", data={"body": body or {}, "label": label}).data
-
-
-def wait_for_run(fc: globus_sdk.FlowsClient, run_id: str, timeout: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    while True:
-        run = fc.get_run(run_id).data
-        if run["status"] in TERMINAL or time.monotonic() > deadline:
-            return run
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.2)
-
-
-def run_log(fc: globus_sdk.FlowsClient, run_id: str) -> list[dict]:
-    entries: list[dict] = []
-    for page in fc.paginated.get_run_logs(run_id, limit=100).pages():
-        entries.extend(page["entries"])
-    return entries
 
 
 def compute_state(function_id: str, *, wait_time: float = 60, next_state: str | None = None,

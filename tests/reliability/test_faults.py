@@ -15,7 +15,10 @@ import pytest
 import requests
 
 from gladier_jupyter.local import faults
+from tests._fixtures.data import load_json
 from tests.reliability import _service as svc
+
+PASS = load_json("flows/definitions.json", "pass")
 
 FAULTS_20 = "flows:0.2:500,502,503,429,delay,drop"
 
@@ -53,7 +56,7 @@ def test_each_fault_kind_reaches_the_client_as_that_failure_and_changes_nothing(
                              GLADIER_JUPYTER_FAULTS_RETRY_AFTER="7") as info:
         url = info.service_url("flows") + "flows"
         headers = {"Authorization": f"Bearer {info.secret}"}
-        body = {"title": "t", "definition": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}}
+        body = {"title": "t", "definition": PASS}
         if kind in ("delay", "drop"):
             started = time.monotonic()
             with pytest.raises(requests.exceptions.RequestException):
@@ -61,7 +64,9 @@ def test_each_fault_kind_reaches_the_client_as_that_failure_and_changes_nothing(
                               verify=str(info.ca_file))
             if kind == "delay":
                 assert time.monotonic() - started >= 1.0
-                time.sleep(1.0)  # past the hold: the held request is dropped, not executed
+                # past the service's 1.5 s hold (no event marks its end): the held request
+                # is dropped, not executed
+                time.sleep(1.0)
         else:
             resp = requests.post(url, json=body, headers=headers, timeout=10, verify=str(info.ca_file))
             assert resp.status_code == int(kind)
@@ -159,7 +164,7 @@ def test_globus_sdk_gives_a_clear_error_when_every_flows_request_fails(tmp_path,
 
         fc = svc.flows_client(info, retry_config=RetryConfig(max_retries=2, max_sleep=0.1))
         with pytest.raises(globus_sdk.GlobusAPIError) as err:
-            fc.create_flow("t", {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, {})
+            fc.create_flow("t", PASS, {})
         assert err.value.http_status == 503 and err.value.code == "INJECTED_FAULT"
         assert svc.stored_counts(state_dir)["flows"] == 0
     assert os.environ.get("GLADIER_JUPYTER_FAULTS") is None
@@ -174,7 +179,7 @@ def test_a_lost_answer_to_a_post_makes_globus_sdk_send_it_again_and_create_it_ag
     with svc.private_service(state_dir, GLADIER_JUPYTER_FAULTS="flows@POST:1:lost") as info:
         fc = svc.flows_client(info, retry_config=RetryConfig(max_retries=2, max_sleep=0.1))
         with pytest.raises(globus_sdk.NetworkError):
-            fc.create_flow("once", {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}, {})
+            fc.create_flow("once", PASS, {})
         assert svc.stored_counts(state_dir)["flows"] == 3  # one call, three flows
         assert (state_dir / "service.log").read_text().count("injected fault lost POST") == 3
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 
 import pytest
 
+from tests._fixtures.data import load_json
+from tests._fixtures.processes import gone
+from tests._fixtures.waiting import wait_until
 from tests.reliability import _service as svc
 
 
@@ -59,52 +61,14 @@ def hang(**data):
     time.sleep(600)
 
 
-def _wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _kill9(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
-    with_deadline = time.monotonic() + 10
-    while time.monotonic() < with_deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        try:  # a child of this process: reap it so it is really gone
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return
-        except ChildProcessError:
-            pass
-        time.sleep(0.02)
+    wait_until(lambda: gone(pid), 10, f"the killed service {pid} is gone")
 
 
-CHOICE_LOOP = {
-    "StartAt": "Init",
-    "States": {
-        "Init": {"Type": "Pass", "Parameters": {"n": 0}, "ResultPath": "$.loop", "Next": "Step"},
-        "Step": {"Type": "ExpressionEval", "Parameters": {"n.=": "loop.n + 1"}, "ResultPath": "$.loop", "Next": "Pause"},
-        "Pause": {"Type": "Wait", "Seconds": 0.01, "Next": "More"},
-        "More": {"Type": "Choice", "Choices": [
-            {"Variable": "$.loop.n", "NumericLessThan": 150, "Next": "Step"}], "Default": "Done"},
-        "Done": {"Type": "Pass", "End": True},
-    },
-}
-
-WAIT = {
-    "StartAt": "Before",
-    "States": {
-        "Before": {"Type": "Pass", "Next": "Hold"},
-        "Hold": {"Type": "Wait", "Seconds": 3, "Next": "After"},
-        "After": {"Type": "Pass", "End": True},
-    },
-}
+DEFINITIONS = load_json("flows/reliability.json")
+CHOICE_LOOP = DEFINITIONS["kill_choice_loop_150"]
+WAIT = DEFINITIONS["kill_wait_3s"]
 
 
 def _ingest_state(index_id: str, subject: str) -> dict:
@@ -146,10 +110,12 @@ def test_kill_9_mid_runs_then_restart_resumes_every_run_and_loses_nothing(tmp_pa
         def codes(run_id: str) -> list[str]:
             return [e["code"] for e in svc.run_log(fc, run_id)]
 
-        _wait_for(lambda: "ActionStarted" in codes(runs["compute"]["run_id"]), what="compute action in flight")
-        _wait_for(lambda: "WaitStarted" in codes(runs["wait"]["run_id"]), what="Wait state")
-        _wait_for(lambda: codes(runs["choice_loop"]["run_id"]).count("ChoiceCompleted") >= 5,
-                  what="Choice loop iterations")
+        wait_until(lambda: codes(runs["compute"]["run_id"]), 60, "the compute action is in flight",
+                   until=lambda seen: "ActionStarted" in seen)
+        wait_until(lambda: codes(runs["wait"]["run_id"]), 60, "the Wait state starts",
+                   until=lambda seen: "WaitStarted" in seen)
+        wait_until(lambda: codes(runs["choice_loop"]["run_id"]), 60, "five Choice loop iterations",
+                   until=lambda seen: seen.count("ChoiceCompleted") >= 5)
         before_logs = {k: svc.run_log(fc, r["run_id"]) for k, r in runs.items()}
         for k, r in runs.items():
             assert fc.get_run(r["run_id"])["status"] == "ACTIVE", k
@@ -212,12 +178,14 @@ def test_two_kills_in_a_row_still_end_every_run(tmp_path):
         fc = svc.flows_client(info)
         flow_id = svc.deploy(fc, CHOICE_LOOP)
         run_ids = [svc.start(fc, flow_id)["run_id"] for _ in range(3)]
-        _wait_for(lambda: all(
-            len(svc.run_log(fc, r)) > 10 for r in run_ids), what="runs under way")
+        def sizes() -> list[int]:
+            return [len(svc.run_log(fc, r)) for r in run_ids]
+
+        wait_until(sizes, 60, "every run is under way", until=lambda seen: min(seen) > 10)
         _kill9(info.pid)
         second = local.ensure_running(state_dir)
         fc = svc.flows_client(second)
-        _wait_for(lambda: any(len(svc.run_log(fc, r)) > 40 for r in run_ids), what="resumed runs")
+        wait_until(sizes, 60, "a run resumes", until=lambda seen: max(seen) > 40)
         _kill9(second.pid)
         third = local.ensure_running(state_dir)
         fc = svc.flows_client(third)

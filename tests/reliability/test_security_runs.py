@@ -25,30 +25,20 @@ import time
 import pytest
 
 from gladier_jupyter.local.flows import limits
+from tests._fixtures.data import load_json
+from tests._fixtures.waiting import wait_until
 from tests.reliability import _service as svc
-from tests.reliability.test_kills import _kill9, _wait_for
+from tests.reliability.test_kills import _kill9
 
 BLOB = "x" * 100_000
 ATTACK_INPUT = {"input": {"go": True, "blob": BLOB}}
+DEFINITIONS = load_json("flows/reliability.json")
 # Pass <-> Choice with an exit (Done) the input never lets it take: the service refuses a
 # definition with no end state at all, so this is the shape a runaway loop takes.
-LOOP = {
-    "StartAt": "Spin",
-    "States": {
-        "Spin": {"Type": "Pass", "Next": "Again"},
-        "Again": {"Type": "Choice", "Choices": [
-            {"Variable": "$.input.go", "BooleanEquals": True, "Next": "Spin"}], "Default": "Done"},
-        "Done": {"Type": "Pass", "End": True},
-    },
-}
-NORMAL = {
-    "StartAt": "Before",
-    "States": {
-        "Before": {"Type": "Pass", "Result": {"ok": True}, "ResultPath": "$.before", "Next": "Hold"},
-        "Hold": {"Type": "Wait", "Seconds": 0.2, "Next": "After"},
-        "After": {"Type": "Pass", "End": True},
-    },
-}
+LOOP = DEFINITIONS["runaway_loop"]
+NORMAL = DEFINITIONS["normal_beside_runaway"]
+# Nothing to wait for: how long a restarted service is watched not resuming an ended run.
+QUIET = 1.0
 # What one run's log may take at most (limits.py), and room for the database's own pages.
 LOG_BOUND = limits.LOG_FULL_BYTES + limits.MAX_LOG_ENTRIES * limits.MAX_SHRUNK_ENTRY
 DB_BOUND = LOG_BOUND + 8 * 1024 * 1024
@@ -142,12 +132,12 @@ def test_runaway_loop_ends_failed_at_the_log_limit_with_a_bounded_database(tmp_p
 
         # with no run left to move, the idle timer ends the service by itself
         pid = info.pid
-        _wait_for(lambda: _service_gone(state_dir, pid), timeout=60, what="the idle service to exit")
+        wait_until(lambda: _service_gone(state_dir, pid), 60, f"the idle service {pid} exits")
 
     # a restart leaves the failed run as it is: not resumed, nothing more written
     with svc.private_service(state_dir) as info:
         fc = svc.flows_client(info)
-        time.sleep(1.0)
+        time.sleep(QUIET)
         assert fc.get_run(attack["run_id"])["status"] == "FAILED"
         assert svc.stored_counts(state_dir)["log_entries"] == entries
 
@@ -157,8 +147,8 @@ def test_runaway_loop_killed_mid_run_resumes_only_up_to_the_limit(tmp_path):
     with svc.private_service(state_dir) as info:
         fc = svc.flows_client(info)
         attack = svc.start(fc, svc.deploy(fc, LOOP), ATTACK_INPUT)
-        _wait_for(lambda: svc.stored_counts(state_dir)["log_entries"] >= 2_000, timeout=120,
-                  what="the loop to write 2,000 entries")
+        wait_until(lambda: svc.stored_counts(state_dir)["log_entries"], 120,
+                   "the loop writes 2,000 entries", until=lambda entries: entries >= 2_000)
         assert fc.get_run(attack["run_id"])["status"] == "ACTIVE"
         _kill9(info.pid)
         killed_at = svc.stored_counts(state_dir)["log_entries"]
@@ -174,7 +164,7 @@ def test_runaway_loop_killed_mid_run_resumes_only_up_to_the_limit(tmp_path):
         assert limits.MAX_LOG_ENTRIES <= entries <= limits.MAX_LOG_ENTRIES + 10
         local.stop(state_dir)
         again = local.ensure_running(state_dir)
-        time.sleep(1.0)
+        time.sleep(QUIET)
         assert svc.flows_client(again).get_run(attack["run_id"])["status"] == "FAILED"
         assert svc.stored_counts(state_dir)["log_entries"] == entries
 
@@ -191,7 +181,7 @@ def test_run_monitor_on_a_runaway_loop_shows_its_events_with_bounded_memory(tmp_
         try:
             monitor = RunMonitor(attack["run_id"], client=fc)
             # events show while the loop still spins
-            _wait_for(lambda: monitor.events, timeout=60, what="the monitor's first events")
+            wait_until(lambda: monitor.events, 60, "the monitor shows its first events")
             assert monitor.events[0]["code"] == "FlowStarted"
             assert monitor.wait(240) == "FAILED"
         finally:
@@ -209,9 +199,10 @@ def test_run_monitor_on_a_runaway_loop_shows_its_events_with_bounded_memory(tmp_
 
         # one poll reads a bounded piece of a long log; polls go on until all of it is read
         reader = LogReader(attack["run_id"])
-        sizes = []
-        while not sizes or not reader.caught_up:
-            sizes.append(len(reader.read_new(fc)))
+        sizes: list[int] = []
+        # each read makes progress: no pause between them, only a deadline
+        wait_until(lambda: sizes.append(len(reader.read_new(fc))) or reader.caught_up, 120,
+                   "the reader catches up with the log", interval=0, max_interval=0)
         assert max(sizes) == LOG_PAGE_SIZE * LOG_PAGES_PER_POLL
         assert sum(sizes) == reader.total == total
 
@@ -220,10 +211,7 @@ def test_wait_past_the_one_year_run_duration_fails_the_run_at_once(local_service
     # https://docs.globus.org/api/flows/limits/: "Runs may continue executing for up to one
     # year before being terminated." A Wait that would end later fails the run now.
     fc = svc.flows_client(local_service)
-    flow_id = svc.deploy(fc, {"StartAt": "Sleep", "States": {
-        "Sleep": {"Type": "Wait", "Seconds": 400 * 24 * 3600, "Catch": [
-            {"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "Next": "Caught"},
-        "Caught": {"Type": "Pass", "End": True}}})
+    flow_id = svc.deploy(fc, DEFINITIONS["wait_400_days"])
     run = svc.wait_for_run(fc, svc.start(fc, flow_id)["run_id"], timeout=30)
     assert run["status"] == "FAILED", run["details"]
     description = run["details"]["description"]

@@ -34,10 +34,11 @@ import urllib.request
 import pytest
 
 from tests._fixtures.browser import _jupyter_server
-from tests._fixtures.local import wait_for_run
+from tests._fixtures.data import load_json
+from tests._fixtures.runs import wait_for_run
 
 API = "gladier-jupyter/api"
-WAIT_FLOW = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
+WAIT_FLOW = load_json("labext/long_wait_flow.json")  # a run that waits 600 s
 
 
 def _request(server, path: str, method: str = "GET", body: object = None,
@@ -160,6 +161,7 @@ def test_definition_checks_run_off_the_event_loop(lab):
 
     checking = threading.Thread(target=check)
     checking.start()
+    # the check's request reaches the server (nothing in the server marks that moment)
     time.sleep(0.5)
     status, _ = _request(lab, "api/status", timeout=100)
     status_at = time.monotonic()

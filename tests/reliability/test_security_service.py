@@ -13,7 +13,6 @@ at most, and the product finds or starts the real service instead.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pathlib
@@ -22,7 +21,6 @@ import signal
 import subprocess
 import tempfile
 import textwrap
-import time
 import typing as t
 
 import globus_sdk
@@ -31,6 +29,8 @@ import pytest
 from gladier_jupyter import backend, local
 from gladier_jupyter.errors import GladierJupyterUsageError
 from gladier_jupyter.local import process
+from tests._fixtures.net import free_port
+from tests._fixtures.waiting import wait_until
 from tests.reliability import _service as svc
 
 ATTACKER = "gjattacker"
@@ -105,11 +105,10 @@ class Listener:
             ["runuser", "-u", user, "--", SYSTEM_PYTHON, str(script), str(port), str(self.dir)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 25
-        while not (self.dir / "ready").exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"the attacker could not bind {port}: {self.proc.stderr.read()!r}")
-            time.sleep(0.01)
+        wait_until(lambda: self.proc.poll() is not None or (self.dir / "ready").exists(), 25,
+                   f"the attacker binds {port}")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"the attacker could not bind {port}: {self.proc.stderr.read()!r}")
         self.port = port
 
     @property
@@ -138,10 +137,7 @@ def _port(info: t.Any) -> int:
 
 
 def _wait_gone(pid: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while process._pid_alive(pid):
-        assert time.monotonic() < deadline, f"service {pid} did not exit"
-        time.sleep(0.05)
+    wait_until(lambda: not process._pid_alive(pid), timeout, f"service {pid} exits")
 
 
 def _assert_no_secret(listener: Listener, *secrets: str) -> None:
@@ -210,7 +206,7 @@ def test_stale_state_file_naming_another_users_pid_and_port_is_never_pinged_with
     process.prepare_state_dir(state)
     process.new_secret(state)
     old_secret = process.read_secret(state)
-    listener = Listener(attacker, 0 or _free_port())
+    listener = Listener(attacker, free_port())
     try:
         # The crash left service.json behind; the attacker's process now has that pid
         # (here: the attacker's listener, on the recorded port).
@@ -243,14 +239,6 @@ def test_a_recorded_pid_running_another_program_is_not_the_service(tmp_path):
     finally:
         sleeper.kill()
         sleeper.wait()
-
-
-def _free_port() -> int:
-    import socket
-
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_state_folder_made_by_another_user_is_refused(attacker):
