@@ -40,12 +40,13 @@ class PkceLogin:
         scopes: t.Iterable[object],
         client_id: str | None = None,
         base_url: str | None = None,
+        transport: t.Any = None,
     ) -> None:
         import globus_sdk
 
         self.client_id = client_id or os.environ.get("GLADIER_JUPYTER_CLIENT_ID") or DEFAULT_CLIENT_ID
         self.scopes = sorted({str(s) for s in scopes})
-        self.client = globus_sdk.NativeAppAuthClient(self.client_id, base_url=base_url)
+        self.client = globus_sdk.NativeAppAuthClient(self.client_id, base_url=base_url, transport=transport)
         self.authorize_url = ""
         self.started_at = 0.0
 

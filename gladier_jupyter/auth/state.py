@@ -76,10 +76,7 @@ def _local_identity() -> str:
         info = backend.current().info
         if info is None:
             return "local user"
-        client = globus_sdk.AuthClient(
-            base_url=info.service_url("auth"),
-            authorizer=globus_sdk.AccessTokenAuthorizer(info.secret),
-        )
+        client = backend.local_client(globus_sdk.AuthClient, info, "auth")
         return str(client.userinfo().get("preferred_username") or "local user")
     except Exception:  # noqa: BLE001 - the name is decoration; never fail the widget on it
         return "local user"
@@ -315,7 +312,13 @@ class AuthSession:
         from gladier_jupyter.auth.pkce import PkceLogin
 
         wanted = set(IDENTITY_SCOPES) | set(gladier_scopes()) | {str(s) for s in scopes}
-        flow = PkceLogin(sorted(wanted), client_id=client_id or self._stored_client_id())
+        where: dict[str, t.Any] = {}
+        info = backend.current().info if self.mode == "local" else None
+        if info is not None:
+            # Local mode logs in to the local service's Auth API, by its URL and pinned
+            # certificate (plain clients may not follow it: the kernel can hold hub tokens).
+            where = {"base_url": info.service_url("auth"), "transport": backend.local_transport(info)}
+        flow = PkceLogin(sorted(wanted), client_id=client_id or self._stored_client_id(), **where)
         url = flow.start()
         with self._lock:
             self.pending = flow
