@@ -27,6 +27,7 @@ from gladier_jupyter.local.expressions._core import (
 
 __all__ = ["ExpressionError", "ExpressionLimitError", "MAX_DEPTH", "close", "evaluate", "warm_up"]
 
+_STATE_READERS = frozenset({"getattr", "is_present"})
 _sandbox: t.Any = None
 _lock = threading.Lock()
 
@@ -55,6 +56,10 @@ def evaluate(expression: str, names: dict[str, t.Any]) -> t.Any:
         # change ``names``, so no copy is needed.
         return evaluate_unbounded(expression, names)
     used = names_used(rewritten) or frozenset()
+    if used & _STATE_READERS:
+        # getattr('a.b') and is_present('a') name what they read in a string: the worker
+        # needs the whole state input.
+        return _get_sandbox().evaluate(rewritten, bound)
     return _get_sandbox().evaluate(rewritten, {k: v for k, v in bound.items() if k in used})
 
 
