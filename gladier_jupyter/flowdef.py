@@ -38,7 +38,9 @@ __all__ = [
     "transitions",
 ]
 
-STATE_TYPES = frozenset({"Action", "Pass", "Choice", "Wait", "Fail", "ExpressionEval"})
+STATE_TYPES = frozenset({"Action", "Pass", "Choice", "Wait", "Fail", "ExpressionEval",
+                         # Flows Web Inputs (globus/globus-flows-examples, web_input_examples/)
+                         "CreateWebInput", "AwaitWebInput"})
 
 _VALUE_COMPARATORS = {
     "BooleanEquals": bool,
@@ -633,7 +635,7 @@ def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., 
     if ends is not None and not isinstance(ends, bool):
         add("bad_field", f"State {name!r} has End {ends!r}; End must be true or false.",
             state_path(name, "End"), name)
-    if kind in ("Action", "Pass", "Wait", "ExpressionEval"):
+    if kind in ("Action", "Pass", "Wait", "ExpressionEval", "CreateWebInput", "AwaitWebInput"):
         if "Next" in state and ends is True:
             add("next_and_end", f"State {name!r} has both 'Next' and 'End': true; keep one.",
                 here, name)
@@ -733,6 +735,12 @@ def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., 
             if field in state and not isinstance(state[field], str):
                 add("bad_field", f"Fail state {name!r} has {field} {state[field]!r}; it must "
                     "be a string.", state_path(name, field), name)
+    elif kind in ("CreateWebInput", "AwaitWebInput"):
+        if not isinstance(params, dict):
+            add("missing_field", f"{kind} state {name!r} has no 'Parameters' object; "
+                + ("give InputType, Context and Options." if kind == "CreateWebInput"
+                   else "give the web_input_id a CreateWebInput state returned."),
+                state_path(name, "Parameters"), name)
     elif kind == "ExpressionEval":
         if not isinstance(params, dict):
             add("missing_field", f"ExpressionEval state {name!r} has no 'Parameters' object; "

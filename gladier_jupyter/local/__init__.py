@@ -15,6 +15,8 @@ Usage::
     info.service_url("flows")              # https://127.0.0.1:PORT/api/flows/
     info.ca_file                           # the certificate to verify it with
     local.map_collection(collection_id, "~/data")   # a local Transfer collection -> a folder
+    local.outbox()                         # the emails flows "sent" (nothing leaves the machine)
+    local.waiting_options(); local.select_option("https://actions.globus.org/weboption/option/...")
 
 The state folder (``$GLADIER_JUPYTER_STATE_DIR``, else ``~/.local/state/gladier-jupyter``)
 holds the secret and TLS key (0600), ``service.json`` (pid, port), ``service.log``, and one SQLite
@@ -31,7 +33,8 @@ import dataclasses
 import os
 import pathlib
 
-__all__ = ["ServiceInfo", "default_state_dir", "ensure_running", "map_collection", "stop", "status"]
+__all__ = ["ServiceInfo", "default_state_dir", "dois", "ensure_running", "map_collection", "outbox", "select_option",
+           "stop", "status", "waiting_options"]
 
 APIS = ("flows", "search", "compute", "transfer", "auth", "actions")
 
@@ -130,3 +133,54 @@ def map_collection(
         warnings.warn(f"Collection {collection_id}'s folder {target} is writable by other users "
                       f"(mode {info.st_mode & 0o7777:04o}): they can plant links and files in it.", stacklevel=2)
     return target
+
+
+def _get(path: str, state_dir: os.PathLike[str] | str | None, **query: object) -> object:
+    from gladier_jupyter.local import _client
+
+    status, body = _client.call(ensure_running(state_dir), "GET", path, query)
+    if status != 200:
+        from gladier_jupyter.errors import GladierJupyterUsageError
+
+        detail = (body or {}).get("description") if isinstance(body, dict) else None
+        raise GladierJupyterUsageError(detail or f"The local service answered {status} to GET {path[:80]}.")
+    return body
+
+
+def outbox(run_id: str | None = None, state_dir: os.PathLike[str] | str | None = None,
+           limit: int = 100) -> list[dict[str, object]]:
+    """The emails the Send Notification Email action "sent" (of one run), newest first:
+    ``time``, ``run_id``, ``state_name``, ``sender``, ``destination``, ``subject``,
+    ``mimetype``, ``body``. Nothing ever leaves the machine."""
+    return _get("actions/outbox", state_dir, run_id=run_id, limit=limit)["messages"]  # type: ignore[index]
+
+
+def dois(state_dir: os.PathLike[str] | str | None = None, limit: int = 100) -> list[dict[str, object]]:
+    """The DOIs the DataCite Mint action minted (under the test prefix 10.5072), newest
+    first, as DataCite documents: ``{"data": {"id", "type", "attributes"}}``."""
+    return _get("actions/dois", state_dir, limit=limit)["dois"]  # type: ignore[index]
+
+
+def waiting_options(run_id: str | None = None, state_dir: os.PathLike[str] | str | None = None) -> list[dict[str, object]]:
+    """The Wait For User Selection actions still waiting (of one run): ``run_id``,
+    ``state_name``, ``options`` (``name``, ``url_suffix``, ``url``)."""
+    return _get("actions/weboption/waiting", state_dir, run_id=run_id)["waiting"]  # type: ignore[index]
+
+
+def select_option(url_or_suffix: str, state_dir: os.PathLike[str] | str | None = None) -> dict[str, object]:
+    """Select a waiting option, by the address a flow mailed
+    (``https://actions.globus.org/weboption/option/<url_suffix>``) or its ``url_suffix``;
+    the run then goes on. What the option's address answers (``name``, ``message``)."""
+    import re
+    import urllib.parse
+
+    text = str(url_or_suffix).strip()
+    found = re.match(r"^https://actions(?:\.automate)?\.globus\.org/weboption/option/([^/?#]+)", text)
+    suffix = found.group(1) if found else text
+    if not re.match(r"^[A-Za-z0-9_.~-]{1,256}$", suffix):
+        from gladier_jupyter.errors import GladierJupyterUsageError
+
+        raise GladierJupyterUsageError(
+            f"{text[:80]!r} is not a weboption address nor a url_suffix; pass "
+            "https://actions.globus.org/weboption/option/<url_suffix> or the suffix itself.")
+    return _get(f"actions/actions.globus.org/weboption/option/{urllib.parse.quote(suffix)}", state_dir)  # type: ignore[return-value]

@@ -151,6 +151,7 @@ def _post(info: t.Any, path: str, body: t.Any = None, raw: bytes | None = None,
           method: str = "POST") -> requests.Response:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
     return requests.request(method, info.base_url + "/api/" + path, data=data, timeout=60,
+                            verify=str(info.ca_file),
                             headers={"Authorization": f"Bearer {info.secret}",
                                      "Content-Type": "application/json"})
 

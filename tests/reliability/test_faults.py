@@ -57,21 +57,24 @@ def test_each_fault_kind_reaches_the_client_as_that_failure_and_changes_nothing(
         if kind in ("delay", "drop"):
             started = time.monotonic()
             with pytest.raises(requests.exceptions.RequestException):
-                requests.post(url, json=body, headers=headers, timeout=1.0 if kind == "delay" else 10)
+                requests.post(url, json=body, headers=headers, timeout=1.0 if kind == "delay" else 10,
+                              verify=str(info.ca_file))
             if kind == "delay":
                 assert time.monotonic() - started >= 1.0
                 time.sleep(1.0)  # past the hold: the held request is dropped, not executed
         else:
-            resp = requests.post(url, json=body, headers=headers, timeout=10)
+            resp = requests.post(url, json=body, headers=headers, timeout=10, verify=str(info.ca_file))
             assert resp.status_code == int(kind)
             doc = resp.json()
             assert doc["error"]["code"] == "INJECTED_FAULT" and "debug_id" in doc
             if kind == "429":
                 assert resp.headers["Retry-After"] == "7"
         # a wrong secret is still a 401, never a fault
-        assert requests.get(url, headers={"Authorization": "Bearer nope"}, timeout=10).status_code == 401
+        assert requests.get(url, headers={"Authorization": "Bearer nope"}, timeout=10,
+                            verify=str(info.ca_file)).status_code == 401
         # other APIs and the health check are untouched
-        assert requests.get(info.base_url + "/api/health", headers=headers, timeout=10).status_code == 200
+        assert requests.get(info.base_url + "/api/health", headers=headers, timeout=10,
+                            verify=str(info.ca_file)).status_code == 200
         assert svc.search_client(info).get("/v1/index_list").http_status == 200
         assert svc.stored_counts(state_dir)["flows"] == 0, "a faulted request must not run"
         assert f"injected fault {kind} POST /api/flows/flows" in (state_dir / "service.log").read_text()

@@ -68,7 +68,7 @@ def test_request_without_the_secret_gets_401_and_executes_nothing(local_service,
             headers["Authorization"] = auth.format(secret=local_service.secret)
         resp = requests.request(method, f"{local_service.base_url}/api/{path.format(**targets)}",
                                 data=json.dumps(body) if body is not None else None,
-                                headers=headers, timeout=30)
+                                headers=headers, timeout=30, verify=str(local_service.ca_file))
         assert resp.status_code == 401, (method, path, resp.status_code, resp.text[:200])
         assert local_service.secret not in resp.text
     assert svc.stored_counts(local_service.state_dir) == before

@@ -2,7 +2,10 @@
 
 A provider's ``start(body, request)`` checks the body and begins the action, returning an
 :class:`ActionHandle` the engine polls (``poll() -> (status, details)``) until it leaves
-``ACTIVE``; a body the provider cannot run raises :class:`ActionUnableToRun`.
+``ACTIVE``; a body the provider cannot run raises :class:`ActionUnableToRun`. Between polls
+the engine holds no thread: a handle whose ``notify(callback)`` returns True wakes the run
+by calling ``callback()`` (from any thread) when the action may have changed; any other
+handle is polled on a timer.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import typing as t
 
 from gladier_jupyter.local._http import ApiError, ServiceContext
 
-__all__ = ["ActionHandle", "ActionProviderError", "ActionRequest", "ActionUnableToRun", "canonical_url", "check_body", "introspect",
-           "known_urls", "make_service", "resolve", "scope_for"]
+__all__ = ["ActionHandle", "ActionProviderError", "ActionRequest", "ActionUnableToRun", "STATE_TYPES", "canonical_url",
+           "check_body", "introspect", "known_urls", "make_service", "resolve", "resolve_state", "scope_for"]
 
 
 class ActionUnableToRun(Exception):
@@ -42,6 +45,11 @@ class ActionHandle:
         import time
 
         time.sleep(timeout)
+
+    def notify(self, callback: t.Callable[[], None]) -> bool:
+        """Call ``callback()`` once the action may have changed (at once if it has);
+        ``False`` when the handle cannot tell, and the engine polls it instead."""
+        return False
 
     def cancel(self) -> None:
         return None
@@ -75,7 +83,10 @@ COMPUTE_URLS = (
 #: Hosts that answer exactly as ``actions.globus.org`` (the older automate client's address).
 ACTIONS_ALIASES = ("https://actions.automate.globus.org/",)
 #: ``actions.globus.org/<path>`` providers other than Transfer's.
-ACTIONS_PATHS = ("hello_world", "search/ingest", "search/delete")
+ACTIONS_PATHS = ("hello_world", "search/ingest", "search/delete", "expression_eval", "notification/notify",
+                 "weboption/wait_for_option", "datacite/mint", "datacite/mint/basic_auth")
+#: Flow state types the Flows service answers itself, as actions of its own (Web Inputs).
+STATE_TYPES = ("CreateWebInput", "AwaitWebInput")
 SEARCH_URLS = ("https://search.actions.globus.org/ingest", "https://search.actions.globus.org/delete")
 #: Transfer's actions, at ``https://transfer.actions.globus.org/<op>`` and (deprecated by
 #: Globus in 2025, still answered here) ``https://actions.globus.org/transfer/<op>``;
@@ -126,15 +137,44 @@ def resolve(action_url: str) -> Provider | None:
         return SearchDeleteProvider()
     if url == "https://actions.globus.org/hello_world":
         return HelloWorldProvider()
+    if url == "https://actions.globus.org/expression_eval":
+        from gladier_jupyter.local.actions.expression import ExpressionEvalProvider
+
+        return ExpressionEvalProvider()
+    if url == "https://actions.globus.org/notification/notify":
+        from gladier_jupyter.local.actions.notification import NotificationProvider
+
+        return NotificationProvider()
+    if url == "https://actions.globus.org/weboption/wait_for_option":
+        from gladier_jupyter.local.actions.weboption import WaitForOptionProvider
+
+        return WaitForOptionProvider()
+    if url in ("https://actions.globus.org/datacite/mint", "https://actions.globus.org/datacite/mint/basic_auth"):
+        from gladier_jupyter.local.actions.datacite import DataCiteMintProvider
+
+        return DataCiteMintProvider()
     return None
+
+
+def resolve_state(state: dict[str, t.Any]) -> Provider | None:
+    """The provider of a state: its ``ActionUrl``'s, or the Flows service's own for a Web
+    Input state (``CreateWebInput``, ``AwaitWebInput``)."""
+    kind = state.get("Type")
+    if kind in STATE_TYPES:
+        from gladier_jupyter.local.actions import web_inputs
+
+        return web_inputs.provider(kind)
+    url = state.get("ActionUrl")
+    return resolve(url) if isinstance(url, str) else None
 
 
 def known_urls() -> str:
     """The providers this service has, for the message of an unknown ``ActionUrl``."""
     ops = ", ".join(TRANSFER_OPS)
     return (f"Globus Compute, Search ingest and delete, Transfer ({ops}) at https://transfer.actions.globus.org/<op> "
-            "or https://actions.globus.org/transfer/<op>, and hello_world; actions.automate.globus.org "
-            "answers as actions.globus.org")
+            "or https://actions.globus.org/transfer/<op>, and at https://actions.globus.org/: hello_world, "
+            "expression_eval, notification/notify, weboption/wait_for_option and datacite/mint; "
+            "actions.automate.globus.org answers as actions.globus.org")
 
 
 def scope_for(action_url: str) -> str | None:
@@ -211,27 +251,50 @@ error_class = ActionProviderError
 
 
 def make_service(ctx: ServiceContext) -> t.Any:
-    """The ``actions`` API has no state of its own: the providers' introspection documents."""
-    return _ActionsService()
+    """The ``actions`` API: the providers' introspection documents, and what the hosted
+    providers keep (:mod:`.store`: outbox, DOIs, selections), opened on first use."""
+    return _ActionsService(ctx)
 
 
 class _ActionsService:
+    def __init__(self, ctx: ServiceContext):
+        import threading
+
+        self.ctx = ctx
+        self._store: t.Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def store(self) -> t.Any:
+        with self._lock:
+            if self._store is None:
+                from gladier_jupyter.local.actions.store import ActionsStore
+
+                self._store = ActionsStore(self.ctx)
+            return self._store
+
     def close(self) -> None:
-        return None
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
 
 
 class HelloWorldProvider:
-    """Globus's ``hello_world`` action: echoes ``echo_string``."""
+    """Globus's ``hello_world`` action: echoes ``echo_string``; with ``sleep_time`` it stays
+    ACTIVE that many seconds, then SUCCEEDS (the older automate client's docs of the Globus
+    operated providers: "Subsequent invocations of /status will return the state ACTIVE
+    until the number of seconds indicated in sleep_time have elapsed")."""
 
     scope = "https://auth.globus.org/scopes/actions.globus.org/hello_world"
     title = "Hello World"
-    input_schema = {"type": "object", "properties": {
+    subtitle = "An Action responding Hello to an input value"
+    synchronous = False
+    input_schema = {"type": "object", "additionalProperties": True, "properties": {
         "echo_string": {"type": "string"}, "sleep_time": {"type": "number", "minimum": 0},
         "required_dependent_scope": {"type": "string"}}}
 
     def start(self, body: t.Any, request: ActionRequest) -> ActionHandle:
-        if not isinstance(body, dict):
-            raise ActionUnableToRun("The hello_world action needs an object body.")
+        check_body(body, self.input_schema, "hello_world")
         scope = body.get("required_dependent_scope")
         if scope and scope not in request.granted_scopes:
             # As Globus's hello_world does: the run waits (INACTIVE) for this consent.
@@ -243,4 +306,43 @@ class HelloWorldProvider:
         details = {"Hello": "World", "hello": body.get("echo_string", "")}
         if scope:
             details["required_dependent_scope"] = scope
+        sleep = float(body.get("sleep_time") or 0)
+        if sleep > 0:
+            return TimedHandle(sleep, details)
         return DoneHandle("SUCCEEDED", details)
+
+
+class TimedHandle(ActionHandle):
+    """An action that is ACTIVE until ``seconds`` have passed, then ``SUCCEEDED`` with
+    ``details``. It holds no thread: ``ready_at`` (epoch seconds) says when to poll again,
+    and :meth:`wait` only sleeps for an engine that waits on its handles."""
+
+    def __init__(self, seconds: float, details: dict[str, t.Any]):
+        import time
+
+        self.ready_at = time.time() + seconds
+        self.details = details
+
+    def _left(self) -> float:
+        import time
+
+        return self.ready_at - time.time()
+
+    def poll(self) -> tuple[str, dict[str, t.Any]]:
+        if self._left() > 0:
+            return "ACTIVE", {"Hello": "World", "sleep_until": _iso(self.ready_at)}
+        return "SUCCEEDED", self.details
+
+    def wait(self, timeout: float) -> None:
+        import time
+
+        time.sleep(max(0.0, min(timeout, self._left())))
+
+    def notify(self, callback: t.Callable[[], None]) -> bool:
+        return False  # polled on the engine's timer: nothing here can wake it
+
+
+def _iso(epoch: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat()

@@ -72,7 +72,7 @@ MANAGE_PERMISSION: dict[str, t.Any] = {
     "type": "object",
     "required": ["endpoint_id", "operation"],
     "properties": {
-        "operation": {"enum": ["CREATE", "UPDATE", "DELETE"]}, "endpoint_id": _ID, "path": _PATH,
+        "operation": {"enum": ["CREATE", "UPDATE", "DELETE", "LIST"]}, "endpoint_id": _ID, "path": _PATH,
         "principal_type": {"enum": ["identity", "group", "all_authenticated_users", "anonymous"]},
         "principal": {"type": "string"}, "permissions": {"enum": ["r", "rw"]}, "rule_id": _ID,
         "notify_email": {"type": ["string", "null"]}, "notify_message": {"type": ["string", "null"]},

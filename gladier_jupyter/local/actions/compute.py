@@ -16,6 +16,7 @@ action with the compute service's remote ``exception`` under ``details.exception
 from __future__ import annotations
 
 import json
+import threading
 import typing as t
 
 from gladier_jupyter.local.actions import ActionHandle, ActionRequest, ActionUnableToRun
@@ -80,6 +81,9 @@ class ComputeHandle(ActionHandle):
     def __init__(self, service: t.Any, task_ids: list[str]):
         self.service = service
         self.task_ids = task_ids
+        self._lock = threading.Lock()
+        self._callback: t.Callable[[], None] | None = None
+        self._left: int | None = None  # tasks not yet ended, once notify has registered
 
     def poll(self) -> tuple[str, dict[str, t.Any]]:
         docs = [self.service.get_task(tid) for tid in self.task_ids]
@@ -118,6 +122,37 @@ class ComputeHandle(ActionHandle):
             doc = self.service.wait(tid, timeout=timeout)
             if doc["status"] not in TERMINAL:
                 return
+
+    def notify(self, callback: t.Callable[[], None]) -> bool:
+        """Call ``callback()`` when every task has ended: the compute service calls back
+        as each one ends, so nothing polls its store meanwhile."""
+        with self._lock:
+            self._callback = callback
+            if self._left is not None:  # registered already: the latest callback is told
+                if self._left > 0:
+                    return True
+                ended = True
+            else:
+                self._left = len(self.task_ids)
+                ended = False
+        if ended:
+            callback()
+            return True
+        try:
+            for tid in self.task_ids:
+                self.service.add_done_callback(tid, self._one_ended)
+        except Exception:
+            with self._lock:
+                self._left = None  # not all registered: the engine polls, which says why
+            raise
+        return True
+
+    def _one_ended(self, _doc: dict[str, t.Any]) -> None:
+        with self._lock:
+            self._left = (self._left or 1) - 1
+            callback = self._callback if self._left == 0 else None
+        if callback is not None:
+            callback()
 
     def cancel(self) -> None:
         for tid in self.task_ids:

@@ -207,7 +207,8 @@ class CollectionInfoProvider(TransferAction):
 
 class ManagePermissionProvider(TransferAction):
     """``manage_permission`` (``set_permission``): CREATE, UPDATE or DELETE an access rule of
-    the collection, recorded by the local Transfer service (``endpoint_acl_list`` lists them)."""
+    the collection, recorded by the local Transfer service, or LIST them (Transfer's
+    ``access_list`` document, as ``endpoint_acl_list`` answers)."""
 
     op, title = "manage_permission", "Transfer - Manage Permission"
 
@@ -218,6 +219,9 @@ class ManagePermissionProvider(TransferAction):
             rule = {k: body[k] for k in ("path", "principal_type", "principal", "permissions", "expiration_date",
                                          "notify_email") if k in body}
             return "SUCCEEDED", service.acl_create(endpoint, rule)
+        if operation == "LIST":
+            # Globus's "Transfer After Approval" example flow reads details.DATA of a LIST.
+            return "SUCCEEDED", service.acl_list(endpoint)
         if operation == "UPDATE":
             return "SUCCEEDED", service.acl_update(endpoint, str(body["rule_id"]), {"permissions": body["permissions"]})
         return "SUCCEEDED", service.acl_delete(endpoint, str(body["rule_id"]))

@@ -1,4 +1,14 @@
-"""The flow engine: moves runs through a flow definition, one thread per active run.
+"""The flow engine: moves runs through a flow definition without a thread per run.
+
+A run is a generator of its states. Its steps (states, expressions, commits) run on a
+small fixed pool of worker threads (``POOL_SIZE``), and an action provider's ``start``
+(which may copy files for a while) on a pool of its own (``START_POOL_SIZE``), so long
+starts never stall the states of other runs. Where a run must wait it yields a pause and
+holds no thread meanwhile: a Wait state is a timer on the service's event loop; an action
+is woken by its provider (a Compute task's done callback calls back as the task ends) or,
+for a provider that cannot tell, polled on a loop timer; a cancel or a stop wakes it at
+once. A run that keeps a worker busy hands it on every ``_SLICE_SECONDS`` so others move
+too; pool threads idle for ``_IDLE_EXIT`` seconds end.
 
 Lifecycle of a run: ``ACTIVE`` -> ``SUCCEEDED`` | ``FAILED`` (a Fail state, an uncaught
 error, a cancel: ``FlowCanceled``). The run's document, its cursor (next state + flow
@@ -16,6 +26,8 @@ and the count is the stored log's, so a restart resumes such a run only to end i
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import copy
 import datetime as dt
 import logging
@@ -30,12 +42,16 @@ from gladier_jupyter.local.expressions import ExpressionError, evaluate
 from gladier_jupyter.local.flows import limits, paths, secrets
 from gladier_jupyter.local.flows.paths import MISSING, PathError
 
-__all__ = ["Engine", "now_iso", "StateError", "warm_up"]
+__all__ = ["Engine", "POOL_SIZE", "START_POOL_SIZE", "now_iso", "StateError", "warm_up"]
 
 log = logging.getLogger("gladier_jupyter.local.flows")
 
 TERMINAL = ("SUCCEEDED", "FAILED", "ENDED")
 DEFAULT_WAIT_TIME = 300.0
+#: Worker threads running the runs' states, however many runs are active.
+POOL_SIZE = 4
+#: Worker threads running action providers' ``start`` (a Transfer copies files there).
+START_POOL_SIZE = 4
 
 
 def now_iso() -> str:
@@ -303,21 +319,121 @@ _PURE = frozenset({"Pass", "Choice", "ExpressionEval"})
 _GROUP_MAX = 64  # log entries held before a commit
 _GROUP_SECONDS = 0.02  # and how long at most
 
+_SLICE_SECONDS = 0.05  # a run holding a pool worker longer hands it on at its next commit
+_POLL_MIN, _POLL_MAX = 0.05, 1.0  # polling of an action whose provider cannot say it changed
+_IDLE_EXIT = 30.0  # seconds a pool thread waits for work before it ends
+
+
+class _Turn:
+    """A pause: the run has held a pool worker for a while; let the other runs move."""
+
+
+class _Sleep:
+    """A pause: a Wait state until ``until`` (epoch seconds)."""
+
+    def __init__(self, until: float):
+        self.until = until
+
+
+class _AwaitAction:
+    """A pause: the run waits for its action to change, at most until ``deadline``
+    (monotonic); ``told``: the action's handle wakes the run, else the driver polls."""
+
+    def __init__(self, deadline: float, told: bool):
+        self.deadline, self.told = deadline, told
+
+
+class _Call:
+    """A pause: ``fn(*args)`` runs on the start pool; the run gets ``(True, value)`` or
+    ``(False, exception)`` back."""
+
+    def __init__(self, fn: t.Callable[..., t.Any], *args: t.Any):
+        self.fn, self.args = fn, args
+
+
+_TURN = _Turn()
+_Pause = _Turn | _Sleep | _AwaitAction | _Call
+_Outcome = tuple[bool, t.Any]
+_RunSteps = t.Generator[_Pause, t.Any, None]
+_Stepped = tuple[t.Any, str | None, list[dict[str, t.Any]]]  # data, next state, log entries
+
+
+class _Workers:
+    """At most ``size`` daemon threads running jobs ``fn(*args)``; threads start when jobs
+    wait and end after ``_IDLE_EXIT`` idle seconds."""
+
+    def __init__(self, size: int, name: str):
+        self.size, self.name = size, name
+        self._cond = threading.Condition()
+        self._jobs: collections.deque[tuple[t.Callable[..., t.Any], tuple[t.Any, ...]]] = collections.deque()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+
+    def submit(self, fn: t.Callable[..., t.Any], *args: t.Any) -> None:
+        with self._cond:
+            self._jobs.append((fn, args))
+            if len(self._jobs) > self._idle and len(self._threads) < self.size:
+                thread = threading.Thread(target=self._serve, name=f"{self.name}-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+            self._cond.notify()
+
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                self._idle += 1
+                while not self._jobs:
+                    if not self._cond.wait(_IDLE_EXIT) and not self._jobs:
+                        self._idle -= 1
+                        self._threads.remove(threading.current_thread())
+                        return
+                self._idle -= 1
+                fn, args = self._jobs.popleft()
+            try:
+                fn(*args)
+            except BaseException:  # noqa: BLE001 - a job's bug must not end the thread
+                log.exception("A flow engine job failed.")
+            del fn, args  # hold nothing of a run while idle
+
+
+def _outcome(fn: t.Callable[..., t.Any], args: tuple[t.Any, ...]) -> _Outcome:
+    try:
+        return True, fn(*args)
+    except Exception as exc:  # noqa: BLE001 - handed back to the run
+        return False, exc
+
 
 class _RunControl:
-    def __init__(self) -> None:
+    def __init__(self, run_id: str, loop: asyncio.AbstractEventLoop) -> None:
+        self.run_id = run_id
+        self.loop = loop  # keeps the run's timers
+        self.steps: _RunSteps | None = None
+        self.reply: _Outcome | None = None  # what the run's next step receives
+        self.lock = threading.Lock()
         self.cancel = threading.Event()
-        self.thread: threading.Thread | None = None
+        self.done = threading.Event()  # the run has stopped moving
+        self.wakes = 0  # pokes so far
+        self.mark = 0  # ``wakes`` when a pool worker last took the run up
+        self.paused: object | None = None  # the token of the pause the run is in, if any
+        self.timer: asyncio.TimerHandle | None = None
         self.wait_until: float | None = None  # a resumed Wait state's end time
         self.granted: tuple[str, ...] = ()  # consents given when the run was resumed
         self.pending: list[dict[str, t.Any]] = []  # log entries of uncommitted pure states
         self.flushed = time.monotonic()
         self.logged = 0  # entries of the run's log, committed or pending
         self.deadline: float | None = None  # epoch second the run must end by
+        self.slice_start = time.monotonic()  # when a pool worker last took the run up
+        self.poll_every = _POLL_MIN
 
 
 class Engine:
-    """Runs flows. ``service`` gives the store, the context and run document building."""
+    """Runs flows. ``service`` gives the store, the context and run document building.
+
+    A run moves only on a pool worker, one step of its generator at a time; between
+    steps it is paused (``control.paused`` holds the pause's token) and whichever comes
+    first of its timer (on the event loop), its action's wake-up, a cancel or a stop
+    takes the token and hands the run to the pool again.
+    """
 
     def __init__(self, service: t.Any):
         self.service = service
@@ -325,19 +441,35 @@ class Engine:
         self._controls: dict[str, _RunControl] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._workers = _Workers(POOL_SIZE, "flows-engine")
+        self._starts = _Workers(START_POOL_SIZE, "flows-action-start")
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle -------------------------------------------------------------------
+    def _timer_loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop keeping the runs' timers: the service's (the one running where
+        the engine is first used), else a private loop on a thread of its own."""
+        with self._lock:
+            if self._loop is not None and not self._loop.is_closed():
+                return self._loop
+            try:
+                self._loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="flows-engine-timers", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
     def launch(self, run_id: str) -> None:
+        loop = self._timer_loop()
         with self._lock:
             control = self._controls.get(run_id)
-            if control is not None and control.thread and control.thread.is_alive():
+            if control is not None and not control.done.is_set():
                 return
-            control = _RunControl()
+            control = _RunControl(run_id, loop)
+            control.steps = self._execute(run_id, control)
             self._controls[run_id] = control
-            control.thread = threading.Thread(
-                target=self._execute, args=(run_id, control), name=f"run-{run_id[:8]}", daemon=True
-            )
-        control.thread.start()
+        self._workers.submit(self._advance, control)
 
     def recover(self) -> None:
         """Resume every run the last service process left ACTIVE."""
@@ -346,25 +478,116 @@ class Engine:
             self.launch(run_id)
 
     def request_cancel(self, run_id: str) -> None:
-        """Tell the run's thread (if any) to stop at once; the caller records the cancel."""
+        """Tell the run (if it moves) to stop at once; the caller records the cancel."""
         with self._lock:
             control = self._controls.get(run_id)
         if control is not None:
             control.cancel.set()
+            self._poke(control)
 
     def wait_idle(self, run_id: str, timeout: float | None = None) -> None:
         with self._lock:
             control = self._controls.get(run_id)
-        if control is not None and control.thread is not None:
-            control.thread.join(timeout)
+        if control is not None:
+            control.done.wait(timeout)
 
     def stop(self) -> None:
         self._stopping.set()
+        with self._lock:
+            controls = list(self._controls.values())
+        for control in controls:
+            self._poke(control)
 
     # -- execution -------------------------------------------------------------------
-    def _execute(self, run_id: str, control: _RunControl) -> None:
+    def _advance(self, control: _RunControl) -> None:
+        """On a pool worker: move the run to its next pause, then park it there."""
+        control.slice_start = time.monotonic()
+        with control.lock:
+            control.mark = control.wakes  # a poke from now on ends the coming pause
+        reply, control.reply = control.reply, None
         try:
-            self._run(run_id, control)
+            assert control.steps is not None
+            pause = control.steps.send(reply)
+        except StopIteration:
+            pause = None
+        except BaseException:  # noqa: BLE001 - a bug here stops the run, not the service
+            log.exception("The flow engine stopped moving run %s.", control.run_id)
+            pause = None
+        if pause is None:
+            with self._lock:
+                if self._controls.get(control.run_id) is control:
+                    self._controls.pop(control.run_id)
+            control.steps = None
+            control.done.set()
+            return
+        self._park(control, pause)
+
+    def _park(self, control: _RunControl, pause: _Pause) -> None:
+        """Hold the run at ``pause`` with no thread: until its timer, its action's
+        wake-up, a cancel or a stop (whichever comes first) hands it to the pool again."""
+        if isinstance(pause, _Turn):
+            self._workers.submit(self._advance, control)
+            return
+        if isinstance(pause, _Call):
+            self._starts.submit(self._call, control, pause)
+            return
+        if isinstance(pause, _Sleep):
+            when = time.monotonic() + (pause.until - time.time())
+        else:
+            when = pause.deadline
+            if not pause.told:
+                when = min(when, time.monotonic() + control.poll_every)
+                control.poll_every = min(control.poll_every * 2, _POLL_MAX)
+        token = object()
+        with control.lock:
+            # A poke since the run was taken up (its action ended meanwhile, a cancel)
+            # ends the pause at once; a later one finds the token.
+            now = (control.wakes != control.mark or control.cancel.is_set()
+                   or self._stopping.is_set() or when <= time.monotonic())
+            if not now:
+                control.paused = token
+        if now:
+            self._workers.submit(self._advance, control)
+            return
+        try:
+            control.loop.call_soon_threadsafe(self._arm, control, token, when)
+        except RuntimeError:  # the loop closed: the service is stopping
+            self._resume(control, token)
+
+    def _call(self, control: _RunControl, pause: _Call) -> None:
+        """On the start pool: run ``pause.fn``, then give the run its outcome."""
+        control.reply = _outcome(pause.fn, pause.args)
+        self._workers.submit(self._advance, control)
+
+    def _arm(self, control: _RunControl, token: object, when: float) -> None:
+        """On the loop: the pause's timer (``loop.time()`` is ``time.monotonic()``)."""
+        with control.lock:
+            if control.paused is token:
+                control.timer = control.loop.call_at(when, self._resume, control, token)
+
+    def _resume(self, control: _RunControl, token: object | None) -> None:
+        """End the run's pause (``token``: only that pause; ``None``: whichever it is in)."""
+        with control.lock:
+            if control.paused is None or (token is not None and control.paused is not token):
+                return
+            control.paused = None
+            timer, control.timer = control.timer, None
+        if timer is not None:
+            try:
+                control.loop.call_soon_threadsafe(timer.cancel)
+            except RuntimeError:
+                pass
+        self._workers.submit(self._advance, control)
+
+    def _poke(self, control: _RunControl) -> None:
+        """From any thread: the run's action may have changed, or it is canceled or stopping."""
+        with control.lock:
+            control.wakes += 1
+        self._resume(control, None)
+
+    def _execute(self, run_id: str, control: _RunControl) -> _RunSteps:
+        try:
+            yield from self._run(run_id, control)
         except _Canceled:
             self.service.finish_canceled(run_id)
         except (_Stopping, _Inactive):
@@ -376,11 +599,8 @@ class Engine:
                 cursor = state[2] or {}
                 self._fail(state[0], cursor.get("data", {}), cursor.get("state"),
                            "States.Runtime", f"The local flow engine failed: {type(exc).__name__}: {exc}")
-        finally:
-            with self._lock:
-                self._controls.pop(run_id, None)
 
-    def _run(self, run_id: str, control: _RunControl) -> None:
+    def _run(self, run_id: str, control: _RunControl) -> _RunSteps:
         loaded = self.store.get_run_state(run_id)
         if loaded is None:
             return
@@ -410,7 +630,7 @@ class Engine:
             names["_context"] = context
             entries: list[dict[str, t.Any]] = []
             try:
-                data, next_name, entries = self._step(name, state, data, names, doc, control)
+                data, next_name, entries = yield from self._step(name, state, data, names, doc, control)
             except _LimitReached as limit:
                 self._fail(doc, data, name, "States.Runtime", str(limit), self._take_pending(control, []))
                 return
@@ -445,6 +665,8 @@ class Engine:
             force = stype not in _PURE or nxt.get("Type") not in _PURE
             if not self._commit(control, doc, {"state": name, "data": data}, entries, force):
                 return  # canceled (or released) meanwhile
+            if not control.pending and time.monotonic() - control.slice_start >= _SLICE_SECONDS:
+                yield _TURN  # committed: let the other runs have the pool worker
 
     @staticmethod
     def _over_limit(name: str, control: _RunControl) -> str | None:
@@ -504,7 +726,8 @@ class Engine:
         return state.get("Next")
 
     def _step(self, name: str, state: dict[str, t.Any], data: t.Any, names: dict[str, t.Any],
-              doc: dict[str, t.Any], control: _RunControl) -> tuple[t.Any, str | None, list[dict[str, t.Any]]]:
+              doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, None, _Stepped]:
+        """One state (a generator: a Wait or an Action pauses the run where it waits)."""
         stype = state.get("Type")
         if stype == "Pass":
             # Pass States: "Pass states may contain a ResultPath, a JSONPath expression
@@ -554,22 +777,21 @@ class Engine:
                 if not self._commit(control, doc, cursor, [started]):
                     raise _Canceled()
             control.wait_until = None
-            while True:
-                remaining = until - time.time()
-                if remaining <= 0:
-                    break
-                if control.cancel.wait(min(remaining, 0.5)):
+            while time.time() < until:
+                if control.cancel.is_set():
                     raise _Canceled()
                 if self._stopping.is_set():
                     raise _Stopping()
+                yield _Sleep(until)  # a loop timer, no thread
             return data, self._next(state), [self._completed(
                 name, stype, {"until": dt.datetime.fromtimestamp(until, dt.timezone.utc).isoformat()})]
         if stype == "Fail":
             error = state.get("Error", "FlowFailed")
             cause = state.get("Cause", f"The flow reached Fail state {name}.")
             raise StateError(error, cause)
-        if stype == "Action":
-            return self._action(name, state, data, names, doc, control)
+        if stype == "Action" or stype in actions.STATE_TYPES:
+            # Web Input states are actions of the Flows service itself.
+            return (yield from self._action(name, state, data, names, doc, control))
         raise StateError("States.Runtime", f"State {name} has unknown Type {stype!r}.")
 
     def _status_doc(self, doc: dict[str, t.Any], name: str, status: str, details: t.Any,
@@ -615,17 +837,18 @@ class Engine:
         return float(value)
 
     def _action(self, name: str, state: dict[str, t.Any], data: t.Any, names: dict[str, t.Any],
-                doc: dict[str, t.Any], control: _RunControl) -> tuple[t.Any, str | None, list[dict[str, t.Any]]]:
+                doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, None, _Stepped]:
         url = state.get("ActionUrl")
+        stype = state.get("Type", "Action")
         wait_time = float(state.get("WaitTime", DEFAULT_WAIT_TIME))
         body = _input_for(state, names, "ActionUnableToRun")
         self._hide_private(doc, state.get("Parameters"), body)
-        started = self._started(name, "Action", secrets.without_private(state.get("Parameters"), body)
+        started = self._started(name, stype, secrets.without_private(state.get("Parameters"), body)
                                 if isinstance(state.get("Parameters"), dict) else body)
         # Record the start so the log shows it while the action runs.
         if not self._commit(control, doc, {"state": name, "data": data}, [started]):
             raise _Canceled()
-        provider = actions.resolve(url) if isinstance(url, str) else None
+        provider = actions.resolve_state(state)
         if provider is None:
             raise StateError(
                 "ActionUnableToRun",
@@ -636,10 +859,13 @@ class Engine:
         request = actions.ActionRequest(ctx=self.service.ctx, run_id=doc["run_id"], state_name=name,
                                         label=doc.get("label"), timeout=wait_time + 5,
                                         granted_scopes=control.granted)
-        try:
-            handle = provider.start(body, request)
-        except actions.ActionUnableToRun as exc:
-            raise StateError("ActionUnableToRun", f"State {name}: {exc}") from None
+        # On the start pool: a long start (a Transfer's copy) does not hold up other runs.
+        started_ok, value = yield _Call(provider.start, body, request)
+        if not started_ok:
+            if isinstance(value, actions.ActionUnableToRun):
+                raise StateError("ActionUnableToRun", f"State {name}: {value}") from None
+            raise value
+        handle: actions.ActionHandle = value
         deadline = time.monotonic() + wait_time
         status, details = handle.poll()
         if status == "INACTIVE":
@@ -664,18 +890,27 @@ class Engine:
                 raise StateError("ActionTimeout",
                                  f"State {name}: the action did not complete within its WaitTime of {wait_time:g} seconds.",
                                  output=self._status_doc(doc, name, status, details, start_time, None))
-            handle.wait(min(remaining, 0.25))
+            # No thread waits: the handle wakes the run when the action may have changed.
+            try:
+                told = handle.notify(lambda: self._poke(control))
+            except Exception:  # noqa: BLE001 - the next poll says what went wrong
+                log.debug("The handle of state %s could not register a wake-up.", name, exc_info=True)
+                told = False
+            yield _AwaitAction(deadline, told)
             status, details = handle.poll()
         if self._stopping.is_set():
             raise _Stopping()  # the end may come from the shutdown itself (workers stopped)
-        result = self._status_doc(doc, name, status, details, start_time, now_iso())
+        result = details if getattr(provider, "bare_result", False) else self._status_doc(
+            doc, name, status, details, start_time, now_iso())
         if status != "SUCCEEDED" and state.get("ExceptionOnActionFailure", True):
             raise StateError("ActionFailedException",
                              f"State {name}: the action ended {status}: {_describe(details)}", output=result)
         data = _store_result(data, state, result, "$")
         code = "ActionCompleted" if status == "SUCCEEDED" else "ActionFailed"
-        entry = self._entry(code, f"State {name} of type Action {'completed' if status == 'SUCCEEDED' else 'failed'}",
-                            {"state_name": name, "state_type": "Action", "output": result})
+        description = f"State {name} of type Action {'completed' if status == 'SUCCEEDED' else 'failed'}"
+        if getattr(provider, "log_details", False) and isinstance(details, dict) and details.get("description"):
+            description += f": {details['description']}"  # e.g. "email to a@b: subject"
+        entry = self._entry(code, description, {"state_name": name, "state_type": "Action", "output": result})
         return data, self._next(state), [entry]
 
 

@@ -6,6 +6,7 @@ import typing as t
 
 from gladier_jupyter.local import actions
 from gladier_jupyter.local._http import ApiHandler, MiB, ServiceContext
+from gladier_jupyter.local.actions.web_inputs import web_inputs_for
 from gladier_jupyter.local.flows import input_schema, run_filters
 from gladier_jupyter.local.flows.errors import BadRequest, FlowsError, Unprocessable
 from gladier_jupyter.local.flows.service import FlowsService, validate_definition
@@ -218,6 +219,31 @@ class RunReleaseHandler(_FlowsHandler):
         self.write_json(self.flows.release_run(run_id))
 
 
+class WebInputsHandler(_FlowsHandler):
+    """``GET /web_inputs`` (globus-sdk's ``list_web_inputs``): summaries, paged by marker."""
+
+    def get(self) -> None:
+        states = self.list_arg("filter_states")
+        for state in states:
+            if state not in ("open", "closed"):
+                raise Unprocessable([(["query", "filter_states"], f"filter_states has {state[:40]!r}; use open "
+                                      "or closed.", "value_error")])
+        docs, last = web_inputs_for(self.ctx).list(
+            states, self.list_arg("filter_run_ids"), self.list_arg("filter_flow_ids"),
+            self.get_query_argument("orderby", "") or "", self.int_arg("per_page", 20, high=100), self.marker_arg())
+        self.write_json({"web_input_summaries": docs, "marker": f"m{last}" if last is not None else None})
+
+
+class WebInputHandler(_FlowsHandler):
+    def get(self, web_input_id: str) -> None:
+        self.write_json(web_inputs_for(self.ctx).get(web_input_id))
+
+
+class WebInputRespondHandler(_FlowsHandler):
+    def post(self, web_input_id: str) -> None:
+        self.write_json(web_inputs_for(self.ctx).respond(web_input_id, self.json_body()))
+
+
 def routes(ctx: ServiceContext) -> list[tuple[str, type[ApiHandler], dict[str, t.Any]]]:
     return [
         (r"flows/?", FlowsHandler, {}),
@@ -232,4 +258,7 @@ def routes(ctx: ServiceContext) -> list[tuple[str, type[ApiHandler], dict[str, t
         (rf"runs/{_ID}/cancel", RunCancelHandler, {}),
         (rf"runs/{_ID}/resume", RunResumeHandler, {}),
         (rf"runs/{_ID}/release", RunReleaseHandler, {}),
+        (r"web_inputs/?", WebInputsHandler, {}),
+        (rf"web_inputs/{_ID}", WebInputHandler, {}),
+        (rf"web_inputs/{_ID}/respond", WebInputRespondHandler, {}),
     ]
