@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import typing as t
 
 from gladier_jupyter.errors import GladierJupyterUsageError
@@ -18,6 +19,15 @@ __all__ = [
 ]
 
 
+# A backtick path (`$.a.b`, Authoring Flows -> Expressions) parses as the name it reads;
+# string literals are matched first so a backtick inside one is left alone.
+_BACKTICK = re.compile(r"""('(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")|`\s*\$((?:\.[A-Za-z_]\w*)+)\s*`|`[^`]*`""")
+
+
+def _unbacktick(expr: str) -> str:
+    return _BACKTICK.sub(lambda m: m.group(1) or f" {m.group(2)[1:] if m.group(2) else '_backtick_path'} ", expr)
+
+
 def parse_expression(expr: str) -> ast.Expression:
     """Parse a ``.=`` expression (Python expression syntax, evaluated safely by the engine)."""
     if not isinstance(expr, str):
@@ -26,7 +36,7 @@ def parse_expression(expr: str) -> ast.Expression:
             "as 'input.count + 1'."
         )
     try:
-        tree = ast.parse(expr.strip(), mode="eval")
+        tree = ast.parse(_unbacktick(expr).strip(), mode="eval")
     except SyntaxError as exc:
         raise GladierJupyterUsageError(
             f"Expression {_shown(expr)} is not valid expression syntax ({exc.msg}); write it like "
@@ -113,7 +123,7 @@ def check_expression(expr: str) -> None:
         shown = shown[:77] + "..."
     if isinstance(expr, str):
         try:
-            module = ast.parse(expr.strip())
+            module = ast.parse(_unbacktick(expr).strip())
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             module = None
         if module is not None and module.body and isinstance(

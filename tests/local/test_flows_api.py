@@ -80,7 +80,10 @@ def test_run_input_is_checked_against_input_schema_with_every_violation(flows_cl
     flow = flows_client.create_flow("Schema", PASS, schema).data
     with pytest.raises(GlobusAPIError) as info:
         start(flows_client, flow["id"], {"c": "nope"})
-    assert info.value.http_status == 422
+    # Globus answers 400 FLOW_INPUT_ERROR (globus-sdk's flows.validate_run fixture).
+    assert (info.value.http_status, info.value.code) == (400, "FLOW_INPUT_ERROR")
+    assert info.value.raw_json["error"]["message"] == "Input failed schema validation with 3 errors."
+    assert [d["loc"] for d in info.value.raw_json["error"]["detail"]] == [["$"], ["$"], ["$.c"]]
     text = " ".join(info.value.messages)
     assert "'a' is a required property" in text and "'b' is a required property" in text
     assert "'nope' is not of type 'integer'" in text

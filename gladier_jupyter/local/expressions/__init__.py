@@ -22,10 +22,12 @@ from gladier_jupyter.local.expressions._core import (
     evaluate_unbounded,
     is_cheap,
     names_used,
+    resolve_backticks,
 )
 
 __all__ = ["ExpressionError", "ExpressionLimitError", "MAX_DEPTH", "close", "evaluate", "warm_up"]
 
+_STATE_READERS = frozenset({"getattr", "is_present"})
 _sandbox: t.Any = None
 _lock = threading.Lock()
 
@@ -45,12 +47,20 @@ def evaluate(expression: str, names: dict[str, t.Any]) -> t.Any:
 
     Raises :class:`ExpressionError` (one line) for an expression that is invalid, fails or
     is refused, and :class:`ExpressionLimitError` for one stopped at a bound."""
-    if not isinstance(expression, str) or is_cheap(expression):
+    if not isinstance(expression, str):
+        return evaluate_unbounded(expression, names)
+    # Backtick paths (`$.a.b`) are read here, in-process, and handed on as plain names.
+    rewritten, bound = resolve_backticks(expression, names)
+    if is_cheap(rewritten):
         # Cheap expressions only read and call methods that build new values: they cannot
         # change ``names``, so no copy is needed.
         return evaluate_unbounded(expression, names)
-    used = names_used(expression) or frozenset()
-    return _get_sandbox().evaluate(expression, {k: v for k, v in names.items() if k in used})
+    used = names_used(rewritten) or frozenset()
+    if used & _STATE_READERS:
+        # getattr('a.b') and is_present('a') name what they read in a string: the worker
+        # needs the whole state input.
+        return _get_sandbox().evaluate(rewritten, bound)
+    return _get_sandbox().evaluate(rewritten, {k: v for k, v in bound.items() if k in used})
 
 
 def warm_up() -> None:

@@ -19,8 +19,8 @@ import math
 import posixpath
 import typing as t
 
-__all__ = ["ExpressionError", "ExpressionLimitError", "MAX_DEPTH", "evaluate_unbounded",
-           "is_cheap", "names_used", "shown"]
+__all__ = ["ExpressionError", "ExpressionLimitError", "MAX_DEPTH", "MAX_PATH_LENGTH",
+           "evaluate_unbounded", "is_cheap", "names_used", "resolve_backticks", "shown"]
 
 
 class ExpressionError(ValueError):
@@ -41,15 +41,149 @@ def shown(expression: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
+#: Longest path string ``getattr``/``is_present`` take, and longest backtick path.
+MAX_PATH_LENGTH = 1024
+
+# The Transfer root, which pathsplit never splits (Authoring Flows -> Expressions:
+# "pathsplit('/~/path') returns ['/~/', 'path']").
+_TRANSFER_ROOT = "/~/"
+
+
 def _pathsplit(path: str) -> list[str]:
-    return list(posixpath.split(path))
+    if not isinstance(path, str):
+        raise ExpressionError(f"pathsplit takes a path string, not {type(path).__name__}.")
+    head, tail = posixpath.split(path)
+    if path.startswith(_TRANSFER_ROOT) and head == _TRANSFER_ROOT.rstrip("/"):
+        head = _TRANSFER_ROOT
+    return [head, tail]
 
 
-def _getattr(obj: t.Any, name: str, default: t.Any = None) -> t.Any:
-    # Globus's expression language has ``getattr(dict, key, default)`` for dict lookups.
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return default
+def _state_path(reference: str) -> str:
+    """The JSONPath of a property reference such as ``'a.b[0]'`` (or ``'$.a.b[0]'``)."""
+    if len(reference) > MAX_PATH_LENGTH:
+        raise ExpressionError(f"The property reference {shown(reference)} is longer than "
+                              f"{MAX_PATH_LENGTH} characters.")
+    text = reference.strip()
+    if text.startswith("$"):
+        return text
+    return "$" + ("" if text.startswith("[") else ".") + text
+
+
+def _lookup(names: dict[str, t.Any], reference: str) -> t.Any:
+    from gladier_jupyter.jsonpath import JSONPathError, compile_path
+
+    try:
+        return compile_path(_state_path(reference)).find(names)
+    except JSONPathError as exc:
+        raise ExpressionError(f"The property reference {shown(reference)} is not a path: {exc}") from None
+
+
+def _state_functions(names: dict[str, t.Any]) -> dict[str, t.Callable[..., t.Any]]:
+    """``getattr`` and ``is_present`` read the state: they take a reference *as a string*
+    (Authoring Flows -> Expressions: "getattr('x', 10): returns the value of property x if
+    it is present, and the constant 10 if not"; is_present "takes in a reference to a value
+    in the state, as a string")."""
+    from gladier_jupyter.jsonpath import MISSING
+
+    def getattr_(obj: t.Any, name: t.Any = None, default: t.Any = None) -> t.Any:
+        if isinstance(obj, str):  # getattr('path', default)
+            found = _lookup(names, obj)
+            return (name if default is None else default) if found is MISSING else found
+        if isinstance(obj, dict) and isinstance(name, str):  # getattr(obj, 'key', default)
+            return obj.get(name, default)
+        return default
+
+    def is_present(reference: t.Any) -> bool:
+        if isinstance(reference, str):
+            return _lookup(names, reference) is not MISSING
+        return reference is not None
+
+    return {"getattr": getattr_, "is_present": is_present}
+
+
+def _getattr(obj: t.Any, name: t.Any = None, default: t.Any = None) -> t.Any:
+    # Stand-in of the table; evaluation binds the state-reading one (_state_functions).
+    return _state_functions({})["getattr"](obj, name, default)
+
+
+def _is_present(reference: t.Any) -> bool:
+    return _state_functions({})["is_present"](reference)
+
+
+# ----------------------------------------------------------------------------- backticks
+
+_BACKTICK_NAME = "_backtick_path_{}"
+
+
+@functools.lru_cache(maxsize=512)
+def _split_backticks(expression: str) -> tuple[str, tuple[str, ...]]:
+    """``expression`` with each `` `$.path` `` outside string literals replaced by a name
+    (``_backtick_path_0``, ...), and the paths in order. Globus's own examples write
+    ``[`$.source_path`]`` (Authoring Flows -> Expressions)."""
+    if "`" not in expression:
+        return expression, ()
+    out: list[str] = []
+    found: list[str] = []
+    i, n = 0, len(expression)
+    quote: str | None = None
+    while i < n:
+        ch = expression[i]
+        if quote:
+            out.append(ch)
+            if ch == "\\" and i + 1 < n:
+                out.append(expression[i + 1])
+                i += 2
+                continue
+            if expression.startswith(quote, i):
+                out.append(expression[i + 1:i + len(quote)])
+                i += len(quote)
+                quote = None
+                continue
+            i += 1
+            continue
+        if ch in "'\"":
+            quote = ch * 3 if expression.startswith(ch * 3, i) else ch
+            out.append(quote)
+            i += len(quote)
+            continue
+        if ch == "`":
+            end = expression.find("`", i + 1)
+            if end < 0:
+                raise ExpressionError(f"The expression {shown(expression)} opens a backtick path "
+                                      "that is never closed; write it as `$.path`.")
+            path = expression[i + 1:end].strip()
+            if not path.startswith("$") or len(path) > MAX_PATH_LENGTH:
+                raise ExpressionError(f"The backtick path {shown(path)} in {shown(expression)} "
+                                      "must be a JSONPath starting with '$', such as `$.source_path`.")
+            out.append(" " + _BACKTICK_NAME.format(len(found)) + " ")
+            found.append(path)
+            i = end + 1
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out), tuple(found)
+
+
+def resolve_backticks(expression: str, names: dict[str, t.Any]) -> tuple[str, dict[str, t.Any]]:
+    """The expression without backtick paths, and ``names`` with their values bound."""
+    if not isinstance(expression, str) or "`" not in expression:
+        return expression, names
+    from gladier_jupyter.jsonpath import MISSING, JSONPathError, compile_path
+
+    rewritten, found = _split_backticks(expression)
+    if not found:
+        return rewritten, names
+    bound = dict(names)
+    for i, path in enumerate(found):
+        try:
+            value = compile_path(path).find(names)
+        except JSONPathError as exc:
+            raise ExpressionError(f"The backtick path {shown(path)} in {shown(expression)}: {exc}") from None
+        if value is MISSING:
+            raise ExpressionError(f"The expression {shown(expression)} reads `{path}`, which the "
+                                  "state input does not set.")
+        bound[_BACKTICK_NAME.format(i)] = value
+    return rewritten, bound
 
 
 _MAX_RANGE = 100_000
@@ -90,7 +224,7 @@ _FUNCTIONS: dict[str, t.Callable[..., t.Any]] = {
     "basename": posixpath.basename,
     "dirname": posixpath.dirname,
     "getattr": _getattr,
-    "is_present": lambda x: x is not None,
+    "is_present": _is_present,
 }
 
 # Methods an expression may call or read, per type: those that build a new value. str is
@@ -193,31 +327,38 @@ def evaluate_unbounded(expression: str, names: dict[str, t.Any]) -> t.Any:
         raise ExpressionError(f"An expression must be a string, not {type(expression).__name__}.")
     import simpleeval
 
+    original = expression
+    try:
+        expression, names = resolve_backticks(expression, names)
+    except ExpressionError as exc:
+        raise ExpressionError(str(exc)) from None
     tree = _parse(expression)
     scope = dict(_CONSTANTS)
     scope.update(names)
-    evaluator = _evaluator_class()(names=scope, functions=_FUNCTIONS)
+    functions = dict(_FUNCTIONS)
+    functions.update(_state_functions(names))
+    evaluator = _evaluator_class()(names=scope, functions=functions)
     try:
         value = evaluator.eval(expression, previously_parsed=tree.body)
     except ExpressionError as exc:
-        raise ExpressionError(f"The expression {shown(expression)} failed: {exc}") from None
+        raise ExpressionError(f"The expression {shown(original)} failed: {exc}") from None
     except simpleeval.NameNotDefined as exc:
-        raise ExpressionError(f"The expression {shown(expression)} uses {exc.name!r}, which the "
+        raise ExpressionError(f"The expression {shown(original)} uses {exc.name!r}, which the "
                               "state input does not set.") from None
     except simpleeval.InvalidExpression as exc:
-        raise ExpressionError(f"The expression {shown(expression)} is not allowed: "
+        raise ExpressionError(f"The expression {shown(original)} is not allowed: "
                               f"{_one_line(exc)}") from None
     except MemoryError:
         raise  # the worker reports it; in-process evaluation never gets here
     except RecursionError:
-        raise ExpressionError(f"The expression {shown(expression)} works on data nested too "
+        raise ExpressionError(f"The expression {shown(original)} works on data nested too "
                               "deeply to handle.") from None
     except Exception as exc:  # arithmetic, type and key errors of the expression itself
-        raise ExpressionError(f"The expression {shown(expression)} failed: {type(exc).__name__}: "
+        raise ExpressionError(f"The expression {shown(original)} failed: {type(exc).__name__}: "
                               f"{_one_line(exc)}") from None
     if callable(value):
         raise ExpressionError(
-            f"The expression {shown(expression)} is a method, not a value; call it (add '()') "
+            f"The expression {shown(original)} is a method, not a value; call it (add '()') "
             "or, for an object's key, use obj['name'].")
     return value
 

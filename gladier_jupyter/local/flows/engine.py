@@ -39,7 +39,7 @@ import typing as t
 from gladier_jupyter.local import actions, expressions
 from gladier_jupyter.local.actions.compute import jsonable
 from gladier_jupyter.local.expressions import ExpressionError, evaluate
-from gladier_jupyter.local.flows import limits, paths
+from gladier_jupyter.local.flows import limits, paths, secrets
 from gladier_jupyter.local.flows.paths import MISSING, PathError
 
 __all__ = ["Engine", "POOL_SIZE", "START_POOL_SIZE", "now_iso", "StateError", "warm_up"]
@@ -97,6 +97,8 @@ def resolve_parameters(template: t.Any, names: dict[str, t.Any], error: str) -> 
     if isinstance(template, dict):
         out = {}
         for key, value in template.items():
+            if key == secrets.PRIVATE_LIST:
+                continue  # a directive of the flow (Protecting Secrets), not a parameter
             if key.endswith(".$"):
                 if not isinstance(value, str):
                     raise StateError(error, f"Parameter {key!r} must be a JSONPath string, not {value!r}.")
@@ -130,9 +132,8 @@ def _missing_hint(path: str) -> str:
     return ""
 
 
-def _input_for(state: dict[str, t.Any], names: dict[str, t.Any], error: str) -> t.Any:
-    if "Parameters" in state:
-        return resolve_parameters(state["Parameters"], names, error)
+def _effective_input(state: dict[str, t.Any], names: dict[str, t.Any], error: str) -> t.Any:
+    """The state input after ``InputPath`` (default ``$``, without ``_context``)."""
     path = state.get("InputPath", "$")
     try:
         value = paths.get_path(names, path)
@@ -140,8 +141,38 @@ def _input_for(state: dict[str, t.Any], names: dict[str, t.Any], error: str) -> 
         raise StateError(error, f"InputPath: {exc}") from None
     if value is MISSING:
         raise StateError(error, f"InputPath {path} is not present in the state input.")
-    if path == "$":
+    if value is names:
         value = {k: v for k, v in value.items() if k != "_context"}
+    return value
+
+
+def _input_for(state: dict[str, t.Any], names: dict[str, t.Any], error: str) -> t.Any:
+    """The state's effective input, in the States Language's order: ``InputPath`` selects
+    from the state input, then ``Parameters`` are filled in from what it selected
+    (https://states-language.net/spec.html#filters; Globus: "Concepts such as Input and
+    Output Processing are handled in the same manner", Authoring Flows -> Introduction).
+    ``$._context`` stays readable from the Parameters."""
+    if "Parameters" not in state:
+        return _effective_input(state, names, error)
+    if "InputPath" not in state or state["InputPath"] == "$":
+        return resolve_parameters(state["Parameters"], names, error)
+    selected = _effective_input(state, names, error)
+    scope = dict(selected) if isinstance(selected, dict) else {}
+    scope.setdefault("_context", names.get("_context"))
+    if not isinstance(selected, dict):
+        # A path into a non-object input reads nothing but $ itself; let resolve say so.
+        scope = {"_context": names.get("_context")}
+    return resolve_parameters(state["Parameters"], scope, error)
+
+
+def _caught_value(err: StateError) -> dict[str, t.Any]:
+    """What a Catch stores at its ResultPath: ``Error`` and ``Cause``, and for an action's
+    failure or timeout the action's status document (Handling Exceptions: "the output will
+    contain the same action status structure a completed action will contain")."""
+    value: dict[str, t.Any] = {}
+    if isinstance(err.output, dict):
+        value.update(err.output)
+    value.update(Error=err.error, Cause=err.cause)
     return value
 
 
@@ -618,7 +649,7 @@ class Engine:
                     return
                 entries = [failed_entry]
                 try:
-                    data = _store_result(data, handler, {"Error": err.error, "Cause": err.cause}, "$")
+                    data = _store_result(data, handler, _caught_value(err), "$")
                 except StateError as err2:
                     self._fail(doc, data, name, err2.error, err2.cause, self._take_pending(control, entries))
                     return
@@ -699,16 +730,24 @@ class Engine:
         """One state (a generator: a Wait or an Action pauses the run where it waits)."""
         stype = state.get("Type")
         if stype == "Pass":
+            # Pass States: "Pass states may contain a ResultPath, a JSONPath expression
+            # indicating where the input should be placed in the output from the state";
+            # a Result is the state's output whatever InputPath and Parameters say (ASL).
             started = self._started(name, stype, {k: v for k, v in names.items() if k != "_context"})
-            if "Parameters" in state or "InputPath" in state:
+            if "Result" in state:
+                value = state["Result"]
+            elif "Parameters" not in state and "InputPath" not in state:
+                value = data
+            else:
                 value = _input_for(state, names, "States.Runtime")
-                data = _store_result(data, state, value, "$")
-            elif "Result" in state:
-                data = _store_result(data, state, state["Result"], "$")
+                self._hide_private(doc, state.get("Parameters"), value)
+            data = _store_result(data, state, value, "$")
             return data, self._next(state), [started, self._completed(name, stype, data)]
         if stype == "ExpressionEval":
-            started = self._started(name, stype, state.get("Parameters"))
-            value = resolve_parameters(state.get("Parameters", {}), names, "States.Runtime")
+            template = state.get("Parameters", {})
+            started = self._started(name, stype, secrets.without_private(template))
+            value = resolve_parameters(template, names, "States.Runtime")
+            self._hide_private(doc, template, value)
             data = _store_result(data, state, value, "$")
             return data, self._next(state), [started, self._completed(name, stype, data)]
         if stype == "Choice":
@@ -755,6 +794,31 @@ class Engine:
             return (yield from self._action(name, state, data, names, doc, control))
         raise StateError("States.Runtime", f"State {name} has unknown Type {stype!r}.")
 
+    def _status_doc(self, doc: dict[str, t.Any], name: str, status: str, details: t.Any,
+                    start_time: str, completion_time: str | None) -> dict[str, t.Any]:
+        """The action's status document, as an action provider's /status returns it."""
+        return {
+            "action_id": f"{doc['run_id'][:8]}-{name}",
+            "completion_time": completion_time,
+            "creator_id": self.service.ctx.identity_id and f"urn:globus:auth:identity:{self.service.ctx.identity_id}",
+            "details": details,
+            "display_status": status,
+            "label": doc.get("label"),
+            "manage_by": [],
+            "monitor_by": [],
+            "release_after": None,
+            "start_time": start_time,
+            "state_name": name,
+            "status": status,
+        }
+
+    def _hide_private(self, doc: dict[str, t.Any], template: t.Any, resolved: t.Any) -> None:
+        """Keep the values the Parameters mark private out of every document written next."""
+        if isinstance(template, dict):
+            found = secrets.private_values(template, resolved)
+            if found:
+                self.store.add_secrets(doc["run_id"], found)
+
     def _wait_seconds(self, name: str, state: dict[str, t.Any], names: dict[str, t.Any]) -> float:
         if "Seconds" in state:
             value: t.Any = state["Seconds"]
@@ -778,7 +842,9 @@ class Engine:
         stype = state.get("Type", "Action")
         wait_time = float(state.get("WaitTime", DEFAULT_WAIT_TIME))
         body = _input_for(state, names, "ActionUnableToRun")
-        started = self._started(name, stype, body)
+        self._hide_private(doc, state.get("Parameters"), body)
+        started = self._started(name, stype, secrets.without_private(state.get("Parameters"), body)
+                                if isinstance(state.get("Parameters"), dict) else body)
         # Record the start so the log shows it while the action runs.
         if not self._commit(control, doc, {"state": name, "data": data}, [started]):
             raise _Canceled()
@@ -819,8 +885,11 @@ class Engine:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 handle.cancel()
+                # Handling Exceptions: "The status of the most recent poll of the Action
+                # will be contained within the body of the exception."
                 raise StateError("ActionTimeout",
-                                 f"State {name}: the action did not complete within its WaitTime of {wait_time:g} seconds.")
+                                 f"State {name}: the action did not complete within its WaitTime of {wait_time:g} seconds.",
+                                 output=self._status_doc(doc, name, status, details, start_time, None))
             # No thread waits: the handle wakes the run when the action may have changed.
             try:
                 told = handle.notify(lambda: self._poke(control))
@@ -831,20 +900,8 @@ class Engine:
             status, details = handle.poll()
         if self._stopping.is_set():
             raise _Stopping()  # the end may come from the shutdown itself (workers stopped)
-        result = details if getattr(provider, "bare_result", False) else {
-            "action_id": f"{doc['run_id'][:8]}-{name}",
-            "completion_time": now_iso(),
-            "creator_id": self.service.ctx.identity_id and f"urn:globus:auth:identity:{self.service.ctx.identity_id}",
-            "details": details,
-            "display_status": status,
-            "label": doc.get("label"),
-            "manage_by": [],
-            "monitor_by": [],
-            "release_after": None,
-            "start_time": start_time,
-            "state_name": name,
-            "status": status,
-        }
+        result = details if getattr(provider, "bare_result", False) else self._status_doc(
+            doc, name, status, details, start_time, now_iso())
         if status != "SUCCEEDED" and state.get("ExceptionOnActionFailure", True):
             raise StateError("ActionFailedException",
                              f"State {name}: the action ended {status}: {_describe(details)}", output=result)

@@ -17,6 +17,7 @@ __all__ = [
     "StateConflict",
     "Unprocessable",
     "BadRequest",
+    "FlowInputError",
 ]
 
 
@@ -66,4 +67,28 @@ class Unprocessable(FlowsError):
             "$." + ".".join(str(part) for part in loc) + f": {msg}" for loc, msg, _ in self.problems
         )
         doc["error"]["message"] = f"{n} validation error{'s' if n != 1 else ''} in body. {where}"
+        return doc
+
+
+class FlowInputError(FlowsError):
+    """400 for a run input the flow refuses (its input_schema, its RunAs tokens), in the
+    shape of globus-sdk's ``flows.validate_run`` ``invalid_input_payload`` fixture:
+    ``detail`` is a list of ``{"loc": ["$.bool"], "type": "InvalidActionInput", "msg"}``
+    and ``message`` is ``"Input failed schema validation with N error(s)."``."""
+
+    http_status = 400
+    code = "FLOW_INPUT_ERROR"
+
+    def __init__(self, problems: list[tuple[str, str]], message: str | None = None):
+        self.problems = problems  # (JSONPath loc, msg)
+        n = len(problems)
+        self.summary = message or f"Input failed schema validation with {n} error{'s' if n != 1 else ''}."
+        super().__init__("; ".join(f"{loc}: {msg}" for loc, msg in problems) or self.summary)
+
+    def detail(self) -> t.Any:
+        return [{"loc": [loc], "type": "InvalidActionInput", "msg": msg} for loc, msg in self.problems]
+
+    def body(self) -> dict[str, t.Any]:
+        doc = super().body()
+        doc["error"]["message"] = self.summary
         return doc

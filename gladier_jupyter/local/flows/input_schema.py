@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import typing as t
 
-__all__ = ["input_problems", "schema_problems"]
+__all__ = ["input_problems", "input_errors", "schema_problems"]
 
 Problem = tuple[list[t.Any], str, str]
 
@@ -161,3 +161,28 @@ def input_problems(schema: t.Any, flow_input: t.Any) -> list[Problem]:
     except _PatternError as exc:  # a flow saved before patterns were checked
         return [(["input_schema"], str(exc), "value_error.regex")]
     return [(["body", *err.absolute_path], err.message, f"jsonschema.{err.validator}") for err in errors]
+
+
+def _jsonpath(parts: t.Iterable[t.Any]) -> str:
+    out = "$"
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and part.isidentifier():
+            out += f".{part}"
+        else:
+            out += f"[{_shown(str(part), 80)}]"
+    return out
+
+
+def input_errors(schema: t.Any, flow_input: t.Any) -> list[tuple[str, str]]:
+    """Where ``flow_input`` breaks ``schema``, as ``(JSONPath, message)`` pairs: the ``loc``
+    Globus answers with (``["$.bool"]`` in globus-sdk's ``flows.validate_run`` fixture)."""
+    if not schema:
+        return []
+    validator = _validator_class()(schema)
+    try:
+        errors = sorted(validator.iter_errors(flow_input), key=lambda e: [str(p) for p in e.absolute_path])
+    except _PatternError as exc:  # a flow saved before patterns were checked
+        return [("$", str(exc))]
+    return [(_jsonpath(err.absolute_path), err.message) for err in errors]

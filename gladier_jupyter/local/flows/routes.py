@@ -7,7 +7,7 @@ import typing as t
 from gladier_jupyter.local import actions
 from gladier_jupyter.local._http import ApiHandler, MiB, ServiceContext
 from gladier_jupyter.local.actions.web_inputs import web_inputs_for
-from gladier_jupyter.local.flows import input_schema
+from gladier_jupyter.local.flows import input_schema, run_filters
 from gladier_jupyter.local.flows.errors import BadRequest, FlowsError, Unprocessable
 from gladier_jupyter.local.flows.service import FlowsService, validate_definition
 
@@ -127,24 +127,53 @@ class ValidateRunHandler(_FlowsHandler):
     def post(self, flow_id: str) -> None:
         body = self.json_body()
         flow = self.flows.get_flow(flow_id)
-        problems = self.flows.input_problems(flow, body.get("body", {}) if isinstance(body, dict) else body)
-        if problems:
-            raise Unprocessable(problems)
+        self.flows.check_input(flow, body.get("body", {}) if isinstance(body, dict) else body)
         self.write_json({"message": "validation successful"})
 
 
 class RunsHandler(_FlowsHandler):
+    """``GET /runs`` with the Flows API's filters (filter_flow_id, filter_status,
+    filter_label, filter_roles, filter_start_time, filter_completion_time, filter_fulltext,
+    filter_run_id) and ``orderby`` ("FIELD ASC|DESC", comma separated)."""
+
     def get(self) -> None:
         limit = self.int_arg("per_page", self.int_arg("limit", 20), high=50)
-        after = self.marker_arg()
         flow_ids = self.list_arg("filter_flow_id")
         statuses = self.list_arg("filter_status")
-        docs, last = self.flows.store.list_runs(flow_ids, statuses, after, limit)
         label = self.get_query_argument("filter_label", None)
-        if label:
-            docs = [d for d in docs if label.lower() in (d.get("label") or "").lower()]
-        self.write_json({"runs": docs, "limit": limit, "has_next_page": last is not None,
-                         "marker": f"m{last}" if last is not None else None})
+        selected = {name: self.get_query_argument(name, None) for name in run_filters.QUERY_FILTERS}
+        roles = self.list_arg("filter_roles") + self.list_arg("filter_role")
+        orderby = self.get_query_argument("orderby", None)
+        if not any(selected.values()) and not roles and not orderby:
+            after = self.marker_arg()
+            docs, last = self.flows.store.list_runs(flow_ids, statuses, after, limit)
+            if label:
+                docs = [d for d in docs if label.lower() in (d.get("label") or "").lower()]
+            self.write_json({"runs": docs, "limit": limit, "has_next_page": last is not None,
+                             "marker": f"m{last}" if last is not None else None})
+            return
+        try:
+            keep = run_filters.run_filter(selected, roles, self.flows.identity_urn,
+                                          self.flows.store.get_flow)
+            order = run_filters.run_order(orderby)
+        except ValueError as exc:
+            raise Unprocessable([(["query", exc.args[1]], exc.args[0], "value_error")]) from None
+        docs = [d for d in self.flows.store.matching_runs(flow_ids, statuses)
+                if keep(d) and (not label or label.lower() in (d.get("label") or "").lower())]
+        docs = order(docs)
+        start = self.offset_marker()
+        page = docs[start:start + limit]
+        more = start + limit < len(docs)
+        self.write_json({"runs": page, "limit": limit, "has_next_page": more,
+                         "marker": f"o{start + limit}" if more else None})
+
+    def offset_marker(self) -> int:
+        raw = self.get_query_argument("marker", None) or ""
+        if not raw:
+            return 0
+        if not raw.startswith("o") or not raw[1:].isdigit():
+            raise BadRequest(f"The marker {raw!r} is not one this service gave out for these filters.")
+        return int(raw[1:])
 
 
 class RunHandler(_FlowsHandler):

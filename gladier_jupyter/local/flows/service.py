@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import re
 import typing as t
 import uuid
 
 from gladier_jupyter.local import expressions
 from gladier_jupyter.local._http import ServiceContext
-from gladier_jupyter.local.flows import input_schema
+from gladier_jupyter.local.flows import input_schema, secrets
 from gladier_jupyter.local.flows.engine import Engine, now_iso
-from gladier_jupyter.local.flows.errors import BadRequest, NotFound, StateConflict, Unprocessable
+from gladier_jupyter.local.flows.errors import (
+    BadRequest,
+    FlowInputError,
+    NotFound,
+    StateConflict,
+    Unprocessable,
+)
 from gladier_jupyter.local.flows.store import FlowsStore
 
 __all__ = ["FlowsService", "validate_definition"]
@@ -26,6 +33,13 @@ _ROLE_FIELDS = ("flow_viewers", "flow_starters", "flow_administrators", "run_man
 
 def flow_scope(flow_id: str) -> str:
     return f"https://auth.globus.org/scopes/{flow_id}/flow_{flow_id.replace('-', '_')}_user"
+
+
+def run_as_scopes(flow_id: str, definition: t.Any) -> dict[str, str]:
+    """``globus_auth_scopes_by_RunAs``: one scope per RunAs role ("the flows service creates
+    a separate scope for each role which appears as part of a RunAs property")."""
+    return {role: f"https://auth.globus.org/scopes/{flow_id}/flow_{flow_id.replace('-', '_')}_{role}"
+            for role in run_as_roles(definition)}
 
 
 def _problem_loc(path: t.Any) -> list[t.Any]:
@@ -43,8 +57,78 @@ def _problem_loc(path: t.Any) -> list[t.Any]:
     return ["definition", *parts]
 
 
+#: RunAs values that name no role of the run's input (Performing Actions as Different Users).
+_BUILTIN_RUN_AS = ("User", "Flow")
+
+
+def run_as_roles(definition: t.Any) -> list[str]:
+    """The role names Action states run as, which a run's input must bring tokens for."""
+    states = definition.get("States") if isinstance(definition, dict) else None
+    roles: set[str] = set()
+    for state in (states or {}).values():
+        if isinstance(state, dict) and state.get("Type") == "Action":
+            role = state.get("RunAs")
+            if isinstance(role, str) and role not in _BUILTIN_RUN_AS:
+                roles.add(role)
+    return sorted(roles)
+
+
+def _writes_context(path: t.Any) -> bool:
+    return isinstance(path, str) and re.match(r"^\$(\._context|\[['\"]_context['\"]\])(?![\w-])", path.strip()) is not None
+
+
+def _context_problems(definition: t.Any) -> list[tuple[list[t.Any], str, str]]:
+    """Run Context: "As this is a read-only value, the _context cannot be overwritten by
+    using the path in a ResultPath on any state"; nor by a result stored at ``$`` that
+    holds a ``_context`` key. Also: RunAs "is a property of an Action state and cannot be
+    used on other state types" (Performing Actions as Different Users)."""
+    states = definition.get("States") if isinstance(definition, dict) else None
+    problems: list[tuple[list[t.Any], str, str]] = []
+    for name, state in (states or {}).items() if isinstance(states, dict) else ():
+        if not isinstance(state, dict):
+            continue
+        stype = state.get("Type")
+        if "RunAs" in state and stype != "Action":
+            problems.append((["definition", "States", name, "RunAs"],
+                             f"State {name!r} ({stype}) sets RunAs {_shown_value(state['RunAs'])}, but RunAs is "
+                             "a property of Action states only; remove it or make the state an Action.",
+                             "value_error"))
+        targets = [(["definition", "States", name, "ResultPath"], state.get("ResultPath", "$"))]
+        for i, catcher in enumerate(state.get("Catch") or [] if isinstance(state.get("Catch"), list) else []):
+            if isinstance(catcher, dict) and "ResultPath" in catcher:
+                targets.append((["definition", "States", name, "Catch", i, "ResultPath"], catcher["ResultPath"]))
+        for loc, path in targets:
+            if _writes_context(path):
+                problems.append((loc, f"State {name!r} has ResultPath {_shown_value(path)}, which would overwrite "
+                                 "the read-only run context $._context; store the result elsewhere, "
+                                 "such as '$.result'.", "value_error"))
+        if stype in ("Pass", "ExpressionEval") and state.get("ResultPath", "$") == "$":
+            result = state.get("Result") if "Result" in state else state.get("Parameters")
+            if isinstance(result, dict):
+                keys = [k for k in result if isinstance(k, str) and (k[:-2] if k.endswith((".$", ".=")) else k) == "_context"]
+                if keys:
+                    field = "Result" if "Result" in state else "Parameters"
+                    problems.append((["definition", "States", name, field, keys[0]],
+                                     f"State {name!r} stores its {field} at '$' with a key {keys[0]!r}, which "
+                                     "would overwrite the read-only run context $._context; rename the "
+                                     "key or set a ResultPath such as '$.result'.", "value_error"))
+    return problems
+
+
+def _shown_value(value: t.Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
 def validate_definition(definition: t.Any) -> list[tuple[list[t.Any], str, str]]:
     """Every error-severity problem of a definition as ``(loc, msg, type)``."""
+    problems = _validate_definition(definition)
+    seen = {tuple(loc) for loc, _, _ in problems}
+    problems.extend(p for p in _context_problems(definition) if tuple(p[0]) not in seen)
+    return problems
+
+
+def _validate_definition(definition: t.Any) -> list[tuple[list[t.Any], str, str]]:
     try:
         from gladier_jupyter import flowdef
     except ImportError:  # pragma: no cover - the checks module ships with the package
@@ -142,6 +226,7 @@ class FlowsService:
             "flow_url": f"{self.ctx.base_url}/api/flows/flows/{flow_id}",
             "flow_owner": self.identity_urn,
             "subscription_id": body.get("subscription_id"),
+            "globus_auth_scopes_by_RunAs": run_as_scopes(flow_id, body["definition"]),
         }
         for role in _ROLE_FIELDS:
             doc[role] = list(body.get(role) or [])
@@ -155,6 +240,23 @@ class FlowsService:
         doc["runnable_by"] = sorted(set(doc["flow_starters"]))
         doc["administered_by"] = sorted(set(doc["flow_administrators"]))
 
+    def check_input(self, flow: dict[str, t.Any], flow_input: t.Any) -> None:
+        """Refuse a run input the flow's input_schema refuses, or one without the tokens
+        of a RunAs role: 400 ``FLOW_INPUT_ERROR``, as Globus answers."""
+        errors = input_schema.input_errors(flow.get("input_schema") or {}, flow_input)
+        if errors:
+            raise FlowInputError(errors)
+        tokens = flow_input.get("_tokens") if isinstance(flow_input, dict) else None
+        tokens = tokens if isinstance(tokens, dict) else {}
+        missing = [r for r in run_as_roles(flow.get("definition")) if not (isinstance(tokens.get(r), str) and tokens[r])]
+        if missing:
+            listed = ", ".join(repr(r) for r in missing)
+            raise FlowInputError(
+                [(f"$._tokens.{r}", f"The flow runs actions as role {r!r} (RunAs), but the run input "
+                  f"has no token for it in '_tokens'.") for r in missing],
+                f"The run input has no token for RunAs role{'s' if len(missing) != 1 else ''} {listed}; "
+                f"pass one under '_tokens' in the input, e.g. {{\"_tokens\": {{\"{missing[0]}\": \"<access token>\"}}}}.")
+
     def get_flow(self, flow_id: str) -> dict[str, t.Any]:
         doc = self.store.get_flow(flow_id)
         if doc is None:
@@ -167,6 +269,7 @@ class FlowsService:
         for field in ("definition", "input_schema", *_FLOW_FIELDS):
             if field in body and body[field] is not None:
                 doc[field] = body[field]
+        doc["globus_auth_scopes_by_RunAs"] = run_as_scopes(flow_id, doc["definition"])
         self._derive_roles(doc)
         doc["updated_at"] = now_iso()
         self.store.put_flow(doc)
@@ -180,6 +283,12 @@ class FlowsService:
 
     # -- runs --------------------------------------------------------------------------
     def run_context(self, doc: dict[str, t.Any]) -> dict[str, t.Any]:
+        """``$._context``: every property the Run Context page lists (flow_id, run_id,
+        username, email, user_id, identities, token_info with exp/iat/nbf), and more."""
+        try:
+            started = int(dt.datetime.fromisoformat(doc["start_time"]).timestamp())
+        except (KeyError, TypeError, ValueError):
+            started = int(dt.datetime.now(dt.timezone.utc).timestamp())
         return {
             "run_id": doc["run_id"],
             "action_id": doc["run_id"],
@@ -187,6 +296,10 @@ class FlowsService:
             "username": self.ctx.username,
             "email": self.ctx.username,
             "user_id": self.identity_urn,
+            "identities": [self.identity_urn],
+            # The local service's credential for the run: issued when the run started,
+            # valid for Globus Auth's usual 48 hours.
+            "token_info": {"exp": started + 172_800, "iat": started, "nbf": started},
             "label": doc.get("label"),
             "tags": doc.get("tags", []),
             "run_managers": doc.get("run_managers", []),
@@ -200,9 +313,7 @@ class FlowsService:
         flow_input = body.get("body", {})
         if not isinstance(flow_input, dict):
             raise Unprocessable([(["body"], "The run input ('body') must be a JSON object.", "type_error.dict")])
-        problems = self.input_problems(flow, flow_input)
-        if problems:
-            raise Unprocessable(problems)
+        self.check_input(flow, flow_input)
         label = body.get("label")
         if label is not None and (not isinstance(label, str) or len(label) > 64):
             raise Unprocessable([(["label"], "The label must be a string of at most 64 characters.", "value_error")])
@@ -255,7 +366,7 @@ class FlowsService:
             [entry],
         )
         self.engine.launch(run_id)
-        return doc
+        return secrets.scrub(doc)
 
     def input_problems(self, flow: dict[str, t.Any], flow_input: t.Any) -> list[tuple[list[t.Any], str, str]]:
         return input_schema.input_problems(flow.get("input_schema") or {}, flow_input)

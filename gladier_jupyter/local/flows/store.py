@@ -5,7 +5,10 @@ Tornado thread and the run threads share it without waiting long. A run's docume
 its cursor (the state to execute next and the flow document so far) and the log entries
 of a state are written in one transaction, which is what lets a killed service resume.
 Each run counts the bytes of its log: past ``log_budget`` new entries are stored shrunk
-(:func:`.limits.shrink_entry`), so a runaway loop cannot fill the disk.
+(:func:`.limits.shrink_entry`), so a runaway loop cannot fill the disk. Run documents and
+log entries are stored without what a run never shows (:mod:`.secrets`): ``_private``
+properties, RunAs tokens and the values of private Parameters (kept per run in
+``run_secrets``, written by the engine before the first document that could hold them).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import threading
 import typing as t
 
 from gladier_jupyter.local._db import open_database
-from gladier_jupyter.local.flows import limits
+from gladier_jupyter.local.flows import limits, secrets
 
 __all__ = ["FlowsStore"]
 
@@ -38,6 +41,11 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_flow ON runs(flow_id, seq);
 CREATE INDEX IF NOT EXISTS runs_status ON runs(status);
+CREATE TABLE IF NOT EXISTS run_secrets (
+    run_id TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, value)
+);
 CREATE TABLE IF NOT EXISTS run_logs (
     run_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -55,6 +63,7 @@ class FlowsStore:
     def __init__(self, path: pathlib.Path | str, log_budget: int = limits.LOG_FULL_BYTES):
         self._lock = threading.Lock()
         self._log_budget = log_budget
+        self._secrets: dict[str, tuple[list[t.Any], tuple[str, ...]]] = {}
         self._db = open_database(pathlib.Path(path), _SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(runs)")}
         if "meta" not in columns:  # databases made before run updates were kept apart
@@ -112,7 +121,7 @@ class FlowsStore:
                     doc["run_id"],
                     doc["flow_id"],
                     doc["status"],
-                    _dumps(doc),
+                    self._encode_shown(doc["run_id"], doc),
                     _dumps(definition),
                     _dumps(cursor) if cursor is not None else None,
                 ),
@@ -136,13 +145,47 @@ class FlowsStore:
             cur = self._db.execute(
                 f"UPDATE runs SET status=?, doc=?, cursor=? WHERE run_id=? "
                 f"AND status IN ({','.join('?' * len(expect))})",
-                (doc["status"], _dumps(doc), _dumps(cursor) if cursor is not None else None,
+                (doc["status"], self._encode_shown(doc["run_id"], doc), _dumps(cursor) if cursor is not None else None,
                  doc["run_id"], *expect),
             )
             if cur.rowcount != 1:
                 return False
             self._append_logs(doc["run_id"], entries)
             return True
+
+    # -- what a run never shows ------------------------------------------------------
+    def add_secrets(self, run_id: str, values: t.Iterable[t.Any]) -> None:
+        """Remember private values of the run: no document or entry written after shows them."""
+        rows = [(run_id, _dumps(v)) for v in values if isinstance(v, (str, dict, list)) and v]
+        if not rows:
+            return
+        with self._lock:
+            self._db.executemany("INSERT OR IGNORE INTO run_secrets (run_id, value) VALUES (?, ?)", rows)
+            self._secrets.pop(run_id, None)
+
+    def _run_secrets(self, run_id: str) -> tuple[list[t.Any], tuple[str, ...]]:
+        # Called with the lock held.
+        cached = self._secrets.get(run_id)
+        if cached is None:
+            values = [json.loads(r[0]) for r in self._db.execute(
+                "SELECT value FROM run_secrets WHERE run_id=?", (run_id,))]
+            cached = (values, secrets.triggers(values))
+            if len(self._secrets) > 256:
+                self._secrets.clear()
+            self._secrets[run_id] = cached
+        return cached
+
+    def _shown(self, run_id: str, doc: t.Any) -> tuple[t.Any, str]:
+        """``doc`` as clients may see it, and its JSON text."""
+        text = _dumps(doc)
+        values, trigger_texts = self._run_secrets(run_id)
+        if secrets.needs_scrub(text, trigger_texts):
+            doc = secrets.scrub(doc, values)
+            text = _dumps(doc)
+        return doc, text
+
+    def _encode_shown(self, run_id: str, doc: t.Any) -> str:
+        return self._shown(run_id, doc)[1]
 
     def _append_logs(self, run_id: str, entries: t.Sequence[dict[str, t.Any]]) -> None:
         if not entries:
@@ -156,9 +199,9 @@ class FlowsStore:
             # Past the budget an entry is shrunk before it is encoded: encoding the whole
             # entries of a loop over a large input is what would cost.
             if used >= self._log_budget:
-                text = _dumps(limits.shrink_entry(entry, self._log_budget))
+                text = self._encode_shown(run_id, limits.shrink_entry(entry, self._log_budget))
             else:
-                text = _dumps(entry)
+                entry, text = self._shown(run_id, entry)
                 if used + len(text) > self._log_budget:
                     text = _dumps(limits.shrink_entry(entry, self._log_budget))
             used += len(text)  # the JSON is ASCII (ensure_ascii): characters are bytes
@@ -209,6 +252,8 @@ class FlowsStore:
             self._db.execute("BEGIN")
             self._db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
             self._db.execute("DELETE FROM run_logs WHERE run_id=?", (run_id,))
+            self._db.execute("DELETE FROM run_secrets WHERE run_id=?", (run_id,))
+            self._secrets.pop(run_id, None)
 
     def list_runs(
         self, flow_ids: t.Sequence[str], statuses: t.Sequence[str], after_seq: int, limit: int
@@ -234,6 +279,20 @@ class FlowsStore:
         more = len(rows) > limit
         rows = rows[:limit]
         return [self._doc(r[1], r[2]) for r in rows], (rows[-1][0] if more else None)
+
+    def matching_runs(self, flow_ids: t.Sequence[str], statuses: t.Sequence[str]) -> list[dict[str, t.Any]]:
+        """Every run of ``flow_ids`` with one of ``statuses`` (all when empty), newest first."""
+        where, args = [], []
+        if flow_ids:
+            where.append(f"flow_id IN ({','.join('?' * len(flow_ids))})")
+            args.extend(flow_ids)
+        if statuses:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            args.extend(statuses)
+        sql = "SELECT doc, meta FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq DESC"
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [self._doc(r[0], r[1]) for r in rows]
 
     def run_ids_with_status(self, status: str) -> list[str]:
         with self._lock:
