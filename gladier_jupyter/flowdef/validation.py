@@ -456,7 +456,8 @@ def _check_fields(name: str, kind: str, state: dict, add: t.Callable[..., None])
 
 def _check_comment(obj: dict, where: str, name: str | None, what: str,
                    add: t.Callable[..., None]) -> None:
-    if "Comment" in obj and not isinstance(obj["Comment"], str):
+    # null is let through: gladier's flow builder writes "Comment": null on every state
+    if obj.get("Comment") is not None and not isinstance(obj["Comment"], str):
         path = where if where.endswith("Comment") else _key(where, "Comment")
         add("bad_field", f"{what} has Comment {_clip_repr(obj['Comment'])}, a "
             f"{type(obj['Comment']).__name__}; a Comment is a string.", path, name)
