@@ -207,7 +207,7 @@ class _LocalServiceAuthorizerMixin:
 _AUTHORIZER_CLASS: list[type] = []
 
 
-def _LocalServiceAuthorizer(info: ServiceInfo) -> t.Any:  # noqa: N802 - used as a class
+def _LocalServiceAuthorizer(info: ServiceInfo) -> t.Any:  # used as a class
     """A globus-sdk authorizer of the local service ``info`` (built lazily: globus-sdk is
     imported on first use, so ``%load_ext`` stays instant)."""
     if not _AUTHORIZER_CLASS:

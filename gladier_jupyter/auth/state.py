@@ -143,7 +143,7 @@ class AuthSession:
         for cb in list(self._listeners):
             try:
                 alive = cb()
-            except Exception:  # noqa: BLE001 - a closed widget must not break login
+            except Exception:  # a closed widget must not break login
                 log.debug("login listener failed", exc_info=True)
                 continue
             if alive is False:  # its widget is gone

@@ -4,6 +4,7 @@ the status-coloured flow graph, a timeline and the log's tail."""
 from __future__ import annotations
 
 import html
+import logging
 import typing as t
 
 from gladier_jupyter import monitor as _monitor
@@ -42,11 +43,12 @@ def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.An
     """The preview's static SVG of the flow, each state filled with its status colour."""
     if not definition:
         return ""
-    try:
-        from gladier_jupyter.flowgraph import FlowGraph
+    from gladier_jupyter.flowgraph import FlowGraph
 
+    try:
         svg = FlowGraph.build(definition).to_svg()
-    except Exception:
+    except Exception:  # the drawing is an extra: the snapshot's text still shows
+        logging.getLogger(__name__).warning("the run's flow could not be drawn", exc_info=True)
         return ""
     # Fill each state's shape (the first styled element after its <g>) with its colour.
     for name, info in states.items():

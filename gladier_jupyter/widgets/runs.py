@@ -61,7 +61,7 @@ class RunsPanel(ipywidgets.VBox):
                 if len(rows) >= self.limit:
                     break
             self.list.message = ""
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - the widget's refresh: the failure is shown in it
             self.list.message = f"Could not list runs: {_short_error(err)}"
         rows.sort(key=lambda r: r["start_time"], reverse=True)
         self.list.runs = rows[: self.limit]
