@@ -219,7 +219,7 @@ def _LocalServiceAuthorizer(info: ServiceInfo) -> t.Any:  # used as a class
     return _AUTHORIZER_CLASS[0](info)
 
 
-def _local_client_class(cls: type) -> type:
+def _local_client_class(cls: type[globus_sdk.BaseClient]) -> type:
     """``cls`` with a ``request`` that follows the local service to its new port."""
     import globus_sdk
 

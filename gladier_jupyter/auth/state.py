@@ -284,6 +284,8 @@ class AuthSession:
 
         from gladier_jupyter.auth.pkce import PkceLogin
 
+        if not tok.refresh_token:  # nothing to refresh with: never ask Globus with None
+            return None
         try:
             client = PkceLogin([], client_id=self._stored_client_id()).client
             resp = client.oauth2_refresh_token(tok.refresh_token)
@@ -419,7 +421,8 @@ class AuthSession:
         for scope in needed_list:
             cands = [(ts, tok) for ts in sets if (tok := ts.for_scope(scope))]
             live = [(ts, tok) for ts, tok in cands if not tok.expired()]
-            ts, tok = (live or cands or [(None, None)])[0]
+            pick = live or cands
+            ts, tok = pick[0] if pick else (None, None)
             held = mode == "local" or bool(live) or bool(
                 tok and (tok.refresh_token or (ts and ts.refreshable_by_hub))
             )

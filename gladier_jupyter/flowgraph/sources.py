@@ -165,7 +165,7 @@ def _from_gladier(x: t.Any) -> _Source:
         cls = type(x)
     if isinstance(cls, type) and issubclass(cls, gladier.GladierBaseClient):
         # Never run the client's __init__: it builds login and service managers.
-        client = x if isinstance(x, gladier.GladierBaseClient) else cls.__new__(cls)
+        client = x if isinstance(x, gladier.GladierBaseClient) else object.__new__(cls)
         client._tools = getattr(client, "_tools", None)
         source = _Source(None, name=cls.__name__, is_gladier=True)
         tools = list(client.tools)

@@ -188,13 +188,12 @@ def client_flow_definition(client: t.Any) -> dict[str, t.Any]:
     target = _unwrap(client)
     if not isinstance(target, type):
         return copy.deepcopy(target.get_flow_definition())
-    bare = target.__new__(target)
+    bare: t.Any = object.__new__(target)  # no __init__: it would build login and service managers
     bare._tools = None
+    static = getattr(target, "flow_definition", None)
     try:
-        if getattr(client, "__wrapped__", None) is target or not isinstance(
-            getattr(target, "flow_definition", None), dict
-        ):
+        if getattr(client, "__wrapped__", None) is target or not isinstance(static, dict):
             return combine_tool_flows(bare, {})
-        return copy.deepcopy(target.flow_definition)
+        return copy.deepcopy(static)
     except GladierException as err:
         raise _usage(f"Client {target.__name__!r}: gladier could not build its flow: {err}") from None

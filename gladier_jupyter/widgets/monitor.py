@@ -62,11 +62,11 @@ class RunMonitor(GladierWidget):
     message = traitlets.Unicode("").tag(sync=True)
     graph = traitlets.Dict().tag(sync=True)
     states = traitlets.Dict().tag(sync=True)
-    timeline = traitlets.List().tag(sync=True)
-    events = traitlets.List().tag(sync=True)
+    timeline: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
+    events: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
     progress = traitlets.Dict({"done": 0, "total": 0}).tag(sync=True)
     inactive_reason = traitlets.Unicode("").tag(sync=True)
-    required_scopes = traitlets.List().tag(sync=True)
+    required_scopes: traitlets.List[str] = traitlets.List().tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     output = traitlets.Unicode("").tag(sync=True)
     #: "", "cancelling", "cancel requested", "resuming", "resumed", or a failure sentence
@@ -367,7 +367,7 @@ class RunMonitor(GladierWidget):
                 update_display(data, metadata=metadata, raw=True, display_id=display_id)
         return len(ids)
 
-    def _repr_mimebundle_(self, **kwargs: t.Any):  # type: ignore[override]
+    def _repr_mimebundle_(self, **kwargs: t.Any):
         bundle = super()._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
         data = dict(data)

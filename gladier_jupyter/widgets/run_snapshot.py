@@ -107,9 +107,12 @@ def snapshot_html(monitor: ShownRun, definition: dict[str, t.Any] | None) -> str
 
 
 def _timeline_svg(timeline: list[dict[str, t.Any]]) -> str:
-    bars = [(b, _monitor.parse_time(b.get("start", "")), _monitor.parse_time(b.get("end", "")))
-            for b in timeline]
-    bars = [(b, s, en) for b, s, en in bars if s is not None]
+    # (bar, start, end): a bar without a start is not drawn; a running one (no end) runs to t1
+    bars: list[tuple[dict[str, t.Any], float, float | None]] = []
+    for b in timeline:
+        start = _monitor.parse_time(b.get("start", ""))
+        if start is not None:
+            bars.append((b, start, _monitor.parse_time(b.get("end", ""))))
     if not bars:
         return ""
     t0 = min(s for _, s, _ in bars)

@@ -20,7 +20,7 @@ class RunsList(GladierWidget):
     _entry = "monitor"
 
     view = traitlets.Unicode("runs").tag(sync=True)
-    runs = traitlets.List().tag(sync=True)
+    runs: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
 
@@ -106,7 +106,7 @@ class RunsPanel(ipywidgets.VBox):
         elif content.get("type") == "refresh":
             self.refresh()
 
-    def _repr_mimebundle_(self, **kwargs: t.Any):  # type: ignore[override]
+    def _repr_mimebundle_(self, **kwargs: t.Any):
         bundle = super()._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
         data = dict(data or {})

@@ -82,7 +82,7 @@ class _Worker:
         finally:
             os.close(p2c_r)
             os.close(c2p_w)
-            if log is not subprocess.DEVNULL:
+            if not isinstance(log, int):  # subprocess.DEVNULL is an int
                 log.close()
         self._to = Connection(p2c_w, readable=False)
         self._from = Connection(c2p_r, writable=False)

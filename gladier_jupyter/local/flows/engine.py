@@ -726,7 +726,7 @@ class Engine:
         return state.get("Next")
 
     def _step(self, name: str, state: dict[str, t.Any], data: t.Any, names: dict[str, t.Any],
-              doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, None, _Stepped]:
+              doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, t.Any, _Stepped]:
         """One state (a generator: a Wait or an Action pauses the run where it waits)."""
         stype = state.get("Type")
         if stype == "Pass":
@@ -837,7 +837,7 @@ class Engine:
         return float(value)
 
     def _action(self, name: str, state: dict[str, t.Any], data: t.Any, names: dict[str, t.Any],
-                doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, None, _Stepped]:
+                doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, t.Any, _Stepped]:
         url = state.get("ActionUrl")
         stype = state.get("Type", "Action")
         wait_time = float(state.get("WaitTime", DEFAULT_WAIT_TIME))

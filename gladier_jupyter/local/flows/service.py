@@ -477,7 +477,8 @@ class FlowsService:
             )
         if doc["status"] == "INACTIVE":
             # Resuming is the user's consent to what the run waited for.
-            cursor = dict(self.store.get_run_state(run_id)[2] or {})
+            stored = self.store.get_run_state(run_id)
+            cursor = dict((stored[2] if stored else None) or {})
             wanted = (doc.get("details") or {}).get("details", {}).get("required_scope")
             granted = list(cursor.get("granted_scopes", []))
             if wanted and wanted not in granted:
