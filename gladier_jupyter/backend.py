@@ -27,6 +27,7 @@ Globus id never against the local service), and a wiped local state folder start
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import typing as t
 
@@ -196,7 +197,8 @@ class _LocalServiceAuthorizerMixin:
 
         try:
             found = local.status(self.info.state_dir)
-        except Exception:  # noqa: BLE001 - a 401 stays a 401 when the service is gone
+        except Exception as exc:  # noqa: BLE001 - a 401 stays a 401 when the service is gone
+            logging.getLogger(__name__).debug("local service status unknown (%s)", type(exc).__name__)
             return False
         if found is None or found.secret == self.info.secret:
             return False
@@ -251,7 +253,8 @@ def _relocate(client: t.Any) -> bool:
     info, api, suffix = client._gj_local
     try:
         found = local.ensure_running(info.state_dir)
-    except Exception:  # noqa: BLE001 - the original network error is what the caller sees
+    except Exception as exc:  # noqa: BLE001 - the original network error is what the caller sees
+        logging.getLogger(__name__).debug("local service restart failed (%s)", type(exc).__name__)
         return False
     if found.base_url == info.base_url and found.secret == info.secret:
         return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import logging
 import re
 import shlex
 import typing as t
@@ -398,7 +399,9 @@ class GladierMagics(Magics):
 
         try:
             return DollarFormatter().vformat(text, args=[], kwargs=self._shell.user_ns)
-        except Exception:  # noqa: BLE001 - like IPython: what does not expand stays as written
+        except Exception as exc:  # noqa: BLE001 - like IPython: what does not expand stays as written
+            # the type only: the line may hold the user's secrets
+            logging.getLogger(__name__).debug("$-expansion failed (%s)", type(exc).__name__)
             return text
 
     @staticmethod

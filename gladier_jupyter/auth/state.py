@@ -78,7 +78,8 @@ def _local_identity() -> str:
             return "local user"
         client = backend.local_client(globus_sdk.AuthClient, info, "auth")
         return str(client.userinfo().get("preferred_username") or "local user")
-    except Exception:  # noqa: BLE001 - the name is decoration; never fail the widget on it
+    except Exception as exc:  # noqa: BLE001 - the name is decoration; never fail the widget on it
+        log.debug("the local user's name is unavailable (%s)", type(exc).__name__)
         return "local user"
 
 

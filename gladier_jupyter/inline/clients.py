@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import types
 import typing as t
 
@@ -52,7 +53,8 @@ def _names_of(user_ns: dict[str, t.Any], test: t.Callable[[t.Any], bool]) -> lis
         try:
             if test(value):
                 names.append(key)
-        except Exception:  # noqa: BLE001 - odd objects in a namespace are simply not tools
+        except Exception:  # odd objects in a namespace are simply not tools
+            logging.getLogger(__name__).debug("%s: not a tool or client", key, exc_info=True)
             continue
     return sorted(names)
 

@@ -321,7 +321,7 @@ class WorkerPool:
         try:
             self._worker(slot)
         except Exception:  # noqa: BLE001 - retried when a job arrives
-            pass
+            log.warning("A Compute worker did not start ahead of the first job; retrying then.")
         finally:
             self._first_ready.set()
         while True:
