@@ -160,6 +160,13 @@ def _compile(text: str) -> Path:
         raise JSONPathError(
             f"JSONPath {_short(text)} is ill-formed ({detail or type(exc).__name__}); write it like "
             "'$.input.name' or '$.Step.details.result[0]'.") from None
+    if _has_regex_filter(tree):
+        # jsonpath-ng runs '=~' with Python's backtracking re: '(x+x+)+y' takes exponential
+        # time on the engine's thread. Refused, as the check did before one parser served both.
+        raise JSONPathError(
+            f"JSONPath {_short(text)} uses a regular-expression filter (=~), which flows may not "
+            "use (a pattern can take exponential time); compare with ==, !=, <, > or use a .= "
+            "expression instead.")
     parts = _flatten(tree)
     leading: list[str | int] = []
     for node in parts or []:
@@ -169,6 +176,22 @@ def _compile(text: str) -> Path:
         leading.append(step)
     steps = tuple(leading) if parts is not None and len(leading) == len(parts) else None
     return Path(text=text, tree=tree, steps=steps, leading=tuple(leading))
+
+
+def _has_regex_filter(node: t.Any, depth: int = 0) -> bool:
+    """True if the parsed path holds a ``=~`` filter anywhere (bounded walk)."""
+    if depth > 200:
+        return True  # deeper than any path a person writes: refuse rather than recurse on
+    if getattr(node, "op", None) == "=~":
+        return True
+    children: list[t.Any] = []
+    for value in vars(node).values() if hasattr(node, "__dict__") else ():
+        if isinstance(value, (list, tuple)):
+            children.extend(value)
+        else:
+            children.append(value)
+    return any(_has_regex_filter(c, depth + 1) for c in children
+               if hasattr(c, "__dict__") and type(c).__module__.startswith("jsonpath_ng"))
 
 
 def compile_path(text: t.Any) -> Path:

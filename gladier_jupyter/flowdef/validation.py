@@ -3,7 +3,10 @@ warn about, each with a path and a fix."""
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import itertools
+import re
 import typing as t
 
 from gladier_jupyter.errors import GladierJupyterUsageError
@@ -13,8 +16,12 @@ from gladier_jupyter.flowdef.language import (
     _TYPE_TESTS,
     _VALUE_COMPARATORS,
     _WAIT_FIELDS,
+    CATCH_FIELDS,
     CHOICE_COMPARATORS,
+    MAX_WAIT_SECONDS,
+    STATE_FIELDS,
     STATE_TYPES,
+    TOP_LEVEL_FIELDS,
     Problem,
 )
 from gladier_jupyter.flowdef.paths import _key, parse_jsonpath, state_path
@@ -40,6 +47,13 @@ def validate(definition: t.Any) -> list[Problem]:
             "object; give a dict with 'StartAt' and 'States'.", "$")
         return problems
 
+    for field in definition:
+        if field not in TOP_LEVEL_FIELDS:
+            add("unknown_field", f"The flow definition has the field {_clip_repr(field)}, which a "
+                f"flow definition cannot have (only {list(TOP_LEVEL_FIELDS)}){_near(field, TOP_LEVEL_FIELDS)}.",
+                _key("$", field) if isinstance(field, str) else "$")
+    _check_comment(definition, "$", None, "The flow definition", add)
+
     states = definition.get("States")
     if not isinstance(states, dict) or not states:
         what = "missing" if states is None else f"{type(states).__name__} {states!r}"[:80]
@@ -62,14 +76,15 @@ def validate(definition: t.Any) -> list[Problem]:
         reachable = _reachable(start, states)
         for name in states:
             if name not in reachable:
+                # a warning: Globus deploys such a flow (its schema has no reachability rule)
                 add("unreachable", f"State {name!r} is unreachable: no Next, Choice, Default or "
                     "Catch leads to it from StartAt; link it in or remove it.",
-                    state_path(name), name)
+                    state_path(name), name, "warning")
         terminals = [n for n in reachable if _is_terminal(states[n])]
         if not terminals:
             add("no_end", "No state reachable from StartAt ends the flow (none has "
                 "'End': true or is a Fail state); mark the last state with 'End': true.",
-                "$.States")
+                "$.States", None, "warning")
         else:
             can_end = _can_end(states)
             for name in states:
@@ -182,9 +197,9 @@ def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., 
         if field in state and state[field] is not None:
             _check_path(state[field], state_path(name, field), name, add, f"has {field}",
                         reference=field == "ResultPath")
-    if "OutputPath" in state:
-        add("bad_field", f"State {name!r} sets OutputPath, which Globus flows do not allow; "
-            "use ResultPath.", state_path(name, "OutputPath"), name, "warning")
+    if kind in STATE_FIELDS:
+        _check_fields(name, kind, state, add)
+    _check_comment(state, state_path(name, "Comment"), name, f"State {name!r}", add)
     params = state.get("Parameters")
     if isinstance(params, str):
         # gladier's FlowBuilder default ("$.input.") is a bare path string, not an object
@@ -208,14 +223,24 @@ def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., 
     if "Catch" in state:
         catchers = state["Catch"]
         if not isinstance(catchers, list):
-            add("bad_field", f"State {name!r} has Catch {catchers!r}; Catch must be a list.",
-                state_path(name, "Catch"), name)
+            add("bad_field", f"State {name!r} has Catch {_clip_repr(catchers)}; Catch must be a "
+                "list.", state_path(name, "Catch"), name)
+        elif not catchers:
+            add("bad_field", f"State {name!r} has Catch [], an empty list, which Globus refuses "
+                "(a Catch needs at least one entry); remove Catch or add an entry with "
+                "ErrorEquals and Next.", state_path(name, "Catch"), name)
         else:
             for i, catcher in enumerate(catchers):
                 cpath = state_path(name, "Catch", i)
                 if not isinstance(catcher, dict):
                     add("bad_field", f"State {name!r}: Catch[{i}] is not an object.", cpath, name)
                     continue
+                for field in catcher:
+                    if field not in CATCH_FIELDS:
+                        add("unknown_field", f"State {name!r}: Catch[{i}] has the field "
+                            f"{_clip_repr(field)}, which a Catch entry cannot have (only "
+                            f"{list(CATCH_FIELDS)}){_near(field, CATCH_FIELDS)}.",
+                            _key(cpath, field) if isinstance(field, str) else cpath, name)
                 errs = catcher.get("ErrorEquals")
                 if not isinstance(errs, list) or not errs or not all(
                         isinstance(e, str) for e in errs):
@@ -242,6 +267,21 @@ def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., 
         if wait is not None and (isinstance(wait, bool) or not isinstance(wait, int) or wait < 0):
             add("bad_field", f"Action state {name!r} has WaitTime {wait!r}; WaitTime is a "
                 "whole number of seconds.", state_path(name, "WaitTime"), name)
+        if "InputPath" not in state and "Parameters" not in state:
+            add("missing_field", f"Action state {name!r} has neither 'Parameters' nor "
+                "'InputPath', and Globus needs one of them to build the action's body; add "
+                "'Parameters' (e.g. {}) or 'InputPath' (e.g. '$.input').",
+                state_path(name, "Parameters"), name)
+        elif "InputPath" in state and "Parameters" in state:
+            add("input_path_and_parameters", f"Action state {name!r} has both 'InputPath' and "
+                "'Parameters'; Globus's published flow schema lets an Action have only one "
+                "(here InputPath applies first, then Parameters); keep one to be safe.",
+                state_path(name, "InputPath"), name, "warning")
+        run_as = state.get("RunAs")
+        if run_as is not None and (not isinstance(run_as, str) or not run_as):
+            add("bad_field", f"Action state {name!r} has RunAs {_clip_repr(run_as)}; RunAs is a "
+                "role name string such as 'User', 'Flow' or 'Curator'.",
+                state_path(name, "RunAs"), name)
         for field in ("ExceptionOnActionFailure",):
             if field in state and not isinstance(state[field], bool):
                 add("bad_field", f"Action state {name!r} has {field} {state[field]!r}; it must "
@@ -255,10 +295,20 @@ def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., 
         for field in ("SecondsPath", "TimestampPath"):
             if field in state:
                 _check_path(state[field], state_path(name, field), name, add, f"has {field}")
-        if "Seconds" in state and (isinstance(state["Seconds"], bool) or not isinstance(
-                state["Seconds"], (int, float)) or state["Seconds"] < 0):
-            add("bad_field", f"Wait state {name!r} has Seconds {state['Seconds']!r}; it must "
-                "be a non-negative number.", state_path(name, "Seconds"), name)
+        if "Seconds" in state:
+            _check_seconds(name, state["Seconds"], add)
+        if "Timestamp" in state and not _is_timestamp(state["Timestamp"]):
+            add("bad_timestamp", f"Wait state {name!r} has Timestamp "
+                f"{_clip_repr(state['Timestamp'])}, which is not an RFC 3339 date-time; write "
+                "it like '2026-01-31T12:00:00Z' (uppercase T and Z, or an offset like +02:00).",
+                state_path(name, "Timestamp"), name)
+    elif kind == "Pass":
+        if "Result" in state and not isinstance(state["Result"], dict):
+            # a warning: flows_schema.json gives Result "type": "object", but the Pass
+            # States page is silent and the engine places any JSON value at ResultPath
+            add("bad_field", f"Pass state {name!r} has Result {_clip_repr(state['Result'])}, "
+                "not an object; Globus's published flow schema wants an object, so wrap it, "
+                "e.g. {\"value\": ...}.", state_path(name, "Result"), name, "warning")
     elif kind == "Fail":
         for field in ("Cause", "Error"):
             if field in state and not isinstance(state[field], str):
@@ -345,7 +395,12 @@ def _validate_rule(name: str, rule: t.Any, rpath: str, add: t.Callable[..., None
             expected = _VALUE_COMPARATORS[op]
             if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
                 add("bad_rule", f"Choice state {name!r}: {op} at {rpath} compares with "
-                    f"{value!r}, which is not a {_type_name(expected)}.", _key(rpath, op), name)
+                    f"{_clip_repr(value)}, which is not a {_type_name(expected)}.",
+                    _key(rpath, op), name)
+            elif op.startswith("Timestamp") and not _is_timestamp(value):
+                add("bad_timestamp", f"Choice state {name!r}: {op} at {rpath} compares with "
+                    f"{_clip_repr(value)}, which is not an RFC 3339 date-time; write it like "
+                    "'2026-01-31T12:00:00Z'.", _key(rpath, op), name)
 
 
 def _type_name(expected: t.Any) -> str:
@@ -354,3 +409,90 @@ def _type_name(expected: t.Any) -> str:
     if expected is str:
         return "string"
     return "number"
+
+
+# Fields refused with a reason of their own (the rest: "not a field of a <Type> state").
+_FIELD_FIXES = {
+    "OutputPath": "OutputPath is not allowed in a flow definition; use ResultPath to say where "
+                  "the state's result goes",
+    "Retry": "Globus flows have no Retry; Catch the error and loop back through a Choice, or "
+             "raise the action's WaitTime",
+    "ResultSelector": "Globus flows have no ResultSelector; pick parts of the result with a "
+                      "following Pass or ExpressionEval state's Parameters",
+    "RunAs": "RunAs is a property of an Action state only; move it to the Action state that "
+             "should run as that role, or remove it",
+    "Catch": "only Action states catch errors; remove Catch, or move the work into an Action",
+    "InputPath": "an ExpressionEval state reads the whole run data; remove InputPath and name "
+                 "the full paths in its expressions",
+    "TimeoutSeconds": "Globus flows have no TimeoutSeconds; an Action state's WaitTime bounds "
+                      "how long it waits",
+}
+
+
+def _near(field: t.Any, allowed: t.Sequence[str]) -> str:
+    """', did you mean ...' for a misspelt field name (difflib's near misses), or ''."""
+    if not isinstance(field, str) or len(field) > 200:
+        return ""
+    match = difflib.get_close_matches(field, allowed, n=1, cutoff=0.75)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def _check_fields(name: str, kind: str, state: dict, add: t.Callable[..., None]) -> None:
+    allowed = STATE_FIELDS[kind]
+    for field in state:
+        if field in allowed or (kind in ("Choice", "Fail") and field in ("Next", "End")):
+            continue  # Next/End on Choice and Fail: refused by their own rule
+        where = state_path(name, field) if isinstance(field, str) else state_path(name)
+        shown = _clip_repr(field)
+        if isinstance(field, str) and field in _FIELD_FIXES:
+            fix = _FIELD_FIXES[field]
+        else:
+            near = _near(field, allowed)
+            fix = (f"{near[2:]} (the fields of a {kind} state: {', '.join(allowed)})" if near
+                   else f"remove it (the fields of a {kind} state: {', '.join(allowed)})")
+        add("unknown_field", f"{kind} state {name!r} has the field {shown}, which Globus "
+            f"refuses on a {kind} state; {fix}.", where, name)
+
+
+def _check_comment(obj: dict, where: str, name: str | None, what: str,
+                   add: t.Callable[..., None]) -> None:
+    # null is let through: gladier's flow builder writes "Comment": null on every state
+    if obj.get("Comment") is not None and not isinstance(obj["Comment"], str):
+        path = where if where.endswith("Comment") else _key(where, "Comment")
+        add("bad_field", f"{what} has Comment {_clip_repr(obj['Comment'])}, a "
+            f"{type(obj['Comment']).__name__}; a Comment is a string.", path, name)
+
+
+def _check_seconds(name: str, seconds: t.Any, add: t.Callable[..., None]) -> None:
+    where = state_path(name, "Seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (
+            0 <= seconds <= MAX_WAIT_SECONDS):
+        add("bad_field", f"Wait state {name!r} has Seconds {_clip_repr(seconds)}; Seconds is a "
+            f"whole number from 0 to {MAX_WAIT_SECONDS} (one year); use SecondsPath to read it "
+            "from the input.", where, name)
+    elif isinstance(seconds, float):
+        # a warning: Globus's schema gives Seconds "type": "integer", but short fractional
+        # waits keep local tests fast and the engine honours them
+        add("bad_field", f"Wait state {name!r} has Seconds {seconds!r}, not a whole number; "
+            f"Globus's published flow schema wants an integer, so use {max(1, round(seconds))} "
+            "on Globus.", where, name, "warning")
+
+
+# RFC 3339 date-time with the States Language's restrictions: "an uppercase T must separate
+# date and time, and an uppercase Z must denote that a numeric time zone offset is not present"
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _is_timestamp(value: t.Any) -> bool:
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        return False
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    if "." in text:  # fromisoformat takes at most 6 fraction digits before 3.11
+        head, _, rest = text.partition(".")
+        digits = re.match(r"\d+", rest)
+        text = head + "." + (digits.group(0) + "000000")[:6] + rest[digits.end():] if digits else text
+    try:
+        dt.datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

@@ -48,6 +48,13 @@ LARGEST_BODY = 64 * 1024 * 1024
 #: An oversized body from the user's own client is read and dropped (never kept) up to
 #: this size so the client sees the 413; a larger one is answered at once.
 DRAIN_LIMIT = 256 * 1024 * 1024
+#: A request without the secret announcing at most this many bytes is read to its end (and
+#: thrown away, never kept) before its 401: over TLS, a client still sending when the server
+#: closes sees a broken connection instead of the answer (a kernel holding a secret from
+#: before a restart must see the 401 and look the service up again). Larger ones are
+#: answered at once and closed.
+UNAUTHENTICATED_DRAIN_LIMIT = 4 * 1024 * 1024
+UNAUTHENTICATED_BODY_TIMEOUT = 10.0
 
 
 def _connection_limit() -> int:
@@ -199,6 +206,13 @@ class _Refusal(tornado.httputil.HTTPMessageDelegate):
         return None
 
 
+def _content_length(request: tornado.httputil.HTTPServerRequest) -> int:
+    try:
+        return max(0, int(request.headers.get("Content-Length", "0")))
+    except ValueError:
+        return 0
+
+
 class GatedApplication(tornado.web.Application):
     """The service's application: credentials and body caps checked on the headers."""
 
@@ -223,6 +237,12 @@ class GatedApplication(tornado.web.Application):
         drain = False
         if credential is None:
             error = api.unauthenticated()
+            length = _content_length(request)
+            if 0 < length <= UNAUTHENTICATED_DRAIN_LIMIT:
+                drain = True
+                with contextlib.suppress(AttributeError):
+                    connection.set_max_body_size(length)  # type: ignore[union-attr]
+                    connection.set_body_timeout(UNAUTHENTICATED_BODY_TIMEOUT)  # type: ignore[union-attr]
         else:
             error, length = self._too_large(request, api)
             if error is not None and credential == "secret" and length <= DRAIN_LIMIT:
