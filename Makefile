@@ -61,6 +61,7 @@ lab: install
 test: install-test chromium
 	$(VENV)/bin/ruff check gladier_jupyter tests bench
 	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
 	npm run --silent typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -71,11 +72,12 @@ test-unit: lint
 lint: install-test
 	$(VENV)/bin/ruff check gladier_jupyter tests bench
 	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
 	npm run --silent typecheck
 
 bench: install-bench
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) .import_linter_cache node_modules gladier_jupyter/static/*.js gladier_jupyter/static/*.css test-artifacts \
+	rm -rf $(VENV) .import_linter_cache .mypy_cache node_modules gladier_jupyter/static/*.js gladier_jupyter/static/*.css test-artifacts \
 		gladier_jupyter/labextension labextension/plugin-build/lib

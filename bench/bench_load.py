@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import median_ms, report, time_fresh_process  # noqa: E402
+from _util import median_ms, report, time_fresh_process
 
 
 def main(repeat: int = 15) -> None:

@@ -27,6 +27,7 @@ Globus id never against the local service), and a wiped local state folder start
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import typing as t
 
@@ -196,7 +197,8 @@ class _LocalServiceAuthorizerMixin:
 
         try:
             found = local.status(self.info.state_dir)
-        except Exception:  # noqa: BLE001 - a 401 stays a 401 when the service is gone
+        except Exception as exc:  # noqa: BLE001 - a 401 stays a 401 when the service is gone
+            logging.getLogger(__name__).debug("local service status unknown (%s)", type(exc).__name__)
             return False
         if found is None or found.secret == self.info.secret:
             return False
@@ -207,7 +209,7 @@ class _LocalServiceAuthorizerMixin:
 _AUTHORIZER_CLASS: list[type] = []
 
 
-def _LocalServiceAuthorizer(info: ServiceInfo) -> t.Any:  # noqa: N802 - used as a class
+def _LocalServiceAuthorizer(info: ServiceInfo) -> t.Any:  # used as a class
     """A globus-sdk authorizer of the local service ``info`` (built lazily: globus-sdk is
     imported on first use, so ``%load_ext`` stays instant)."""
     if not _AUTHORIZER_CLASS:
@@ -219,7 +221,7 @@ def _LocalServiceAuthorizer(info: ServiceInfo) -> t.Any:  # noqa: N802 - used as
     return _AUTHORIZER_CLASS[0](info)
 
 
-def _local_client_class(cls: type) -> type:
+def _local_client_class(cls: type[globus_sdk.BaseClient]) -> type:
     """``cls`` with a ``request`` that follows the local service to its new port."""
     import globus_sdk
 
@@ -251,7 +253,8 @@ def _relocate(client: t.Any) -> bool:
     info, api, suffix = client._gj_local
     try:
         found = local.ensure_running(info.state_dir)
-    except Exception:  # noqa: BLE001 - the original network error is what the caller sees
+    except Exception as exc:  # noqa: BLE001 - the original network error is what the caller sees
+        logging.getLogger(__name__).debug("local service restart failed (%s)", type(exc).__name__)
         return False
     if found.base_url == info.base_url and found.secret == info.secret:
         return False

@@ -15,6 +15,9 @@ import typing as t
 
 from gladier_jupyter.errors import GladierJupyterUsageError
 
+if t.TYPE_CHECKING:
+    import yaml
+
 __all__ = [
     "MAX_TEXT_CHARS",
     "MAX_DEPTH",
@@ -82,9 +85,13 @@ def _loader() -> type:
             finally:
                 self._depth -= 1
 
-    NoAliasLoader.add_constructor(
-        "tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+    NoAliasLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
     return NoAliasLoader
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    """A YAML timestamp stays the text it was written as (JSON has no dates either)."""
+    return str(loader.construct_yaml_str(node))
 
 
 def _clip(text: str, limit: int) -> str:

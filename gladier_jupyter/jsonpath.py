@@ -102,11 +102,11 @@ class Path:
                                      f"{type(cur).__name__} {_short(cur, 40)}, not an object "
                                      f"that could hold {step!r}.")
             if last:
-                cur[step] = value  # type: ignore[index]
+                cur[step] = value
             else:
                 if isinstance(cur, dict) and cur.get(step) is None:
                     cur[step] = {}
-                cur = cur[step]  # type: ignore[index]
+                cur = cur[step]
         return doc
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import logging
 import re
 import shlex
 import typing as t
@@ -18,6 +19,9 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from gladier_jupyter.errors import GladierJupyterUsageError
+
+if t.TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
 
 __all__ = ["GladierMagics"]
 
@@ -37,7 +41,7 @@ def _user_errors(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     return wrapper
 
 
-def _parse(magic: t.Callable[..., t.Any], line: str, name: str) -> t.Any:
+def _parse(magic: t.Any, line: str, name: str) -> t.Any:  # @magic_arguments adds .parser
     """``parse_argstring`` with shell quoting: ``--label 'Experiment 1'`` loses its quotes."""
     try:
         argv = shlex.split(line)
@@ -135,6 +139,14 @@ class GladierMagics(Magics):
             shell.set_hook("complete_command", _complete_client, str_key="%gladier_client")
             shell.set_hook("complete_command", _complete_run, str_key="%gladier_run")
 
+    @property
+    def _shell(self) -> InteractiveShell:
+        """The IPython shell the magics were registered with (``%load_ext`` gives one)."""
+        if self.shell is None:
+            raise UsageError("The gladier magics have no IPython shell; load them with "
+                             "%load_ext gladier_jupyter.")
+        return self.shell
+
     @magic_arguments()
     @argument("name", help="Name of the tool class to define.")
     @argument(
@@ -213,7 +225,7 @@ class GladierMagics(Magics):
             _, warnings = inline.make_definition_tool(
                 args.name,
                 cell,
-                self.shell.user_ns,
+                self._shell.user_ns,
                 required=args.required,
                 flow_input=flow_input,
                 transition_states=args.transition_states,
@@ -237,7 +249,7 @@ class GladierMagics(Magics):
             inline.make_tool(
                 args.name,
                 cell,
-                self.shell.user_ns,
+                self._shell.user_ns,
                 endpoint=args.endpoint,
                 action_url=args.action_url,
                 required=args.required,
@@ -248,7 +260,7 @@ class GladierMagics(Magics):
                 comment=args.comment,
             )
         except inline.CellRaised as err:
-            self.shell.showtraceback(err.exc_info)
+            self._shell.showtraceback(err.exc_info)
             raise UsageError(str(err)) from None
 
     @magic_arguments()
@@ -270,7 +282,7 @@ class GladierMagics(Magics):
         args = _parse(self.gladier_client, line, "gladier_client")
         from gladier_jupyter import inline
 
-        client = inline.make_client(args.name, args.tools, self.shell.user_ns, comment=args.comment)
+        client = inline.make_client(args.name, args.tools, self._shell.user_ns, comment=args.comment)
         if not args.no_preview:
             self.last_preview = _client_preview(client)
             _display(self.last_preview)
@@ -314,9 +326,9 @@ class GladierMagics(Magics):
         args = _parse(self.gladier_run, line, "gladier_run")
         from gladier_jupyter import inline
 
-        client = self.shell.user_ns.get(args.client)
+        client = self._shell.user_ns.get(args.client)
         if client is None or not inline.is_client(client):
-            known = ", ".join(inline.known_clients(self.shell.user_ns))
+            known = ", ".join(inline.known_clients(self._shell.user_ns))
             raise UsageError(
                 f"Unknown client {args.client!r}; known clients: "
                 f"{known or 'none yet (define one with %gladier_client)'}."
@@ -333,9 +345,9 @@ class GladierMagics(Magics):
         if problems:
             raise UsageError(f"The run was not started ({len(problems)} problems): {' '.join(problems)}")
         instance, run = inline.start_run(client, flow_input, label=args.label, tags=args.tags)
-        self.shell.user_ns["_"] = run
+        self._shell.user_ns["_"] = run
         if args.out:
-            self.shell.user_ns[args.out] = run
+            self._shell.user_ns[args.out] = run
         if not args.no_monitor:
             self.last_monitor = self._monitor(run, instance)
             _display(self.last_monitor)
@@ -360,12 +372,12 @@ class GladierMagics(Magics):
     def _lookup(self, node: ast.expr, text: str, what: str) -> t.Any:
         """``name``, ``name.attr`` or ``name['key']`` from the notebook, evaluating no code."""
         if isinstance(node, ast.Name):
-            if node.id not in self.shell.user_ns:
+            if node.id not in self._shell.user_ns:
                 raise UsageError(
                     f"{what} {text!r} is not defined in the notebook; pass a variable holding "
                     "{'input': {...}} or a literal."
                 )
-            return self.shell.user_ns[node.id]
+            return self._shell.user_ns[node.id]
         if isinstance(node, ast.Attribute) and not node.attr.startswith("_"):
             base = self._lookup(node.value, text, what)
             if hasattr(base, node.attr):
@@ -386,8 +398,10 @@ class GladierMagics(Magics):
         from IPython.utils.text import DollarFormatter
 
         try:
-            return DollarFormatter().vformat(text, args=[], kwargs=self.shell.user_ns)
-        except Exception:  # noqa: BLE001 - like IPython: what does not expand stays as written
+            return DollarFormatter().vformat(text, args=[], kwargs=self._shell.user_ns)
+        except Exception as exc:  # noqa: BLE001 - like IPython: what does not expand stays as written
+            # the type only: the line may hold the user's secrets
+            logging.getLogger(__name__).debug("$-expansion failed (%s)", type(exc).__name__)
             return text
 
     @staticmethod

@@ -164,7 +164,7 @@ def _get_json(url: str, api_token: str, timeout: float) -> tuple[t.Any, str]:
         url, headers={"Authorization": f"token {api_token}", "Accept": "application/json"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             return json.loads(resp.read() or b"{}"), ""
     except urllib.error.HTTPError as exc:
         return None, f"the hub API answered {exc.code} for {url}"

@@ -107,7 +107,7 @@ class GladierLoginManager(CallbackLoginManager):
             return
         try:
             show_login([base_scope(s) for s in scopes], self.session)
-        except Exception:  # noqa: BLE001 - without a front end the error message still says what to do
+        except Exception:  # without a front end the error message still says what to do
             log.debug("could not show the login widget", exc_info=True)
 
     def logout(self) -> int:

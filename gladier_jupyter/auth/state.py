@@ -78,7 +78,8 @@ def _local_identity() -> str:
             return "local user"
         client = backend.local_client(globus_sdk.AuthClient, info, "auth")
         return str(client.userinfo().get("preferred_username") or "local user")
-    except Exception:  # noqa: BLE001 - the name is decoration; never fail the widget on it
+    except Exception as exc:  # noqa: BLE001 - the name is decoration; never fail the widget on it
+        log.debug("the local user's name is unavailable (%s)", type(exc).__name__)
         return "local user"
 
 
@@ -143,7 +144,7 @@ class AuthSession:
         for cb in list(self._listeners):
             try:
                 alive = cb()
-            except Exception:  # noqa: BLE001 - a closed widget must not break login
+            except Exception:  # a closed widget must not break login
                 log.debug("login listener failed", exc_info=True)
                 continue
             if alive is False:  # its widget is gone
@@ -284,6 +285,8 @@ class AuthSession:
 
         from gladier_jupyter.auth.pkce import PkceLogin
 
+        if not tok.refresh_token:  # nothing to refresh with: never ask Globus with None
+            return None
         try:
             client = PkceLogin([], client_id=self._stored_client_id()).client
             resp = client.oauth2_refresh_token(tok.refresh_token)
@@ -419,7 +422,8 @@ class AuthSession:
         for scope in needed_list:
             cands = [(ts, tok) for ts in sets if (tok := ts.for_scope(scope))]
             live = [(ts, tok) for ts, tok in cands if not tok.expired()]
-            ts, tok = (live or cands or [(None, None)])[0]
+            pick = live or cands
+            ts, tok = pick[0] if pick else (None, None)
             held = mode == "local" or bool(live) or bool(
                 tok and (tok.refresh_token or (ts and ts.refreshable_by_hub))
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import pathlib
 import typing as t
@@ -103,7 +104,10 @@ class TokenStore:
             return None
         try:
             by_rs = self._storage().get_token_data_by_resource_server()
-        except Exception:  # noqa: BLE001 - a damaged file is the same as no login
+        except Exception as exc:  # noqa: BLE001 - a damaged file is the same as no login
+            # the type only: a message could quote the file's tokens
+            logging.getLogger(__name__).warning("The token file %s is unreadable (%s); no login "
+                                                "is loaded from it.", self.path, type(exc).__name__)
             return None
         if not by_rs:
             return None
@@ -184,7 +188,9 @@ class TokenStore:
         try:
             # read without the identity check: a file mixing identities is cleared too
             by_rs = storage.get_token_data_by_resource_server()
-        except Exception:  # noqa: BLE001 - a damaged file holds nothing to revoke
+        except Exception as exc:  # noqa: BLE001 - a damaged file holds nothing to revoke
+            logging.getLogger(__name__).warning("The token file %s is unreadable (%s); nothing "
+                                                "to revoke in it.", self.path, type(exc).__name__)
             return []
         removed = [_token(rs, data) for rs, data in by_rs.items()]
         for rs in by_rs:

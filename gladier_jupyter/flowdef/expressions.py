@@ -208,7 +208,7 @@ def expression_paths(expr: str) -> list[str]:
                     cur = cur.value
                 elif isinstance(cur, ast.Subscript) and isinstance(cur.slice, ast.Constant):
                     value = cur.slice.value
-                    parts.append(value if isinstance(value, str) else f"[{value}]")
+                    parts.append(value if isinstance(value, str) else f"[{value!r}]")
                     cur = cur.value
                 else:
                     break

@@ -45,7 +45,7 @@ def _walk_rule(rule: t.Any, path: str) -> t.Iterator[tuple[str, str, t.Any]]:
             yield op, _key(path, op), val
 
 
-def transitions(state: dict) -> list[tuple[str, str, t.Any]]:
+def transitions(state: t.Any) -> list[tuple[str, str, t.Any]]:
     """Every (kind, field path relative to the state, target) transition out of a state.
 
     kind is 'next', 'choice', 'default' or 'catch'; field path is like ``Choices[0].Next``.

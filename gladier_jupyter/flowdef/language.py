@@ -14,7 +14,7 @@ STATE_TYPES = frozenset({"Action", "Pass", "Choice", "Wait", "Fail", "Expression
                          # Flows Web Inputs (globus/globus-flows-examples, web_input_examples/)
                          "CreateWebInput", "AwaitWebInput"})
 
-_VALUE_COMPARATORS = {
+_VALUE_COMPARATORS: dict[str, type | tuple[type, ...]] = {
     "BooleanEquals": bool,
     "NumericEquals": (int, float),
     "NumericGreaterThan": (int, float),

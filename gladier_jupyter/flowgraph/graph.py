@@ -139,7 +139,7 @@ class FlowGraph:
         if stype == "Action":
             kind, caption = _action_kind(state.get("ActionUrl"))
             if kind == "compute":
-                functions = []
+                functions: list[dict[str, t.Any]] = []
                 for key in _function_refs(state.get("Parameters")):
                     fname = _function_name(key)
                     known = self._source.functions.get(fname)

@@ -125,7 +125,7 @@ def _layout(model: dict) -> dict[str, t.Any]:
             raw = raw[::-1]
         return raw
 
-    edges_out = {}
+    edges_out: dict[str, dict[str, t.Any]] = {}
     side = max((n["x"] + n["w"] / 2 for n in nodes_out.values()), default=0) + 24
     for e in model["edges"]:
         a, b = nodes_out[e["source"]], nodes_out[e["target"]]
@@ -155,7 +155,7 @@ def _layout(model: dict) -> dict[str, t.Any]:
                 pts = [(a["x"], a["y"])] + raw[1:-1] + [(b["x"], b["y"])]
             pts[0] = _clip_to_box(pts[0], pts[1], a)
             pts[-1] = _clip_to_box(pts[-1], pts[-2], b)
-        out = {"points": [(round(x, 1), round(y, 1)) for x, y in pts]}
+        out: dict[str, t.Any] = {"points": [(round(x, 1), round(y, 1)) for x, y in pts]}
         if label_at is not None:
             out["label_at"] = (round(label_at[0], 1), round(label_at[1], 1))
         edges_out[e["id"]] = out

@@ -6,12 +6,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import logging
 import pathlib
 import typing as t
 
 from gladier_jupyter import flowdef, flowtext
 from gladier_jupyter.errors import GladierJupyterUsageError
 from gladier_jupyter.flowdef import Problem
+
+log = logging.getLogger(__name__)
 
 __all__ = ["load_definition"]
 
@@ -100,19 +103,22 @@ def _describe_tools(source: _Source, tools: list[t.Any]) -> None:
             source.defaults.setdefault(f"{fn.__name__}_function_id", "function id")
         try:
             flow_input = tool.get_flow_input() if hasattr(tool, "get_flow_input") else {}
-        except Exception:  # a broken tool still gets drawn; gladier reports it at run time
+        except Exception:  # the user's tool code: a broken tool still gets drawn
+            log.debug("tool %s: get_flow_input() failed", name, exc_info=True)
             flow_input = getattr(tool, "flow_input", {}) or {}
         for key in flow_input or {}:
             source.defaults.setdefault(key, f"{name}.flow_input")
         try:
             required = tool.get_required_input() if hasattr(tool, "get_required_input") else []
-        except Exception:
+        except Exception:  # the user's tool code, as above
+            log.debug("tool %s: get_required_input() failed", name, exc_info=True)
             required = getattr(tool, "required_input", []) or []
         for key in required or []:
             source.required.setdefault(key, []).append(name)
         try:
             tool_def = tool.get_flow_definition()
-        except Exception:
+        except Exception:  # the user's tool code, as above
+            log.debug("tool %s: get_flow_definition() failed", name, exc_info=True)
             tool_def = getattr(tool, "flow_definition", None)
         states = tool_def.get("States") if isinstance(tool_def, dict) else None
         for state in states or {}:
@@ -159,7 +165,7 @@ def _from_gladier(x: t.Any) -> _Source:
         cls = type(x)
     if isinstance(cls, type) and issubclass(cls, gladier.GladierBaseClient):
         # Never run the client's __init__: it builds login and service managers.
-        client = x if isinstance(x, gladier.GladierBaseClient) else cls.__new__(cls)
+        client = x if isinstance(x, gladier.GladierBaseClient) else object.__new__(cls)
         client._tools = getattr(client, "_tools", None)
         source = _Source(None, name=cls.__name__, is_gladier=True)
         tools = list(client.tools)
@@ -168,7 +174,7 @@ def _from_gladier(x: t.Any) -> _Source:
         if modifiers is None and isinstance(static, (dict, str)):
             try:
                 source.definition = client.get_flow_definition()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the user's client code; its error is named
                 raise GladierJupyterUsageError(
                     f"Client {cls.__name__!r} has an unusable flow_definition ({exc}); set it "
                     "to a definition dict or decorate the class with @generate_flow_definition."
@@ -181,7 +187,7 @@ def _from_gladier(x: t.Any) -> _Source:
                 source.definition = combine_tool_flows(client, modifiers or {})
             except StateNameConflict:
                 source.definition = _tolerant_chain(tools)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the user's tools' code; its error is named
                 raise GladierJupyterUsageError(
                     f"Client {cls.__name__!r}'s tools do not chain into a flow ({exc}); give "
                     "every tool a flow_definition or compute functions."

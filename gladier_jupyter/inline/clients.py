@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import types
 import typing as t
 
@@ -52,7 +53,8 @@ def _names_of(user_ns: dict[str, t.Any], test: t.Callable[[t.Any], bool]) -> lis
         try:
             if test(value):
                 names.append(key)
-        except Exception:  # noqa: BLE001 - odd objects in a namespace are simply not tools
+        except Exception:  # odd objects in a namespace are simply not tools
+            logging.getLogger(__name__).debug("%s: not a tool or client", key, exc_info=True)
             continue
     return sorted(names)
 
@@ -188,13 +190,12 @@ def client_flow_definition(client: t.Any) -> dict[str, t.Any]:
     target = _unwrap(client)
     if not isinstance(target, type):
         return copy.deepcopy(target.get_flow_definition())
-    bare = target.__new__(target)
+    bare: t.Any = object.__new__(target)  # no __init__: it would build login and service managers
     bare._tools = None
+    static = getattr(target, "flow_definition", None)
     try:
-        if getattr(client, "__wrapped__", None) is target or not isinstance(
-            getattr(target, "flow_definition", None), dict
-        ):
+        if getattr(client, "__wrapped__", None) is target or not isinstance(static, dict):
             return combine_tool_flows(bare, {})
-        return copy.deepcopy(target.flow_definition)
+        return copy.deepcopy(static)
     except GladierException as err:
         raise _usage(f"Client {target.__name__!r}: gladier could not build its flow: {err}") from None

@@ -33,7 +33,7 @@ def parse_definition(name: str, text: str) -> dict[str, t.Any]:
 
         try:
             # Safe and without aliases: a few lines of aliases can stand for gigabytes.
-            value = yaml.load(  # noqa: S506 - a SafeLoader subclass
+            value = yaml.load(  # a SafeLoader subclass
                 text, Loader=flowtext.yaml_loader(f"The flow definition of tool {name!r}"))
         except yaml.YAMLError as err:
             mark = getattr(err, "problem_mark", None)

@@ -173,8 +173,8 @@ def make_tool(
     v3 = url == COMPUTE_V3_URL
     filename = _register_source(name, padded)
     try:
-        exec(compile(padded, filename, "exec"), user_ns)  # noqa: S102 - the user's own cell
-    except Exception as err:
+        exec(compile(padded, filename, "exec"), user_ns)  # the user's own cell
+    except Exception as err:  # noqa: BLE001 - whatever the user's cell raises is reported
         tb = err.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != filename:
             tb = tb.tb_next

@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     from gladier_jupyter import local
 
     if args.command == "start":
-        info = local.ensure_running(state_dir)
-        print(f"running: {info.base_url} (pid {info.pid}, state {info.state_dir})")
+        started = local.ensure_running(state_dir)
+        print(f"running: {started.base_url} (pid {started.pid}, state {started.state_dir})")
         return 0
     if args.command == "stop":
         print("stopped" if local.stop(state_dir) else "not running")

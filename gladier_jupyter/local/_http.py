@@ -186,7 +186,7 @@ class ApiHandler(tornado.web.RequestHandler):
         if isinstance(value, tornado.web.HTTPError):
             return
         log.error("Uncaught exception in %s %s", self.request.method, short_path(self.request.path),
-                  exc_info=(typ, value, tb))
+                  exc_info=value)
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, ApiError):

@@ -57,16 +57,6 @@ def build_context(state_dir: pathlib.Path, port: int = 0) -> ServiceContext:
     return ServiceContext(state_dir=state_dir, secret=process.new_secret(state_dir))
 
 
-def _plugged_api(name: str) -> t.Any | None:
-    try:
-        return importlib.import_module(f"gladier_jupyter.local.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == f"gladier_jupyter.local.{name}"):
-            log.warning("The %s API is not available in this build.", name)
-            return None
-        raise
-
-
 def _routes_of(pkg: t.Any, ctx: ServiceContext) -> list[tuple[str, type, dict]]:
     routes = getattr(pkg, "routes", None)
     if routes is not None and not callable(routes):  # the ``routes`` submodule
@@ -92,11 +82,7 @@ def make_app(ctx: ServiceContext) -> _gate.GatedApplication:
     ctx.services["flows"] = flows_api.make_service(ctx)
     mount("flows", flows_api.routes(ctx), flows_api.FlowsError)
     for name in _PLUGGED_APIS:
-        pkg = _plugged_api(name)
-        if pkg is None or not callable(getattr(pkg, "make_service", None)):
-            if pkg is not None:
-                log.warning("The %s API package has no make_service(); not mounted.", name)
-            continue
+        pkg = importlib.import_module(f"gladier_jupyter.local.{name}")
         ctx.services[name] = pkg.make_service(ctx)
         mount(name, _routes_of(pkg, ctx), getattr(pkg, "error_class", ApiError))
 

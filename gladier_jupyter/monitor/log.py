@@ -64,9 +64,10 @@ class LogReader:
             data = response_data(page)
             entries = list(data.get("entries") or [])
             if restarted:
-                entries = self._skip_known(entries, data)
-                if entries is None:
+                unseen = self._skip_known(entries, data)
+                if unseen is None:
                     continue
+                entries = unseen
             if len(entries) < self._seen_on_page:
                 # The page got shorter: the service re-paged; re-read from the start.
                 if restarted:

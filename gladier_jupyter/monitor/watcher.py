@@ -9,6 +9,8 @@ import time
 import typing as t
 import weakref
 
+import globus_sdk
+
 from gladier_jupyter.monitor.log import LogReader, http_status, response_data
 from gladier_jupyter.monitor.model import RunModel
 from gladier_jupyter.monitor.policy import GLOBUS_POLICY, LOCAL_POLICY, PollPolicy, is_local_client
@@ -180,7 +182,7 @@ class RunWatcher:
             self.finish_if_ended()
             delay = self.policy.next_delay(self._delay, changed)
             self._delay = delay
-        except Exception as err:  # every failure is reported, none kills the loop
+        except Exception as err:  # noqa: BLE001 - every failure is reported, none kills the loop
             kind, message, retry_after = classify_error(err)
             self._failures += 1
             if kind == "auth":
@@ -297,7 +299,7 @@ def fetch_definition(flows_client: t.Any, run_id: str, flow_id: t.Any,
         data = response_data(flows_client.get_run_definition(run_id))
         if isinstance(data.get("definition"), dict):
             return copy.deepcopy(data["definition"])
-    except Exception as err:
+    except (globus_sdk.GlobusError, OSError) as err:
         if http_status(err) in {401, 403}:
             raise
     if not flow_id:
@@ -305,7 +307,7 @@ def fetch_definition(flows_client: t.Any, run_id: str, flow_id: t.Any,
             if on_request:
                 on_request()
             flow_id = response_data(flows_client.get_run(run_id)).get("flow_id")
-        except Exception:
+        except (globus_sdk.GlobusError, OSError):
             return None
     if flow_id:
         try:
@@ -314,6 +316,6 @@ def fetch_definition(flows_client: t.Any, run_id: str, flow_id: t.Any,
             data = response_data(flows_client.get_flow(flow_id))
             if isinstance(data.get("definition"), dict):
                 return copy.deepcopy(data["definition"])
-        except Exception:
+        except (globus_sdk.GlobusError, OSError):
             return None
     return None

@@ -9,6 +9,7 @@ Everything here blocks (globus-sdk is synchronous): the handlers call it on a th
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 import typing as t
@@ -253,7 +254,8 @@ def graph_model(definition: dict[str, t.Any] | None) -> dict[str, t.Any]:
 
     try:
         model = FlowGraph.build(definition).model
-    except Exception:  # noqa: BLE001 - the graph is an extra: log and timeline still show
+    except Exception:  # the graph is an extra: log and timeline still show
+        logging.getLogger(__name__).warning("the run's flow could not be drawn", exc_info=True)
         return {}
     return model if isinstance(model, dict) else {}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 import traitlets
 
 from gladier_jupyter.widgets._base import GladierWidget
@@ -17,7 +19,7 @@ class BackendBadge(GladierWidget):
     backend = traitlets.Unicode("local").tag(sync=True)
     detail = traitlets.Unicode("").tag(sync=True)
 
-    def _repr_mimebundle_(self, **kwargs: object):  # type: ignore[override]
+    def _repr_mimebundle_(self, **kwargs: t.Any):
         bundle = super()._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
         data = dict(data)

@@ -175,7 +175,7 @@ class Login(GladierWidget):
         exp = f"; expires {self.expires_at}" if self.expires_at else ""
         return f"Globus login: {self.status}{who}{via}; {held}/{len(self.scopes)} scopes held{exp}"
 
-    def _repr_mimebundle_(self, **kwargs: object):  # type: ignore[override]
+    def _repr_mimebundle_(self, **kwargs: t.Any):
         bundle = super()._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
         data = dict(data)

@@ -8,6 +8,7 @@ the polling. It replaces gladier's blocking ``progress()``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import typing as t
 import uuid
@@ -25,6 +26,8 @@ from gladier_jupyter.widgets.run_inputs import (
     _short_error,
 )
 from gladier_jupyter.widgets.run_snapshot import snapshot_html
+
+log = logging.getLogger(__name__)
 
 __all__ = ["RunMonitor"]
 
@@ -59,11 +62,11 @@ class RunMonitor(GladierWidget):
     message = traitlets.Unicode("").tag(sync=True)
     graph = traitlets.Dict().tag(sync=True)
     states = traitlets.Dict().tag(sync=True)
-    timeline = traitlets.List().tag(sync=True)
-    events = traitlets.List().tag(sync=True)
+    timeline: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
+    events: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
     progress = traitlets.Dict({"done": 0, "total": 0}).tag(sync=True)
     inactive_reason = traitlets.Unicode("").tag(sync=True)
-    required_scopes = traitlets.List().tag(sync=True)
+    required_scopes: traitlets.List[str] = traitlets.List().tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     output = traitlets.Unicode("").tag(sync=True)
     #: "", "cancelling", "cancel requested", "resuming", "resumed", or a failure sentence
@@ -90,7 +93,8 @@ class RunMonitor(GladierWidget):
         if gladier_client is not None:
             try:
                 definition = dict(gladier_client.get_flow_definition())
-            except Exception:
+            except Exception:  # the user's client code; the run's own definition serves
+                log.debug("the gladier client's flow definition failed", exc_info=True)
                 definition = None
         self._watcher = _monitor.RunWatcher.shared(flows_client, run_id,
                                                    definition=definition, run=doc)
@@ -207,7 +211,7 @@ class RunMonitor(GladierWidget):
 
         try:
             widget = login(list(scopes))
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - a button's callback: the failure is shown on it
             self.action = f"Login failed: {_short_error(err)}"
             return False
         if widget.status in ("logged_in", "local"):
@@ -363,7 +367,7 @@ class RunMonitor(GladierWidget):
                 update_display(data, metadata=metadata, raw=True, display_id=display_id)
         return len(ids)
 
-    def _repr_mimebundle_(self, **kwargs: t.Any):  # type: ignore[override]
+    def _repr_mimebundle_(self, **kwargs: t.Any):
         bundle = super()._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
         data = dict(data)

@@ -29,8 +29,8 @@ class FlowPreview(GladierWidget):
     _entry = "preview"
 
     graph = traitlets.Dict().tag(sync=True)
-    problems = traitlets.List().tag(sync=True)
-    inputs = traitlets.List().tag(sync=True)
+    problems: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
+    inputs: traitlets.List[t.Any] = traitlets.List().tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(460).tag(sync=True)
 
@@ -95,7 +95,7 @@ class FlowPreview(GladierWidget):
     def to_text(self) -> str:
         return self.flow.to_text()
 
-    def _repr_mimebundle_(self, **kwargs: t.Any):  # type: ignore[override]
+    def _repr_mimebundle_(self, **kwargs: t.Any):
         bundle = super()._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
         data = dict(data or {})

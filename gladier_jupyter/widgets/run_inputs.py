@@ -3,6 +3,7 @@ client (and gladier client), the flow's graph model; and a service error in one 
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 from gladier_jupyter.errors import GladierJupyterUsageError
@@ -61,14 +62,14 @@ def _graph_model(definition: dict[str, t.Any] | None) -> dict[str, t.Any]:
     """The flow graph model the page draws: the preview's model (``FlowGraph.model``)."""
     if not definition:
         return {}
-    try:
-        from gladier_jupyter.flowgraph import FlowGraph
+    from gladier_jupyter.flowgraph import FlowGraph
 
+    try:
         model = FlowGraph.build(definition).model
         if isinstance(model, dict):
             return model
     except Exception:  # the graph is an extra: the log and timeline still show
-        pass
+        logging.getLogger(__name__).warning("the run's flow could not be drawn", exc_info=True)
     return _simple_graph(definition)
 
 

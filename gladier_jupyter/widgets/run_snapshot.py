@@ -4,6 +4,7 @@ the status-coloured flow graph, a timeline and the log's tail."""
 from __future__ import annotations
 
 import html
+import logging
 import typing as t
 
 from gladier_jupyter import monitor as _monitor
@@ -42,11 +43,12 @@ def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.An
     """The preview's static SVG of the flow, each state filled with its status colour."""
     if not definition:
         return ""
-    try:
-        from gladier_jupyter.flowgraph import FlowGraph
+    from gladier_jupyter.flowgraph import FlowGraph
 
+    try:
         svg = FlowGraph.build(definition).to_svg()
-    except Exception:
+    except Exception:  # the drawing is an extra: the snapshot's text still shows
+        logging.getLogger(__name__).warning("the run's flow could not be drawn", exc_info=True)
         return ""
     # Fill each state's shape (the first styled element after its <g>) with its colour.
     for name, info in states.items():
@@ -105,9 +107,12 @@ def snapshot_html(monitor: ShownRun, definition: dict[str, t.Any] | None) -> str
 
 
 def _timeline_svg(timeline: list[dict[str, t.Any]]) -> str:
-    bars = [(b, _monitor.parse_time(b.get("start", "")), _monitor.parse_time(b.get("end", "")))
-            for b in timeline]
-    bars = [(b, s, en) for b, s, en in bars if s is not None]
+    # (bar, start, end): a bar without a start is not drawn; a running one (no end) runs to t1
+    bars: list[tuple[dict[str, t.Any], float, float | None]] = []
+    for b in timeline:
+        start = _monitor.parse_time(b.get("start", ""))
+        if start is not None:
+            bars.append((b, start, _monitor.parse_time(b.get("end", ""))))
     if not bars:
         return ""
     t0 = min(s for _, s, _ in bars)

@@ -20,7 +20,7 @@ class RunsList(GladierWidget):
     _entry = "monitor"
 
     view = traitlets.Unicode("runs").tag(sync=True)
-    runs = traitlets.List().tag(sync=True)
+    runs: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
 
@@ -61,7 +61,7 @@ class RunsPanel(ipywidgets.VBox):
                 if len(rows) >= self.limit:
                     break
             self.list.message = ""
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - the widget's refresh: the failure is shown in it
             self.list.message = f"Could not list runs: {_short_error(err)}"
         rows.sort(key=lambda r: r["start_time"], reverse=True)
         self.list.runs = rows[: self.limit]
@@ -106,7 +106,7 @@ class RunsPanel(ipywidgets.VBox):
         elif content.get("type") == "refresh":
             self.refresh()
 
-    def _repr_mimebundle_(self, **kwargs: t.Any):  # type: ignore[override]
+    def _repr_mimebundle_(self, **kwargs: t.Any):
         bundle = super()._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
         data = dict(data or {})

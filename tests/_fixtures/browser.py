@@ -202,9 +202,11 @@ def page(browser: t.Any, request: pytest.FixtureRequest) -> t.Iterator[t.Any]:
     finally:
         rep = getattr(request.node, "rep_call", None)
         if rep is not None and rep.failed:
+            from playwright.sync_api import Error as PlaywrightError
+
             try:
                 screenshot(pg, f"FAILED-{request.node.name}")
-            except Exception:  # a closed page cannot be captured; the failure stands
+            except PlaywrightError:  # a closed page cannot be captured; the failure stands
                 pass
         context.close()
 

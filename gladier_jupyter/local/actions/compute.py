@@ -20,6 +20,7 @@ import threading
 import typing as t
 
 from gladier_jupyter.local.actions import ActionHandle, ActionRequest, ActionUnableToRun
+from gladier_jupyter.local.compute.errors import TaskNotFound
 
 SCOPE = "https://auth.globus.org/scopes/facd7ccc-c5f4-42aa-916b-a0e270e2c2a9/all"
 TERMINAL = ("success", "failed")
@@ -158,7 +159,7 @@ class ComputeHandle(ActionHandle):
         for tid in self.task_ids:
             try:
                 self.service.cancel(tid)
-            except Exception:  # noqa: BLE001 - already ended or gone
+            except TaskNotFound:  # gone (an ended task just answers False)
                 pass
 
 

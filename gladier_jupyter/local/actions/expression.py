@@ -25,7 +25,7 @@ from gladier_jupyter.local.actions.compute import jsonable
 
 __all__ = ["ExpressionEvalProvider"]
 
-_ONE = {
+_ONE: dict[str, t.Any] = {
     "type": "object",
     "properties": {
         "expression": {"type": "string"},

@@ -170,7 +170,8 @@ class WebInputs:
 
     def list(self, states: list[str], run_ids: list[str], flow_ids: list[str], orderby: str,
              per_page: int, after: int) -> tuple[list[dict[str, t.Any]], int | None]:
-        sql, args = "SELECT rowid, doc FROM web_inputs WHERE rowid > ?", [after]
+        sql = "SELECT rowid, doc FROM web_inputs WHERE rowid > ?"
+        args: list[t.Any] = [after]
         for column, values in (("status", states), ("run_id", run_ids), ("flow_id", flow_ids)):
             if values:
                 sql += f" AND {column} IN ({','.join('?' * len(values))})"

@@ -9,6 +9,7 @@ tasks cut off while running end ``failed`` saying why).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -281,8 +282,8 @@ class ComputeService:
             for callback in callbacks:
                 try:
                     callback(doc)
-                except Exception:  # noqa: BLE001 - a caller's bug must not stop the pool
-                    pass
+                except Exception:  # a caller's bug must not stop the pool
+                    logging.getLogger(__name__).exception("a Compute task callback failed")
 
     def _public(self, row: dict[str, t.Any]) -> dict[str, t.Any]:
         result: t.Any = None

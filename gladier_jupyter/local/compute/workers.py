@@ -66,7 +66,7 @@ class _Worker:
     def __init__(self, log_path: pathlib.Path | None):
         p2c_r, p2c_w = os.pipe()
         c2p_r, c2p_w = os.pipe()
-        log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", __name__, str(p2c_r), str(c2p_w)],
@@ -82,7 +82,7 @@ class _Worker:
         finally:
             os.close(p2c_r)
             os.close(c2p_w)
-            if log is not subprocess.DEVNULL:
+            if not isinstance(log, int):  # subprocess.DEVNULL is an int
                 log.close()
         self._to = Connection(p2c_w, readable=False)
         self._from = Connection(c2p_r, writable=False)
@@ -321,7 +321,7 @@ class WorkerPool:
         try:
             self._worker(slot)
         except Exception:  # noqa: BLE001 - retried when a job arrives
-            pass
+            log.warning("A Compute worker did not start ahead of the first job; retrying then.")
         finally:
             self._first_ready.set()
         while True:
@@ -330,7 +330,7 @@ class WorkerPool:
                 return
             try:
                 self._handle(slot, job)
-            except Exception:  # noqa: BLE001 - a slot must keep serving the queue
+            except Exception:  # a slot must keep serving the queue
                 log.exception("Compute task %s could not be handled", job.task_id)
             finally:
                 with self._lock:
@@ -387,7 +387,7 @@ class WorkerPool:
 def _load_function(serializer: t.Any, name: str, serialized: bool, code: str) -> t.Callable:
     if not serialized:
         namespace: dict[str, t.Any] = {"__name__": "__main__"}
-        exec(compile(code, f"<function {name}>", "exec"), namespace)  # noqa: S102 - the user's own registered source
+        exec(compile(code, f"<function {name}>", "exec"), namespace)  # the user's own registered source
         return namespace[name]
     from globus_compute_sdk.serialize.utils import unpack_buffers
 
@@ -436,16 +436,12 @@ def _cap_memory() -> None:
 
 
 def _worker_main(fd_in: int, fd_out: int) -> None:
+    import dill  # globus-compute-sdk's serializer, so always installed with it
     from globus_compute_sdk.serialize import ComputeSerializer
     from globus_compute_sdk.serialize.utils import unpack_buffers
-
-    try:
-        import dill
-
-        dill_version = dill.__version__
-    except ImportError:  # pragma: no cover
-        dill_version = "unknown"
     from globus_compute_sdk.version import __version__ as sdk_version
+
+    dill_version = dill.__version__
 
     _watch_parent()
     _cap_memory()
@@ -488,7 +484,7 @@ def _worker_main(fd_in: int, fd_out: int) -> None:
             except (TypeError, ValueError):
                 as_json = None
             reply = ("ok", task_id, body, as_json, started, time.time())
-        except BaseException as exc:  # noqa: BLE001 - SystemExit too: a task failure
+        except BaseException as exc:  # SystemExit too: a task failure
             if isinstance(exc, SystemExit):
                 # sys.exit ends the worker, as on a real endpoint's worker
                 raise

@@ -353,7 +353,7 @@ def evaluate_unbounded(expression: str, names: dict[str, t.Any]) -> t.Any:
     except RecursionError:
         raise ExpressionError(f"The expression {shown(original)} works on data nested too "
                               "deeply to handle.") from None
-    except Exception as exc:  # arithmetic, type and key errors of the expression itself
+    except Exception as exc:  # noqa: BLE001 - arithmetic, type and key errors of the expression
         raise ExpressionError(f"The expression {shown(original)} failed: {type(exc).__name__}: "
                               f"{_one_line(exc)}") from None
     if callable(value):

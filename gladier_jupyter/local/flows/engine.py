@@ -391,7 +391,7 @@ class _Workers:
                 fn, args = self._jobs.popleft()
             try:
                 fn(*args)
-            except BaseException:  # noqa: BLE001 - a job's bug must not end the thread
+            except BaseException:  # a job's bug must not end the thread
                 log.exception("A flow engine job failed.")
             del fn, args  # hold nothing of a run while idle
 
@@ -510,7 +510,7 @@ class Engine:
             pause = control.steps.send(reply)
         except StopIteration:
             pause = None
-        except BaseException:  # noqa: BLE001 - a bug here stops the run, not the service
+        except BaseException:  # a bug here stops the run, not the service
             log.exception("The flow engine stopped moving run %s.", control.run_id)
             pause = None
         if pause is None:
@@ -592,7 +592,7 @@ class Engine:
             self.service.finish_canceled(run_id)
         except (_Stopping, _Inactive):
             pass
-        except Exception as exc:  # noqa: BLE001 - a bug here ends the run, not the service
+        except Exception as exc:  # a bug here ends the run, not the service
             log.exception("Run %s failed inside the engine.", run_id)
             state = self.store.get_run_state(run_id)
             if state is not None and state[0]["status"] == "ACTIVE":
@@ -726,7 +726,7 @@ class Engine:
         return state.get("Next")
 
     def _step(self, name: str, state: dict[str, t.Any], data: t.Any, names: dict[str, t.Any],
-              doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, None, _Stepped]:
+              doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, t.Any, _Stepped]:
         """One state (a generator: a Wait or an Action pauses the run where it waits)."""
         stype = state.get("Type")
         if stype == "Pass":
@@ -837,7 +837,7 @@ class Engine:
         return float(value)
 
     def _action(self, name: str, state: dict[str, t.Any], data: t.Any, names: dict[str, t.Any],
-                doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, None, _Stepped]:
+                doc: dict[str, t.Any], control: _RunControl) -> t.Generator[_Pause, t.Any, _Stepped]:
         url = state.get("ActionUrl")
         stype = state.get("Type", "Action")
         wait_time = float(state.get("WaitTime", DEFAULT_WAIT_TIME))
@@ -893,7 +893,7 @@ class Engine:
             # No thread waits: the handle wakes the run when the action may have changed.
             try:
                 told = handle.notify(lambda: self._poke(control))
-            except Exception:  # noqa: BLE001 - the next poll says what went wrong
+            except Exception:  # the next poll says what went wrong
                 log.debug("The handle of state %s could not register a wake-up.", name, exc_info=True)
                 told = False
             yield _AwaitAction(deadline, told)

@@ -16,6 +16,7 @@ has at least one of them. The local user owns every local run.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import typing as t
 
 __all__ = ["QUERY_FILTERS", "ROLES", "ORDER_FIELDS", "run_filter", "run_order"]
@@ -60,6 +61,16 @@ def _in_range(value: t.Any, bounds: tuple[dt.datetime | None, dt.datetime | None
     return (low is None or when >= low) and (high is None or when < high)
 
 
+def _field_in_range(doc: Doc, *, field: str,
+                    bounds: tuple[dt.datetime | None, dt.datetime | None]) -> bool:
+    return _in_range(doc.get(field), bounds)
+
+
+def _sort_key(doc: Doc, *, field: str) -> tuple[bool, str]:
+    """A missing value sorts first ascending."""
+    return (doc.get(field) is not None, str(doc.get(field) or ""))
+
+
 def run_filter(selected: dict[str, str | None], roles: list[str], user: str,
                get_flow: t.Callable[[str], Doc | None]) -> t.Callable[[Doc], bool]:
     """A predicate for run documents; ``ValueError(message, query_name)`` for a bad filter."""
@@ -68,7 +79,7 @@ def run_filter(selected: dict[str, str | None], roles: list[str], user: str,
         raw = selected.get(name)
         if raw:
             bounds = _range(raw, name)
-            tests.append(lambda d, f=field, b=bounds: _in_range(d.get(f), b))
+            tests.append(functools.partial(_field_in_range, field=field, bounds=bounds))
     text = (selected.get("filter_fulltext") or "").strip().lower()
     if text:
         tests.append(lambda d: text in " ".join(
@@ -120,8 +131,7 @@ def run_order(orderby: str | None) -> t.Callable[[list[Doc]], list[Doc]]:
     def order(docs: list[Doc]) -> list[Doc]:
         # Stable sorts, last criterion first; a missing value sorts first ascending.
         for field, descending in reversed(criteria):
-            docs = sorted(docs, key=lambda d, f=field: (d.get(f) is not None, str(d.get(f) or "")),
-                          reverse=descending)
+            docs = sorted(docs, key=functools.partial(_sort_key, field=field), reverse=descending)
         return docs
 
     return order

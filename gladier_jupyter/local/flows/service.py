@@ -8,6 +8,7 @@ import re
 import typing as t
 import uuid
 
+from gladier_jupyter import flowdef
 from gladier_jupyter.local import expressions
 from gladier_jupyter.local._http import ServiceContext
 from gladier_jupyter.local.flows import input_schema, secrets
@@ -129,22 +130,11 @@ def validate_definition(definition: t.Any) -> list[tuple[list[t.Any], str, str]]
 
 
 def _validate_definition(definition: t.Any) -> list[tuple[list[t.Any], str, str]]:
-    try:
-        from gladier_jupyter import flowdef
-    except ImportError:  # pragma: no cover - the checks module ships with the package
-        flowdef = None
     problems: list[tuple[list[t.Any], str, str]] = []
-    if flowdef is not None:
-        for p in flowdef.validate(definition):
-            if getattr(p, "severity", "error") != "error":
-                continue
-            problems.append((_problem_loc(p.path), p.message, getattr(p, "code", "value_error")))
-        return problems
-    if not isinstance(definition, dict) or not isinstance(definition.get("States"), dict):
-        return [(["definition"], "The definition needs a 'States' object.", "value_error")]
-    states = definition["States"]
-    if definition.get("StartAt") not in states:
-        problems.append((["definition", "StartAt"], "StartAt must name a state.", "value_error"))
+    for p in flowdef.validate(definition):
+        if getattr(p, "severity", "error") != "error":
+            continue
+        problems.append((_problem_loc(p.path), p.message, getattr(p, "code", "value_error")))
     return problems
 
 
@@ -487,7 +477,8 @@ class FlowsService:
             )
         if doc["status"] == "INACTIVE":
             # Resuming is the user's consent to what the run waited for.
-            cursor = dict(self.store.get_run_state(run_id)[2] or {})
+            stored = self.store.get_run_state(run_id)
+            cursor = dict((stored[2] if stored else None) or {})
             wanted = (doc.get("details") or {}).get("details", {}).get("required_scope")
             granted = list(cursor.get("granted_scopes", []))
             if wanted and wanted not in granted:

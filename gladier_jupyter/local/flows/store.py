@@ -259,7 +259,8 @@ class FlowsStore:
         self, flow_ids: t.Sequence[str], statuses: t.Sequence[str], after_seq: int, limit: int
     ) -> tuple[list[dict[str, t.Any]], int | None]:
         """Runs newest first, after the ``after_seq`` marker (0: from the newest)."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[t.Any] = []
         if flow_ids:
             where.append(f"flow_id IN ({','.join('?' * len(flow_ids))})")
             args.extend(flow_ids)
@@ -282,7 +283,8 @@ class FlowsStore:
 
     def matching_runs(self, flow_ids: t.Sequence[str], statuses: t.Sequence[str]) -> list[dict[str, t.Any]]:
         """Every run of ``flow_ids`` with one of ``statuses`` (all when empty), newest first."""
-        where, args = [], []
+        where: list[str] = []
+        args: list[t.Any] = []
         if flow_ids:
             where.append(f"flow_id IN ({','.join('?' * len(flow_ids))})")
             args.extend(flow_ids)

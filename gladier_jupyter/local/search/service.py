@@ -241,8 +241,8 @@ class SearchService:
         index_id: str,
         q: str = "*",
         *,
-        offset: int = 0,
-        limit: int = 10,
+        offset: int | str = 0,  # a GET's query string gives strings: _page checks both
+        limit: int | str = 10,
         advanced: bool = False,
         filters: list[dict[str, t.Any]] | None = None,
         sort: list[dict[str, t.Any]] | None = None,

@@ -288,7 +288,8 @@ class TransferService:
         if permissions not in ("r", "rw"):
             raise bad_request(f"permissions {str(permissions)[:20]!r} must be 'r' or 'rw'.")
         path = rule.get("path")
-        self._parts(path)
+        self._parts(path)  # a string, or a 400
+        assert isinstance(path, str)
         path = path if path.endswith("/") else path + "/"  # rules apply to folders
         with self._lock:
             rows = self._db.execute("SELECT doc FROM acl WHERE collection_id=?", (str(collection_id),)).fetchall()
