@@ -1,11 +1,13 @@
 """The service clock: flows that wait for hours or days are tested in seconds.
 
 Every test drives a PRIVATE service (its own state folder) through the real globus-sdk, so
-the session's service keeps real time. Wait semantics follow Globus's Wait state page
-(https://docs.globus.org/api/flows/authoring-flows/wait/: "Seconds", "SecondsPath",
-"Timestamp", "TimestampPath"; a Wait "will pause the execution of a run for a
-specified amount of time or until a specified time") and its Actions page for ``WaitTime``
-("the maximum amount of time to wait for the action to complete", then ``ActionTimeout``).
+the session's service keeps real time. Wait semantics follow Globus's Wait States page
+(https://docs.globus.org/api/flows/authoring-flows/wait_state: "The Wait state waits either
+a fixed number of seconds or until some deadline is reached"; Timestamp: "A deadline, after
+which the run should resume"); ``WaitTime`` is the Action state's bound on its action
+(https://docs.globus.org/api/flows/authoring-flows/actions), past which the state fails with
+``ActionTimeout`` holding "the status of the most recent poll of the Action" (Handling
+Exceptions). Here the deadlines are the service clock's.
 """
 
 from __future__ import annotations

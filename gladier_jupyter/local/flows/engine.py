@@ -10,6 +10,10 @@ for a provider that cannot tell, polled on a loop timer; a cancel or a stop wake
 once. A run that keeps a worker busy hands it on every ``_SLICE_SECONDS`` so others move
 too; pool threads idle for ``_IDLE_EXIT`` seconds end.
 
+Time is the service clock's (:mod:`gladier_jupyter.local.clock`): Wait ends, WaitTime
+deadlines, the run limits and every log time follow it; when it jumps or changes speed,
+every paused run re-checks its timer (what became due goes on at once, the rest re-arm).
+
 Lifecycle of a run: ``ACTIVE`` -> ``SUCCEEDED`` | ``FAILED`` (a Fail state, an uncaught
 error, a cancel: ``FlowCanceled``). The run's document, its cursor (next state + flow
 document) and the states' log entries are committed together: before an Action or Wait
