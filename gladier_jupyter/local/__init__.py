@@ -17,9 +17,12 @@ Usage::
     local.map_collection(collection_id, "~/data")   # a local Transfer collection -> a folder
     local.outbox()                         # the emails flows "sent" (nothing leaves the machine)
     local.waiting_options(); local.select_option("https://actions.globus.org/weboption/option/...")
+    from gladier_jupyter.local import clock
+    clock.next_timer(); clock.advance(86400)    # the service's time, for flows that wait long
 
 The state folder (``$GLADIER_JUPYTER_STATE_DIR``, else ``~/.local/state/gladier-jupyter``)
-holds the secret and TLS key (0600), ``service.json`` (pid, port), ``service.log``, and one SQLite
+holds the secret and TLS key (0600), ``service.json`` (pid, port), ``service.log``,
+``clock.json`` (how far the service clock was moved ahead), and one SQLite
 database per API (flows, compute, search, transfer, auth); unmapped Transfer collections
 are folders under ``collections/``. Deleting the folder (service stopped) starts afresh.
 
@@ -36,7 +39,7 @@ import pathlib
 __all__ = ["ServiceInfo", "default_state_dir", "dois", "ensure_running", "map_collection", "outbox", "select_option",
            "stop", "status", "waiting_options"]
 
-APIS = ("flows", "search", "compute", "transfer", "auth", "actions")
+APIS = ("flows", "search", "compute", "transfer", "auth", "actions", "clock")
 
 
 @dataclasses.dataclass

@@ -15,8 +15,9 @@ __all__ = ["call"]
 
 
 def call(info: ServiceInfo, method: str, path: str, query: dict[str, t.Any] | None = None,
-         timeout: float = 30.0) -> tuple[int, t.Any]:
-    """``(status, JSON body)`` of ``method /api/<path>`` on the service ``info`` names."""
+         timeout: float = 30.0, body: t.Any = None) -> tuple[int, t.Any]:
+    """``(status, JSON body)`` of ``method /api/<path>`` (with ``body`` as JSON, if given)
+    on the service ``info`` names."""
     from gladier_jupyter.local import tls
 
     parsed = urllib.parse.urlsplit(info.base_url)
@@ -26,7 +27,12 @@ def call(info: ServiceInfo, method: str, path: str, query: dict[str, t.Any] | No
     if query:
         target += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
     try:
-        conn.request(method, target, headers={"Authorization": f"Bearer {info.secret}", "Accept": "application/json"})
+        headers = {"Authorization": f"Bearer {info.secret}", "Accept": "application/json"}
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        conn.request(method, target, body=payload, headers=headers)
         resp = conn.getresponse()
         body = resp.read()
         return resp.status, json.loads(body) if body else None

@@ -23,7 +23,7 @@ __all__ = ["build_context", "make_app", "serve"]
 log = logging.getLogger("gladier_jupyter.local")
 
 # APIs built as separate packages: each exposes ``make_service(ctx)`` and ``routes(ctx)``.
-_PLUGGED_APIS = ("compute", "search", "auth", "transfer", "actions")
+_PLUGGED_APIS = ("compute", "search", "auth", "transfer", "actions", "clock")
 
 
 class HealthHandler(ApiHandler):

@@ -308,25 +308,27 @@ class HelloWorldProvider:
             details["required_dependent_scope"] = scope
         sleep = float(body.get("sleep_time") or 0)
         if sleep > 0:
-            return TimedHandle(sleep, details)
+            from gladier_jupyter.local.clock.service import clock_of
+
+            return TimedHandle(sleep, details, clock_of(request.ctx))
         return DoneHandle("SUCCEEDED", details)
 
 
 class TimedHandle(ActionHandle):
-    """An action that is ACTIVE until ``seconds`` have passed, then ``SUCCEEDED`` with
-    ``details``. It holds no thread: ``ready_at`` (epoch seconds) says when to poll again,
-    and :meth:`wait` only sleeps for an engine that waits on its handles."""
+    """An action that is ACTIVE until ``seconds`` of the service clock have passed, then
+    ``SUCCEEDED`` with ``details``. It holds no thread: ``ready_at`` (epoch seconds of the
+    clock) says when to poll again, and :meth:`wait` only sleeps for an engine that waits
+    on its handles."""
 
-    def __init__(self, seconds: float, details: dict[str, t.Any]):
+    def __init__(self, seconds: float, details: dict[str, t.Any], clock: t.Any = None):
         import time
 
-        self.ready_at = time.time() + seconds
+        self._now: t.Callable[[], float] = clock.now if clock is not None else time.time
+        self.ready_at = self._now() + seconds
         self.details = details
 
     def _left(self) -> float:
-        import time
-
-        return self.ready_at - time.time()
+        return self.ready_at - self._now()
 
     def poll(self) -> tuple[str, dict[str, t.Any]]:
         if self._left() > 0:

@@ -10,6 +10,10 @@ for a provider that cannot tell, polled on a loop timer; a cancel or a stop wake
 once. A run that keeps a worker busy hands it on every ``_SLICE_SECONDS`` so others move
 too; pool threads idle for ``_IDLE_EXIT`` seconds end.
 
+Time is the service clock's (:mod:`gladier_jupyter.local.clock`): Wait ends, WaitTime
+deadlines, the run limits and every log time follow it; when it jumps or changes speed,
+every paused run re-checks its timer (what became due goes on at once, the rest re-arm).
+
 Lifecycle of a run: ``ACTIVE`` -> ``SUCCEEDED`` | ``FAILED`` (a Fail state, an uncaught
 error, a cancel: ``FlowCanceled``). The run's document, its cursor (next state + flow
 document) and the states' log entries are committed together: before an Action or Wait
@@ -38,11 +42,12 @@ import typing as t
 
 from gladier_jupyter.local import actions, expressions
 from gladier_jupyter.local.actions.compute import jsonable
+from gladier_jupyter.local.clock.service import ServiceClock, clock_of
 from gladier_jupyter.local.expressions import ExpressionError, evaluate
 from gladier_jupyter.local.flows import limits, paths, secrets
 from gladier_jupyter.local.flows.paths import MISSING, PathError
 
-__all__ = ["Engine", "POOL_SIZE", "START_POOL_SIZE", "now_iso", "StateError", "warm_up"]
+__all__ = ["Engine", "POOL_SIZE", "START_POOL_SIZE", "clock_note", "now_iso", "StateError", "warm_up"]
 
 log = logging.getLogger("gladier_jupyter.local.flows")
 
@@ -56,6 +61,18 @@ START_POOL_SIZE = 4
 
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat()
+
+
+def clock_note(clock: ServiceClock, details: dict[str, t.Any]) -> dict[str, t.Any]:
+    """``details`` of a log entry, with ``clock_offset`` (seconds the service clock is
+    ahead of real time) and ``clock_speed`` added while the clock was moved."""
+    offset = round(clock.offset(), 3)
+    if abs(offset) < 0.001 and clock.speed == 1.0:
+        return details
+    note: dict[str, t.Any] = {"clock_offset": offset}
+    if clock.speed != 1.0:
+        note["clock_speed"] = clock.speed
+    return {**details, **note}
 
 
 def warm_up() -> None:
@@ -329,7 +346,7 @@ class _Turn:
 
 
 class _Sleep:
-    """A pause: a Wait state until ``until`` (epoch seconds)."""
+    """A pause: a Wait state until ``until`` (epoch seconds of the service clock)."""
 
     def __init__(self, until: float):
         self.until = until
@@ -337,10 +354,11 @@ class _Sleep:
 
 class _AwaitAction:
     """A pause: the run waits for its action to change, at most until ``deadline``
-    (monotonic); ``told``: the action's handle wakes the run, else the driver polls."""
+    (service clock); ``told``: the action's handle wakes the run, else the driver polls;
+    ``ready``: when the action says it will have changed (hello_world's sleep), if it does."""
 
-    def __init__(self, deadline: float, told: bool):
-        self.deadline, self.told = deadline, told
+    def __init__(self, deadline: float, told: bool, ready: float | None = None):
+        self.deadline, self.told, self.ready = deadline, told, ready
 
 
 class _Call:
@@ -416,6 +434,7 @@ class _RunControl:
         self.mark = 0  # ``wakes`` when a pool worker last took the run up
         self.paused: object | None = None  # the token of the pause the run is in, if any
         self.timer: asyncio.TimerHandle | None = None
+        self.due: float | None = None  # service time the current pause's timer is for
         self.wait_until: float | None = None  # a resumed Wait state's end time
         self.granted: tuple[str, ...] = ()  # consents given when the run was resumed
         self.pending: list[dict[str, t.Any]] = []  # log entries of uncommitted pure states
@@ -444,6 +463,10 @@ class Engine:
         self._workers = _Workers(POOL_SIZE, "flows-engine")
         self._starts = _Workers(START_POOL_SIZE, "flows-action-start")
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Timers follow the service clock: a jump (or a change of speed) wakes every
+        # paused run, which re-checks its Wait or WaitTime and parks again if not due.
+        self.clock: ServiceClock = clock_of(service.ctx)
+        self.clock.watch(self._clock_moved, self._next_due)
 
     # -- lifecycle -------------------------------------------------------------------
     def _timer_loop(self) -> asyncio.AbstractEventLoop:
@@ -532,9 +555,11 @@ class Engine:
             self._starts.submit(self._call, control, pause)
             return
         if isinstance(pause, _Sleep):
-            when = time.monotonic() + (pause.until - time.time())
+            due = pause.until
+            when = time.monotonic() + self.clock.delay(due)
         else:
-            when = pause.deadline
+            due = pause.deadline if pause.ready is None else min(pause.deadline, pause.ready)
+            when = time.monotonic() + self.clock.delay(due)
             if not pause.told:
                 when = min(when, time.monotonic() + control.poll_every)
                 control.poll_every = min(control.poll_every * 2, _POLL_MAX)
@@ -546,6 +571,7 @@ class Engine:
                    or self._stopping.is_set() or when <= time.monotonic())
             if not now:
                 control.paused = token
+                control.due = due
         if now:
             self._workers.submit(self._advance, control)
             return
@@ -578,6 +604,20 @@ class Engine:
             except RuntimeError:
                 pass
         self._workers.submit(self._advance, control)
+
+    def _clock_moved(self) -> None:
+        """The service clock jumped or changed speed: every paused run re-checks its timer."""
+        with self._lock:
+            controls = list(self._controls.values())
+        for control in controls:
+            self._resume(control, None)
+
+    def _next_due(self) -> float | None:
+        """The service time of the earliest timer of a paused run."""
+        with self._lock:
+            controls = list(self._controls.values())
+        dues = [c.due for c in controls if c.paused is not None and c.due is not None]
+        return min(dues) if dues else None
 
     def _poke(self, control: _RunControl) -> None:
         """From any thread: the run's action may have changed, or it is canceled or stopping."""
@@ -668,12 +708,11 @@ class Engine:
             if not control.pending and time.monotonic() - control.slice_start >= _SLICE_SECONDS:
                 yield _TURN  # committed: let the other runs have the pool worker
 
-    @staticmethod
-    def _over_limit(name: str, control: _RunControl) -> str | None:
+    def _over_limit(self, name: str, control: _RunControl) -> str | None:
         """Why the run must stop before state ``name``, if it passed a limit."""
         if control.logged >= limits.MAX_LOG_ENTRIES:
             return limits.entries_cause(name)
-        if control.deadline is not None and time.time() >= control.deadline:
+        if control.deadline is not None and self.clock.now() >= control.deadline:
             return limits.duration_cause(name)
         return None
 
@@ -708,9 +747,9 @@ class Engine:
               entries: list[dict[str, t.Any]] | None = None, output: t.Any = None) -> None:
         self.service.finish_failed(doc, data, state, error, cause, entries or [])
 
-    @staticmethod
-    def _entry(code: str, description: str, details: dict[str, t.Any]) -> dict[str, t.Any]:
-        return {"time": now_iso(), "code": code, "description": description, "details": details}
+    def _entry(self, code: str, description: str, details: dict[str, t.Any]) -> dict[str, t.Any]:
+        return {"time": self.clock.iso(), "code": code, "description": description,
+                "details": clock_note(self.clock, details)}
 
     def _started(self, name: str, stype: str, payload: t.Any) -> dict[str, t.Any]:
         return self._entry(f"{stype}Started", f"State {name} of type {stype} started",
@@ -767,7 +806,7 @@ class Engine:
             if until is None:
                 # A Wait resumed after a restart keeps its original end time.
                 seconds = self._wait_seconds(name, state, names)
-                until = time.time() + seconds
+                until = self.clock.now() + seconds
                 if control.deadline is not None and until > control.deadline:
                     # Waiting would only end in the limit: end the run now, saying why.
                     end = dt.datetime.fromtimestamp(until, dt.timezone.utc).isoformat()
@@ -777,7 +816,7 @@ class Engine:
                 if not self._commit(control, doc, cursor, [started]):
                     raise _Canceled()
             control.wait_until = None
-            while time.time() < until:
+            while self.clock.now() < until:
                 if control.cancel.is_set():
                     raise _Canceled()
                 if self._stopping.is_set():
@@ -829,7 +868,7 @@ class Engine:
             when = _ts(raw)
             if when is None:
                 raise StateError("States.Runtime", f"Wait state {name}: {raw!r} is not an ISO 8601 timestamp.")
-            return (when - dt.datetime.now(dt.timezone.utc)).total_seconds()
+            return when.timestamp() - self.clock.now()
         else:
             raise StateError("States.Runtime", f"Wait state {name} has no Seconds, SecondsPath, Timestamp or TimestampPath.")
         if not _is_num(value):
@@ -855,7 +894,7 @@ class Engine:
                 f"No action provider answers ActionUrl {url!r} in the local service; it provides "
                 f"{actions.known_urls()}.",
             )
-        start_time = now_iso()
+        start_time = self.clock.iso()
         request = actions.ActionRequest(ctx=self.service.ctx, run_id=doc["run_id"], state_name=name,
                                         label=doc.get("label"), timeout=wait_time + 5,
                                         granted_scopes=control.granted)
@@ -866,7 +905,7 @@ class Engine:
                 raise StateError("ActionUnableToRun", f"State {name}: {value}") from None
             raise value
         handle: actions.ActionHandle = value
-        deadline = time.monotonic() + wait_time
+        deadline = self.clock.now() + wait_time
         status, details = handle.poll()
         if status == "INACTIVE":
             inactive = self.service.inactive_doc(doc, name, details)
@@ -882,7 +921,7 @@ class Engine:
                 raise _Canceled()
             if self._stopping.is_set():
                 raise _Stopping()
-            remaining = deadline - time.monotonic()
+            remaining = deadline - self.clock.now()
             if remaining <= 0:
                 handle.cancel()
                 # Handling Exceptions: "The status of the most recent poll of the Action
@@ -896,12 +935,12 @@ class Engine:
             except Exception:  # the next poll says what went wrong
                 log.debug("The handle of state %s could not register a wake-up.", name, exc_info=True)
                 told = False
-            yield _AwaitAction(deadline, told)
+            yield _AwaitAction(deadline, told, getattr(handle, "ready_at", None))
             status, details = handle.poll()
         if self._stopping.is_set():
             raise _Stopping()  # the end may come from the shutdown itself (workers stopped)
         result = details if getattr(provider, "bare_result", False) else self._status_doc(
-            doc, name, status, details, start_time, now_iso())
+            doc, name, status, details, start_time, self.clock.iso())
         if status != "SUCCEEDED" and state.get("ExceptionOnActionFailure", True):
             raise StateError("ActionFailedException",
                              f"State {name}: the action ended {status}: {_describe(details)}", output=result)

@@ -12,7 +12,7 @@ from gladier_jupyter import flowdef
 from gladier_jupyter.local import expressions
 from gladier_jupyter.local._http import ServiceContext
 from gladier_jupyter.local.flows import input_schema, secrets
-from gladier_jupyter.local.flows.engine import Engine, now_iso
+from gladier_jupyter.local.flows.engine import Engine, clock_note
 from gladier_jupyter.local.flows.errors import (
     BadRequest,
     FlowInputError,
@@ -143,6 +143,7 @@ class FlowsService:
         self.ctx = ctx
         self.store = FlowsStore(ctx.db_path("flows"))
         self.engine = Engine(self)
+        self.clock = self.engine.clock  # run and log times follow the service clock
 
     @property
     def identity_urn(self) -> str:
@@ -189,7 +190,7 @@ class FlowsService:
     def create_flow(self, body: dict[str, t.Any]) -> dict[str, t.Any]:
         self._check_flow_body(body, creating=True)
         flow_id = str(uuid.uuid4())
-        now = now_iso()
+        now = self.clock.iso()
         doc: dict[str, t.Any] = {
             "id": flow_id,
             "definition": body["definition"],
@@ -261,13 +262,13 @@ class FlowsService:
                 doc[field] = body[field]
         doc["globus_auth_scopes_by_RunAs"] = run_as_scopes(flow_id, doc["definition"])
         self._derive_roles(doc)
-        doc["updated_at"] = now_iso()
+        doc["updated_at"] = self.clock.iso()
         self.store.put_flow(doc)
         return doc
 
     def delete_flow(self, flow_id: str) -> dict[str, t.Any]:
         doc = self.get_flow(flow_id)
-        doc = {**doc, "DELETED": True, "deleted_at": now_iso()}
+        doc = {**doc, "DELETED": True, "deleted_at": self.clock.iso()}
         self.store.delete_flow(flow_id, doc)
         return doc
 
@@ -278,7 +279,7 @@ class FlowsService:
         try:
             started = int(dt.datetime.fromisoformat(doc["start_time"]).timestamp())
         except (KeyError, TypeError, ValueError):
-            started = int(dt.datetime.now(dt.timezone.utc).timestamp())
+            started = int(self.clock.now())
         return {
             "run_id": doc["run_id"],
             "action_id": doc["run_id"],
@@ -312,7 +313,7 @@ class FlowsService:
             if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
                 raise Unprocessable([([field], f"{field} must be a list of strings.", "type_error.list")])
         run_id = str(uuid.uuid4())
-        now = now_iso()
+        now = self.clock.iso()
         managers = list(body.get("run_managers") or [])
         monitors = list(body.get("run_monitors") or [])
         definition = flow["definition"]
@@ -368,6 +369,7 @@ class FlowsService:
             "description": f"State {name} of type {stype} started",
             "details": {"state_name": name, "state_type": stype},
         }
+        doc["details"] = clock_note(self.clock, doc["details"])
         return doc
 
     def inactive_doc(self, doc: dict[str, t.Any], name: str, details: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -381,7 +383,7 @@ class FlowsService:
         return doc
 
     def finish_succeeded(self, doc: dict[str, t.Any], data: t.Any, entries: list[dict[str, t.Any]]) -> None:
-        now = now_iso()
+        now = self.clock.iso()
         doc = dict(doc)
         doc.update(status="SUCCEEDED", display_status="SUCCEEDED", completion_time=now)
         doc["details"] = {
@@ -389,14 +391,15 @@ class FlowsService:
             "description": "The Flow run reached a successful completion state",
             "output": data,
         }
+        doc["details"] = clock_note(self.clock, doc["details"])
         entries = [*entries, {"time": now, "code": "FlowSucceeded",
                               "description": "The Flow Instance completed successfully",
-                              "details": {"output": data}}]
+                              "details": clock_note(self.clock, {"output": data})}]
         self.store.record(doc, None, entries)
 
     def finish_failed(self, doc: dict[str, t.Any], data: t.Any, state: str | None, error: str, cause: str,
                       entries: list[dict[str, t.Any]]) -> None:
-        now = now_iso()
+        now = self.clock.iso()
         doc = dict(doc)
         doc.update(status="FAILED", display_status="FAILED", completion_time=now)
         description = f"The Flow Instance failed execution in state {state}: {error}: {cause}" if state else f"{error}: {cause}"
@@ -407,8 +410,10 @@ class FlowsService:
             "details": {"error": error, "cause": cause, "state_name": state},
             "output": data,
         }
+        doc["details"] = clock_note(self.clock, doc["details"])
         entries = [*entries, {"time": now, "code": "FlowFailed", "description": description,
-                              "details": {"error": error, "cause": cause, "state_name": state, "output": data}}]
+                              "details": clock_note(self.clock, {"error": error, "cause": cause,
+                                                                  "state_name": state, "output": data})}]
         self.store.record(doc, None, entries)
 
     def finish_canceled(self, run_id: str) -> dict[str, t.Any]:
@@ -418,7 +423,7 @@ class FlowsService:
         doc = dict(loaded[0])
         if doc["status"] in TERMINAL:
             return doc
-        now = now_iso()
+        now = self.clock.iso()
         doc.update(status="FAILED", display_status="FAILED", completion_time=now)
         doc["details"] = {
             "time": now,
