@@ -1,5 +1,9 @@
 """The flow engine: moves runs through a flow definition without a thread per run.
 
+(Over 500 lines for a reason: the run generator, its commit points and the per-state
+processing share the run's cursor and change together; the state processing moves out once
+the flow-language parity work has settled.)
+
 A run is a generator of its states. Its steps (states, expressions, commits) run on a
 small fixed pool of worker threads (``POOL_SIZE``), and an action provider's ``start``
 (which may copy files for a while) on a pool of its own (``START_POOL_SIZE``), so long
