@@ -26,6 +26,10 @@ await build({
   },
   outdir: join(here, "lib"),
   bundle: true,
+  // One shared chunk for the code both entries import (dagre, the graph and run views):
+  // webpack then bundles it once instead of once per entry.
+  splitting: true,
+  chunkNames: "shared-[hash]",
   format: "esm",
   target: "es2020",
   external: ["@jupyterlab/*", "@lumino/*", "react", "react-dom"],
