@@ -11,7 +11,13 @@ import weakref
 
 from gladier_jupyter.monitor.log import LogReader, http_status, response_data
 from gladier_jupyter.monitor.model import RunModel
-from gladier_jupyter.monitor.policy import GLOBUS_POLICY, LOCAL_POLICY, PollPolicy, is_local_client
+from gladier_jupyter.monitor.policy import (
+    GLOBUS_POLICY,
+    LOCAL_POLICY,
+    PollPolicy,
+    is_local_client,
+    no_retry_client,
+)
 from gladier_jupyter.monitor.scheduler import _SCHEDULER
 
 __all__ = ["CONNECTION_STATES", "RunWatcher", "classify_error", "ended_in_log", "fetch_definition"]
@@ -36,7 +42,9 @@ class RunWatcher:
                  definition: dict[str, t.Any] | None = None,
                  policy: PollPolicy | None = None,
                  run: t.Mapping[str, t.Any] | None = None) -> None:
-        self.flows_client = flows_client
+        # One layer owns retries here: the watcher's polls go out once each (no globus-sdk
+        # retry loop under them), and its policy's backoff retries, showing "reconnecting".
+        self.flows_client = no_retry_client(flows_client)
         self.run_id = str(run_id)
         self.local = is_local_client(flows_client)
         self.policy = policy or (LOCAL_POLICY if self.local else GLOBUS_POLICY)
