@@ -46,7 +46,7 @@ def test_monitor_on_the_backend_client_reconnects_after_one_attempt(tmp_path):
         assert faults, "no request reached the service"
         # One attempt for each request the first poll made (definition, flow, log): none of
         # them went round globus-sdk's retry loop.
-        print("FAULTS", {path: faults.count(path) for path in faults}); assert {path: faults.count(path) for path in faults} == {path: 1 for path in faults}
+        assert {path: faults.count(path) for path in faults} == {path: 1 for path in faults}
         assert any(path.endswith("/log") for path in faults)
         # The caller's client keeps globus-sdk's retries (gladier's run_flow relies on them).
         assert fc.retry_config.max_retries > 0

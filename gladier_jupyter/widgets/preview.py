@@ -9,6 +9,7 @@ import traitlets
 
 from gladier_jupyter.flowdef import Problem
 from gladier_jupyter.flowgraph import FlowGraph
+from gladier_jupyter.flowgraph.svg import UnsafeSVG, sanitize_svg
 from gladier_jupyter.widgets._base import GladierWidget
 
 __all__ = ["FlowPreview", "FLOW_MIME"]
@@ -23,7 +24,9 @@ class FlowPreview(GladierWidget):
     Shows the states as a layered graph (click one for its JSON, the input it reads, its
     compute function's source and where its result goes), the definition's problems, and
     the table of ``$.input`` keys the flow reads; ``check(flow_input)`` fills in which the
-    run input provides. Outside a live kernel it shows as SVG (``to_svg()``).
+    run input provides. Outside a live kernel it shows as SVG (``to_svg()``): the drawing
+    the live view made (sent back by the page, sanitized), or where no view ever drew
+    (nbconvert, nbclient), one drawn in Python.
     """
 
     _entry = "preview"
@@ -33,12 +36,18 @@ class FlowPreview(GladierWidget):
     inputs = traitlets.List().tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(460).tag(sync=True)
+    #: bumped with each new graph; a view's drawing counts only for the revision it drew
+    revision = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, x: t.Any, *, flow_input: t.Any = None, height: int = 460,
                  **kwargs: t.Any) -> None:
         self.flow = FlowGraph.build(x, flow_input)
         #: Layout and draw times (ms) the last view reported; empty until a view renders.
         self.render_timings: dict[str, float] = {}
+        #: The live view's drawing of the current revision (sanitized), once a view drew it.
+        self.drawn_svg: str | None = None
+        #: Why the last drawing a view sent was refused ("" if none was).
+        self.drawn_svg_error = ""
         # the first state goes out with the widget's creation, not as a later update
         super().__init__(height=height, **self._state(), **kwargs)
         self.on_msg(self._on_view_message)
@@ -51,13 +60,28 @@ class FlowPreview(GladierWidget):
 
     def _sync(self) -> None:
         with self.hold_sync():
+            self.drawn_svg = None  # drawn for the graph before this one
+            self.revision += 1
             for name, value in self._state().items():
                 setattr(self, name, value)
 
     def _on_view_message(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
-        if isinstance(content, dict) and content.get("event") == "rendered":
-            self.render_timings = {"layout_ms": float(content.get("layout_ms", 0)),
-                                   "draw_ms": float(content.get("draw_ms", 0))}
+        if not isinstance(content, dict):
+            return
+        if content.get("event") == "rendered":
+            try:
+                self.render_timings = {"layout_ms": float(content.get("layout_ms", 0)),
+                                       "draw_ms": float(content.get("draw_ms", 0))}
+            except (TypeError, ValueError):
+                pass
+        elif content.get("event") == "drawn":
+            if content.get("revision") != self.revision:
+                return  # a drawing of an earlier graph, arriving late
+            try:
+                self.drawn_svg = sanitize_svg(content.get("svg"))
+                self.drawn_svg_error = ""
+            except UnsafeSVG as err:
+                self.drawn_svg_error = str(err)
 
     @traitlets.validate("selected")
     def _check_selected(self, proposal: t.Any) -> str:
@@ -87,7 +111,8 @@ class FlowPreview(GladierWidget):
         self.selected = name
 
     def to_svg(self) -> str:
-        return self.flow.to_svg()
+        """The graph as SVG: the live view's own drawing once one drew, else Python's."""
+        return self.drawn_svg or self.flow.to_svg()
 
     def to_mermaid(self) -> str:
         return self.flow.to_mermaid()
