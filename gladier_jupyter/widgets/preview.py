@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import threading
 import typing as t
+import uuid
 
 import traitlets
 
@@ -48,6 +50,9 @@ class FlowPreview(GladierWidget):
         self.drawn_svg: str | None = None
         #: Why the last drawing a view sent was refused ("" if none was).
         self.drawn_svg_error = ""
+        #: ids of the outputs this preview was displayed in (see ``_ipython_display_``)
+        self._display_ids: list[str] = []
+        self._display_lock = threading.Lock()
         # the first state goes out with the widget's creation, not as a later update
         super().__init__(height=height, **self._state(), **kwargs)
         self.on_msg(self._on_view_message)
@@ -78,10 +83,14 @@ class FlowPreview(GladierWidget):
             if content.get("revision") != self.revision:
                 return  # a drawing of an earlier graph, arriving late
             try:
-                self.drawn_svg = sanitize_svg(content.get("svg"))
-                self.drawn_svg_error = ""
+                drawn = sanitize_svg(content.get("svg"))
             except UnsafeSVG as err:
                 self.drawn_svg_error = str(err)
+                return
+            self.drawn_svg_error = ""
+            if drawn != self.drawn_svg:
+                self.drawn_svg = drawn
+                self.update_displays()
 
     @traitlets.validate("selected")
     def _check_selected(self, proposal: t.Any) -> str:
@@ -119,6 +128,35 @@ class FlowPreview(GladierWidget):
 
     def to_text(self) -> str:
         return self.flow.to_text()
+
+    def _ipython_display_(self, **kwargs: t.Any) -> None:
+        """Show the preview under a display id, so its saved image can become the view's.
+
+        Once the live view reports its drawing, :meth:`update_displays` puts it in place of
+        the Python-drawn SVG in every output the preview was shown in (what a saved notebook,
+        nbconvert or GitHub show); the widget-view entry stays, so the live view stays.
+        """
+        from IPython.display import display
+
+        display_id = f"gladier-preview-{uuid.uuid4().hex}"
+        with self._display_lock:
+            data, metadata = self._repr_mimebundle_()
+            self._display_ids.append(display_id)
+            display(data, metadata=metadata, raw=True, display_id=display_id)
+
+    def update_displays(self) -> int:
+        """Refresh every output this preview was displayed in; returns how many."""
+        from IPython.core.interactiveshell import InteractiveShell
+        from IPython.display import update_display
+
+        with self._display_lock:
+            ids = list(self._display_ids)
+            if not ids or not InteractiveShell.initialized():
+                return 0
+            data, metadata = self._repr_mimebundle_()
+            for display_id in ids:
+                update_display(data, metadata=metadata, raw=True, display_id=display_id)
+        return len(ids)
 
     def _repr_mimebundle_(self, **kwargs: t.Any):  # type: ignore[override]
         bundle = super()._repr_mimebundle_(**kwargs)

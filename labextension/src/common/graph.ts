@@ -244,7 +244,9 @@ export function graphMarkup(model: GraphModel, placed: Placed, markerId: string,
 
 /** A laid-out graph as a stand-alone SVG document: the saved form of the live drawing. */
 export function graphSvg(model: GraphModel, placed: Placed): string {
-  const width = Math.round(placed.width), height = Math.round(placed.height);
+  // dagre gives an empty graph -Infinity for its size
+  const finite = (v: number): number => (Number.isFinite(v) && v > 0 ? Math.round(v) : 0);
+  const width = finite(placed.width), height = finite(placed.height);
   const states = model.nodes.filter((n) => !isMarker(n.kind)).length;
   return `<svg xmlns="http://www.w3.org/2000/svg" class="gj-flow-svg" width="${width}" height="${height}" ` +
     `viewBox="0 0 ${width} ${height}" role="img" aria-label="Flow ${esc(model.name ?? "")}: ${states} states" ` +
