@@ -163,10 +163,11 @@ def _free(value: str) -> bool:  # any text (escaped when written back)
     return True
 
 
-_COMMON = {"class": _WORDS.fullmatch, "style": _style_ok}
-_GEOM = dict.fromkeys(("x", "y", "width", "height", "rx", "cx", "cy", "r"), _NUM.fullmatch)
+_Check = t.Callable[[str], t.Any]
+_COMMON: dict[str, _Check] = {"class": _WORDS.fullmatch, "style": _style_ok}
+_GEOM: dict[str, _Check] = dict.fromkeys(("x", "y", "width", "height", "rx", "cx", "cy", "r"), _NUM.fullmatch)
 #: The elements the view draws and, for each, the attributes it writes with their checks.
-_ALLOWED: dict[str, dict[str, t.Callable[[str], t.Any]]] = {
+_ALLOWED: dict[str, dict[str, _Check]] = {
     "svg": {**_COMMON, "width": _NUM.fullmatch, "height": _NUM.fullmatch,
             "viewBox": _NUMS.fullmatch, "role": _WORDS.fullmatch, "aria-label": _free},
     "title": {},
