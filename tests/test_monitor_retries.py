@@ -44,10 +44,9 @@ def test_monitor_on_the_backend_client_reconnects_after_one_attempt(tmp_path):
                 monitor.close()
         faults = seen["faults"]
         assert faults, "no request reached the service"
-        # One attempt for each request the first poll made (definition, flow, log): none of
-        # them went round globus-sdk's retry loop.
-        assert {path: faults.count(path) for path in faults} == {path: 1 for path in faults}
-        assert any(path.endswith("/log") for path in faults)
+        # One attempt: the first poll's first request (the run's definition) failed once and
+        # the monitor said so; it did not go round globus-sdk's retry loop (6 attempts, ~15 s).
+        assert faults == [f"/api/flows/runs/{run['run_id']}/definition"]
         # The caller's client keeps globus-sdk's retries (gladier's run_flow relies on them).
         assert fc.retry_config.max_retries > 0
 
@@ -63,3 +62,21 @@ def test_no_retry_copy_shares_transport_and_leaves_the_original_alone(local_serv
     assert copy.list_flows().http_status == 200
     not_sdk = object()
     assert no_retry_client(not_sdk) is not_sdk
+
+
+def test_a_failed_definition_read_is_retried_so_the_graph_comes(tmp_path):
+    # Half the Flows GETs fail, the first among them (seeded): the definition read fails
+    # once; the watcher tries the poll again instead of going on without the graph.
+    env = {"GLADIER_JUPYTER_FAULTS": "flows@GET:0.5:503", "GLADIER_JUPYTER_FAULTS_SEED": "3"}
+    with svc.private_service(tmp_path / "svc", **env) as info:
+        fc = svc.flows_client(info)
+        run = svc.start(fc, svc.deploy(fc, PASS))
+        with svc.as_backend(info):
+            monitor = RunMonitor(run)
+            try:
+                assert monitor.wait(60) == "SUCCEEDED"
+                wait_until(lambda: monitor.graph.get("nodes"), 30, "the run's graph")
+            finally:
+                monitor.close()
+        faults = _faulted((info.state_dir / "service.log").read_text())
+        assert faults[0] == f"/api/flows/runs/{run['run_id']}/definition"
