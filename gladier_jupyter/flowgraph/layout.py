@@ -5,12 +5,13 @@ from __future__ import annotations
 import typing as t
 
 from gladier_jupyter.flowgraph.labels import START, _clip
+from gladier_jupyter.flowgraph.theme import THEME
 
 __all__: list[str] = []
 
-_NODE_W = 184
-_NODE_H = 48
-_MARK = 22  # start/end marker diameter
+_NODE_W = THEME["sizes"]["node_w"]
+_NODE_H = THEME["sizes"]["node_h"]
+_MARK = THEME["sizes"]["mark"]  # start/end marker diameter
 
 
 def _size(node: dict) -> tuple[float, float]:

@@ -3,34 +3,26 @@
 from __future__ import annotations
 
 import html
+import re
 import typing as t
 
 from gladier_jupyter.flowgraph.labels import _clip
+from gladier_jupyter.flowgraph.theme import THEME
 
 __all__: list[str] = []
 
 # Colours follow JupyterLab's theme variables, with light-theme fallbacks for places with
-# no JupyterLab (GitHub, nbconvert HTML). Keep in step with labextension/src/common/theme.ts.
-_KIND_STYLE = {  # (fill, stroke): translucent tints keep theme text legible, light or dark
-    "compute": ("rgba(30,136,229,0.18)", "#1e88e5"),
-    "search": ("rgba(126,87,194,0.18)", "#7e57c2"),
-    "transfer": ("rgba(0,137,123,0.18)", "#00897b"),
-    "action": ("rgba(96,125,139,0.18)", "#607d8b"),
-    "pass": ("rgba(158,158,158,0.14)", "#9e9e9e"),
-    "choice": ("rgba(249,168,37,0.2)", "#f9a825"),
-    "wait": ("rgba(251,140,0,0.18)", "#fb8c00"),
-    "fail": ("rgba(229,57,53,0.18)", "#e53935"),
-    "expression": ("rgba(171,71,188,0.18)", "#ab47bc"),
-    "unknown": ("rgba(117,117,117,0.12)", "#757575"),
-    "missing": ("none", "var(--jp-error-color1, #d32f2f)"),
-}
-_TEXT = "var(--jp-ui-font-color1, #212121)"
-_MUTED = "var(--jp-ui-font-color2, #616161)"
-_EDGE = "var(--jp-ui-font-color2, #757575)"
-_ERROR = "var(--jp-error-color1, #d32f2f)"
-_WARN = "var(--jp-warn-color1, #f57c00)"
-_BG = "var(--jp-layout-color0, #ffffff)"
-_FONT = "var(--jp-ui-font-family, system-ui, -apple-system, 'Segoe UI', sans-serif)"
+# no JupyterLab (GitHub, nbconvert HTML): one table, theme.json, shared with the live view.
+_KIND_STYLE = {kind: (style["fill"], style["stroke"]) for kind, style in THEME["kinds"].items()}
+_TEXT = THEME["colours"]["text"]
+_MUTED = THEME["colours"]["muted"]
+_EDGE = THEME["colours"]["edge"]
+_ERROR = THEME["colours"]["error"]
+_WARN = THEME["colours"]["warn"]
+_BG = THEME["colours"]["bg"]
+_FONT = THEME["font"]
+_STROKE = THEME["sizes"]["stroke"]
+_STROKE_PROBLEM = THEME["sizes"]["stroke_problem"]
 
 
 def _shape(kind: str, x: float, y: float, w: float, h: float, style: str) -> str:
@@ -117,7 +109,7 @@ def _svg(model: dict, layout: dict) -> str:
         node_problems = [problems[i] for i in node.get("problems", []) if i < len(problems)]
         worst = "error" if any(p["severity"] == "error" for p in node_problems) else (
             "warning" if node_problems else None)
-        width_px = 2.5 if worst else 1.4
+        width_px = _STROKE_PROBLEM if worst else _STROKE
         stroke = _ERROR if worst == "error" else _WARN if worst == "warning" else stroke
         style = f"fill:{fill};stroke:{stroke};stroke-width:{width_px}"
         title = node["id"] if kind not in ("start", "end") else kind
@@ -142,3 +134,135 @@ def _svg(model: dict, layout: dict) -> str:
     return "\n".join(out)
 
 
+
+
+# -- the view's own drawing, sent back from the page ---------------------------------------
+#: Largest drawing a view may send back (characters); a 1,000-state flow draws in ~0.6 MB.
+MAX_VIEW_SVG_CHARS = 4_000_000
+_SVG_NS = "http://www.w3.org/2000/svg"
+_MAX_DEPTH = 12  # the view nests svg > g > g > text > title
+
+_NUM = re.compile(r"-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?%?")
+_NUMS = re.compile(r"[-\d.,e\s]*")
+_PATH = re.compile(r"[MLHVZmlhvz\d.,e\s-]*")
+_WORDS = re.compile(r"[\w\s-]*")
+_ID = re.compile(r"[A-Za-z][\w-]*")
+_MARKER_REF = re.compile(r"url\(#[A-Za-z][\w-]*\)")
+# Inline styles: property lists of colours, lengths, var(--jp-…, fallback) and font names.
+# No url(), no escapes, no at-rules, no comments: nothing in a style can load or run anything.
+_STYLE = re.compile(r"[\w\s#%().,:;'\"+!-]*")
+_STYLE_BANNED = re.compile(r"url\s*\(|expression|javascript|@|/\*|\\|image|binding|behavior",
+                           re.IGNORECASE)
+
+
+def _style_ok(value: str) -> bool:
+    return bool(_STYLE.fullmatch(value)) and not _STYLE_BANNED.search(value)
+
+
+def _free(value: str) -> bool:  # any text (escaped when written back)
+    return True
+
+
+_Check = t.Callable[[str], t.Any]
+_COMMON: dict[str, _Check] = {"class": _WORDS.fullmatch, "style": _style_ok}
+_GEOM: dict[str, _Check] = dict.fromkeys(("x", "y", "width", "height", "rx", "cx", "cy", "r"), _NUM.fullmatch)
+#: The elements the view draws and, for each, the attributes it writes with their checks.
+_ALLOWED: dict[str, dict[str, _Check]] = {
+    "svg": {**_COMMON, "width": _NUM.fullmatch, "height": _NUM.fullmatch,
+            "viewBox": _NUMS.fullmatch, "role": _WORDS.fullmatch, "aria-label": _free},
+    "title": {},
+    "defs": {},
+    "marker": {"id": _ID.fullmatch, "viewBox": _NUMS.fullmatch, "refX": _NUM.fullmatch,
+               "refY": _NUM.fullmatch, "markerWidth": _NUM.fullmatch,
+               "markerHeight": _NUM.fullmatch, "orient": _WORDS.fullmatch},
+    "g": {**_COMMON, "data-name": _free, "data-state": _free, "data-kind": _WORDS.fullmatch,
+          "data-problems": _NUM.fullmatch, "data-severity": _WORDS.fullmatch},
+    "path": {**_COMMON, "d": _PATH.fullmatch, "data-source": _free, "data-target": _free,
+             "marker-end": _MARKER_REF.fullmatch},
+    "rect": {**_COMMON, **_GEOM, "stroke-dasharray": _NUMS.fullmatch},
+    "circle": {**_COMMON, **_GEOM},
+    "polygon": {**_COMMON, "points": _NUMS.fullmatch},
+    "text": {**_COMMON, "x": _NUM.fullmatch, "y": _NUM.fullmatch,
+             "text-anchor": _WORDS.fullmatch},
+}
+_TEXT_IN = {"title", "text"}  # the only elements whose text is kept
+
+
+class UnsafeSVG(ValueError):
+    """A drawing from a page that is not a flow graph the view could have drawn."""
+
+
+def sanitize_svg(text: t.Any, *, max_chars: int = MAX_VIEW_SVG_CHARS) -> str:
+    """The SVG a view sent back, rebuilt from only what the view itself draws.
+
+    Elements other than the view's (``script``, ``foreignObject``, ``image``, ``use``, ``a``,
+    ``style``…) are dropped with everything inside; attributes other than the view's
+    (``on*``, ``href``, ``xlink:href``, ``src``…) are dropped, and so are values that fail
+    their check (a ``style`` with ``url(``, a ``marker-end`` not pointing into the drawing).
+    Raises :class:`UnsafeSVG` (one line) for what is not an SVG drawing at all: too long,
+    not XML, a DOCTYPE/entity/processing instruction, nested too deep, a root other than
+    ``<svg>``.
+    """
+    return _sanitize(text, max_chars=max_chars)[0]
+
+
+def _sanitize(text: t.Any, *, max_chars: int = MAX_VIEW_SVG_CHARS) -> tuple[str, list[str]]:
+    """(the sanitized SVG, what was removed as ``element`` / ``element@attribute``)."""
+    import xml.etree.ElementTree as ET
+
+    if not isinstance(text, str):
+        raise UnsafeSVG(f"The view's drawing is a {type(text).__name__}, not SVG text; "
+                        "nothing was saved.")
+    if len(text) > max_chars:
+        raise UnsafeSVG(f"The view's drawing has {len(text):,} characters, over the "
+                        f"{max_chars:,} kept; the drawing from Python is saved instead.")
+    if "<!" in text or "<?" in text:
+        # No DOCTYPE, entity, CDATA, comment or processing instruction: the view writes
+        # none, and refusing them before parsing leaves no entity expansion to abuse.
+        raise UnsafeSVG("The view's drawing holds '<!' or '<?' (a DOCTYPE, entity, comment "
+                        "or processing instruction), which the view never writes; nothing "
+                        "was saved.")
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as err:
+        raise UnsafeSVG(f"The view's drawing is not well-formed SVG ({err}); nothing was "
+                        "saved.") from None
+    if root.tag != f"{{{_SVG_NS}}}svg":
+        raise UnsafeSVG(f"The view's drawing starts with {_clip(str(root.tag), 40)!r}, not "
+                        "an SVG <svg> element; nothing was saved.")
+    removed: list[str] = []
+    out: list[str] = []
+    _write(root, out, removed, 0)
+    return "".join(out), removed
+
+
+def _local_name(tag: t.Any) -> str | None:
+    tag = str(tag)
+    if tag.startswith(f"{{{_SVG_NS}}}"):
+        return tag[len(_SVG_NS) + 2:]
+    return None  # another namespace (xhtml, xlink…) or a comment/PI node
+
+
+def _write(el: t.Any, out: list[str], removed: list[str], depth: int) -> None:
+    name = _local_name(el.tag)
+    allowed = _ALLOWED.get(name or "")
+    if allowed is None or depth > _MAX_DEPTH:
+        removed.append(str(name or el.tag))
+        return
+    attrs = []
+    for key, value in el.attrib.items():
+        check = allowed.get(key)
+        if check is None or not check(value):
+            removed.append(f"{name}@{key}")
+            continue
+        attrs.append(f' {key}="{_esc(value)}"')
+    if name == "svg":
+        attrs.insert(0, f' xmlns="{_SVG_NS}"')
+    out.append(f"<{name}{''.join(attrs)}>")
+    if name in _TEXT_IN and el.text:
+        out.append(_esc(el.text))
+    for child in el:
+        _write(child, out, removed, depth + 1)
+        if name in _TEXT_IN and child.tail:
+            out.append(_esc(child.tail))
+    out.append(f"</{name}>")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import typing as t
 import urllib.parse
 from dataclasses import dataclass
 
-__all__ = ["PollPolicy", "LOCAL_POLICY", "GLOBUS_POLICY", "is_local_client", "web_app_url"]
+__all__ = ["PollPolicy", "LOCAL_POLICY", "GLOBUS_POLICY", "is_local_client", "no_retry_client",
+           "web_app_url"]
 
 WEB_APP_RUN_URL = "https://app.globus.org/runs/{run_id}"
 
@@ -57,6 +59,31 @@ def is_local_client(flows_client: t.Any) -> bool:
     base = str(getattr(flows_client, "base_url", "") or "")
     host = urllib.parse.urlparse(base).hostname or ""
     return host in {"127.0.0.1", "localhost", "::1"}
+
+
+def no_retry_client(flows_client: t.Any) -> t.Any:
+    """A copy of ``flows_client`` whose requests globus-sdk sends once, never retrying.
+
+    The watcher owns retries for monitoring (its :class:`PollPolicy` backoff, shown to the
+    user as "reconnecting"); under globus-sdk's own retries (5, with backoff) a failing
+    service would show as "live" for about 15 s first. The copy shares the client's
+    transport (certificate, proxies), authorizer and URL; only its retry settings differ, so
+    the caller's client (``run_flow``, cancel, resume) keeps globus-sdk's retries.
+    """
+    if not hasattr(flows_client, "retry_config") or not hasattr(flows_client, "transport"):
+        return flows_client  # not a globus-sdk client: nothing to turn off
+    from globus_sdk.transport import RetryConfig
+
+    client = copy.copy(flows_client)
+    retry_config = RetryConfig(max_retries=0)
+    register = getattr(client, "_register_standard_retry_checks", None)
+    if callable(register):
+        register(retry_config)
+    client.retry_config = retry_config
+    # The copy closes nothing: the transport and the rest still belong to the original.
+    if isinstance(getattr(client, "_resources_to_close", None), list):
+        client._resources_to_close = []
+    return client
 
 
 def web_app_url(run_id: str) -> str:

@@ -13,7 +13,13 @@ import globus_sdk
 
 from gladier_jupyter.monitor.log import LogReader, http_status, response_data
 from gladier_jupyter.monitor.model import RunModel
-from gladier_jupyter.monitor.policy import GLOBUS_POLICY, LOCAL_POLICY, PollPolicy, is_local_client
+from gladier_jupyter.monitor.policy import (
+    GLOBUS_POLICY,
+    LOCAL_POLICY,
+    PollPolicy,
+    is_local_client,
+    no_retry_client,
+)
 from gladier_jupyter.monitor.scheduler import _SCHEDULER
 
 __all__ = ["CONNECTION_STATES", "RunWatcher", "classify_error", "ended_in_log", "fetch_definition"]
@@ -38,7 +44,9 @@ class RunWatcher:
                  definition: dict[str, t.Any] | None = None,
                  policy: PollPolicy | None = None,
                  run: t.Mapping[str, t.Any] | None = None) -> None:
-        self.flows_client = flows_client
+        # One layer owns retries here: the watcher's polls go out once each (no globus-sdk
+        # retry loop under them), and its policy's backoff retries, showing "reconnecting".
+        self.flows_client = no_retry_client(flows_client)
         self.run_id = str(run_id)
         self.local = is_local_client(flows_client)
         self.policy = policy or (LOCAL_POLICY if self.local else GLOBUS_POLICY)
@@ -126,8 +134,11 @@ class RunWatcher:
         model = self.model
         changed = False
         if self._need_definition:
+            # A transient failure fails the poll (retried, "reconnecting"): with no retries
+            # under the watcher, swallowing it would leave the run without its graph.
             model.definition = fetch_definition(self.flows_client, self.run_id,
-                                                model.run.get("flow_id"), self._count_request)
+                                                model.run.get("flow_id"), self._count_request,
+                                                raise_transient=True)
             self._need_definition = False
             changed = True
         self.polls += 1
@@ -290,9 +301,27 @@ def classify_error(err: BaseException) -> tuple[str, str, float | None]:
     return ("transient", f"Reconnecting to the Flows service ({what}).", retry_after)
 
 
+def _transient(err: BaseException) -> bool:
+    """A failure worth trying again (network, 429, 5xx), not an answer like 404."""
+    status = http_status(err)
+    if status is None:
+        import globus_sdk
+
+        return isinstance(err, globus_sdk.NetworkError)
+    return status == 429 or status >= 500
+
+
 def fetch_definition(flows_client: t.Any, run_id: str, flow_id: t.Any,
-                     on_request: t.Callable[[], None] | None = None) -> dict[str, t.Any] | None:
-    """The run's flow definition: from the run (as it was started), else from its flow."""
+                     on_request: t.Callable[[], None] | None = None, *,
+                     raise_transient: bool = False) -> dict[str, t.Any] | None:
+    """The run's flow definition: from the run (as it was started), else from its flow.
+
+    Login failures (401/403) raise; so do transient ones (network, 429, 5xx) with
+    ``raise_transient``; other failures give None.
+    """
+    def fatal(err: BaseException) -> bool:
+        return http_status(err) in {401, 403} or (raise_transient and _transient(err))
+
     try:
         if on_request:
             on_request()
@@ -300,14 +329,16 @@ def fetch_definition(flows_client: t.Any, run_id: str, flow_id: t.Any,
         if isinstance(data.get("definition"), dict):
             return copy.deepcopy(data["definition"])
     except (globus_sdk.GlobusError, OSError) as err:
-        if http_status(err) in {401, 403}:
+        if fatal(err):
             raise
     if not flow_id:
         try:
             if on_request:
                 on_request()
             flow_id = response_data(flows_client.get_run(run_id)).get("flow_id")
-        except (globus_sdk.GlobusError, OSError):
+        except (globus_sdk.GlobusError, OSError) as err:
+            if fatal(err):
+                raise
             return None
     if flow_id:
         try:
@@ -316,6 +347,8 @@ def fetch_definition(flows_client: t.Any, run_id: str, flow_id: t.Any,
             data = response_data(flows_client.get_flow(flow_id))
             if isinstance(data.get("definition"), dict):
                 return copy.deepcopy(data["definition"])
-        except (globus_sdk.GlobusError, OSError):
+        except (globus_sdk.GlobusError, OSError) as err:
+            if fatal(err):
+                raise
             return None
     return None

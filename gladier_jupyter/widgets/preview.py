@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import threading
 import typing as t
+import uuid
 
 import traitlets
 
 from gladier_jupyter.flowdef import Problem
 from gladier_jupyter.flowgraph import FlowGraph
+from gladier_jupyter.flowgraph.svg import UnsafeSVG, sanitize_svg
 from gladier_jupyter.widgets._base import GladierWidget
 
 __all__ = ["FlowPreview", "FLOW_MIME"]
@@ -23,7 +26,9 @@ class FlowPreview(GladierWidget):
     Shows the states as a layered graph (click one for its JSON, the input it reads, its
     compute function's source and where its result goes), the definition's problems, and
     the table of ``$.input`` keys the flow reads; ``check(flow_input)`` fills in which the
-    run input provides. Outside a live kernel it shows as SVG (``to_svg()``).
+    run input provides. Outside a live kernel it shows as SVG (``to_svg()``): the drawing
+    the live view made (sent back by the page, sanitized), or where no view ever drew
+    (nbconvert, nbclient), one drawn in Python.
     """
 
     _entry = "preview"
@@ -33,12 +38,21 @@ class FlowPreview(GladierWidget):
     inputs: traitlets.List[t.Any] = traitlets.List().tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(460).tag(sync=True)
+    #: bumped with each new graph; a view's drawing counts only for the revision it drew
+    revision = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, x: t.Any, *, flow_input: t.Any = None, height: int = 460,
                  **kwargs: t.Any) -> None:
         self.flow = FlowGraph.build(x, flow_input)
         #: Layout and draw times (ms) the last view reported; empty until a view renders.
         self.render_timings: dict[str, float] = {}
+        #: The live view's drawing of the current revision (sanitized), once a view drew it.
+        self.drawn_svg: str | None = None
+        #: Why the last drawing a view sent was refused ("" if none was).
+        self.drawn_svg_error = ""
+        #: ids of the outputs this preview was displayed in (see ``_ipython_display_``)
+        self._display_ids: list[str] = []
+        self._display_lock = threading.Lock()
         # the first state goes out with the widget's creation, not as a later update
         super().__init__(height=height, **self._state(), **kwargs)
         self.on_msg(self._on_view_message)
@@ -51,13 +65,32 @@ class FlowPreview(GladierWidget):
 
     def _sync(self) -> None:
         with self.hold_sync():
+            self.drawn_svg = None  # drawn for the graph before this one
+            self.revision += 1
             for name, value in self._state().items():
                 setattr(self, name, value)
 
     def _on_view_message(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
-        if isinstance(content, dict) and content.get("event") == "rendered":
-            self.render_timings = {"layout_ms": float(content.get("layout_ms", 0)),
-                                   "draw_ms": float(content.get("draw_ms", 0))}
+        if not isinstance(content, dict):
+            return
+        if content.get("event") == "rendered":
+            try:
+                self.render_timings = {"layout_ms": float(content.get("layout_ms", 0)),
+                                       "draw_ms": float(content.get("draw_ms", 0))}
+            except (TypeError, ValueError):
+                pass
+        elif content.get("event") == "drawn":
+            if content.get("revision") != self.revision:
+                return  # a drawing of an earlier graph, arriving late
+            try:
+                drawn = sanitize_svg(content.get("svg"))
+            except UnsafeSVG as err:
+                self.drawn_svg_error = str(err)
+                return
+            self.drawn_svg_error = ""
+            if drawn != self.drawn_svg:
+                self.drawn_svg = drawn
+                self.update_displays()
 
     @traitlets.validate("selected")
     def _check_selected(self, proposal: t.Any) -> str:
@@ -87,13 +120,43 @@ class FlowPreview(GladierWidget):
         self.selected = name
 
     def to_svg(self) -> str:
-        return self.flow.to_svg()
+        """The graph as SVG: the live view's own drawing once one drew, else Python's."""
+        return self.drawn_svg or self.flow.to_svg()
 
     def to_mermaid(self) -> str:
         return self.flow.to_mermaid()
 
     def to_text(self) -> str:
         return self.flow.to_text()
+
+    def _ipython_display_(self, **kwargs: t.Any) -> None:
+        """Show the preview under a display id, so its saved image can become the view's.
+
+        Once the live view reports its drawing, :meth:`update_displays` puts it in place of
+        the Python-drawn SVG in every output the preview was shown in (what a saved notebook,
+        nbconvert or GitHub show); the widget-view entry stays, so the live view stays.
+        """
+        from IPython.display import display
+
+        display_id = f"gladier-preview-{uuid.uuid4().hex}"
+        with self._display_lock:
+            data, metadata = self._repr_mimebundle_()
+            self._display_ids.append(display_id)
+            display(data, metadata=metadata, raw=True, display_id=display_id)
+
+    def update_displays(self) -> int:
+        """Refresh every output this preview was displayed in; returns how many."""
+        from IPython.core.interactiveshell import InteractiveShell
+        from IPython.display import update_display
+
+        with self._display_lock:
+            ids = list(self._display_ids)
+            if not ids or not InteractiveShell.initialized():
+                return 0
+            data, metadata = self._repr_mimebundle_()
+            for display_id in ids:
+                update_display(data, metadata=metadata, raw=True, display_id=display_id)
+        return len(ids)
 
     def _repr_mimebundle_(self, **kwargs: t.Any):
         bundle = super()._repr_mimebundle_(**kwargs)

@@ -9,7 +9,7 @@
 // is downloaded and no Python is needed.
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
-import { copyFileSync } from "node:fs";
+import { copyFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,8 @@ const root = join(here, "..", "..");
 const require = createRequire(join(root, "package.json"));
 const dev = process.argv.includes("--development");
 
+// The shared chunk's name changes with its content: start from an empty lib/.
+rmSync(join(here, "lib"), { recursive: true, force: true });
 await build({
   entryPoints: {
     index: join(root, "labextension", "src", "plugin", "index.ts"),
@@ -26,6 +28,10 @@ await build({
   },
   outdir: join(here, "lib"),
   bundle: true,
+  // One shared chunk for the code both entries import (dagre, the graph and run views):
+  // webpack then bundles it once instead of once per entry.
+  splitting: true,
+  chunkNames: "shared-[hash]",
   format: "esm",
   target: "es2020",
   external: ["@jupyterlab/*", "@lumino/*", "react", "react-dom"],

@@ -11,8 +11,8 @@
 import dagre from "@dagrejs/dagre";
 import { STATUS_COLOURS } from "./theme";
 import {
-  GRAPH_BG, GRAPH_EDGE, GRAPH_ERROR, GRAPH_MUTED, GRAPH_SELECT, GRAPH_TEXT, GRAPH_WARN,
-  KIND_STYLES, MARK, NODE_H, NODE_W, shapeMarkup,
+  GRAPH_BG, GRAPH_EDGE, GRAPH_ERROR, GRAPH_FONT, GRAPH_MUTED, GRAPH_SELECT, GRAPH_TEXT, GRAPH_WARN,
+  KIND_STYLES, MARK, NODE_H, NODE_W, STROKE, STROKE_PROBLEM, shapeMarkup,
 } from "./graphTheme";
 
 export interface GraphProblem {
@@ -72,6 +72,9 @@ export interface GraphView {
   fit(): void;
   zoomBy(factor: number): void;
   update(model: GraphModel): void;
+  /** The drawing as a stand-alone SVG document (inline styles, no interaction): what a
+   * saved notebook shows in place of the live view. */
+  svgText(): string;
   destroy(): void;
   timings: GraphTimings;
 }
@@ -162,8 +165,9 @@ function problemsOf(model: GraphModel, node: GraphNode): GraphProblem[] {
   return (node.problems ?? []).map((i) => all[i]).filter((p): p is GraphProblem => !!p);
 }
 
-/** The SVG markup of a laid-out graph (no event handling). */
-export function graphMarkup(model: GraphModel, placed: Placed, markerId: string): string {
+/** The SVG markup of a laid-out graph (no event handling). `standalone`: the saved drawing,
+ * painted inline (no stylesheet, no focus or click affordances). */
+export function graphMarkup(model: GraphModel, placed: Placed, markerId: string, standalone = false): string {
   const out: string[] = [];
   out.push(
     `<defs><marker id="${markerId}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" ` +
@@ -203,15 +207,19 @@ export function graphMarkup(model: GraphModel, placed: Placed, markerId: string)
     const label = isMarker(n.kind) ? n.kind : (n.label ?? n.id);
     const tip = [label, n.caption, ...problems.map((p) => `${p.severity}: ${p.message}`)]
       .filter(Boolean).join("\n");
-    out.push(
+    const head =
       `<g class="gj-node gj-kind-${esc(n.kind)}" data-name="${esc(n.id)}" data-state="${esc(n.id)}" data-kind="${esc(n.kind)}" ` +
-      `data-problems="${problems.length}" data-severity="${severity}" ` +
-      (isMarker(n.kind) ? 'aria-hidden="true"' : `tabindex="0" role="button" aria-label="${esc(
-        `${label}, ${n.caption ?? n.kind}${problems.length ? `, ${problems.length} problem(s)` : ""}`)}"`) +
-      ` style="--gj-stroke:${stroke};--gj-fill:${style.fill};cursor:${isMarker(n.kind) ? "default" : "pointer"}">` +
-      `<title>${esc(tip)}</title>`,
-    );
-    out.push(shapeMarkup(n.kind, b.x, b.y, b.w, b.h));
+      `data-problems="${problems.length}" data-severity="${severity}"`;
+    out.push(standalone
+      ? `${head}><title>${esc(tip)}</title>`
+      : `${head} ` +
+        (isMarker(n.kind) ? 'aria-hidden="true"' : `tabindex="0" role="button" aria-label="${esc(
+          `${label}, ${n.caption ?? n.kind}${problems.length ? `, ${problems.length} problem(s)` : ""}`)}"`) +
+        ` style="--gj-stroke:${stroke};--gj-fill:${style.fill};cursor:${isMarker(n.kind) ? "default" : "pointer"}">` +
+        `<title>${esc(tip)}</title>`);
+    const paint = standalone && !isMarker(n.kind)
+      ? `fill:${style.fill};stroke:${stroke};stroke-width:${severity ? STROKE_PROBLEM : STROKE}` : undefined;
+    out.push(shapeMarkup(n.kind, b.x, b.y, b.w, b.h, paint));
     if (!isMarker(n.kind)) {
       out.push(
         `<text x="${b.x}" y="${b.y - 3}" text-anchor="middle" style="fill:${GRAPH_TEXT};` +
@@ -232,6 +240,20 @@ export function graphMarkup(model: GraphModel, placed: Placed, markerId: string)
   }
   out.push("</g>");
   return out.join("");
+}
+
+/** A laid-out graph as a stand-alone SVG document: the saved form of the live drawing. */
+export function graphSvg(model: GraphModel, placed: Placed): string {
+  // dagre gives an empty graph -Infinity for its size
+  const finite = (v: number): number => (Number.isFinite(v) && v > 0 ? Math.round(v) : 0);
+  const width = finite(placed.width), height = finite(placed.height);
+  const states = model.nodes.filter((n) => !isMarker(n.kind)).length;
+  return `<svg xmlns="http://www.w3.org/2000/svg" class="gj-flow-svg" width="${width}" height="${height}" ` +
+    `viewBox="0 0 ${width} ${height}" role="img" aria-label="Flow ${esc(model.name ?? "")}: ${states} states" ` +
+    `style="font-family:${esc(GRAPH_FONT)};font-size:12px"><title>Flow ${esc(model.name ?? "")}</title>` +
+    // a backdrop, so the drawing stays legible where it lands on a dark page as an image
+    `<rect class="gj-backdrop" width="100%" height="100%" style="fill:${GRAPH_BG}"/>` +
+    graphMarkup(model, placed, "gj-arrow", true) + "</svg>";
 }
 
 const GRAPH_CSS = `
@@ -504,6 +526,9 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
     },
     fit,
     zoomBy,
+    svgText(): string {
+      return graphSvg(current, placed);
+    },
     update(next: GraphModel): void {
       const relayout = shapeOf(next) !== laidOut;
       current = next;

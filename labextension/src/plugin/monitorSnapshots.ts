@@ -4,7 +4,8 @@
 // display is still running. This plugin applies it to every output of the notebook that
 // shows the same monitor (same widget model id), so a notebook saved after the run shows
 // its last state to viewers without a kernel (nbconvert, GitHub). The live view stays: the
-// widget-view entry is kept and re-renders the same model.
+// widget-view entry is kept and re-renders the same model. FlowPreview outputs go the same
+// way: the kernel updates them with the SVG the live view drew (image/svg+xml).
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/application";
 import type { ICodeCellModel } from "@jupyterlab/cells";
 import { INotebookTracker, type NotebookPanel } from "@jupyterlab/notebook";
@@ -13,6 +14,8 @@ import type { KernelMessage } from "@jupyterlab/services";
 const WIDGET_VIEW = "application/vnd.jupyter.widget-view+json";
 /** The class of the monitor's static snapshot (gladier_jupyter.widgets.monitor). */
 const SNAPSHOT_CLASS = "gj-monitor-static";
+/** The class of a FlowPreview's saved drawing (the live view's own, see graph.ts graphSvg). */
+const FLOW_SVG_CLASS = "gj-flow-svg";
 
 function modelId(data: unknown): string {
   const view = (data as Record<string, unknown> | undefined)?.[WIDGET_VIEW];
@@ -27,7 +30,10 @@ export function applyMonitorUpdate(panel: NotebookPanel, msg: KernelMessage.IMes
   const data = content.data ?? {};
   const id = modelId(data);
   const html = data["text/html"];
-  if (!id || typeof html !== "string" || !html.includes(SNAPSHOT_CLASS)) return 0;
+  const svg = data["image/svg+xml"];
+  const key = typeof html === "string" && html.includes(SNAPSHOT_CLASS) ? "text/html"
+    : typeof svg === "string" && svg.includes(FLOW_SVG_CLASS) ? "image/svg+xml" : "";
+  if (!id || !key) return 0;
   let changed = 0;
   for (const cell of panel.content.widgets) {
     if (cell.model.type !== "code") continue;
@@ -35,7 +41,7 @@ export function applyMonitorUpdate(panel: NotebookPanel, msg: KernelMessage.IMes
     for (let i = 0; i < outputs.length; i++) {
       const output = outputs.get(i);
       if (output.type !== "display_data" || modelId(output.data) !== id) continue;
-      if (output.data["text/html"] === html) continue; // already applied
+      if (output.data[key] === data[key]) continue; // already applied
       outputs.set(i, { output_type: "display_data", data, metadata: content.metadata ?? {} });
       changed++;
     }

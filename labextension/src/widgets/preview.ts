@@ -47,6 +47,8 @@ export interface PreviewModel {
   inputs: InputRow[];
   selected: string;
   height: number;
+  /** Bumped by the kernel with each new graph; sent back with the drawing of it. */
+  revision?: number;
 }
 
 const CSS = `
@@ -111,6 +113,7 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
   el.append(root);
 
   let view: GraphView | null = null;
+  let lastDrawn = "";
   const select = (name: string): void => {
     model.set("selected", name);
     model.save_changes();
@@ -259,6 +262,21 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
     root.dataset.layoutMs = view.timings.layoutMs.toFixed(1);
     root.dataset.drawMs = view.timings.drawMs.toFixed(1);
     model.send({ event: "rendered", layout_ms: view.timings.layoutMs, draw_ms: view.timings.drawMs });
+    sendDrawn();
+  };
+
+  // The kernel keeps the drawing as the widget's saved image (image/svg+xml), so a saved
+  // notebook shows what the live view drew; it counts for the graph revision it was drawn for.
+  const sendDrawn = (): void => {
+    if (!view) return;
+    const drawn = view.svgText();
+    const revision = model.get("revision") ?? 0;
+    const key = `${revision}\n${drawn}`;
+    if (key === lastDrawn) return;
+    lastDrawn = key;
+    (root as HTMLElement & { gjDrawnSvg?: string }).gjDrawnSvg = drawn;
+    model.send({ event: "drawn", svg: drawn, revision });
+    root.dataset.drawn = String(Number(root.dataset.drawn ?? "0") + 1);
   };
 
   const onGraph = (): void => {
@@ -282,7 +300,9 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
   model.on("change:selected", onSelected);
   model.on("change:problems", onProblems);
   model.on("change:inputs", drawInputs);
+  model.on("change:revision", sendDrawn);
   return () => {
+    model.off("change:revision", sendDrawn);
     model.off("change:graph", onGraph);
     model.off("change:selected", onSelected);
     model.off("change:problems", onProblems);
