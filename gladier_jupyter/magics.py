@@ -429,10 +429,14 @@ class GladierMagics(Magics):
 # are wrapped (the narrowest reversible change): ``__init__`` fills in the managers a
 # caller did not give from ``backend.gladier_client_kwargs()``; ``run_flow`` reads the old
 # ``funcx_endpoint_compute`` input key as ``compute_endpoint``; ``progress`` shows the
-# RunMonitor and ends on INACTIVE. ``%unload_ext`` puts the originals back.
+# RunMonitor and ends on INACTIVE; a ``flows_client`` property (gladier < 0.9's, which the
+# tutorial uses) is added. The tutorial's Search cell also calls globus-sdk 2's
+# ``post(..., json_body=...)``: globus_sdk.BaseClient's post/put/patch take that name as
+# ``data=`` (patched before a cell that mentions it runs). ``%unload_ext`` puts the
+# originals back.
 
 _PATCHED_ATTRS = ("__init__", "run_flow", "progress")
-_PLAIN_CLIENTS: dict[str, t.Any] = {"cls": None, "originals": {}, "shell": None}
+_PLAIN_CLIENTS: dict[str, t.Any] = {"cls": None, "originals": {}, "added": [], "shell": None}
 #: Old gladier flow-input names and the names gladier 0.11's flows read.
 _RENAMED_INPUT = {"funcx_endpoint_compute": "compute_endpoint"}
 _ENDED = ("SUCCEEDED", "FAILED", "ENDED")
@@ -543,14 +547,61 @@ def _patch_plain_clients() -> None:
     originals = {name: cls.__dict__[name] for name in _PATCHED_ATTRS}
     for name, wrap in wrappers.items():
         setattr(cls, name, wrap(originals[name]))
-    _PLAIN_CLIENTS.update(cls=cls, originals=originals)
+    added = []
+    if not hasattr(cls, "flows_client"):  # gladier < 0.9 had it; the tutorial lists flows with it
+        cls.flows_client = property(_flows_client, doc="The flows manager's FlowsClient (gladier < 0.9's name).")
+        added.append("flows_client")
+    _PLAIN_CLIENTS.update(cls=cls, originals=originals, added=added)
+
+
+def _flows_client(self: t.Any) -> t.Any:
+    return self.flows_manager.flows_client
+
+
+def _json_body_alias(original: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+    @functools.wraps(original)
+    def method(self: t.Any, path: str, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        if "json_body" in kwargs:
+            body = kwargs.pop("json_body")
+            if "data" in kwargs:
+                raise TypeError(f"{original.__name__}() got both json_body and data; "
+                                "pass the body as data= only.")
+            if not _SDK_ALIAS["noted"]:
+                print("Note: json_body= is globus-sdk 2's name for data=; it is sent as data=.")
+                _SDK_ALIAS["noted"] = True
+            kwargs["data"] = body
+        return original(self, path, *args, **kwargs)
+
+    return method
+
+
+_SDK_ALIAS: dict[str, t.Any] = {"cls": None, "originals": {}, "noted": False}
+
+
+def _patch_json_body() -> None:
+    """globus-sdk 3 renamed ``json_body=`` (which the seed tutorial's Search cell passes to
+    ``post``) to ``data=``: while the extension is loaded, BaseClient's post/put/patch
+    take the old name too."""
+    if _SDK_ALIAS["cls"] is not None:
+        return
+    import globus_sdk
+
+    cls = globus_sdk.BaseClient
+    originals = {name: cls.__dict__[name] for name in ("post", "put", "patch")}
+    for name, original in originals.items():
+        setattr(cls, name, _json_body_alias(original))
+    _SDK_ALIAS.update(cls=cls, originals=originals)
 
 
 def _on_cell(info: t.Any = None, *_args: t.Any) -> None:
     _patch_plain_clients()
     source = getattr(info, "raw_cell", None)
-    if isinstance(source, str) and "GLOBUS_DATA" in source:
-        _provide_globus_data()
+    if isinstance(source, str):
+        # Only a cell that needs it pays for the import of globus-sdk here.
+        if "json_body" in source:
+            _patch_json_body()
+        if "GLOBUS_DATA" in source:
+            _provide_globus_data()
 
 
 def _provide_globus_data() -> None:
@@ -590,6 +641,8 @@ def remove_plain_client_defaults(shell: t.Any) -> None:
     if cls is not None:
         for name, original in _PLAIN_CLIENTS["originals"].items():
             setattr(cls, name, original)
+        for name in _PLAIN_CLIENTS.get("added", []):
+            delattr(cls, name)
     registered = _PLAIN_CLIENTS["shell"]
     if registered is not None:
         for event in ("pre_run_cell", "post_run_cell"):
@@ -597,7 +650,12 @@ def remove_plain_client_defaults(shell: t.Any) -> None:
                 registered.events.unregister(event, _on_cell)
             except ValueError:
                 pass
-    _PLAIN_CLIENTS.update(cls=None, originals={}, shell=None)
+    _PLAIN_CLIENTS.update(cls=None, originals={}, added=[], shell=None)
+    sdk_cls = _SDK_ALIAS["cls"]
+    if sdk_cls is not None:
+        for name, original in _SDK_ALIAS["originals"].items():
+            setattr(sdk_cls, name, original)
+    _SDK_ALIAS.update(cls=None, originals={}, noted=False)
     from gladier_jupyter import backend
 
     backend.withdraw_globus_data()
