@@ -199,3 +199,72 @@ def test_a_hubs_globus_data_is_never_replaced(local_service, monkeypatch):
     assert "GLOBUS_SDK_SERVICE_URL_SEARCH" not in os.environ  # real tokens: no local URLs
     monkeypatch.delenv("GLOBUS_DATA")
     backend.use_local(local_service.state_dir)
+
+
+# ------------------------------------------------------------------ plain gladier clients
+
+
+@pytest.fixture
+def plain_clients(local_service, monkeypatch):
+    """The extension's plain-client defaults installed in this process (no IPython shell),
+    removed after."""
+    import gladier
+
+    from gladier_jupyter import backend
+    from gladier_jupyter.magics import install_plain_client_defaults, remove_plain_client_defaults
+
+    _kernel_env(monkeypatch)
+    backend.use_local(local_service.state_dir)
+    originals = {n: gladier.GladierBaseClient.__dict__[n] for n in ("__init__", "run_flow", "progress")}
+    install_plain_client_defaults(None)
+    try:
+        yield gladier.GladierBaseClient
+    finally:
+        remove_plain_client_defaults(None)
+        backend.use_local(local_service.state_dir)
+    assert {n: gladier.GladierBaseClient.__dict__[n] for n in originals} == originals
+    assert not hasattr(gladier.GladierBaseClient, "flows_client")
+
+
+def test_progress_ends_with_a_clear_message_on_an_inactive_run(plain_clients, capsys):
+    import json
+
+    from gladier import GladierBaseTool
+
+    consent = json.loads((pathlib.Path(__file__).parent / "data" / "labext" / "consent_flow.json").read_text())
+
+    class NeedsConsent(GladierBaseTool):
+        flow_definition = consent
+        funcx_functions = []
+
+    class ConsentClient(plain_clients):
+        gladier_tools = [NeedsConsent]
+
+        def get_flow_definition(self):
+            return consent
+
+    client = ConsentClient()  # no arguments: the extension's local managers
+    assert type(client.flows_manager).__name__ == "LocalFlowsManager"
+    run = client.run_flow(flow_input={"input": {"funcx_endpoint_compute": "4b116d3c-1703-4f8f-9f6f-39921e5864df"}},
+                          label="needs consent")
+    client.progress(run["run_id"], delay=0.2)  # gladier's own loops for ever on INACTIVE
+    out = capsys.readouterr().out
+    assert "'funcx_endpoint_compute' is gladier's old name for 'compute_endpoint'" in out
+    line = out.strip().splitlines()[-1]
+    assert line.startswith(f"Run {run['run_id']} is INACTIVE: The action needs consent"), line
+    assert "resume" in line
+    assert client.get_status(run["run_id"])["status"] == "INACTIVE"
+    client.flows_client.cancel_run(run["run_id"])
+
+
+def test_unload_ext_gives_gladier_its_own_defaults_back_and_removes_globus_data(local_service, monkeypatch, tmp_path):
+    from tests._notebook_cells import execute_notebook
+
+    _kernel_env(monkeypatch)
+    probe = ("import os, gladier\n"
+             "print('PATCHED' if hasattr(gladier.GladierBaseClient.__init__, '__wrapped__') else 'GLADIER',"
+             " 'DATA' if os.environ.get('GLOBUS_DATA') else 'NODATA')")
+    nb = execute_notebook(["%load_ext gladier_jupyter", "import gladier", probe,
+                           "%unload_ext gladier_jupyter", probe], cwd=tmp_path, store_widget_state=False)
+    assert _text(nb.cells[2]).split()[-2:] == ["PATCHED", "DATA"]
+    assert _text(nb.cells[4]).split()[-2:] == ["GLADIER", "NODATA"]
