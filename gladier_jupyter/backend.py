@@ -123,7 +123,10 @@ def use_local(state_dir: os.PathLike[str] | str | None = None) -> ServiceInfo:
 
 
 def use_globus() -> None:
-    """Talk to the real Globus services from now on (clients built afterwards)."""
+    """Talk to the real Globus services from now on (clients built afterwards); a
+    ``GLOBUS_DATA`` of local-service tokens (:func:`provide_globus_data`) is withdrawn, so
+    none of them is ever sent to Globus."""
+    withdraw_globus_data()
     _set_plain_client_env(None)
     _state.update(name="globus", info=None)
 

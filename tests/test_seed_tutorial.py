@@ -268,3 +268,20 @@ def test_unload_ext_gives_gladier_its_own_defaults_back_and_removes_globus_data(
                            "%unload_ext gladier_jupyter", probe], cwd=tmp_path, store_widget_state=False)
     assert _text(nb.cells[2]).split()[-2:] == ["PATCHED", "DATA"]
     assert _text(nb.cells[4]).split()[-2:] == ["GLADIER", "NODATA"]
+
+
+def test_switching_to_globus_withdraws_the_provided_globus_data(provided, local_service):
+    import globus_sdk
+
+    from gladier_jupyter import backend
+
+    token = provided["tokens"]["search.api.globus.org"]["access_token"]
+    backend.use_globus()
+    try:
+        assert "GLOBUS_DATA" not in os.environ  # no local token is ever sent to Globus
+    finally:
+        backend.use_local(local_service.state_dir)
+    client = globus_sdk.SearchClient(authorizer=globus_sdk.AccessTokenAuthorizer(token))
+    with pytest.raises(globus_sdk.GlobusAPIError) as err:
+        client.get("/v1/index_list")
+    assert err.value.http_status == 401  # and it was revoked
