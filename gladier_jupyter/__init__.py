@@ -79,14 +79,21 @@ _connect_layers()
 
 
 def load_ipython_extension(ipython: t.Any) -> None:
-    """Register the gladier magics (``%load_ext gladier_jupyter``)."""
-    from gladier_jupyter.magics import GladierMagics
+    """Register the gladier magics (``%load_ext gladier_jupyter``) and give plain gladier
+    clients (``MyGladierClient()``) this backend's managers while the extension is loaded."""
+    from gladier_jupyter.magics import GladierMagics, install_plain_client_defaults
 
     ipython.register_magics(GladierMagics)
+    install_plain_client_defaults(ipython)
 
 
 def unload_ipython_extension(ipython: t.Any) -> None:
-    """Nothing to undo: magics stay registered until the kernel restarts."""
+    """Give plain gladier clients back their own managers and remove a ``GLOBUS_DATA`` the
+    extension provided (its tokens are revoked); magics stay registered until the kernel
+    restarts."""
+    from gladier_jupyter.magics import remove_plain_client_defaults
+
+    remove_plain_client_defaults(ipython)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

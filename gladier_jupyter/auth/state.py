@@ -162,7 +162,9 @@ class AuthSession:
             else:
                 problems.append(f"hub API: {why}")
         raw = self.environ.get("GLOBUS_DATA")
-        if raw:
+        # The extension's own stand-in (local-service tokens, gladier_jupyter.backend) is
+        # no Globus login: its tokens are never sent to Globus.
+        if raw and not self.environ.get("GLADIER_JUPYTER_LOCAL_GLOBUS_DATA"):
             try:
                 state = hub.decode_globus_data(raw)
             except GlobusDataError as exc:

@@ -15,9 +15,10 @@ __all__ = ["call"]
 
 
 def call(info: ServiceInfo, method: str, path: str, query: dict[str, t.Any] | None = None,
-         timeout: float = 30.0, body: t.Any = None) -> tuple[int, t.Any]:
-    """``(status, JSON body)`` of ``method /api/<path>`` (with ``body`` as JSON, if given)
-    on the service ``info`` names."""
+         timeout: float = 30.0, body: t.Any = None,
+         form: dict[str, str] | None = None) -> tuple[int, t.Any]:
+    """``(status, JSON body)`` of ``method /api/<path>`` (with ``body`` as JSON, or ``form``
+    as an HTML form, as OAuth2's endpoints read it, if given) on the service ``info`` names."""
     from gladier_jupyter.local import tls
 
     parsed = urllib.parse.urlsplit(info.base_url)
@@ -32,6 +33,9 @@ def call(info: ServiceInfo, method: str, path: str, query: dict[str, t.Any] | No
         if body is not None:
             payload = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
+        elif form is not None:
+            payload = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
         conn.request(method, target, body=payload, headers=headers)
         resp = conn.getresponse()
         body = resp.read()

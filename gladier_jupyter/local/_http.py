@@ -19,8 +19,8 @@ import typing as t
 import tornado.httputil
 import tornado.web
 
-__all__ = ["DEFAULT_BODY_SIZE", "MAX_JSON_DEPTH", "MiB", "ApiError", "ApiHandler", "ServiceContext",
-           "short_path"]
+__all__ = ["DEFAULT_BODY_SIZE", "MAX_JSON_DEPTH", "RESOURCE_SERVERS", "MiB", "ApiError", "ApiHandler",
+           "ServiceContext", "short_path"]
 
 log = logging.getLogger("gladier_jupyter.local.http")
 
@@ -31,6 +31,17 @@ DEFAULT_BODY_SIZE = 1 * MiB
 #: Search entry (Globus Search allows 20 levels, docs.globus.org/api/search/limits), and
 #: well within what copying, validating and serialising a document can recurse through.
 MAX_JSON_DEPTH = 128
+
+#: The resource server whose access tokens each local API accepts besides the secret, as
+#: Globus Auth names them in a token response's ``resource_server``
+#: (docs.globus.org/api/auth/reference/#token_response). An API not listed here (Auth's own
+#: routes check their tokens themselves) accepts only the secret.
+RESOURCE_SERVERS = {
+    "flows": "flows.globus.org",
+    "compute": "funcx_service",
+    "search": "search.api.globus.org",
+    "transfer": "transfer.api.globus.org",
+}
 
 
 def short_path(path: str, limit: int = 80) -> str:
@@ -121,11 +132,33 @@ class ApiHandler(tornado.web.RequestHandler):
     @classmethod
     def credential(cls, ctx: ServiceContext, headers: tornado.httputil.HTTPHeaders) -> str | None:
         """What a request with these headers may do, decided before its body is read:
-        ``"secret"`` (it carries the service secret), ``"open"`` (a route that checks its
-        own credentials in ``prepare()``) or ``None`` (refused with a 401 at once)."""
+        ``"secret"`` (it carries the service secret), ``"token"`` (an unexpired, unrevoked
+        access token the local Auth API issued for this API's resource server), ``"open"``
+        (a route that checks its own credentials in ``prepare()``) or ``None`` (refused with
+        a 401 at once)."""
         scheme, _, token = headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), ctx.secret.encode()):
+        if scheme.lower() != "bearer":
+            return None
+        token = token.strip()
+        if hmac.compare_digest(token.encode(), ctx.secret.encode()):
             return "secret"
+        resource_server = cls.resource_server()
+        auth = ctx.services.get("auth")
+        if token and resource_server and auth is not None:
+            record = auth.lookup(token)
+            if record is not None and hmac.compare_digest(record["resource_server"].encode(),
+                                                          resource_server.encode()):
+                return "token"
+        return None
+
+    @classmethod
+    def resource_server(cls) -> str | None:
+        """The resource server whose tokens this route accepts: its API's in
+        :data:`RESOURCE_SERVERS` (the API is the package ``gladier_jupyter.local.<api>``
+        the handler class is defined in), else None (the secret only)."""
+        parts = cls.__module__.split(".")
+        if len(parts) >= 3 and parts[:2] == ["gladier_jupyter", "local"]:
+            return RESOURCE_SERVERS.get(parts[2])
         return None
 
     @classmethod
@@ -138,7 +171,7 @@ class ApiHandler(tornado.web.RequestHandler):
         )
 
     def prepare(self) -> t.Awaitable[None] | None:
-        if self.credential(self.ctx, self.request.headers) != "secret":
+        if self.credential(self.ctx, self.request.headers) not in ("secret", "token"):
             raise self.unauthenticated()
         self.credentialed = True
         from gladier_jupyter.local import faults  # off unless $GLADIER_JUPYTER_FAULTS is set
