@@ -493,7 +493,8 @@ def _can_show_widgets() -> bool:
 
 
 def _inactive_message(run_id: str, status: t.Mapping[str, t.Any]) -> str:
-    details = status.get("details") if isinstance(status.get("details"), dict) else {}
+    raw = status.get("details")
+    details: t.Mapping[str, t.Any] = raw if isinstance(raw, dict) else {}
     why = str(details.get("description") or details.get("code") or "no reason given").strip()
     why = why if len(why) <= 200 else why[:197] + "..."
     return (f"Run {run_id} is INACTIVE: {why.rstrip('.')}. It waits until the cause is fixed "
