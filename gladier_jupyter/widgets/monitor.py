@@ -364,7 +364,7 @@ class RunMonitor(GladierWidget):
             self._outbox_key = outbox_key
             try:
                 self.outbox = _human.outbox_lines(self._flows_client, model, local)
-            except Exception:  # noqa: BLE001 - the service's answer; the monitor goes on
+            except Exception:  # the service's answer; the monitor goes on
                 log.debug("reading run %s's outbox failed", self.run_id, exc_info=True)
         if not _human.needs_choices(model, local):
             self._human_key = None
@@ -376,7 +376,7 @@ class RunMonitor(GladierWidget):
             return
         try:
             found = _human.choices(self._flows_client, model, local)
-        except Exception:  # noqa: BLE001 - the service's answer; the monitor goes on
+        except Exception:  # the service's answer; the monitor goes on
             log.debug("reading run %s's choices failed", self.run_id, exc_info=True)
             found = []
         if key != self._choice_attempt_key:
