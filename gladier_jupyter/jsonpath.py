@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import typing as t
 
 __all__ = ["JSONPathError", "PathMatchError", "MISSING", "Path", "compile_path"]
@@ -72,6 +73,12 @@ class Path:
             raise JSONPathError(f"JSONPath {_short(self.text)} cannot be applied to this state: "
                                 f"{type(exc).__name__}.") from None
         if not matches:
+            # A slice of a list that is there selects an empty list, as most JSONPath
+            # implementations answer (e.g. ``$.xs[1:]`` of a one-item list); Globus's
+            # automate-client example complex-hello-world loops until that slice is [].
+            sliced = re.match(r"^(.*?)\[\s*-?\d*\s*:[\s\d:-]*\]$", self.text)
+            if sliced and sliced.group(1) and isinstance(_listed(sliced.group(1), doc), list):
+                return []
             return MISSING
         multi = any(op in self.text for op in _MULTI)
         return matches[0] if len(matches) == 1 and not multi else matches
@@ -108,6 +115,15 @@ class Path:
                     cur[step] = {}
                 cur = cur[step]
         return doc
+
+
+def _listed(text: str, doc: t.Any) -> t.Any:
+    """What the Reference Path ``text`` names in ``doc`` (None when it is not one)."""
+    try:
+        base = compile_path(text)
+    except JSONPathError:
+        return None
+    return base.find(doc) if base.is_reference else None
 
 
 def _join(steps: t.Sequence[str | int]) -> str:

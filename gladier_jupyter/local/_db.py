@@ -17,6 +17,12 @@ def open_database(path: pathlib.Path, schema: str) -> sqlite3.Connection:
     Callers guard the connection with their own lock (``check_same_thread=False``).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The file is this user's only whatever the umask of the process that opens it first
+    # (SQLite gives its -wal and -shm files the database file's mode).
+    import os
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    os.close(fd)
     db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")

@@ -87,8 +87,10 @@ def test_refused_expression_fails_the_run_naming_the_parameter(run_definition):
 
 
 def _caught_flow(expression: str) -> dict:
+    # An Action's Parameters (only Action states may Catch, as Globus's check says).
     return {"StartAt": "E", "States": {
-        "E": {"Type": "ExpressionEval", "Parameters": {"evil.=": expression}, "ResultPath": "$.x",
+        "E": {"Type": "Action", "ActionUrl": "https://actions.globus.org/hello_world",
+              "Parameters": {"echo_string": "x", "evil.=": expression}, "ResultPath": "$.x",
               "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}],
               "End": True},
         "Done": {"Type": "Pass", "End": True}}}

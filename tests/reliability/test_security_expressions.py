@@ -81,7 +81,10 @@ def _flow(expression: str, catch: bool = False) -> dict:
                    "ResultPath": "$.x", "End": True}
     states = {"E": state}
     if catch:
-        state["Catch"] = [{"ErrorEquals": ["States.Runtime"], "ResultPath": "$.error", "Next": "Caught"}]
+        # Only Action states may Catch (Globus's check): the expression is an Action's parameter.
+        state.update(Type="Action", ActionUrl="https://actions.globus.org/hello_world",
+                     Parameters={"echo_string": "x", "evil.=": expression})
+        state["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}]
         states["Caught"] = {"Type": "Pass", "End": True}
     return {"StartAt": "E", "States": states}
 
@@ -144,8 +147,9 @@ def test_over_limit_expression_is_caught_by_catch(fc):
     run = svc.wait_for_run(fc, svc.start(fc, flow_id)["run_id"], timeout=60)
     assert run["status"] == "SUCCEEDED"
     error = run["details"]["output"]["error"]
-    assert error["Error"] == "States.Runtime"
-    assert "MB" in error["Cause"]
+    # An Action whose parameters cannot be evaluated is ActionUnableToRun (Handling Exceptions)
+    assert error["Error"] == "ActionUnableToRun"
+    assert "MB" in error["Cause"] and "'evil.='" in error["Cause"]
 
 
 def test_expressions_still_work_after_hostile_ones(fc):

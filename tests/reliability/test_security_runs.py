@@ -211,8 +211,9 @@ def test_wait_past_the_one_year_run_duration_fails_the_run_at_once(local_service
     # https://docs.globus.org/api/flows/limits/: "Runs may continue executing for up to one
     # year before being terminated." A Wait that would end later fails the run now.
     fc = svc.flows_client(local_service)
-    flow_id = svc.deploy(fc, DEFINITIONS["wait_400_days"])
-    run = svc.wait_for_run(fc, svc.start(fc, flow_id)["run_id"], timeout=30)
+    flow_id = svc.deploy(fc, DEFINITIONS["wait_400_days"])  # 400 days, read from the input:
+    # the flow check refuses a literal Seconds over a year
+    run = svc.wait_for_run(fc, svc.start(fc, flow_id, {"seconds": 400 * 86400})["run_id"], timeout=30)
     assert run["status"] == "FAILED", run["details"]
     description = run["details"]["description"]
     assert "Wait state Sleep would end at" in description and "maximum run duration" in description

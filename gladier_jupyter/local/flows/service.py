@@ -234,12 +234,18 @@ class FlowsService:
     def check_input(self, flow: dict[str, t.Any], flow_input: t.Any) -> None:
         """Refuse a run input the flow's input_schema refuses, or one without the tokens
         of a RunAs role: 400 ``FLOW_INPUT_ERROR``, as Globus answers."""
-        errors = input_schema.input_errors(flow.get("input_schema") or {}, flow_input)
+        roles = run_as_roles(flow.get("definition"))
+        checked = flow_input
+        if roles and isinstance(flow_input, dict) and "_tokens" in flow_input:
+            # The role tokens are no data of the flow: a schema that forbids any other
+            # property (automate-client's hello-world-run-as example) still lets them in.
+            checked = {k: v for k, v in flow_input.items() if k != "_tokens"}
+        errors = input_schema.input_errors(flow.get("input_schema") or {}, checked)
         if errors:
             raise FlowInputError(errors)
         tokens = flow_input.get("_tokens") if isinstance(flow_input, dict) else None
         tokens = tokens if isinstance(tokens, dict) else {}
-        missing = [r for r in run_as_roles(flow.get("definition")) if not (isinstance(tokens.get(r), str) and tokens[r])]
+        missing = [r for r in roles if not (isinstance(tokens.get(r), str) and tokens[r])]
         if missing:
             listed = ", ".join(repr(r) for r in missing)
             raise FlowInputError(
