@@ -4,6 +4,8 @@ through the real local service and globus-sdk."""
 
 from __future__ import annotations
 
+import json
+
 import globus_sdk
 import pytest
 
@@ -43,11 +45,14 @@ def start(flows_client, definition):
     return specific.run_flow({}, label="choices").data
 
 
-def test_a_click_on_a_weboption_button_selects_it_and_the_run_succeeds(flows_client):
+def test_a_click_on_a_weboption_button_selects_it_and_the_run_succeeds(flows_client, local_service):
     run = start(flows_client, SELECTION)
     monitor = RunMonitor(run, client=flows_client)
     try:
         wait_until(lambda: len(monitor.choices) == 2, timeout=30, what="the monitor")
+        # The view's state holds the options, never the service's secret nor a token.
+        state = json.dumps(monitor.get_state(), default=str)
+        assert local_service.secret not in state and "Bearer" not in state
         assert [(c["kind"], c["label"], c["description"], c["key"]) for c in monitor.choices] == [
             ("weboption", "go", "carry on", f"{run['run_id']}-go"),
             ("weboption", "stop", "", f"{run['run_id']}-stop")]
