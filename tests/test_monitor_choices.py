@@ -57,6 +57,7 @@ def test_a_click_on_a_weboption_button_selects_it_and_the_run_succeeds(flows_cli
             ("weboption", "go", "carry on", f"{run['run_id']}-go"),
             ("weboption", "stop", "", f"{run['run_id']}-stop")]
         assert all(c["state"] == "Ask" for c in monitor.choices)
+        assert "waits for a choice: 'go', 'stop'" in monitor.snapshot_text()
         # What the page sends when the "go" button is clicked.
         monitor._on_page_msg(monitor, {"type": "choose", "key": f"{run['run_id']}-go"}, [])
         assert monitor.wait(30) == "SUCCEEDED"
@@ -65,6 +66,7 @@ def test_a_click_on_a_weboption_button_selects_it_and_the_run_succeeds(flows_cli
         wait_until(lambda: monitor.outbox == ["email to a@b.org: chose go"], timeout=10, what="the monitor")
         assert monitor.choices == []
         assert monitor.action == ""
+        assert monitor.snapshot_text().endswith("\n  email to a@b.org: chose go")
     finally:
         monitor.close()
 

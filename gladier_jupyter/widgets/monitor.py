@@ -471,10 +471,16 @@ class RunMonitor(GladierWidget):
                  f" - {p.get('done', 0)}/{p.get('total', 0)} states done"]
         for name, info in self.states.items():
             lines.append(f"  {name}: {info.get('status')}")
+        if self.clock:
+            lines[0] += f" ({self.clock})"
+        if self.choices:
+            lines.append("  waits for a choice: " + ", ".join(repr(c.get("label")) for c in self.choices)
+                         + " (monitor.choose(label) answers it)")
         if self.inactive_reason:
             lines.append(f"  waiting: {self.inactive_reason}")
         if self.error:
             lines.append(f"  error: {self.error}")
+        lines.extend(f"  {line}" for line in self.outbox)
         return "\n".join(lines)
 
     def snapshot_html(self) -> str:
