@@ -5,6 +5,7 @@
 ``GET  runs/<id>?source=``                 the run monitor's view of one run
 ``GET  runs/<id>/log?offset=N``            event-log rows from row N on
 ``POST runs/<id>/cancel``                  cancel the run
+``POST runs/<id>/choose``                  answer what it waits on: ``{"key": <choice key>}``
 ``POST runs/<id>/resume``                  resume an INACTIVE run
 ``GET  flows/<id>?source=``                a flow's definition and graph model
 ``POST flowdef``                           graph and check of ``{"text"}`` (JSON/YAML) or
@@ -14,10 +15,10 @@
 Every method is ``@tornado.web.authenticated`` (without Jupyter's token or cookie the
 answer is 403) and ``@authorized`` on the resource ``gladier_jupyter`` (the server's
 authorizer decides; jupyter_server's default allows a logged-in user everything): reading
-runs, flows and definition checks is ``read``, cancelling a run ``write``, resuming one
-``execute`` (the run goes on to run its actions). Globus calls block, so they run on the
-server's thread pool; definition checks run on a pool of their own, bounded in input,
-output and jobs waiting, so a hostile definition never stalls the server.
+runs, flows and definition checks is ``read``, cancelling a run ``write``, resuming one or
+answering its choice ``execute`` (the run goes on to run its actions). Globus calls block,
+so they run on the server's thread pool; definition checks run on a pool of their own,
+bounded in input, output and jobs waiting, so a hostile definition never stalls the server.
 """
 
 from __future__ import annotations
@@ -158,6 +159,27 @@ class RunResumeHandler(_Handler):
         except Exception as err:  # noqa: BLE001
             return self.fail(err)
         self.reply({"run_id": run_id, "status": str(doc.get("status") or "")})
+
+
+class RunChooseHandler(_Handler):
+    @tornado.web.authenticated
+    @authorized("execute", message=(
+        "This Jupyter server's authorizer does not let you answer runs ('execute' on "
+        f"'{AUTH_RESOURCE}'); ask the server's owner, or answer it where you started it."))
+    async def post(self, run_id: str) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            body = None
+        key = body.get("key") if isinstance(body, dict) else None
+        if not isinstance(key, str) or not key:
+            return self.reply({"message": "The body must be JSON {\"key\": <the choice's key>}, "
+                                          "the key of one of the choices the run offers."}, 400)
+        try:
+            doc = await self.blocking(self.registry.choose, run_id, key, self.source_arg())
+        except Exception as err:  # noqa: BLE001
+            return self.fail(err)
+        self.reply({"run_id": run_id, **doc})
 
 
 class FlowHandler(_Handler):
@@ -335,6 +357,7 @@ def setup_handlers(web_app: t.Any, registry: Registry | None = None) -> None:
         (url_path_join(base, "runs", _RUN_ID, "log") + "/?", RunLogHandler),
         (url_path_join(base, "runs", _RUN_ID, "cancel") + "/?", RunCancelHandler),
         (url_path_join(base, "runs", _RUN_ID, "resume") + "/?", RunResumeHandler),
+        (url_path_join(base, "runs", _RUN_ID, "choose") + "/?", RunChooseHandler),
         (url_path_join(base, "flows", _FLOW_ID) + "/?", FlowHandler),
         (url_path_join(base, "flowdef") + "/?", FlowDefinitionHandler),
     ]

@@ -15,6 +15,7 @@ import time
 import typing as t
 
 from gladier_jupyter import monitor as _monitor
+from gladier_jupyter.errors import GladierJupyterUsageError
 
 __all__ = ["GlobusSource", "LocalSource", "Registry", "RunTracker", "SourceUnavailable"]
 
@@ -208,6 +209,10 @@ class RunTracker:
         self._polled = 0.0
         self._definition_tried = False
         self.message = ""
+        #: what the run waits on a person for, its emails (see ``monitor.human``)
+        self.choices: list[dict[str, str]] = []
+        self.outbox: list[str] = []
+        self._human_keys: tuple[t.Any, t.Any] = (None, None)
 
     def poll(self, force: bool = False) -> None:
         """Read what changed since the last poll (at most one poll per ``policy.fast``)."""
@@ -226,6 +231,28 @@ class RunTracker:
                 self.graph = graph_model(self.model.definition)
             self.model.add_entries(self.reader.read_new(client))
             self._polled = time.monotonic()
+            self._read_human(client)
+
+    def _read_human(self, client: t.Any) -> None:
+        """Refresh ``choices`` and ``outbox`` when the run's facts changed (an extra: a
+        failure leaves what was shown)."""
+        from gladier_jupyter.monitor import human
+
+        local = self.source.name == "local"
+        key = (self.model.status, len(self.model.entries))
+        choice_key, outbox_key = self._human_keys
+        try:
+            if outbox_key != key:
+                self.outbox = human.outbox_lines(client, self.model, local)
+                outbox_key = key
+            if not human.needs_choices(self.model, local):
+                self.choices, choice_key = [], key
+            elif choice_key != key or not self.choices:
+                self.choices = human.choices(client, self.model, local)
+                choice_key = key if self.choices else None
+        except Exception:  # the view's extras; the run itself still shows
+            logging.getLogger(__name__).debug("reading the run's choices failed", exc_info=True)
+        self._human_keys = (choice_key, outbox_key)
 
     def snapshot(self) -> dict[str, t.Any]:
         with self.lock:
@@ -237,6 +264,9 @@ class RunTracker:
                 log_total=len(self.model.entries),
                 connection="done" if self.model.terminal else "live",
                 message=self.message,
+                choices=list(self.choices),
+                outbox=list(self.outbox),
+                clock=_human_clock(self.model),
             )
             return snap
 
@@ -244,6 +274,12 @@ class RunTracker:
         with self.lock:
             entries = self.model.entries[max(0, offset):]
             return [_monitor.log_row(offset + i, e) for i, e in enumerate(entries)]
+
+
+def _human_clock(model: t.Any) -> str:
+    from gladier_jupyter.monitor import human
+
+    return human.clock_badge(model)
 
 
 def graph_model(definition: dict[str, t.Any] | None) -> dict[str, t.Any]:
@@ -374,6 +410,23 @@ class Registry:
         tracker.poll(force=True)
         return result
 
+    def choose(self, run_id: str, key: str, source_name: str | None = None) -> dict[str, t.Any]:
+        """Answer what the run waits on with the choice ``key`` it offers (a weboption's
+        ``url_suffix``, a web input's ``option_id``); only a choice the run offers."""
+        from gladier_jupyter.monitor import human
+
+        tracker = self.tracker(run_id, source_name)
+        tracker.poll(force=True)
+        found = next((c for c in tracker.choices if c.get("key") == key), None)
+        if found is None:
+            offered = ", ".join(repr(c.get("label")) for c in tracker.choices) or "none"
+            raise ChoiceNotOffered(f"Run {run_id} waits on no choice {str(key)[:60]!r} (offered: "
+                                   f"{offered[:200]}); pick one of the buttons the run tab shows.")
+        result = human.answer(tracker.source.client(), found)
+        tracker.choices = [c for c in tracker.choices if c.get("state") != found.get("state")]
+        tracker.poll(force=True)
+        return {"label": found.get("label", ""), **{k: v for k, v in result.items() if k in ("name", "message")}}
+
     def flow(self, flow_id: str, source_name: str | None = None) -> dict[str, t.Any]:
         names = [source_name] if source_name else [s.name for s in self.sources]
         for name in names:
@@ -399,6 +452,10 @@ class Registry:
 
 class RunNotFound(Exception):
     """No available source knows the run or flow."""
+
+
+class ChoiceNotOffered(GladierJupyterUsageError):
+    """A choice the run does not wait on (answered 400)."""
 
 
 def short_error(err: BaseException) -> str:

@@ -17,7 +17,8 @@ import anywidget
 import traitlets
 
 from gladier_jupyter import monitor as _monitor
-from gladier_jupyter.errors import GladierJupyterError
+from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
+from gladier_jupyter.monitor import human as _human
 from gladier_jupyter.widgets._base import GladierWidget
 from gladier_jupyter.widgets.run_inputs import (
     _graph_model,
@@ -71,6 +72,13 @@ class RunMonitor(GladierWidget):
     output = traitlets.Unicode("").tag(sync=True)
     #: "", "cancelling", "cancel requested", "resuming", "resumed", or a failure sentence
     action = traitlets.Unicode("").tag(sync=True)
+    #: what the run waits on a person to choose (weboption options, web input options):
+    #: ``kind``, ``state``, ``key``, ``label``, ``description``, ``title`` (see :meth:`choose`)
+    choices: traitlets.List[dict[str, str]] = traitlets.List().tag(sync=True)
+    #: the run's notification emails, "email to a@b: subject", oldest first
+    outbox: traitlets.List[str] = traitlets.List().tag(sync=True)
+    #: "clock +1 h" when the local service clock was moved during the run
+    clock: traitlets.Unicode = traitlets.Unicode("").tag(sync=True)
     #: the Login widget shown inside the monitor while a consent or a new login is pending
     login_widget = anywidget.WidgetTrait().tag(sync=True)
 
@@ -89,6 +97,11 @@ class RunMonitor(GladierWidget):
         #: ids of the outputs this monitor was displayed in (see ``_ipython_display_``)
         self._display_ids: list[str] = []
         self._final_bundle_sent = False
+        self._human_key: tuple[t.Any, ...] | None = None
+        self._outbox_key: tuple[t.Any, ...] | None = None
+        self._choice_retry: threading.Timer | None = None
+        self._choice_retries = 0
+        self._choice_attempt_key: tuple[t.Any, ...] | None = None
         definition = None
         if gladier_client is not None:
             try:
@@ -108,6 +121,7 @@ class RunMonitor(GladierWidget):
                 self.graph = _graph_model(definition or self._watcher.model.definition)
             self._apply(self._watcher.model)
         self.on_msg(self._on_page_msg)
+        self._refresh_human(self._watcher.model)
         if start:
             self.start()
 
@@ -166,6 +180,9 @@ class RunMonitor(GladierWidget):
         # The watcher may serve other views of the same run: it stops with the last one.
         if watcher is not None and watcher.remove_listener(self._on_update) == 0:
             watcher.stop()
+        retry = getattr(self, "_choice_retry", None)
+        if retry is not None:
+            retry.cancel()
         super().close()
 
     def cancel(self) -> dict[str, t.Any]:
@@ -174,6 +191,24 @@ class RunMonitor(GladierWidget):
             "cancel", "cancelling", "cancel requested",
             lambda: self._flows_client.cancel_run(self.run_id),
         )
+
+    def choose(self, key: str) -> dict[str, t.Any]:
+        """Answer what the run waits on: pick the choice whose ``key`` (a weboption's
+        ``url_suffix``, a web input's ``option_id``) or ``label`` is given; the run goes on."""
+        wanted = str(key)
+        found = next((c for c in self.choices if c.get("key") == wanted), None) or next(
+            (c for c in self.choices if c.get("label") == wanted), None)
+        if found is None:
+            offered = ", ".join(repr(c.get("label")) for c in self.choices) or "none"
+            raise GladierJupyterUsageError(
+                f"Run {self.run_id} waits on no choice {wanted[:60]!r} (offered: {offered[:200]}); "
+                "pick one of the buttons the monitor shows.")
+        label = found.get("label") or wanted
+        result = self._run_request("answer", f"choosing {label!r}", f"chose {label!r}",
+                                   lambda: _human.answer(self._flows_client, found))
+        self.choices = [c for c in self.choices if c.get("state") != found.get("state")]
+        self._human_key = None
+        return result
 
     def _run_request(self, verb: str, doing: str, done: str,
                      call: t.Callable[[], t.Any]) -> dict[str, t.Any]:
@@ -186,7 +221,7 @@ class RunMonitor(GladierWidget):
             raise GladierJupyterError(
                 f"Could not {verb} run {self.run_id}: {_short_error(err)}.") from err
         self.action = done
-        if result:
+        if result and "run_id" in result:
             self._watcher.model.set_run(result)
             self._apply(self._watcher.model)
         self.start()
@@ -291,6 +326,7 @@ class RunMonitor(GladierWidget):
                 self._apply(model)
                 self.message = str(info.get("message") or "")
                 self.connection = str(info.get("connection") or self.connection)
+            self._refresh_human(model)
             if model.terminal and not self._final_bundle_sent:
                 self._final_bundle_sent = True
                 self.update_displays()
@@ -312,11 +348,53 @@ class RunMonitor(GladierWidget):
         if len(self.events) != len(model.entries):
             self.events = [_monitor.log_row(i, e) for i, e in enumerate(model.entries)]
         self.display_status = snap["display_status"]
-        if model.terminal and self.action in {"cancelling", "cancel requested", "resuming",
-                                              "resumed"}:
+        if model.terminal and (self.action in {"cancelling", "cancel requested", "resuming",
+                                               "resumed"} or self.action.startswith("cho")):
             self.action = ""
         # Last, so a view reacting to the status sees the rest already in place.
         self.status = snap["status"]
+
+    def _refresh_human(self, model: _monitor.RunModel) -> None:
+        """Update ``choices``, ``outbox`` and ``clock`` (asking the service only when the
+        run's facts changed); a failure is logged, the view keeps what it showed."""
+        local = self._watcher.local
+        self.clock = _human.clock_badge(model)
+        outbox_key = (model.status, len(model.entries))
+        if outbox_key != self._outbox_key:
+            self._outbox_key = outbox_key
+            try:
+                self.outbox = _human.outbox_lines(self._flows_client, model, local)
+            except Exception:  # the service's answer; the monitor goes on
+                log.debug("reading run %s's outbox failed", self.run_id, exc_info=True)
+        if not _human.needs_choices(model, local):
+            self._human_key = None
+            if self.choices:
+                self.choices = []
+            return
+        key = (model.status, _human.web_input_id(model), len(model.entries))
+        if key == self._human_key:
+            return
+        try:
+            found = _human.choices(self._flows_client, model, local)
+        except Exception:  # the service's answer; the monitor goes on
+            log.debug("reading run %s's choices failed", self.run_id, exc_info=True)
+            found = []
+        if key != self._choice_attempt_key:
+            self._choice_attempt_key, self._choice_retries = key, 0
+        if found:
+            self._human_key = key
+            self.choices = found
+        elif self._choice_retries < 40:
+            # The action registers its wait just after its ActionStarted entry: look again.
+            self._choice_retries += 1
+            timer = threading.Timer(0.25, self._retry_choices)
+            timer.daemon = True
+            self._choice_retry = timer
+            timer.start()
+
+    def _retry_choices(self) -> None:
+        with self._update_lock:
+            self._refresh_human(self._watcher.model)
 
     def _on_page_msg(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -329,6 +407,10 @@ class RunMonitor(GladierWidget):
                 self.login()
             elif kind == "retry":
                 self.start()
+            elif kind == "choose":
+                self.choose(str(content.get("key") or ""))
+        except GladierJupyterUsageError as err:
+            self.action = str(err)
         except GladierJupyterError:
             pass  # already shown in `action`
 
@@ -389,10 +471,16 @@ class RunMonitor(GladierWidget):
                  f" - {p.get('done', 0)}/{p.get('total', 0)} states done"]
         for name, info in self.states.items():
             lines.append(f"  {name}: {info.get('status')}")
+        if self.clock:
+            lines[0] += f" ({self.clock})"
+        if self.choices:
+            lines.append("  waits for a choice: " + ", ".join(repr(c.get("label")) for c in self.choices)
+                         + " (monitor.choose(label) answers it)")
         if self.inactive_reason:
             lines.append(f"  waiting: {self.inactive_reason}")
         if self.error:
             lines.append(f"  error: {self.error}")
+        lines.extend(f"  {line}" for line in self.outbox)
         return "\n".join(lines)
 
     def snapshot_html(self) -> str:

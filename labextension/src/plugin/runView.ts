@@ -24,13 +24,14 @@ export class ServerRunModel extends LocalModel<MonitorModel> {
       display_status: "", start_time: "", completion_time: "", backend: source, web_url: "",
       connection: "live", message: "", graph: {}, states: {}, timeline: [], events: [],
       progress: { done: 0, total: 0 }, inactive_reason: "", required_scopes: [], error: "",
-      output: "", action: "", login_widget: null,
+      output: "", action: "", login_widget: null, choices: [], outbox: [], clock: "",
     });
     this.source = source;
     // Cancel and resume go through the server; logging in needs a notebook.
     this.onMessage = (msg) => {
       if (msg.type === "cancel") void this.act("cancel", "cancelling", "cancel requested");
       else if (msg.type === "resume") void this.act("resume", "resuming", "resumed");
+      else if (msg.type === "choose") void this.choose(String(msg.key ?? ""));
       else if (msg.type === "login") {
         this.update({ action: "Log in from a notebook with %gladier_login; this tab picks the login up." });
       }
@@ -91,6 +92,21 @@ export class ServerRunModel extends LocalModel<MonitorModel> {
       this.update({ action: `${what} failed: ${error instanceof Error ? error.message : String(error)}` });
     }
     // Read the outcome now (a poll already under way schedules the next one itself).
+    window.clearTimeout(this.timer);
+    if (!this.polling) void this.poll();
+  }
+
+  /** POST runs/<id>/choose {key}: answer what the run waits on, then poll at once. */
+  async choose(key: string): Promise<void> {
+    const label = (this.get("choices") ?? []).find((c) => c.key === key)?.label ?? key;
+    this.update({ action: `choosing '${label}'` });
+    try {
+      await requestAPI(`runs/${encodeURIComponent(this.runId)}/choose?source=${encodeURIComponent(this.source)}`,
+        { method: "POST", body: JSON.stringify({ key }) });
+      this.update({ action: `chose '${label}'`, choices: [] });
+    } catch (error) {
+      this.update({ action: `Answer failed: ${error instanceof Error ? error.message : String(error)}` });
+    }
     window.clearTimeout(this.timer);
     if (!this.polling) void this.poll();
   }

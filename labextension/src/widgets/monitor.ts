@@ -45,6 +45,21 @@ export interface MonitorModel {
   output: string;
   action: string;
   login_widget: string | null;
+  /** What the run waits on a person to choose (weboption options, web input options). */
+  choices?: Choice[];
+  /** The run's notification emails: "email to a@b: subject". */
+  outbox?: string[];
+  /** "clock +1 h" when the local service clock was moved. */
+  clock?: string;
+}
+
+export interface Choice {
+  kind: "weboption" | "web_input";
+  state: string;
+  key: string;
+  label: string;
+  description: string;
+  title: string;
 }
 
 /** Mirrors the synced traits of gladier_jupyter.widgets.runs.RunsList. */
@@ -135,7 +150,11 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   link.rel = "noopener";
   const conn = h("span", "font-size:.85em");
   conn.className = "gj-connection";
-  header.append(title, badge.el, elapsed.el, flowTitle, runId, link, conn);
+  const clockBadge = h("span", `display:none;font-size:.8em;border-radius:3px;padding:0 .4em;` +
+    `border:1px solid ${STATUS_COLOURS.inactive};color:${STATUS_COLOURS.inactive}`);
+  clockBadge.className = "gj-clock";
+  clockBadge.title = "The local service's clock was moved ahead of real time during this run.";
+  header.append(title, badge.el, elapsed.el, clockBadge, flowTitle, runId, link, conn);
 
   const progress = new ProgressBar();
   let graph: StatusGraph | null = null;
@@ -166,6 +185,56 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   const resume = button("Grant consent and resume", true);
   resume.className = "gj-resume";
   inactive.append(inactiveText, resume);
+
+  // What the run waits on a person to choose: one button per option.
+  const choiceBox = h("div", `display:none;border-left:4px solid ${STATUS_COLOURS.active};padding:.3em .6em;margin:.3em 0`);
+  choiceBox.className = "gj-choices";
+  let choiceKey = "";
+  function drawChoices(): void {
+    const choices = model.get("choices") ?? [];
+    const key = JSON.stringify(choices);
+    if (key === choiceKey) return;
+    choiceKey = key;
+    choiceBox.replaceChildren();
+    choiceBox.style.display = choices.length ? "block" : "none";
+    let group = "";
+    let row: HTMLElement | null = null;
+    for (const c of choices) {
+      if (c.state + c.title !== group || !row) {
+        group = c.state + c.title;
+        const head = c.kind === "web_input" ? (c.title || "The run awaits your answer") :
+          `${c.state ? `State ${c.state}` : "The run"} waits for your selection`;
+        choiceBox.append(h("div", "font-weight:600;margin:.2em 0", head));
+        row = h("div", "display:flex;flex-wrap:wrap;gap:.5em;align-items:center");
+        choiceBox.append(row);
+      }
+      const b = button(c.label, true);
+      b.className = "gj-choice";
+      b.dataset.key = c.key;
+      b.dataset.kind = c.kind;
+      if (c.description) b.title = c.description;
+      b.addEventListener("click", () => {
+        for (const other of Array.from(choiceBox.querySelectorAll<HTMLButtonElement>("button"))) other.disabled = true;
+        model.send({ type: "choose", key: c.key });
+      });
+      const item = h("span", "display:inline-flex;gap:.3em;align-items:center");
+      item.append(b);
+      if (c.description) item.append(h("span", `font-size:.85em;color:${MUTED}`, c.description));
+      row.append(item);
+    }
+  }
+
+  const outboxBox = h("div", `display:none;margin:.3em 0;font-size:.9em`);
+  outboxBox.className = "gj-outbox";
+  function drawOutbox(): void {
+    const lines = model.get("outbox") ?? [];
+    outboxBox.style.display = lines.length ? "block" : "none";
+    outboxBox.replaceChildren(...lines.map((line) => {
+      const d = h("div", `color:${MUTED}`, `✉ ${line}`);
+      d.className = "gj-outbox-line";
+      return d;
+    }));
+  }
 
   // The Login widget, while a consent or a new login is pending.
   const loginBox = h("div", "margin:.3em 0");
@@ -204,7 +273,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   const outPre = pre("");
   outSec.append(outPre);
 
-  root.append(header, progress.el, graphBox, actions, inactive, loginBox, errorBox, detail, logSec, timeSec, outSec);
+  root.append(header, progress.el, graphBox, actions, choiceBox, inactive, loginBox, outboxBox, errorBox, detail, logSec, timeSec, outSec);
 
   const select = (state: string | null): void => {
     selected = selected === state ? null : state;
@@ -333,7 +402,15 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     confirmBox.style.display = confirming && !terminal ? "inline-flex" : "none";
     actionMsg.textContent = model.get("action");
     const reason = model.get("inactive_reason");
-    inactive.style.display = status === "INACTIVE" ? "block" : "none";
+    const choices = model.get("choices") ?? [];
+    // A run awaiting a web input is INACTIVE, but needs an answer, not a consent.
+    const awaiting = choices.some((c) => c.kind === "web_input");
+    inactive.style.display = status === "INACTIVE" && !awaiting ? "block" : "none";
+    drawChoices();
+    drawOutbox();
+    const clock = model.get("clock") ?? "";
+    clockBadge.style.display = clock ? "" : "none";
+    clockBadge.textContent = clock;
     inactiveText.textContent = reason || "The run is waiting (INACTIVE).";
     const err = model.get("error");
     errorBox.style.display = err ? "block" : "none";
@@ -368,7 +445,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
 
   const events: (keyof MonitorModel)[] = ["status", "display_status", "label", "flow_title", "start_time",
     "completion_time", "connection", "message", "states", "timeline", "events", "progress", "inactive_reason",
-    "error", "output", "action", "web_url"];
+    "error", "output", "action", "web_url", "choices", "outbox", "clock"];
   // One update from Python changes many traits at once: draw once for all of them.
   let drawQueued = false;
   const queueDraw = (): void => {
