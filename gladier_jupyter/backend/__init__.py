@@ -40,13 +40,19 @@ if t.TYPE_CHECKING:
 
 __all__ = [
     "Backend",
+    "LOCAL_GLOBUS_DATA_CLIENT",
+    "LOCAL_GLOBUS_DATA_ENV",
+    "LOCAL_GLOBUS_DATA_SCOPES",
     "authorizer_for",
-    "note_real_tokens",
     "compute_client",
     "current",
     "flows_client",
     "gladier_client_kwargs",
+    "local_auth_state",
     "local_client",
+    "note_real_tokens",
+    "provide_globus_data",
+    "revoke_local_tokens",
     "search_client",
     "set_globus_auth",
     "set_globus_login_manager",
@@ -54,6 +60,7 @@ __all__ = [
     "transfer_client",
     "use_globus",
     "use_local",
+    "withdraw_globus_data",
 ]
 
 #: globus-sdk service name -> local API name
@@ -347,233 +354,14 @@ def compute_client(**kwargs: t.Any) -> t.Any:
     return Client(authorizer=authorizer_for(str(globus_sdk.ComputeClientV3.scopes.all)), **kwargs)
 
 
-# ----------------------------------------------------------------------------- gladier
-
-
-class _NamespacedStorage:
-    """A gladier storage whose keys carry a prefix (local ids never mix with Globus ids)."""
-
-    def __init__(self, storage: t.Any, prefix: str):
-        self._storage = storage
-        self._prefix = prefix
-
-    def __getattr__(self, name: str) -> t.Any:
-        return getattr(self._storage, name)
-
-    def get_value(self, key: str) -> t.Any:
-        return self._storage.get_value(self._prefix + key)
-
-    def set_value(self, key: str, value: t.Any) -> t.Any:
-        return self._storage.set_value(self._prefix + key, value)
-
-    def del_value(self, key: str) -> t.Any:
-        return self._storage.del_value(self._prefix + key)
-
-
-def _local_managers(info: ServiceInfo) -> dict[str, t.Any]:
-    import globus_sdk
-    from gladier.managers import ComputeManager, FlowsManager
-    from gladier.managers.login_manager import CallbackLoginManager
-
-    prefix = f"local_{(info.instance_id or 'default')[:12]}_"
-    authorizer = _LocalServiceAuthorizer(info)
-
-    def grant(scopes: t.Iterable[t.Any]) -> dict[str, t.Any]:
-        return {str(s): authorizer for s in scopes}
-
-    class LocalFlowsManager(FlowsManager):
-        """Flows manager whose ids live under the local store's key prefix and whose
-        clients are the local service's own (URL, secret, pinned certificate)."""
-
-        def set_storage(self, storage: t.Any, replace: bool = True) -> None:
-            if storage is not None and not isinstance(storage, _NamespacedStorage):
-                storage = _NamespacedStorage(storage, prefix)
-            super().set_storage(storage, replace=replace)
-
-        @property
-        def flows_client(self) -> globus_sdk.FlowsClient:
-            if getattr(self, "_flows_client", None) is None:
-                self._flows_client = local_client(globus_sdk.FlowsClient, authorizer.info, "flows")
-            return self._flows_client
-
-        @property
-        def specific_flow_client(self) -> globus_sdk.SpecificFlowClient:
-            if getattr(self, "_specific_flow_client", None) is None:
-                self._specific_flow_client = local_client(
-                    globus_sdk.SpecificFlowClient, authorizer.info, "flows", self.get_flow_id()
-                )
-            return self._specific_flow_client
-
-    class LocalComputeManager(ComputeManager):
-        """Compute manager whose client talks to the local Compute API."""
-
-        def set_storage(self, storage: t.Any, replace: bool = True) -> None:
-            if storage is not None and not isinstance(storage, _NamespacedStorage):
-                storage = _NamespacedStorage(storage, prefix)
-            super().set_storage(storage, replace=replace)
-
-        @property
-        def compute_client(self) -> t.Any:
-            client = self.__dict__.get("_local_compute_client")
-            if client is None:
-                client = compute_client(code_serialization_strategy=self.get_serialization_strategy())
-                self.__dict__["_local_compute_client"] = client
-            return client
-
-    login_manager = CallbackLoginManager({}, callback=grant)
-    return {
-        "login_manager": login_manager,
-        "flows_manager": LocalFlowsManager(),
-        "compute_manager": LocalComputeManager(),
-    }
-
-
-def gladier_client_kwargs() -> dict[str, t.Any]:
-    """Keyword arguments that make any ``GladierBaseClient`` subclass run on this backend.
-
-    ``MyGladierClient(**gladier_client_kwargs()).run_flow(flow_input=...)``
-    """
-    if current().name == "local":
-        return _local_managers(_local_info())
-    login_manager = _state["login_manager"]
-    if login_manager is None:
-        # One manager per client: each client adds its own flow scope to what it requires.
-        make_login_manager = _state["make_login_manager"]
-        if make_login_manager is None:
-            raise _no_globus_login()
-        login_manager = make_login_manager()
-    return {"login_manager": login_manager}
-
-
-# ----------------------------------------------------------------------------- GLOBUS_DATA
-
-#: Set (to "1") next to a GLOBUS_DATA this module provided: its tokens are the local
-#: service's, not a hub's (:func:`_plain_clients_may_follow`, the login layer).
-LOCAL_GLOBUS_DATA_ENV = "GLADIER_JUPYTER_LOCAL_GLOBUS_DATA"
-#: The native client the provided tokens are issued to (the local Auth API records it).
-LOCAL_GLOBUS_DATA_CLIENT = "gladier-jupyter-local-globus-data"
-#: What the provided GLOBUS_DATA holds a token for, one per resource server, as
-#: oauthenticator's GlobusOAuthenticator asks for them by default (Transfer, Search,
-#: Flows, Compute; docs.globus.org/api/auth/reference/#token_response).
-LOCAL_GLOBUS_DATA_SCOPES = (
-    "openid", "profile", "email",
-    "urn:globus:auth:scope:transfer.api.globus.org:all",
-    "urn:globus:auth:scope:search.api.globus.org:all",
-    "https://auth.globus.org/scopes/eec9b274-0c81-4334-bdc2-54e90e689b9a/manage_flows",
-    "https://auth.globus.org/scopes/eec9b274-0c81-4334-bdc2-54e90e689b9a/view_flows",
-    "https://auth.globus.org/scopes/eec9b274-0c81-4334-bdc2-54e90e689b9a/run_status",
-    "https://auth.globus.org/scopes/facd7ccc-c5f4-42aa-916b-a0e270e2c2a9/all",
+# The parts in modules of their own (imported last: they use the names above).
+from gladier_jupyter.backend.gladier import gladier_client_kwargs  # noqa: E402
+from gladier_jupyter.backend.globus_data import (  # noqa: E402
+    LOCAL_GLOBUS_DATA_CLIENT,
+    LOCAL_GLOBUS_DATA_ENV,
+    LOCAL_GLOBUS_DATA_SCOPES,
+    local_auth_state,
+    provide_globus_data,
+    revoke_local_tokens,
+    withdraw_globus_data,
 )
-#: oauthenticator leaves these out of ``tokens`` by default (``exclude_tokens``).
-_EXCLUDED_RESOURCE_SERVERS = ("auth.globus.org", "groups.api.globus.org")
-_TOKEN_ATTRS = ("expires_in", "resource_server", "scope", "token_type", "refresh_token", "access_token")
-
-
-def _mint_local_tokens(info: ServiceInfo, scopes: t.Sequence[str]) -> dict[str, t.Any]:
-    """A token response of the local Auth API for ``scopes``: the native-app PKCE grant
-    (authorize with the service secret, which only this user holds, then trade the code)."""
-    import base64
-    import hashlib
-    import secrets
-
-    from gladier_jupyter.local import _client
-
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    redirect = info.service_url("auth") + "/v2/web/auth-code"
-    status, doc = _client.call(info, "GET", "auth/v2/oauth2/authorize", query={
-        "client_id": LOCAL_GLOBUS_DATA_CLIENT, "redirect_uri": redirect, "scope": " ".join(scopes),
-        "code_challenge": challenge, "code_challenge_method": "S256", "response_type": "code",
-        "access_type": "offline", "state": "_default",
-    })
-    if status != 200 or not isinstance(doc, dict) or not doc.get("code"):
-        raise GladierJupyterUsageError(
-            f"The local service did not issue tokens for GLOBUS_DATA (authorize answered {status}); "
-            "restart it with `python -m gladier_jupyter.local stop` and run the cell again.")
-    status, tokens = _client.call(info, "POST", "auth/v2/oauth2/token", form={
-        "grant_type": "authorization_code", "code": doc["code"], "client_id": LOCAL_GLOBUS_DATA_CLIENT,
-        "redirect_uri": redirect, "code_verifier": verifier,
-    })
-    if status != 200 or not isinstance(tokens, dict) or not tokens.get("access_token"):
-        raise GladierJupyterUsageError(
-            f"The local service did not issue tokens for GLOBUS_DATA (token answered {status}); "
-            "restart it with `python -m gladier_jupyter.local stop` and run the cell again.")
-    return tokens
-
-
-def local_auth_state(info: ServiceInfo) -> dict[str, t.Any]:
-    """An auth state as oauthenticator's GlobusOAuthenticator builds it
-    (``client_id``, ``tokens`` by resource server, ``token_response``, ``globus_user``,
-    ``globus_groups``), holding fresh local-service tokens, one per resource server."""
-    response = _mint_local_tokens(info, LOCAL_GLOBUS_DATA_SCOPES)
-    every = [response, *response.get("other_tokens", [])]
-    tokens = {
-        doc["resource_server"]: {attr: doc.get(attr) for attr in _TOKEN_ATTRS}
-        for doc in every if doc.get("resource_server") not in _EXCLUDED_RESOURCE_SERVERS
-    }
-    from gladier_jupyter.local import _client
-
-    status, user = _client.call(info, "GET", "auth/v2/oauth2/userinfo")
-    return {
-        "client_id": LOCAL_GLOBUS_DATA_CLIENT,
-        "tokens": tokens,
-        "token_response": response,
-        "globus_user": user if status == 200 and isinstance(user, dict) else {},
-        "globus_groups": [],
-    }
-
-
-def _issued_tokens(auth_state: t.Mapping[str, t.Any]) -> list[str]:
-    response = auth_state.get("token_response") or {}
-    every = [response, *response.get("other_tokens", [])]
-    return [doc[k] for doc in every for k in ("access_token", "refresh_token") if doc.get(k)]
-
-
-def provide_globus_data() -> bool:
-    """Set ``GLOBUS_DATA`` (and :data:`LOCAL_GLOBUS_DATA_ENV`) to local-service tokens when
-    this kernel has none and the backend is local; True if it did. A hub's ``GLOBUS_DATA``
-    is never replaced; one provided before is replaced by fresh tokens (the old ones are
-    revoked)."""
-    import base64
-    import pickle
-
-    if os.environ.get("GLOBUS_DATA") and not os.environ.get(LOCAL_GLOBUS_DATA_ENV):
-        return False
-    if current().name != "local":
-        return False
-    withdraw_globus_data()
-    info = _local_info()
-    state = local_auth_state(info)
-    os.environ["GLOBUS_DATA"] = base64.b64encode(pickle.dumps(state)).decode()
-    os.environ[LOCAL_GLOBUS_DATA_ENV] = "1"
-    _state["globus_data"] = (info, _issued_tokens(state))
-    _set_plain_client_env(info)
-    return True
-
-
-def withdraw_globus_data() -> bool:
-    """Remove a ``GLOBUS_DATA`` :func:`provide_globus_data` set and revoke its tokens; True
-    if there was one. A hub's is left alone."""
-    provided = _state.pop("globus_data", None)
-    if not os.environ.get(LOCAL_GLOBUS_DATA_ENV):
-        return False
-    os.environ.pop("GLOBUS_DATA", None)
-    os.environ.pop(LOCAL_GLOBUS_DATA_ENV, None)
-    if provided is not None:
-        info, issued = provided
-        revoke_local_tokens(info, issued)
-    return True
-
-
-def revoke_local_tokens(info: ServiceInfo, tokens: t.Iterable[str]) -> None:
-    """Revoke tokens the local Auth API issued (``POST v2/oauth2/token/revoke``,
-    docs.globus.org/api/auth/reference/#token_revocation); a failure is logged, not raised."""
-    from gladier_jupyter import local
-    from gladier_jupyter.local import _client
-
-    try:
-        found = local.status(info.state_dir) or info
-        for token in tokens:
-            _client.call(found, "POST", "auth/v2/oauth2/token/revoke", form={"token": token})
-    except Exception as exc:  # noqa: BLE001 - unloading the extension must not fail
-        logging.getLogger(__name__).warning("local GLOBUS_DATA tokens not revoked (%s)", type(exc).__name__)
