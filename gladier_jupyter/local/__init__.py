@@ -15,6 +15,7 @@ Usage::
     info.service_url("flows")              # https://127.0.0.1:PORT/api/flows/
     info.ca_file                           # the certificate to verify it with
     local.map_collection(collection_id, "~/data")   # a local Transfer collection -> a folder
+    local.collections(); local.unmap_collection(collection_id)   # the mappings, kept in collections.json
     local.outbox()                         # the emails flows "sent" (nothing leaves the machine)
     local.waiting_options(); local.select_option("https://actions.globus.org/weboption/option/...")
     from gladier_jupyter.local import clock
@@ -36,8 +37,8 @@ import dataclasses
 import os
 import pathlib
 
-__all__ = ["ServiceInfo", "default_state_dir", "dois", "ensure_running", "map_collection", "outbox", "select_option",
-           "stop", "status", "waiting_options"]
+__all__ = ["ServiceInfo", "collections", "default_state_dir", "dois", "ensure_running", "map_collection", "outbox",
+           "select_option", "stop", "status", "unmap_collection", "waiting_options"]
 
 APIS = ("flows", "search", "compute", "transfer", "auth", "actions", "clock")
 
@@ -98,44 +99,109 @@ def status(state_dir: os.PathLike[str] | str | None = None) -> ServiceInfo | Non
     return process.find_running(pathlib.Path(state_dir) if state_dir else default_state_dir())
 
 
+_COLLECTION_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
+
+
+def _check_collection_id(collection_id: object) -> str:
+    import re
+
+    text = str(collection_id)
+    if not re.match(_COLLECTION_ID, text):
+        from gladier_jupyter.errors import GladierJupyterUsageError
+
+        raise GladierJupyterUsageError(
+            f"Collection id {text[:80]!r} is not valid: use letters, digits, '-' and '_' (a UUID)."
+        )
+    return text
+
+
+def _read_collections(state: pathlib.Path) -> dict[str, str]:
+    import json
+
+    try:
+        mapping = json.loads((state / "collections.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(mapping, dict):
+        return {}
+    return {str(k): str(v) for k, v in mapping.items() if isinstance(v, str)}
+
+
+class _CollectionsLock:
+    """Holds ``collections.json.lock`` so two writers (a kernel, the Jupyter server) never
+    lose each other's mapping between read and write."""
+
+    def __init__(self, state: pathlib.Path) -> None:
+        self._path = state / ".collections.json.lock"
+        self._fd = -1
+
+    def __enter__(self) -> None:
+        import fcntl
+
+        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)  # closing releases the lock
+
+
+def collections(state_dir: os.PathLike[str] | str | None = None) -> dict[str, pathlib.Path]:
+    """The collection ids mapped to folders by :func:`map_collection`, sorted by id.
+
+    Other collection ids stand for folders under ``<state dir>/collections/``.
+    """
+    state = pathlib.Path(state_dir) if state_dir else default_state_dir()
+    return {cid: pathlib.Path(folder) for cid, folder in sorted(_read_collections(state).items())}
+
+
 def map_collection(
     collection_id: str, folder: os.PathLike[str] | str, state_dir: os.PathLike[str] | str | None = None
 ) -> pathlib.Path:
     """Make the local Transfer (API and action) use ``folder`` for ``collection_id``.
 
     Unmapped collections are folders under ``<state dir>/collections/``. Takes effect for
-    the next transfer; returns the folder. Warns when other users can write the folder.
+    the next transfer and stays until :func:`unmap_collection`; returns the folder. Warns
+    when other users can write the folder.
     """
     import json
-    import re
 
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$", str(collection_id)):
-        from gladier_jupyter.errors import GladierJupyterUsageError
-
-        raise GladierJupyterUsageError(
-            f"Collection id {str(collection_id)[:80]!r} is not valid: use letters, digits, '-' and '_' (a UUID)."
-        )
+    cid = _check_collection_id(collection_id)
     state = pathlib.Path(state_dir) if state_dir else default_state_dir()
     from gladier_jupyter.local import process
 
     process.prepare_state_dir(state)
     target = pathlib.Path(folder).expanduser().resolve()
     target.mkdir(parents=True, exist_ok=True)
-    path = state / "collections.json"
-    try:
-        mapping = json.loads(path.read_text())
-    except (OSError, ValueError):
-        mapping = {}
-    mapping[str(collection_id)] = str(target)
-    process._write_private(path, json.dumps(mapping, indent=1))
+    with _CollectionsLock(state):
+        mapping = _read_collections(state)
+        mapping[cid] = str(target)
+        process._write_private(state / "collections.json", json.dumps(mapping, indent=1))
     info = target.stat()
     if info.st_mode & 0o002 or info.st_uid != os.geteuid():
         import warnings
 
         # Transfers never follow links there, but what others put in it is theirs.
-        warnings.warn(f"Collection {collection_id}'s folder {target} is writable by other users "
+        warnings.warn(f"Collection {cid}'s folder {target} is writable by other users "
                       f"(mode {info.st_mode & 0o7777:04o}): they can plant links and files in it.", stacklevel=2)
     return target
+
+
+def unmap_collection(collection_id: str, state_dir: os.PathLike[str] | str | None = None) -> bool:
+    """Forget the folder of ``collection_id`` (the folder and its files stay); ``True`` if it
+    was mapped. The id then stands for ``<state dir>/collections/<id>/`` again."""
+    import json
+
+    cid = _check_collection_id(collection_id)
+    state = pathlib.Path(state_dir) if state_dir else default_state_dir()
+    from gladier_jupyter.local import process
+
+    process.prepare_state_dir(state)
+    with _CollectionsLock(state):
+        mapping = _read_collections(state)
+        if mapping.pop(cid, None) is None:
+            return False
+        process._write_private(state / "collections.json", json.dumps(mapping, indent=1))
+    return True
 
 
 def _get(path: str, state_dir: os.PathLike[str] | str | None, **query: object) -> object:

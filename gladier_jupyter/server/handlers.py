@@ -10,6 +10,8 @@
 ``GET  flows/<id>?source=``                a flow's definition and graph model
 ``POST flowdef``                           graph and check of ``{"text"}`` (JSON/YAML) or
                                            ``{"definition"}`` (an object); never a file
+``GET|POST collections``,                  the collections registry (see
+``DELETE collections/<id>``                :mod:`gladier_jupyter.server.collection_routes`)
 =========================================  ============================================
 
 Every method is ``@tornado.web.authenticated`` (without Jupyter's token or cookie the
@@ -36,6 +38,7 @@ from jupyter_server.utils import url_path_join
 
 from gladier_jupyter import flowtext
 from gladier_jupyter.errors import GladierJupyterUsageError
+from gladier_jupyter.server.collection_routes import collection_handlers
 from gladier_jupyter.server.runs import (
     Registry,
     RunNotFound,
@@ -360,5 +363,6 @@ def setup_handlers(web_app: t.Any, registry: Registry | None = None) -> None:
         (url_path_join(base, "runs", _RUN_ID, "choose") + "/?", RunChooseHandler),
         (url_path_join(base, "flows", _FLOW_ID) + "/?", FlowHandler),
         (url_path_join(base, "flowdef") + "/?", FlowDefinitionHandler),
+        *collection_handlers(base),
     ]
     web_app.add_handlers(".*$", handlers)

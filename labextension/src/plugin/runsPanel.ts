@@ -1,10 +1,12 @@
 // The "Gladier" left-sidebar panel: runs from the local service and (when this server
 // holds a Globus login) from Globus Flows, newest first, filterable by flow and status,
-// refreshed every second while a run is ACTIVE. Clicking a run opens it in a tab.
+// refreshed every second while a run is ACTIVE. Clicking a run opens it in a tab. Below the
+// list, the "Collections" section maps Globus collection ids to local folders.
 import { Widget } from "@lumino/widgets";
 import { BORDER, FONT, MUTED, STATUS_COLOURS, TEXT } from "../common/theme";
 import { StatusBadge, formatDuration, parseTime, shortDate } from "../common/monitorStatus";
 import { APIError, requestAPI, type RunRow, type RunsReply } from "./api";
+import { CollectionsSection } from "./collectionsSection";
 
 const STATUSES = ["ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED"];
 /** While a run is ACTIVE the list follows it closely; otherwise it checks now and then. */
@@ -23,6 +25,7 @@ export class RunsPanel extends Widget {
   private flowSelect: HTMLSelectElement;
   private statusSelect: HTMLSelectElement;
   private note: HTMLElement;
+  private collections = new CollectionsSection();
   private runs: RunRow[] = [];
   private timer: number | undefined;
   private ticker: number | undefined;
@@ -65,7 +68,7 @@ export class RunsPanel extends Widget {
     this.list = h("div", "overflow:auto;flex:1");
     this.list.className = "gj-lab-runs-list";
     this.list.setAttribute("role", "list");
-    root.append(head, this.list);
+    root.append(head, this.list, this.collections.el);
   }
 
   protected onAfterShow(): void {
@@ -74,6 +77,7 @@ export class RunsPanel extends Widget {
 
   protected onAfterAttach(): void {
     void this.refresh();
+    void this.collections.refresh();
     // Durations of ACTIVE runs tick between list reads.
     this.ticker = window.setInterval(() => this.tickDurations(), 1000);
   }

@@ -1,0 +1,88 @@
+"""The runs panel's "Collections" section in a real JupyterLab and Chromium: a Globus
+collection id is mapped to a folder through the panel, listed, and removed."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import shutil
+import tempfile
+import uuid
+
+import pytest
+
+from gladier_jupyter import local
+from tests._fixtures.browser import _jupyter_server, screenshot
+
+pytestmark = pytest.mark.browser
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+@contextlib.contextmanager
+def _this_checkouts_labextension():
+    """JUPYTER_PATH first names this checkout's built front end: JupyterLab takes the first
+    copy of an extension it finds, and the environment's copy may be another checkout's."""
+    base = pathlib.Path(tempfile.mkdtemp(prefix="gladier-jupyter-labext-"))
+    (base / "labextensions").mkdir()
+    (base / "labextensions" / "gladier-jupyter").symlink_to(ROOT / "gladier_jupyter" / "labextension")
+    before = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(base), before) if p)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = before
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def panel_lab():
+    with _this_checkouts_labextension(), _jupyter_server(
+            "jupyterlab", "lab", ["--LabApp.expose_app_in_browser=True"], "JupyterLab") as server:
+        yield server
+
+
+def test_a_collection_is_mapped_through_the_runs_panel_and_listed(panel_lab, page):
+    lab = panel_lab
+    cid = str(uuid.uuid4())
+    folder = lab.root_dir / "beamline-data"
+    folder.mkdir()
+    try:
+        page.goto(lab.page_url(f"lab/workspaces/collections-{uuid.uuid4().hex[:8]}"))
+        page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
+        page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+        page.evaluate("() => window.jupyterapp.commands.execute('gladier:show-runs')")
+        page.wait_for_selector("#gladier-runs-panel", state="visible", timeout=30_000)
+        section = page.locator("#gladier-runs-panel .gj-lab-collections")
+        section.locator("summary").click()
+        section.locator(".gj-lab-collections-form").wait_for(state="visible", timeout=10_000)
+
+        # A path that is not a folder: refused in one line under the form, nothing mapped.
+        section.locator(".gj-lab-collections-id").fill(cid)
+        section.locator(".gj-lab-collections-folder").fill("no-such-folder")
+        section.locator(".gj-lab-collections-add").click()
+        message = section.locator(".gj-lab-collections-message[data-kind='error']")
+        message.wait_for(timeout=10_000)
+        assert "'no-such-folder' does not exist" in message.inner_text()
+        assert "\n" not in message.inner_text()
+        assert cid not in local.collections()
+
+        section.locator(".gj-lab-collections-folder").fill("beamline-data")
+        section.locator(".gj-lab-collections-add").click()
+        row = section.locator(f".gj-lab-collection[data-collection-id='{cid}']")
+        row.wait_for(timeout=10_000)
+        assert row.locator(".gj-lab-collection-folder").inner_text() == "→ beamline-data"
+        assert section.locator(".gj-lab-collections-message").inner_text() == ""
+        # The very registry a notebook's local.collections() reads.
+        assert local.collections()[cid] == folder.resolve()
+        screenshot(page, "labext_collections_mapped")
+
+        row.locator(".gj-lab-collection-remove").click()
+        row.wait_for(state="detached", timeout=10_000)
+        assert cid not in local.collections()
+    finally:
+        local.unmap_collection(cid)
