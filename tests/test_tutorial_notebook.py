@@ -36,3 +36,30 @@ def test_tutorial_notebook_runs_to_a_published_search_record(local_service, tmp_
     # Widget state was saved: the preview and the monitor are in the notebook's metadata.
     state = json.dumps(nb.metadata.get("widgets", {}))
     assert "FlowPreview" in state and "RunMonitor" in state
+
+
+def test_tutorial_metadata_is_what_ipykernel_writes_so_it_opens_clean():
+    """JupyterLab copies the kernel's language_info into the notebook when it starts the kernel;
+    any missing key marks the freshly opened notebook dirty. The saved metadata has every key
+    ipykernel reports, with the same values (the Python version aside, which is per machine)."""
+    from ipykernel.ipkernel import IPythonKernel
+
+    meta = nbformat.read(TUTORIAL, as_version=4).metadata
+    assert meta.kernelspec == {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
+    info = meta.language_info
+    expected = dict(IPythonKernel.language_info)
+    assert set(info) == set(expected)
+    for key in (
+        "name",
+        "mimetype",
+        "codemirror_mode",
+        "pygments_lexer",
+        "nbconvert_exporter",
+        "file_extension",
+    ):
+        assert info[key] == expected[key], key
+    assert info["version"].startswith("3.") and info["version"].count(".") == 2
