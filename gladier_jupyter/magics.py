@@ -88,6 +88,16 @@ def _literal_end(text: str) -> int:
     )
 
 
+def _variable_name(text: str) -> str | None:
+    """``text`` when it names a notebook value (``bad_input``, ``cfg.input``), else None."""
+    text = text.strip()
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    return text if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)) else None
+
+
 def _display(obj: t.Any) -> None:
     from IPython.display import display
 
@@ -339,15 +349,18 @@ class GladierMagics(Magics):
             )
         if args.out is not None and not args.out.isidentifier():
             raise UsageError(f"--out {args.out!r} is not a variable name; use e.g. --out run.")
+        name = None
         if args.input == _LITERAL_PLACEHOLDER:
             flow_input = inline.parse_literal(literal, what="The run input")
         else:
             flow_input = self._value(args.input, "The run input")
-        problems = inline.check_run_input(client, flow_input)
+            name = _variable_name(args.input)
+        problems = inline.check_run_input(client, flow_input, name)
         if len(problems) == 1:
             raise UsageError(problems[0])
         if problems:
-            raise UsageError(f"The run was not started ({len(problems)} problems): {' '.join(problems)}")
+            listed = "\n".join(f"  - {p}" for p in problems)
+            raise UsageError(f"The run was not started; {len(problems)} problems:\n{listed}")
         instance, run = inline.start_run(client, flow_input, label=args.label, tags=args.tags)
         self._shell.user_ns["_"] = run
         if args.out:

@@ -165,7 +165,7 @@ def test_run_check_works_on_a_client_instance_made_without_init_and_on_a_tool():
     search = next(p for p in problems if p.path == "$.input.search_index")
     assert search.message.startswith(
         "State 'GatherMetadata' reads $.input.search_index (in gather_metadata()), which "
-        "flow_input does not set.")
+        "the run input does not set.")
     problems = check_run_input(RunExperiment, {"input": {"compute_endpoint": "x",
                                                          "experiment": "/tmp/e"}})
     assert problems == []

@@ -424,9 +424,80 @@ def test_user_mistakes_are_one_usage_error_without_a_stack(shell, capsys, case):
         run(shell, cell)
     capsys.readouterr()
     message = usage_error(shell, case["cell"])
-    assert "\n" not in message.strip(), message
+    # One line; several problems are a "N problems:" line then one "  - " line per problem.
+    first, *rest = message.strip().splitlines()
+    assert not rest or (first.endswith(" problems:") and all(r.startswith("  - ") for r in rest))
     for expected in case["expect"]:
         assert expected in message, (expected, message)
     shown = capsys.readouterr()
     assert "gladier_jupyter/" not in shown.out + shown.err
     assert "site-packages" not in shown.out + shown.err
+
+
+_NEED_TOOLS = [
+    "%%gladier_tool Need --required experiment,subject\ndef need(**d):\n    return 1\n",
+    "%gladier_client NeedClient Need --no-preview",
+]
+
+
+def test_several_run_problems_are_one_per_line_and_name_the_users_variable(shell):
+    for cell in _NEED_TOOLS:
+        run(shell, cell)
+    shell.user_ns["bad_input"] = {"input": {"experiment": "/tmp/x"}}
+    message = usage_error(shell, "%gladier_run NeedClient bad_input")
+    first, *problems = message.splitlines()
+    assert first == "The run was not started; 2 problems:"
+    assert problems == [
+        "  - State 'Need' reads $.input.compute_endpoint, which bad_input does not set. Add it "
+        "to bad_input['input'].",
+        "  - Tool 'Need' requires $.input.subject, which bad_input does not set. Add it to "
+        "bad_input['input'].",
+    ]
+    assert "flow_input" not in message
+    # A literal has no name: the messages call it the run input.
+    message = usage_error(
+        shell, "%gladier_run NeedClient {'input': {'subject': 's', 'experiment': '/tmp/x'}}"
+    )
+    assert message == (
+        "State 'Need' reads $.input.compute_endpoint, which the run input does not set. "
+        "Add it to the run input."
+    )
+
+
+def test_a_badly_shaped_input_variable_is_named_and_its_keys_are_prose(shell):
+    for cell in _NEED_TOOLS:
+        run(shell, cell)
+    shell.user_ns["bad_input"] = {"experiment": "/tmp/x", "subject": "s"}
+    message = usage_error(shell, "%gladier_run NeedClient bad_input")
+    assert message == (
+        "bad_input must be a dict with the single key 'input' holding the values (gladier's "
+        "rule), got the keys 'experiment', 'subject'; wrap it as {'input': {...}}."
+    )
+
+
+def test_a_dangling_next_reads_cleanly_alone_and_among_other_problems(shell):
+    one = usage_error(
+        shell,
+        "%%gladier_tool Dangling --definition\n"
+        '{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nope"}, '
+        '"B": {"Type": "Pass", "End": true}}}\n',
+    )
+    assert one == (
+        "The flow definition of tool 'Dangling' is invalid: State 'A': Next names 'Nope', "
+        "which is not a state of this flow; use one of 'A' or 'B'."
+    )
+    several = usage_error(
+        shell,
+        "%%gladier_tool Dangling --definition\n"
+        '{"StartAt": "Nowhere", "States": {"A": {"Type": "Pass", "Next": "Nope"}, '
+        '"B": {"Type": "Pass", "Next": "A"}, "C": {"Type": "Pass", "End": true}}}\n',
+    )
+    first, *problems = several.splitlines()
+    assert first == "The flow definition of tool 'Dangling' is invalid; 2 problems:"
+    assert problems == [
+        "  - StartAt names 'Nowhere', which is not a state of this flow; use one of 'A', 'B' "
+        "or 'C'.",
+        "  - State 'A': Next names 'Nope', which is not a state of this flow; use one of 'A', "
+        "'B' or 'C'.",
+    ]
+    assert ".;" not in several and "[" not in several

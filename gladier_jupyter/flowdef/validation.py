@@ -99,9 +99,13 @@ def _names(states: dict) -> str:
     # Quoted in a problem of every state with a bad target: the first few names only (not
     # a copy of them all per problem) and clipped, so huge names cannot make every such
     # message huge.
-    names = list(itertools.islice(states, 8))
-    shown = ", ".join(_clip_repr(n) for n in names)
-    return f"[{shown}{', ...' if len(states) > 8 else ''}]"
+    # Prose ('A', 'B' or 'C'), not a Python list repr.
+    names = [_clip_repr(n) for n in itertools.islice(states, 8)]
+    if not names:
+        return "a state you add to States"
+    if len(states) > 8:
+        return ", ".join(names) + f" or {len(states) - 8} more"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _clip_repr(value: t.Any, limit: int = 60) -> str:

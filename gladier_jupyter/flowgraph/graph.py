@@ -30,9 +30,27 @@ from gladier_jupyter.flowgraph.text import _mermaid, _text
 
 __all__ = ["FlowGraph", "build_graph", "check_run_input"]
 
+
+def _cap(text: str) -> str:
+    """The name at the start of a sentence: "The run input", but a variable as it is spelt."""
+    return text[:1].upper() + text[1:] if text.startswith("the ") else text
+
+
+def _under(name: str) -> str:
+    """Where the values go in the input called ``name``: ``bad_input['input']``."""
+    return name if name.startswith("the ") else f"{name}['input']"
+
+
+def _listed(keys: list) -> str:
+    """Keys as prose ('a', 'b'), not a Python list, the first few only."""
+    shown = ", ".join(_clip(repr(k), 40) for k in keys[:5])
+    return shown + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+
+
 # Legacy gladier input names the flow may read under their new names.
 _RENAMED_KEYS = {"funcx_endpoint_compute": "compute_endpoint", "funcx_endpoint_non_compute":
                  "compute_endpoint"}
+
 
 class FlowGraph:
     """A flow definition's graph model: nodes, edges, problems and the required-input table."""
@@ -42,15 +60,16 @@ class FlowGraph:
         self.definition = source.definition
         self.name = source.name
         self.flow_input: dict | None = None
+        self.input_name = "the run input"
         self._layout: dict | None = None
         self.model = self._build()
 
     @classmethod
-    def build(cls, x: t.Any, flow_input: t.Any = None) -> FlowGraph:
+    def build(cls, x: t.Any, flow_input: t.Any = None, *, name: str | None = None) -> FlowGraph:
         """The graph of x (gladier client/tool, dict, JSON/YAML text or path)."""
         graph = cls(x._source if isinstance(x, FlowGraph) else source_of(x))
         if flow_input is not None:
-            graph.check(flow_input)
+            graph.check(flow_input, name=name)
         return graph
 
     # -- model --------------------------------------------------------------------------------
@@ -200,28 +219,34 @@ class FlowGraph:
                     stack.append((target, iter(out.get(target, []))))
 
     # -- input ----------------------------------------------------------------------------------
-    def check(self, flow_input: t.Any) -> list[Problem]:
-        """Check a run input against the flow; update the table and node marks; return problems."""
+    def check(self, flow_input: t.Any, *, name: str | None = None) -> list[Problem]:
+        """Check a run input against the flow; update the table and node marks; return problems.
+
+        ``name`` is what the messages call the input: the user's variable (``bad_input``) when
+        the input came from one, else "the run input".
+        """
         self.flow_input = flow_input
+        self.input_name = name or "the run input"
         self._layout = None
         self._apply_inputs(self.model)
         return [p for p in self.problems if p.code in ("missing_input", "bad_input")]
 
     def _given(self) -> tuple[dict | None, list[Problem]]:
         flow_input = self.flow_input
+        name = self.input_name
         if flow_input is None:
             return None, []
         if isinstance(flow_input, dict) and isinstance(flow_input.get("input"), dict):
             extra = [k for k in flow_input if k != "input"]
             if extra:
                 return flow_input["input"], [Problem(
-                    "bad_input", f"The run input has top-level keys {extra} beside 'input'; "
-                    "gladier's run_flow takes only {'input': {...}}. Move them inside 'input'.",
-                    "$")]
+                    "bad_input", f"{_cap(name)} has top-level keys {_listed(extra)} beside "
+                    "'input'; gladier's run_flow takes only {'input': {...}}. Move them inside "
+                    "'input'.", "$")]
             return flow_input["input"], []
         return None, [Problem(
-            "bad_input", f"The run input {_clip(repr(flow_input), 60)} is not of the form "
-            "{'input': {...}}; wrap the values: flow_input = {'input': {...}}.", "$")]
+            "bad_input", f"{_cap(name)} {_clip(repr(flow_input), 60)} is not of the form "
+            "{'input': {...}}; wrap the values as {'input': {...}}.", "$")]
 
     def _apply_inputs(self, model: dict) -> None:
         given, shape_problems = self._given()
@@ -295,17 +320,18 @@ class FlowGraph:
         if not states:
             verb = "require" if len(tools or []) != 1 else "requires"
         given = given or {}
-        message = (f"{who} {verb} $.input.{key}{where}, which flow_input does not set. Add it "
-                   "to the run input.")
+        name = self.input_name
+        message = (f"{who} {verb} $.input.{key}{where}, which {name} does not set. Add it "
+                   f"to {_under(name)}.")
         renamed = [old for old, new in _RENAMED_KEYS.items() if new == key and old in given]
         close = difflib.get_close_matches(key, [k for k in given if k not in self._table_keys],
                                           n=1, cutoff=0.75)
         if renamed:
-            message = (f"{who} {verb} $.input.{key}{where}, but flow_input sets {renamed[0]!r} "
+            message = (f"{who} {verb} $.input.{key}{where}, but {name} sets {renamed[0]!r} "
                        f"(the old gladier name); rename {renamed[0]!r} to {key!r} in the "
                        "run input.")
         elif close:
-            message = (f"{who} {verb} $.input.{key}{where}, which flow_input does not set; it "
+            message = (f"{who} {verb} $.input.{key}{where}, which {name} does not set; it "
                        f"sets {close[0]!r} — did you mean {key!r}?")
         return Problem("missing_input", message, f"$.input.{key}", states[0] if states else None)
 
@@ -357,15 +383,16 @@ def build_graph(x: t.Any, flow_input: t.Any = None) -> FlowGraph:
 
 
 def check_run_input(definition_or_client: t.Any, flow_input: t.Any, *,
-                    include_definition: bool = True) -> list[Problem]:
+                    include_definition: bool = True, name: str | None = None) -> list[Problem]:
     """Problems that would make a run of this flow with this input fail, before starting it.
 
     Every ``$.input.<key>`` a state reads (or a tool requires) that neither the input nor the
     client's defaults (tools' ``flow_input``, the ``<fn>_function_id`` keys gladier fills at
     run time) provide, naming the states that read it; and, with ``include_definition``, the
-    definition's errors. Warnings are left out: these are reasons not to start.
+    definition's errors. Warnings are left out: these are reasons not to start. ``name`` is
+    what the messages call the input (the user's variable), "the run input" by default.
     """
-    graph = FlowGraph.build(definition_or_client, flow_input)
+    graph = FlowGraph.build(definition_or_client, flow_input, name=name)
     problems = [p for p in graph.problems if p.severity == "error"]
     if not include_definition:
         problems = [p for p in problems if p.code in ("missing_input", "bad_input")]

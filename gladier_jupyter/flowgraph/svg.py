@@ -113,7 +113,7 @@ def _svg(model: dict, layout: dict) -> str:
         stroke = _ERROR if worst == "error" else _WARN if worst == "warning" else stroke
         style = f"fill:{fill};stroke:{stroke};stroke-width:{width_px}"
         title = node["id"] if kind not in ("start", "end") else kind
-        tip = "; ".join(p["message"] for p in node_problems)
+        tip = "\n".join(p["message"] for p in node_problems)  # one per line, no ".;"
         out.append(f'<g class="gj-node gj-kind-{kind}" data-name="{_esc(node["id"])}">'
                    f"<title>{_esc(title + (': ' + tip if tip else ''))}</title>")
         out.append(_shape(kind, round(x, 1), round(y, 1), w, h, style))

@@ -59,8 +59,12 @@ def _validate_definition(name: str, definition: dict[str, t.Any]) -> list[t.Any]
     problems = list(validate(definition))
     errors = [p for p in problems if getattr(p, "severity", "error") == "error"]
     if errors:
-        detail = "; ".join(p.message for p in errors)
-        raise _usage(f"The flow definition of tool {name!r} is invalid: {detail}")
+        if len(errors) == 1:
+            raise _usage(f"The flow definition of tool {name!r} is invalid: {errors[0].message}")
+        listed = "\n".join(f"  - {p.message}" for p in errors)
+        raise _usage(
+            f"The flow definition of tool {name!r} is invalid; {len(errors)} problems:\n{listed}"
+        )
     return problems
 
 

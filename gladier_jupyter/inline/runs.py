@@ -11,25 +11,34 @@ from gladier_jupyter.inline.clients import _unwrap
 __all__ = ["check_run_input", "start_run"]
 
 
-def check_run_input(client: t.Any, flow_input: t.Any) -> list[str]:
-    """Problems with ``flow_input`` for ``client``, as one message each (empty when fine)."""
+def check_run_input(client: t.Any, flow_input: t.Any, name: str | None = None) -> list[str]:
+    """Problems with ``flow_input`` for ``client``, as one message each (empty when fine).
+
+    ``name`` is the user's variable holding the input, which the messages then name.
+    """
+    what = name or "The run input"
     if not isinstance(flow_input, dict) or set(flow_input) != {"input"} or not isinstance(
         flow_input["input"], dict
     ):
-        keys = sorted(flow_input) if isinstance(flow_input, dict) else type(flow_input).__name__
+        if isinstance(flow_input, dict) and set(flow_input) == {"input"}:
+            got = f"'input' holding a {type(flow_input['input']).__name__}"
+        elif isinstance(flow_input, dict):
+            keys = ", ".join(repr(k)[:40] for k in sorted(flow_input, key=str)[:5])
+            got = f"the keys {keys}" if flow_input else "an empty dict"
+        else:
+            got = f"a {type(flow_input).__name__}"
         return [
-            f"The run input must be a dict with the single key 'input' holding the values "
-            f"(gladier's rule), got {keys}; wrap it as {{'input': {{...}}}}."
+            f"{what} must be a dict with the single key 'input' holding the values "
+            f"(gladier's rule), got {got}; wrap it as {{'input': {{...}}}}."
         ]
     from gladier_jupyter import flowgraph
 
-    problems = [
-        getattr(p, "message", str(p)) for p in flowgraph.check_run_input(client, flow_input)
-    ]
+    found = flowgraph.check_run_input(client, flow_input, name=name)
+    problems = [getattr(p, "message", str(p)) for p in found]
     if not problems and not flow_input["input"]:
         # gladier refuses an empty 'input' with a misleading "must be nested" message.
         problems.append(
-            "The run input {'input': {}} holds no values, which gladier refuses; put at least "
+            f"{what} {{'input': {{}}}} holds no values, which gladier refuses; put at least "
             "one value under 'input', e.g. {'input': {'label': 'run 1'}}."
         )
     return problems
