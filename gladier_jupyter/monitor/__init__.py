@@ -26,6 +26,7 @@ from gladier_jupyter.monitor.model import (
     TERMINAL_STATUSES,
     RunModel,
     StateInfo,
+    format_duration,
     log_row,
     parse_time,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "is_local_client",
     "log_row",
     "parse_time",
+    "format_duration",
     "response_data",
     "scheduler_thread",
     "web_app_url",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import typing as t
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ __all__ = [
     "RunModel",
     "log_row",
     "parse_time",
+    "format_duration",
 ]
 
 #: Run statuses after which nothing changes any more.
@@ -372,3 +374,28 @@ def parse_time(value: str) -> float | None:
     except ValueError:
         return None
 
+
+
+def format_duration(seconds: float) -> str:
+    """"340 ms", "1.2 s", "12 s", "3 min 05 s", "1 h 02 min"; "" for no duration.
+
+    The same arithmetic as the views' ``formatDuration`` (labextension/src/common/
+    monitorStatus.ts), rounding half up with floor(x + 0.5), so both show the same text.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        return ""
+    if not math.isfinite(seconds) or seconds < 0:
+        return ""
+    ms = math.floor(seconds * 1000 + 0.5)
+    if ms < 1000:
+        return "<1 ms" if ms == 0 and seconds > 0 else f"{ms} ms"
+    tenths = math.floor(seconds * 10 + 0.5)
+    if tenths < 100:
+        return f"{tenths // 10}.{tenths % 10} s"
+    total = math.floor(seconds + 0.5)
+    if total < 60:
+        return f"{total} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"

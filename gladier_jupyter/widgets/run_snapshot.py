@@ -128,6 +128,6 @@ def _timeline_svg(timeline: list[dict[str, t.Any]]) -> str:
         y = i * row_h + 2
         parts.append(f'<text x="0" y="{y + 12}">{html.escape(str(b.get("state")))}</text>'
                      f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 4}" '
-                     f'fill="{colour}"><title>{(en or t1) - s:.2f} s</title></rect>')
+                     f'fill="{colour}"><title>{_monitor.format_duration((en or t1) - s)}</title></rect>')
     parts.append("</svg>")
     return "".join(parts)

@@ -35,12 +35,21 @@ export class StatusBadge {
   }
 }
 
-/** "1 h 02 min", "3 min 05 s", "12.3 s". */
+/**
+ * "340 ms", "1.2 s", "12 s", "3 min 05 s", "1 h 02 min"; "" for no duration. The same
+ * arithmetic as gladier_jupyter.monitor.format_duration (rounding half up with
+ * floor(x + 0.5)), so the live views and the static snapshot show the same text.
+ */
 export function formatDuration(seconds: number): string {
-  if (!isFinite(seconds) || seconds < 0) return "";
-  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
-  const m = Math.floor(seconds / 60);
-  const s = Math.floor(seconds % 60);
+  if (typeof seconds !== "number" || !isFinite(seconds) || seconds < 0) return "";
+  const ms = Math.floor(seconds * 1000 + 0.5);
+  if (ms < 1000) return ms === 0 && seconds > 0 ? "<1 ms" : `${ms} ms`;
+  const tenths = Math.floor(seconds * 10 + 0.5);
+  if (tenths < 100) return `${Math.floor(tenths / 10)}.${tenths % 10} s`;
+  const total = Math.floor(seconds + 0.5);
+  if (total < 60) return `${total} s`;
+  const m = Math.floor(total / 60);
+  const s = total % 60;
   if (m < 60) return `${m} min ${String(s).padStart(2, "0")} s`;
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
 }
