@@ -46,3 +46,16 @@ def pytest_unconfigure(config):
         print(f"\nthe tests' HOME is kept: {_HOME}")
         return
     shutil.rmtree(_HOME, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _plain_gladier_clients_restored():
+    """A test that loads the extension into an in-process shell leaves gladier's own client
+    defaults (and no provided GLOBUS_DATA) behind for the next test, as %unload_ext would."""
+    yield
+    import sys
+
+    plain = sys.modules.get("gladier_jupyter.plain_clients")
+    if plain is not None and (plain._PLAIN_CLIENTS["cls"] is not None or plain._SDK_ALIAS["cls"] is not None
+                              or os.environ.get("GLADIER_JUPYTER_LOCAL_GLOBUS_DATA")):
+        plain.remove_plain_client_defaults(None)

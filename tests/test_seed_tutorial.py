@@ -83,13 +83,24 @@ def test_seed_tutorial_cells_run_to_succeeded_after_load_ext(local_service, monk
     from tests._notebook_cells import execute_notebook
 
     _kernel_env(monkeypatch)
+    # A service of its own: the seed's list-flows cell prints the service's flows, which the
+    # shared session service holds hundreds of by now.
+    from gladier_jupyter import local
+
+    state = tmp_path / "seed-service"
+    monkeypatch.setenv("GLADIER_JUPYTER_STATE_DIR", str(state))
+    request_stop = [state]
     cells = ["%load_ext gladier_jupyter", *seed_code_cells(SEED.read_text()),
              # the test's own check: the document the flow ingested is in the index the
              # Search cell found or made, read with the Search cell's own client
              "entry = search.get_subject(search_index, str(subject)).data\n"
              "print('FOUND', entry['subject'], entry['entries'][0]['content']['dc']"
              "['titles'][0]['title'])"]
-    nb = execute_notebook(cells, cwd=tmp_path)
+    try:
+        nb = execute_notebook(cells, cwd=tmp_path)
+    finally:
+        for folder in request_stop:
+            local.stop(folder)
     code = nb.cells
     search_cell, flows_cell, run_cell, check = code[2], code[8], code[9], code[10]
     assert "GLOBUS_DATA holds local-service tokens" in _text(search_cell)
