@@ -17,7 +17,20 @@ def test_seed_tutorial_verbatim_runs_in_jupyterlab_to_succeeded(lab, page, local
         "() => document.querySelector('.gj-monitor')?.dataset.status === 'SUCCEEDED'",
         timeout=60_000,
     )
-    text = page.locator(".jp-Notebook").inner_text()
+    # Every cell's outputs from the notebook's model: JupyterLab renders only the cells in view
+    text = page.evaluate("""() => {
+        const model = window.jupyterapp.shell.currentWidget.content.model;
+        const out = [];
+        for (let i = 0; i < model.cells.length; i++) {
+            const outputs = model.cells.get(i).outputs;
+            if (!outputs) continue;
+            for (let j = 0; j < outputs.length; j++) {
+                const o = outputs.get(j).toJSON();
+                out.push(String(o.text || ''), String((o.data || {})['text/plain'] || ''));
+            }
+        }
+        return out.join('\\n');
+    }""")
     assert "GLOBUS_DATA holds local-service tokens" in text
     assert "is gladier's old name for 'compute_endpoint'" in text
     assert "SUCCEEDED." in text
