@@ -149,6 +149,8 @@ class GladierMagics(Magics):
 
     def __init__(self, shell: t.Any = None) -> None:
         super().__init__(shell)
+        #: the preview of the last re-deploy %gladier_run made (None when it made none)
+        self.last_redeploy: t.Any = None
         if shell is not None:
             shell.set_hook("complete_command", _complete_client, str_key="%gladier_client")
             shell.set_hook("complete_command", _complete_run, str_key="%gladier_run")
@@ -285,6 +287,8 @@ class GladierMagics(Magics):
         help="Tools in flow order: names in the notebook or dotted import strings.",
     )
     @argument("--no-preview", action="store_true", help="Do not show the flow preview.")
+    @argument("--diff", action="store_true",
+              help="Show on the preview what changed against the deployed flow.")
     @argument("--comment", "-c", help="Docstring of the client and Comment of its flow.")
     @line_magic
     @_user_errors
@@ -297,8 +301,10 @@ class GladierMagics(Magics):
         from gladier_jupyter import inline
 
         client = inline.make_client(args.name, args.tools, self._shell.user_ns, comment=args.comment)
-        if not args.no_preview:
+        if not args.no_preview or args.diff:
             self.last_preview = _client_preview(client)
+            if args.diff:
+                print(self.last_preview.diff().summary())
             _display(self.last_preview)
 
     @magic_arguments()
@@ -361,6 +367,7 @@ class GladierMagics(Magics):
         if problems:
             listed = "\n".join(f"  - {p}" for p in problems)
             raise UsageError(f"The run was not started; {len(problems)} problems:\n{listed}")
+        client = self._show_redeploy(client)
         instance, run = inline.start_run(client, flow_input, label=args.label, tags=args.tags)
         self._shell.user_ns["_"] = run
         if args.out:
@@ -372,6 +379,31 @@ class GladierMagics(Magics):
             print(f"Run {run.get('run_id')} ({run.get('label') or 'no label'}): {run.get('status')}")
 
     # ------------------------------------------------------------------ helpers
+    def _show_redeploy(self, client: t.Any) -> t.Any:
+        """Before a run that re-deploys the flow, show what changed on its graph.
+
+        Returns the client instance to run (the one compared), or ``client`` when the
+        comparison could not be made (the run then reports why, as before).
+        """
+        from gladier_jupyter.inline.redeploy import client_instance, pending_redeploy
+
+        self.last_redeploy = None
+        try:
+            instance = client_instance(client)
+            pending = pending_redeploy(instance)
+        except Exception:  # the run itself reports what is wrong
+            logging.getLogger(__name__).debug("no re-deploy preview", exc_info=True)
+            return client
+        if pending.pending:
+            from gladier_jupyter.widgets.preview import FlowPreview
+
+            preview = FlowPreview(instance)
+            diff = preview.diff(pending)
+            self.last_redeploy = preview
+            print(f"Re-deploying flow {pending.flow_id}: {diff.summary()}")
+            _display(preview)
+        return instance
+
 
     def _value(self, text: str, what: str) -> t.Any:
         """A notebook variable (or expression) by name, else a JSON / Python literal."""

@@ -9,8 +9,10 @@ import uuid
 
 import traitlets
 
+from gladier_jupyter import flowdef
+from gladier_jupyter.errors import GladierJupyterUsageError
 from gladier_jupyter.flowdef import Problem
-from gladier_jupyter.flowgraph import FlowGraph
+from gladier_jupyter.flowgraph import FlowGraph, diff_model
 from gladier_jupyter.flowgraph.svg import UnsafeSVG, sanitize_svg
 from gladier_jupyter.widgets._base import GladierWidget
 
@@ -40,10 +42,16 @@ class FlowPreview(GladierWidget):
     height = traitlets.Int(460).tag(sync=True)
     #: bumped with each new graph; a view's drawing counts only for the revision it drew
     revision = traitlets.Int(0).tag(sync=True)
+    #: the definition diff shown on the graph (``DefinitionDiff.to_dict()`` plus ``against``,
+    #: what it compares with); empty when the preview shows the flow alone
+    changes = traitlets.Dict().tag(sync=True)
 
     def __init__(self, x: t.Any, *, flow_input: t.Any = None, height: int = 460,
                  **kwargs: t.Any) -> None:
         self.flow = FlowGraph.build(x, flow_input)
+        self._subject = x
+        #: (old definition, diff, what it is) while the graph shows a diff
+        self._diff: tuple[t.Any, flowdef.DefinitionDiff, str] | None = None
         #: Layout and draw times (ms) the last view reported; empty until a view renders.
         self.render_timings: dict[str, float] = {}
         #: The live view's drawing of the current revision (sanitized), once a view drew it.
@@ -59,7 +67,13 @@ class FlowPreview(GladierWidget):
 
     def _state(self) -> dict[str, t.Any]:
         # a copy: the model is updated in place, and traitlets only syncs a new value
-        return {"graph": copy.deepcopy(self.flow.model),
+        if self._diff is not None:
+            old, diff, against = self._diff
+            graph = diff_model(old, self.flow, diff)
+            changes = {**diff.to_dict(), "against": against}
+        else:
+            graph, changes = copy.deepcopy(self.flow.model), {}
+        return {"graph": graph, "changes": changes,
                 "problems": [p.to_dict() for p in self.flow.problems],
                 "inputs": list(self.flow.inputs)}
 
@@ -114,6 +128,47 @@ class FlowPreview(GladierWidget):
         found = self.flow.check(flow_input)
         self._sync()
         return found
+
+    def diff(self, against: t.Any = None, *, label: str | None = None) -> flowdef.DefinitionDiff:
+        """Show on the graph what changed: added states green, removed ones ghosted (dashed),
+        changed ones amber (click one for its field-level diff), and the states whose compute
+        function's source changed; returns the diff.
+
+        With no argument the preview's client is compared with its deployed flow (and its
+        functions with the checksums gladier stored), on the current backend, local or
+        Globus; ``against`` may instead be any flow ``FlowPreview`` takes (a definition, a
+        client, JSON text or a path). ``diff(False)`` goes back to the plain graph.
+        """
+        if against is False:
+            self._diff = None
+            self._sync()
+            return flowdef.diff_definitions(self.flow.definition, self.flow.definition)
+        old_functions = new_functions = None
+        from gladier_jupyter.inline.redeploy import Redeploy
+
+        if against is None or isinstance(against, Redeploy):
+            from gladier_jupyter.inline import is_client
+            from gladier_jupyter.inline.redeploy import pending_redeploy
+
+            if against is None and not is_client(self._subject):
+                raise GladierJupyterUsageError(
+                    "FlowPreview.diff() with no argument compares a gladier client with its "
+                    "deployed flow, but this preview shows a definition; pass the definition to "
+                    "compare with: preview.diff(old_definition)."
+                )
+            pending = against or pending_redeploy(self._subject)
+            old = pending.deployed or {}
+            old_functions, new_functions = pending.stored_functions, pending.current_functions
+            what = label or (f"the deployed flow {pending.flow_id}" if pending.flow_id
+                             else "nothing deployed yet")
+        else:
+            old = FlowGraph.build(against).definition
+            what = label or "the given definition"
+        diff = flowdef.diff_definitions(old, self.flow.definition, old_functions=old_functions,
+                                        new_functions=new_functions)
+        self._diff = (old, diff, what)
+        self._sync()
+        return diff
 
     def select(self, name: str) -> None:
         """Select a state, as a click on it does."""
