@@ -5,6 +5,7 @@ import { Widget } from "@lumino/widgets";
 import { renderRun, type MonitorModel } from "../widgets/monitor";
 import { APIError, requestAPI } from "./api";
 import { LocalModel } from "./model";
+import { showRunChanges } from "./runChanges";
 
 const TERMINAL = ["SUCCEEDED", "FAILED", "ENDED"];
 
@@ -131,16 +132,25 @@ export class RunView extends Widget {
     this.node.style.overflow = "auto";
     this.node.style.padding = "8px 12px";
     this.model = new ServerRunModel(runId, source);
+    const changes = document.createElement("div");
+    changes.className = "gj-run-changes-box";
     const mount = document.createElement("div");
-    this.node.append(mount);
+    this.node.append(changes, mount);
     // No login widget in a tab: logging in needs a notebook (the view says so).
     this.cleanup = renderRun(this.model, mount, null);
     this.model.start();
+    void showRunChanges(changes, runId, source).then((stop) => {
+      if (this.isDisposed) stop();
+      else this.stopChanges = stop;
+    });
   }
+
+  private stopChanges: (() => void) | undefined;
 
   dispose(): void {
     if (this.isDisposed) return;
     this.model.dispose();
+    this.stopChanges?.();
     this.cleanup?.();
     super.dispose();
   }
