@@ -155,6 +155,7 @@ export class RunsPanel extends Widget {
     row.dataset.runId = run.run_id;
     row.dataset.status = run.status;
     row.dataset.source = run.source;
+    row.dataset.flowId = run.flow_id;
     row.dataset.statusHistory = this.history.get(run.run_id) ?? run.status;
     row.title = `${run.run_id} (${run.source === "globus" ? "Globus Flows" : "local service"})`;
     const top = h("div", "display:flex;align-items:center;gap:6px");
