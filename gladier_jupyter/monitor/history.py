@@ -149,8 +149,10 @@ class FlowDurations:
         """One run's states as bars (offset from its start, duration) beside the median."""
         model = self.runs[run_index]
         infos, timeline = model.derive()
-        start = parse_time(str(model.run.get("start_time") or "")) or min(
-            (parse_time(b["start"]) or 0.0 for b in timeline), default=0.0)
+        # from the first state's start: the run's own start precedes it by the engine's
+        # set-up, which would dwarf the states of a quick run
+        starts = [s for s in (parse_time(b["start"]) for b in timeline) if s is not None]
+        start = min(starts, default=0.0)
         stats = self.stats()
         bars = []
         for bar in timeline:

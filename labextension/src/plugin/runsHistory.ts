@@ -47,7 +47,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""):
 }
 function status(s: string): HTMLElement {
   const span = el("span", "gj-history-status", s);
-  span.style.color = STATUS_COLOURS[s.toUpperCase()] ?? (s === "caught" ? "#ef8f00" : MUTED);
+  span.style.color = STATUS_COLOURS[s.toLowerCase()] ?? MUTED;
   span.style.fontWeight = "600";
   return span;
 }
@@ -181,7 +181,7 @@ export class DurationsView extends HistoryView {
       }
       if (b.duration !== null) {
         const bar = add("rect", { class: "gj-gantt-bar", "data-state": b.state, x, y: y + 4,
-          width: Math.max(1, b.duration * scale), height: rowH - 10, fill: STATUS_COLOURS[b.status.toUpperCase()] ?? MUTED });
+          width: Math.max(1, b.duration * scale), height: rowH - 10, fill: STATUS_COLOURS[b.status.toLowerCase()] ?? MUTED });
         const title = document.createElementNS(ns, "title");
         title.textContent = `${b.state}: ${dur(b.duration)} (median ${dur(b.median)})`;
         bar.append(title);
