@@ -599,13 +599,15 @@ class Engine:
         return {"time": self.clock.iso(), "code": code, "description": description,
                 "details": clock_note(self.clock, details)}
 
+    # Entries of pure states are stored with the next commit, by when later states have
+    # changed the run data in place (ResultPath writes into it): they hold copies.
     def _started(self, name: str, stype: str, payload: t.Any) -> dict[str, t.Any]:
         return self._entry(f"{stype}Started", f"State {name} of type {stype} started",
-                           {"state_name": name, "state_type": stype, "input": payload})
+                           {"state_name": name, "state_type": stype, "input": copy.deepcopy(payload)})
 
     def _completed(self, name: str, stype: str, output: t.Any) -> dict[str, t.Any]:
         return self._entry(f"{stype}Completed", f"State {name} of type {stype} completed",
-                           {"state_name": name, "state_type": stype, "output": output})
+                           {"state_name": name, "state_type": stype, "output": copy.deepcopy(output)})
 
     def _next(self, state: dict[str, t.Any]) -> str | None:
         if state.get("End"):
