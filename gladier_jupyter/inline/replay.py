@@ -67,13 +67,15 @@ def find_function(state_name: str, user_ns: t.Mapping[str, t.Any]) -> t.Callable
 
 def _recorded_function(function_id: str, compute_client: t.Any) -> t.Callable[..., t.Any]:
     from globus_compute_sdk.serialize import ComputeSerializer
+    from globus_compute_sdk.serialize.utils import unpack_buffers
 
     info = compute_client.get_function(function_id)
     code = info.get("function_code") if hasattr(info, "get") else None
     if not code:
         raise _usage(f"Compute has no code for function {function_id}; define its tool with %%gladier_tool "
                      "in this notebook and replay again.")
-    return ComputeSerializer().deserialize(code)
+    # A registration's code is packed buffers (the function first), as globus-compute-sdk sends it.
+    return ComputeSerializer().deserialize(unpack_buffers(code)[0])
 
 
 def replay(entries: t.Sequence[dict[str, t.Any]], state_name: str, user_ns: t.Mapping[str, t.Any],
