@@ -1,4 +1,5 @@
-"""IPython magics: ``%%gladier_tool``, ``%gladier_client`` and ``%gladier_run``.
+"""IPython magics: ``%%gladier_tool``, ``%gladier_client``, ``%gladier_run``, and the debug
+loop's ``%gladier_replay`` and ``%gladier_test_state``.
 
 Thin on purpose: options are parsed here and results shown here; the work is in
 ``gladier_jupyter.inline``. Nothing heavy (gladier, globus-sdk, widgets) is imported at module
@@ -377,6 +378,73 @@ class GladierMagics(Magics):
             _display(self.last_monitor)
         else:
             print(f"Run {run.get('run_id')} ({run.get('label') or 'no label'}): {run.get('status')}")
+
+    @magic_arguments()
+    @argument("run", help="A RunMonitor, a run document or a run id (variable or literal).")
+    @argument("state", help="The compute state to replay, e.g. GatherMetadata.")
+    @argument("--task", type=int, default=0, help="Which task of the state (default 0).")
+    @line_magic
+    @_user_errors
+    def gladier_replay(self, line: str) -> t.Any:
+        """Call a compute state's function here with the arguments the run passed (%debug works).
+
+        In [1]: %gladier_replay monitor GatherMetadata
+        """
+        args = _parse(self.gladier_replay, line, "gladier_replay")
+        from gladier_jupyter.widgets.monitor import RunMonitor
+
+        target: t.Any = self._shell.user_ns.get(args.run, args.run) if args.run.isidentifier() else args.run
+        if args.run == "last" and self.last_monitor is not None:
+            target = self.last_monitor  # the monitor %gladier_run showed last
+        if isinstance(target, RunMonitor):
+            return target.replay(args.state, task=args.task)
+        run_id = target.get("run_id") if isinstance(target, dict) else str(target)
+        if not isinstance(run_id, str) or not re.fullmatch(r"[0-9a-fA-F-]{36}", run_id):
+            raise UsageError(f"%gladier_replay: {str(args.run)[:60]!r} is neither a RunMonitor, a run document nor "
+                             "a run id; pass the monitor %gladier_run showed (or its run id).")
+        from gladier_jupyter import backend
+        from gladier_jupyter.inline.replay import replay
+
+        entries = list(backend.flows_client().paginated.get_run_logs(run_id).items())
+        return replay(entries, args.state, self._shell.user_ns, task=args.task)
+
+    @magic_arguments()
+    @argument("client", help="A %%gladier_client name (or a FlowPreview / definition variable).")
+    @argument("state", help="The state to test.")
+    @argument("--input", "-i", default="{}", help="Run data: a variable, or a literal like {'input': {...}}.")
+    @line_magic
+    @no_var_expand
+    @_user_errors
+    def gladier_test_state(self, line: str) -> None:
+        """Run one state alone on the local service and show every step it takes.
+
+        In [1]: %gladier_test_state MyGladierClient GatherMetadata --input flow_input
+        """
+        line = self._expand(line)
+        args = _parse(self.gladier_test_state, line, "gladier_test_state")
+        from gladier_jupyter import inline
+        from gladier_jupyter.backend import debugging
+        from gladier_jupyter.widgets.debug import test_steps_text
+        from gladier_jupyter.widgets.preview import FlowPreview
+
+        target = self._shell.user_ns.get(args.client)
+        if isinstance(target, FlowPreview):
+            definition = target.definition
+        elif target is not None and inline.is_client(target):
+            definition = inline.client_flow_definition(target)
+        elif isinstance(target, dict) and "States" in target:
+            definition = target
+        else:
+            known = ", ".join(inline.known_clients(self._shell.user_ns))
+            raise UsageError(f"Unknown client {args.client!r}; known clients: "
+                             f"{known or 'none yet (define one with %gladier_client)'}.")
+        states = definition.get("States") or {}
+        if args.state not in states:
+            raise UsageError(f"{args.client} has no state {args.state!r}; its states are {', '.join(states)}.")
+        data = self._value(args.input, "The run data")
+        answer = debugging.test_state(args.state, data, definition=definition)
+        print(test_steps_text(answer))
+        self._shell.user_ns["_"] = answer  # the steps are printed; the answer is in _
 
     # ------------------------------------------------------------------ helpers
     def _show_redeploy(self, client: t.Any) -> t.Any:

@@ -55,6 +55,11 @@ def run_row(doc: t.Mapping[str, t.Any], source: str) -> dict[str, t.Any]:
         "start_time": str(doc.get("start_time") or ""),
         "completion_time": str(doc.get("completion_time") or ""),
         "source": source,
+        # a re-run's link to its parent (the tags a re-run from a state carries)
+        "rerun_of": next((tag[len("rerun-of:"):] for tag in doc.get("tags") or []
+                          if isinstance(tag, str) and tag.startswith("rerun-of:")), ""),
+        "rerun_from": next((tag[len("rerun-from:"):] for tag in doc.get("tags") or []
+                            if isinstance(tag, str) and tag.startswith("rerun-from:")), ""),
     }
 
 

@@ -8,6 +8,7 @@ the polling. It replaces gladier's blocking ``progress()``.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import typing as t
@@ -20,6 +21,7 @@ from gladier_jupyter import monitor as _monitor
 from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
 from gladier_jupyter.monitor import human as _human
 from gladier_jupyter.widgets._base import GladierWidget
+from gladier_jupyter.widgets.debug import parent_of, parse_run_data
 from gladier_jupyter.widgets.run_inputs import (
     _graph_model,
     _resolve_client,
@@ -81,6 +83,12 @@ class RunMonitor(GladierWidget):
     clock: traitlets.Unicode = traitlets.Unicode("").tag(sync=True)
     #: the Login widget shown inside the monitor while a consent or a new login is pending
     login_widget = anywidget.WidgetTrait().tag(sync=True)
+    #: the debug loop: ``{"run_id", "label", "state_name"}`` of the run this one re-runs
+    parent = traitlets.Dict().tag(sync=True)
+    #: "Re-run from here": ``{"state", "input" (JSON text), "error", "notice"}`` while the form is open
+    rerun_form = traitlets.Dict().tag(sync=True)
+    #: where a replay's prints, result and traceback show (an ``ipywidgets.Output``)
+    debug_output = anywidget.WidgetTrait().tag(sync=True)
 
     def __init__(self, run: t.Any, client: t.Any = None, *, start: bool = True,
                  consent_handler: t.Callable[[list[str]], t.Any] | None = None,
@@ -121,6 +129,7 @@ class RunMonitor(GladierWidget):
                 self.graph = _graph_model(definition or self._watcher.model.definition)
             self._apply(self._watcher.model)
         self.on_msg(self._on_page_msg)
+        self._parent_checked = False
         self._refresh_human(self._watcher.model)
         if start:
             self.start()
@@ -209,6 +218,112 @@ class RunMonitor(GladierWidget):
         self.choices = [c for c in self.choices if c.get("state") != found.get("state")]
         self._human_key = None
         return result
+
+    # -- the debug loop ---------------------------------------------------------------------
+    def replay(self, state: str, task: int = 0, user_ns: t.Mapping[str, t.Any] | None = None) -> t.Any:
+        """Call compute state ``state``'s function here, in the kernel, with exactly the
+        arguments the run passed (from its log); the function is the notebook's current
+        one, so a fixed ``%%gladier_tool`` cell replays with the fix. Raises what it raises.
+
+        In [1]: monitor.replay("GatherMetadata")
+        """
+        from gladier_jupyter.inline.replay import replay
+
+        if not self.entries:
+            self.refresh()
+        return replay(self.entries, state, _user_namespace() if user_ns is None else user_ns, task=task)
+
+    def state_input(self, state: str) -> dict[str, t.Any]:
+        """The run data state ``state`` (last) started with."""
+        from gladier_jupyter.backend import debugging
+
+        found = debugging.state_inputs(self.run_id, flows_client=self._flows_client,
+                                       definition=self._watcher.model.definition or None)
+        if state not in found:
+            raise GladierJupyterUsageError(
+                f"Run {self.run_id} never started state {state!r}; states it started: "
+                f"{', '.join(found) or 'none'}.")
+        return found[state]
+
+    def rerun_from(self, state: str, data: t.Any = None, *, label: str | None = None,
+                   show: bool = True) -> RunMonitor:
+        """A new run of the same flow starting at ``state`` with the run data that state
+        started with (or ``data``, e.g. edited); returns (and shows) its monitor. On
+        Globus a derived flow whose StartAt is ``state`` is deployed first (said first).
+
+        In [1]: monitor.rerun_from("GatherMetadata")
+        """
+        from gladier_jupyter.backend import debugging
+
+        def notice(text: str) -> None:
+            self.action = text
+            print(text)
+
+        run = debugging.rerun_from(self.run_id, state, data, label=label,
+                                   flows_client=self._flows_client, notice=notice)
+        child = RunMonitor(run, client=self._client)
+        child.parent = {"run_id": self.run_id, "label": self.label, "state_name": state}
+        if show:
+            from IPython.display import display
+
+            display(child)
+        return child
+
+    def _debug_area(self) -> t.Any:
+        if self.debug_output is None:
+            import ipywidgets
+
+            self.debug_output = ipywidgets.Output()
+        return self.debug_output
+
+    def _on_debug_msg(self, kind: str, content: dict[str, t.Any]) -> None:
+        state = str(content.get("state") or "")
+        if kind == "replay":
+            out = self._debug_area()
+            out.clear_output()
+            with out:  # prints, the result and the traceback show in the cell's output
+                print(f"Replaying {state} of run {self.label or self.run_id} in the kernel "
+                      "(after an exception, %debug in a cell opens it)...")
+                result = self.replay(state)
+                from IPython.display import display
+
+                display(result)
+        elif kind == "rerun_prepare":
+            try:
+                text = json.dumps(self.state_input(state), indent=2)
+                self.rerun_form = {"state": state, "input": text, "error": "",
+                                   "notice": "" if self.backend == "local" else
+                                   "On Globus this deploys a derived flow whose StartAt is this state."}
+            except GladierJupyterError as err:
+                self.rerun_form = {"state": state, "input": "{}", "error": str(err), "notice": ""}
+        elif kind == "rerun":
+            try:
+                data = parse_run_data(str(content.get("input") or ""), f"the run data for {state}")
+            except GladierJupyterUsageError as err:
+                self.rerun_form = {**self.rerun_form, "input": str(content.get("input") or ""), "error": str(err)}
+                return
+            out = self._debug_area()
+            out.clear_output()
+            with out:
+                self.rerun_form = {}
+                self.rerun_from(state, data)
+        elif kind == "rerun_cancel":
+            self.rerun_form = {}
+
+    def _check_parent(self, model: _monitor.RunModel) -> None:
+        """Fill ``parent`` from a re-run's tags (once the run document is known)."""
+        if self._parent_checked or self.parent or not model.run:
+            return
+        self._parent_checked = True
+        link = parent_of(model.run)
+        if not link:
+            return
+        label = ""
+        try:
+            label = str(_monitor.response_data(self._flows_client.get_run(link["run_id"])).get("label") or "")
+        except Exception:  # the parent may be gone (released); its id serves
+            log.debug("reading the parent run %s failed", link["run_id"], exc_info=True)
+        self.parent = {"run_id": link["run_id"], "label": label, "state_name": link.get("state_name", "")}
 
     def _run_request(self, verb: str, doing: str, done: str,
                      call: t.Callable[[], t.Any]) -> dict[str, t.Any]:
@@ -327,6 +442,7 @@ class RunMonitor(GladierWidget):
                 self.message = str(info.get("message") or "")
                 self.connection = str(info.get("connection") or self.connection)
             self._refresh_human(model)
+            self._check_parent(model)
             if model.terminal and not self._final_bundle_sent:
                 self._final_bundle_sent = True
                 self.update_displays()
@@ -409,6 +525,8 @@ class RunMonitor(GladierWidget):
                 self.start()
             elif kind == "choose":
                 self.choose(str(content.get("key") or ""))
+            elif kind in ("replay", "rerun_prepare", "rerun", "rerun_cancel"):
+                self._on_debug_msg(kind, content)
         except GladierJupyterUsageError as err:
             self.action = str(err)
         except GladierJupyterError:
@@ -486,3 +604,15 @@ class RunMonitor(GladierWidget):
     def snapshot_html(self) -> str:
         """A static picture of the last state (header, states, timeline, log tail)."""
         return snapshot_html(self, self._watcher.model.definition)
+
+
+def _user_namespace() -> t.Mapping[str, t.Any]:
+    """The notebook's namespace (where ``%%gladier_tool`` defines tools)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        return shell.user_ns
+    import __main__
+
+    return vars(__main__)

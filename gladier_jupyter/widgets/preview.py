@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import typing as t
 import uuid
@@ -10,11 +11,12 @@ import uuid
 import traitlets
 
 from gladier_jupyter import flowdef
-from gladier_jupyter.errors import GladierJupyterUsageError
+from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
 from gladier_jupyter.flowdef import Problem
 from gladier_jupyter.flowgraph import FlowGraph, diff_model
 from gladier_jupyter.flowgraph.svg import UnsafeSVG, sanitize_svg
 from gladier_jupyter.widgets._base import GladierWidget
+from gladier_jupyter.widgets.debug import parse_run_data
 
 __all__ = ["FlowPreview", "FLOW_MIME"]
 
@@ -45,6 +47,11 @@ class FlowPreview(GladierWidget):
     #: the definition diff shown on the graph (``DefinitionDiff.to_dict()`` plus ``against``,
     #: what it compares with); empty when the preview shows the flow alone
     changes = traitlets.Dict().tag(sync=True)
+    #: the last state test: the local service's answer (``steps``, ``output``,
+    #: ``next_state``, ``error``...), or ``{"state_name", "error_message"}`` when refused
+    test_result = traitlets.Dict().tag(sync=True)
+    #: run data offered in the state-test form (JSON text)
+    test_input = traitlets.Unicode("{}").tag(sync=True)
 
     def __init__(self, x: t.Any, *, flow_input: t.Any = None, height: int = 460,
                  **kwargs: t.Any) -> None:
@@ -64,6 +71,8 @@ class FlowPreview(GladierWidget):
         # the first state goes out with the widget's creation, not as a later update
         super().__init__(height=height, **self._state(), **kwargs)
         self.on_msg(self._on_view_message)
+        if isinstance(flow_input, dict):
+            self.test_input = json.dumps(flow_input, indent=2, default=str)
 
     def _state(self) -> dict[str, t.Any]:
         # a copy: the model is updated in place, and traitlets only syncs a new value
@@ -93,6 +102,16 @@ class FlowPreview(GladierWidget):
                                        "draw_ms": float(content.get("draw_ms", 0))}
             except (TypeError, ValueError):
                 pass
+        elif content.get("event") == "test_state":
+            name = str(content.get("state") or "")
+            try:
+                data = parse_run_data(str(content.get("input") or ""), f"the run data for {name}")
+                self.test_input = str(content.get("input"))
+                self.test_state(name, data)
+            except GladierJupyterError as err:
+                self.test_result = {"state_name": name, "error_message": str(err)}
+            except Exception as err:  # noqa: BLE001 - the service's refusal, shown on the form
+                self.test_result = {"state_name": name, "error_message": _one_line(err)}
         elif content.get("event") == "drawn":
             if content.get("revision") != self.revision:
                 return  # a drawing of an earlier graph, arriving late
@@ -117,6 +136,22 @@ class FlowPreview(GladierWidget):
     @property
     def definition(self) -> t.Any:
         return self.flow.definition
+
+    def test_state(self, state: str, data: t.Any, *, flows_client: t.Any = None) -> dict[str, t.Any]:
+        """Run state ``state`` alone against the run data ``data`` on the local service; the
+        answer lists each step (InputPath, Parameters resolved, the action request and
+        result, ResultPath, a Choice's rule and next state) and is shown in the state pane.
+
+        In [1]: preview.test_state("GatherMetadata", {"input": {"name": "x"}})
+        """
+        from gladier_jupyter.backend import debugging
+
+        if state not in (self.definition.get("States") or {}):
+            raise GladierJupyterUsageError(
+                f"The flow has no state {state!r}; its states are {', '.join(self.definition.get('States') or {})}.")
+        answer = debugging.test_state(state, data, definition=self.definition, flows_client=flows_client)
+        self.test_result = answer
+        return answer
 
     def check(self, flow_input: t.Any) -> list[Problem]:
         """Check a run input: update the input table and marks; return what is missing.
@@ -225,3 +260,8 @@ class FlowPreview(GladierWidget):
 
     def __repr__(self) -> str:
         return self.to_text().splitlines()[0]
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(getattr(err, "message", "") or err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:300]

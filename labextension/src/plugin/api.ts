@@ -49,6 +49,9 @@ export interface RunRow {
   start_time: string;
   completion_time: string;
   source: string;
+  /** The run this one re-runs from state `rerun_from` ("" when it is no re-run). */
+  rerun_of?: string;
+  rerun_from?: string;
 }
 
 export interface RunsReply {

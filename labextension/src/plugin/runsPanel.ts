@@ -177,6 +177,14 @@ export class RunsPanel extends Widget {
     const source = h("span", "", run.source === "globus" ? "Globus" : "local");
     meta.append(flow, started, duration, source);
     row.append(top, meta);
+    if (run.rerun_of) {
+      const parent = this.runs.find((r) => r.run_id === run.rerun_of);
+      const link = h("div", `color:${MUTED};font-size:12px`,
+        `re-run of ${parent?.label || run.rerun_of.slice(0, 8)} from ${run.rerun_from || "?"}`);
+      link.className = "gj-lab-run-parent";
+      link.dataset.parent = run.rerun_of;
+      row.append(link);
+    }
     const open = () => this.openRun(run);
     row.addEventListener("click", open);
     row.addEventListener("keydown", (e) => {

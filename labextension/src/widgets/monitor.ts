@@ -5,6 +5,7 @@ import { Elapsed, ProgressBar, StatusBadge, shortDate } from "../common/monitorS
 import { LogTable, type LogRow } from "../common/logTable";
 import { Timeline, type TimelineBar } from "../common/timeline";
 import { statusGraph, type SimpleGraphModel, type StatusGraph } from "../common/monitorGraph";
+import { debugArea, stateButtons, type DebugTraits } from "./monitorDebug";
 
 export interface StateInfo {
   name: string;
@@ -20,7 +21,7 @@ export interface StateInfo {
 }
 
 /** Mirrors the synced traits of gladier_jupyter.widgets.monitor.RunMonitor. */
-export interface MonitorModel {
+export interface MonitorModel extends DebugTraits {
   view: string;
   run_id: string;
   label: string;
@@ -273,7 +274,8 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   const outPre = pre("");
   outSec.append(outPre);
 
-  root.append(header, progress.el, graphBox, actions, choiceBox, inactive, loginBox, outboxBox, errorBox, detail, logSec, timeSec, outSec);
+  const [debugBox, , debugCleanup] = host ? debugArea(model, host) : [null, null, () => undefined];
+  root.append(header, ...(debugBox ? [debugBox] : []), progress.el, graphBox, actions, choiceBox, inactive, loginBox, outboxBox, errorBox, detail, logSec, timeSec, outSec);
 
   const select = (state: string | null): void => {
     selected = selected === state ? null : state;
@@ -324,6 +326,8 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
       p.className = `gj-state-${label.toLowerCase()}`;
       detail.append(h("div", "font-weight:600;margin-top:.3em", label), p);
     }
+    const debugButtons = host ? stateButtons(model, selected, info) : null;
+    if (debugButtons) detail.append(debugButtons);
     if (!info.input && !info.output && !info.error) {
       detail.append(h("div", `color:${MUTED}`, info.status === "pending" ? "Not reached yet." :
         info.status === "skipped" ? "Not on the path this run took." : "No input or output logged yet."));
@@ -472,6 +476,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     for (const e of events) model.off(`change:${e}`, queueDraw);
     model.off("change:graph", resetGraph);
     model.off("change:login_widget", drawLogin);
+    debugCleanup();
     loginAbort?.abort();
     elapsed.destroy();
     graph?.destroy();

@@ -136,6 +136,62 @@ export interface PreviewModel {
   revision?: number;
   /** The definition diff drawn on the graph; `{}` when the preview shows the flow alone. */
   changes?: Partial<DefinitionChanges>;
+  /** The last state test's answer (FlowPreview.test_state); only kernel-backed previews have it. */
+  test_result?: TestResult;
+  /** Run data offered in the state-test form (JSON text). */
+  test_input?: string;
+}
+
+export interface TestStep { step: string; [field: string]: unknown }
+export interface TestResult {
+  state_name?: string;
+  state_type?: string;
+  status?: string;
+  steps?: TestStep[];
+  output?: unknown;
+  next_state?: string | null;
+  error?: { Error: string; Cause: string } | null;
+  error_message?: string;
+}
+
+/** The "Test this state" section of the pane: the run data, the button, each step. */
+function testSection(model: ViewModel<PreviewModel>, state: string): Node[] {
+  const text = h("textarea", { className: "gj-test-input", value: model.get("test_input") ?? "{}" });
+  text.style.cssText = "width:100%;min-height:6em;font-family:var(--jp-code-font-family,monospace);font-size:11.5px";
+  const run = h("button", { className: "gj-test-state", type: "button", textContent: "Test this state" });
+  run.style.cssText = "border:1px solid #999;border-radius:4px;padding:.1em .6em;margin:.3em 0;cursor:pointer";
+  const result = h("div", { className: "gj-test-result" });
+  const r = model.get("test_result") ?? {};
+  if (r.state_name === state) {
+    if (r.error_message) {
+      result.append(h("div", { className: "gj-test-error", textContent: r.error_message }));
+    } else {
+      const list = h("ol", { className: "gj-test-steps" });
+      for (const s of r.steps ?? []) {
+        const { step, ...rest } = s;
+        list.append(h("li", { className: `gj-test-step gj-test-step-${step}` }, h("strong", { textContent: step }),
+          h("pre", { textContent: JSON.stringify(rest, null, 2) })));
+      }
+      result.append(list);
+      if (r.error) result.append(h("div", { className: "gj-test-error", textContent: `${r.error.Error}: ${r.error.Cause}` }));
+      result.append(h("div", { className: "gj-test-outcome",
+        textContent: `${r.status} · next state: ${r.next_state ?? "(end)"}` }));
+      if (r.output !== null && r.output !== undefined) {
+        result.append(h("h4", { textContent: "Output data" }), h("pre", { className: "gj-test-output", textContent: JSON.stringify(r.output, null, 2) }));
+      }
+    }
+  }
+  run.addEventListener("click", () => {
+    try {
+      JSON.parse(text.value);
+    } catch (e) {
+      result.replaceChildren(h("div", { className: "gj-test-error", textContent: `The run data is not valid JSON: ${(e as Error).message}` }));
+      return;
+    }
+    result.replaceChildren(h("div", { className: "gj-placeholder", textContent: "Testing on the local service…" }));
+    model.send({ event: "test_state", state, input: text.value });
+  });
+  return [h("h4", { textContent: "Test this state (local service)" }), text, run, result];
 }
 
 const CSS = `
@@ -311,6 +367,7 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
       parts.push(h("h4", { textContent: "State JSON" }),
         h("pre", { className: "gj-pane-json", textContent: JSON.stringify(node.state ?? {}, null, 2) }));
     }
+    if (!node.missing && model.get("test_input") !== undefined && node.state) parts.push(...testSection(model, node.id));
     pane.replaceChildren(...parts.filter((p): p is Node => p !== null));
   };
 
@@ -410,6 +467,7 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
   model.on("change:selected", onSelected);
   model.on("change:problems", onProblems);
   model.on("change:inputs", drawInputs);
+  model.on("change:test_result", drawPane);
   model.on("change:revision", sendDrawn);
   model.on("change:changes", drawHead);
   return () => {
@@ -419,6 +477,7 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
     model.off("change:selected", onSelected);
     model.off("change:problems", onProblems);
     model.off("change:inputs", drawInputs);
+    model.off("change:test_result", drawPane);
     view?.destroy();
   };
 }
