@@ -39,8 +39,8 @@ def recorded_calls(entries: t.Sequence[dict[str, t.Any]], state_name: str) -> li
     started = [e for e in entries if e.get("code") == "ActionStarted"
                and (e.get("details") or {}).get("state_name") == state_name]
     if not started:
-        seen = sorted({(e.get("details") or {}).get("state_name") for e in entries
-                       if e.get("code") == "ActionStarted"} - {None})
+        seen = sorted({str(name) for e in entries if e.get("code") == "ActionStarted"
+                       if (name := (e.get("details") or {}).get("state_name")) is not None})
         raise _usage(f"The run never started action state {state_name!r}, so there is no recorded input to "
                      f"replay; its action states are {', '.join(seen) or 'none'}.")
     body = (started[-1].get("details") or {}).get("input")

@@ -366,14 +366,14 @@ class FlowsService:
             "tags": list(body.get("tags") or []),
             "search": {"task_id": str(uuid.uuid4())},
         }
-        entry = {
+        entry: dict[str, t.Any] = {
             "time": now,
             "code": "FlowStarted",
             "description": "The Flow Instance started execution",
             "details": {"input": flow_input},
         }
         if parent is not None:
-            doc["details"]["details"]["rerun_of"] = parent
+            t.cast(dict[str, t.Any], doc["details"])["details"]["rerun_of"] = parent
             entry["description"] = (f"The Flow Instance started execution at state {start}, re-running "
                                     f"run {parent['run_id']}")
             entry["details"]["rerun_of"] = parent
@@ -416,10 +416,10 @@ class FlowsService:
         if not isinstance(data, dict):
             raise Unprocessable([(["input"], "The run data to start from must be a JSON object, not "
                                   f"{type(data).__name__}.", "type_error.dict")])
+        given_tags = body.get("tags")
+        kept_tags: list[t.Any] = given_tags if isinstance(given_tags, list) else list(parent.get("tags") or [])
         meta = {"label": body.get("label") or (f"{parent.get('label') or run_id[:8]} from {name}")[:64],
-                "tags": [*rerun_tags(run_id, name), *[tag for tag in (body.get("tags") if body.get("tags") is not None
-                                                                       else parent.get("tags") or [])
-                                                         if not str(tag).startswith(RERUN_TAGS)]],
+                "tags": [*rerun_tags(run_id, name), *[tag for tag in kept_tags if not str(tag).startswith(RERUN_TAGS)]],
                 "run_managers": parent.get("run_managers"), "run_monitors": parent.get("run_monitors")}
         link = {"run_id": run_id, "label": parent.get("label"), "state_name": name}
         return self._start_run(flow, meta, data, start_at=name, parent=link)
@@ -448,7 +448,7 @@ class FlowsService:
             raise Unprocessable([(["input"], "The run data ('input') must be a JSON object, not "
                                   f"{type(data).__name__}.", "type_error.dict")])
         test_id = f"test-state-{uuid.uuid4()}"
-        doc = {"run_id": test_id, "flow_id": flow_id or "test-state", "label": body.get("label") or f"test {name}",
+        doc: dict[str, t.Any] = {"run_id": test_id, "flow_id": flow_id or "test-state", "label": body.get("label") or f"test {name}",
                "start_time": self.clock.iso(), "tags": [], "run_managers": [], "run_monitors": []}
         return self.engine.test_state(doc, states, name, copy.deepcopy(data))
 
