@@ -95,7 +95,8 @@ def test_cancel_from_the_panel_ends_the_run_and_marks_the_waiting_state(flows_cl
     assert monitor.wait(30) == "FAILED"
     assert codes(monitor)[-1] == "FlowCanceled"
     assert flows_client.get_run(run["run_id"])["status"] == "FAILED"
-    assert monitor.states["LongWait"]["status"] == "failed"
+    assert monitor.states["LongWait"]["status"] == "cancelled"
+    assert (monitor.outcome, monitor.headline) == ("cancelled", "CANCELLED")
     assert monitor.states["After"]["status"] == "skipped"
     assert "cancel" in monitor.error.lower()
     assert monitor.action == ""  # "cancel requested" gives way to the ended run

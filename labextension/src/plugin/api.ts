@@ -49,6 +49,13 @@ export interface RunRow {
   start_time: string;
   completion_time: string;
   source: string;
+  /** A run status in lower case, "warning" (SUCCEEDED while states failed) or "cancelled". */
+  outcome?: string;
+  /** "SUCCEEDED · 1 state failed", "CANCELLED" or the status. */
+  headline?: string;
+  /** The first failed state and the last line of its exception. */
+  failure?: string;
+  failed_states?: number;
 }
 
 export interface RunsReply {
