@@ -28,6 +28,11 @@ AUTH_RELOAD_SECONDS = 30.0
 GLOBUS_LIST_SECONDS = 5.0
 #: Runs whose document and log the server keeps in memory (least recently opened dropped).
 MAX_TRACKED_RUNS = 64
+#: Ended runs whose log one listing reads to tell "SUCCEEDED · 1 state failed" apart (each
+#: read once: an ended run's outcome is kept). Globus asks for few requests.
+OUTCOME_READS = {"local": 50, "globus": 3}
+#: Ended runs whose outcome the server remembers.
+MAX_OUTCOMES = 2000
 
 
 class SourceUnavailable(Exception):
@@ -60,7 +65,16 @@ def run_row(doc: t.Mapping[str, t.Any], source: str) -> dict[str, t.Any]:
                           if isinstance(tag, str) and tag.startswith("rerun-of:")), ""),
         "rerun_from": next((tag[len("rerun-from:"):] for tag in doc.get("tags") or []
                             if isinstance(tag, str) and tag.startswith("rerun-from:")), ""),
+        **_monitor.document_outcome(doc),
     }
+
+
+def model_outcome(model: t.Any) -> dict[str, t.Any]:
+    """The outcome of a run whose log was read (``RunModel``)."""
+    infos, _ = model.derive()
+    outcome, headline, failure = model.outcome(infos)
+    return {"outcome": outcome, "headline": headline, "failure": failure,
+            "failed_states": len(model.failed_states(infos))}
 
 
 class LocalSource:
@@ -314,6 +328,9 @@ class Registry:
             collections.OrderedDict())
         self._lists: dict[tuple[str, str, str], tuple[float, list[dict[str, t.Any]]]] = {}
         self._lock = threading.Lock()
+        #: (source, run id) -> the outcome of an ended SUCCEEDED run (from its log)
+        self._outcomes: collections.OrderedDict[tuple[str, str], dict[str, t.Any]] = (
+            collections.OrderedDict())
 
     def source(self, name: str) -> t.Any:
         try:
@@ -338,7 +355,7 @@ class Registry:
                 else:
                     found = self._list(source, client, flow_ids, statuses)
                     self._lists[key] = (time.monotonic(), found)
-                rows.extend(found)
+                rows.extend(self._with_outcomes(source, client, found))
                 sources[source.name] = {"available": True, "message": ""}
             except SourceUnavailable as err:
                 sources[source.name] = {"available": False, "message": str(err)}
@@ -348,6 +365,39 @@ class Registry:
         rows.sort(key=lambda r: r["start_time"], reverse=True)
         return {"runs": rows, "sources": sources,
                 "active": any(r["status"] == "ACTIVE" for r in rows)}
+
+    def _with_outcomes(self, source: t.Any, client: t.Any,
+                       rows: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        """The rows, with the failed states of SUCCEEDED runs (gladier's states let a run go
+        on after their action failed): read from the run's log once, then remembered."""
+        budget = OUTCOME_READS.get(source.name, 0)
+        out = []
+        for row in rows:
+            if row["status"] != "SUCCEEDED":
+                out.append(row)
+                continue
+            key = (source.name, row["run_id"])
+            known = self._outcomes.get(key)
+            if known is None:
+                with self._lock:
+                    tracker = self._trackers.get(key)
+                if tracker is not None and tracker.model.terminal:
+                    with tracker.lock:
+                        known = model_outcome(tracker.model)
+                elif budget > 0:
+                    budget -= 1
+                    try:
+                        known = model_outcome(_read_whole_run(client, row["run_id"],
+                                                              row.get("flow_id")))
+                    except Exception:  # the row still shows its status
+                        logging.getLogger(__name__).debug("reading run %s's log failed",
+                                                          row["run_id"], exc_info=True)
+                if known is not None:
+                    self._outcomes[key] = known
+                    while len(self._outcomes) > MAX_OUTCOMES:
+                        self._outcomes.popitem(last=False)
+            out.append({**row, **known} if known else row)
+        return out
 
     @staticmethod
     def _list(source: t.Any, client: t.Any, flow_ids: list[str],
@@ -453,6 +503,20 @@ class Registry:
                 "graph": graph_model(definition),
             }
         raise RunNotFound(f"Flow {flow_id!r} is in no available source; check the id.")
+
+
+def _read_whole_run(client: t.Any, run_id: str, flow_id: t.Any) -> t.Any:
+    """A ``RunModel`` of an ended run: its document, definition and whole log."""
+    model = _monitor.RunModel(run_id)
+    model.set_run(_data(client.get_run(run_id)))
+    model.definition = _monitor.fetch_definition(client, run_id, flow_id)
+    reader = _monitor.LogReader(run_id)
+    for _ in range(100):  # bounded: 100 reads of a few pages each
+        new = reader.read_new(client)
+        if not new:
+            break
+        model.add_entries(new)
+    return model
 
 
 class RunNotFound(Exception):

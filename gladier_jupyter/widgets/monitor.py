@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RunMonitor"]
 
+#: Log rows per message when a view catches up with the log.
+LOG_ROWS_PER_MESSAGE = 2000
+
 
 class RunMonitor(GladierWidget):
     """A live view of one flow run: graph, progress, event log, timeline, actions.
@@ -66,7 +69,22 @@ class RunMonitor(GladierWidget):
     graph = traitlets.Dict().tag(sync=True)
     states = traitlets.Dict().tag(sync=True)
     timeline: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
-    events: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
+    #: the event-log rows added by the last update (each with its index ``i``): the page
+    #: appends them, and asks for the rows it lacks ("log_sync") when it (re)connects, so an
+    #: update costs the same with 10 or 10,000 entries in the log
+    log_tail: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
+    #: how many entries the run's log has so far
+    log_total = traitlets.Int(0).tag(sync=True)
+    #: what the views colour: a run status in lower case, "warning" (SUCCEEDED while states
+    #: failed) or "cancelled"
+    outcome = traitlets.Unicode("pending").tag(sync=True)
+    #: the header's text: "SUCCEEDED · 1 state failed", "CANCELLED", "ACTIVE"
+    headline = traitlets.Unicode("").tag(sync=True)
+    #: the first failed state and the last line of its exception ("Gather: ValueError: x")
+    failure = traitlets.Unicode("").tag(sync=True)
+    #: the states whose action failed, each with the last line of its exception (for
+    #: scripts: the run may still have SUCCEEDED, see ``wait()``)
+    failed_states = traitlets.Dict().tag(sync=True)
     progress = traitlets.Dict({"done": 0, "total": 0}).tag(sync=True)
     inactive_reason = traitlets.Unicode("").tag(sync=True)
     required_scopes: traitlets.List[str] = traitlets.List().tag(sync=True)
@@ -110,6 +128,8 @@ class RunMonitor(GladierWidget):
         self._choice_retry: threading.Timer | None = None
         self._choice_retries = 0
         self._choice_attempt_key: tuple[t.Any, ...] | None = None
+        #: log entries already sent to the page in ``log_tail``
+        self._rows_sent = 0
         definition = None
         if gladier_client is not None:
             try:
@@ -151,6 +171,11 @@ class RunMonitor(GladierWidget):
         return list(self._watcher.model.entries)
 
     @property
+    def events(self) -> list[dict[str, t.Any]]:
+        """Every event-log row (time, code, state, description) read so far, in order."""
+        return [_monitor.log_row(i, e) for i, e in enumerate(self._watcher.model.entries)]
+
+    @property
     def run(self) -> dict[str, t.Any]:
         """The latest run document."""
         return dict(self._watcher.model.run)
@@ -165,7 +190,11 @@ class RunMonitor(GladierWidget):
         self._watcher.stop()
 
     def wait(self, timeout: float | None = None) -> str:
-        """Block until the run ends (or ``timeout`` seconds pass); returns its status."""
+        """Block until the run ends (or ``timeout`` seconds pass); returns its status.
+
+        That is the run's status: a run whose states failed may still be "SUCCEEDED"
+        (gladier's states set ExceptionOnActionFailure false); ``failed_states`` says which.
+        """
         if not self._watcher.finished and (not self._watcher._running or
                                            self._watcher.stopped):
             self._watcher.start()
@@ -461,8 +490,16 @@ class RunMonitor(GladierWidget):
         self.required_scopes = snap["required_scopes"]
         self.error = snap["error"]
         self.output = snap["output"]
-        if len(self.events) != len(model.entries):
-            self.events = [_monitor.log_row(i, e) for i, e in enumerate(model.entries)]
+        self.failed_states = snap["failed_states"]
+        self.failure = snap["failure"]
+        self.headline = snap["headline"]
+        self.outcome = snap["outcome"]
+        entries = model.entries
+        if len(entries) != self._rows_sent:
+            start = self._rows_sent if len(entries) > self._rows_sent else 0
+            self.log_tail = [_monitor.log_row(i, entries[i]) for i in range(start, len(entries))]
+            self._rows_sent = len(entries)
+            self.log_total = len(entries)
         self.display_status = snap["display_status"]
         if model.terminal and (self.action in {"cancelling", "cancel requested", "resuming",
                                                "resumed"} or self.action.startswith("cho")):
@@ -527,10 +564,27 @@ class RunMonitor(GladierWidget):
                 self.choose(str(content.get("key") or ""))
             elif kind in ("replay", "rerun_prepare", "rerun", "rerun_cancel"):
                 self._on_debug_msg(kind, content)
+            elif kind == "log_sync":
+                self._send_log_rows(content.get("from"))
+            elif kind == "hello":
+                # A view (re)connected: this kernel still drives the monitor.
+                self.send({"type": "hello", "log_total": self.log_total})
         except GladierJupyterUsageError as err:
             self.action = str(err)
         except GladierJupyterError:
             pass  # already shown in `action`
+
+    def _send_log_rows(self, start: t.Any) -> None:
+        """Send the page the log rows from ``start`` on (a view that (re)connected)."""
+        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+            return
+        with self._update_lock:
+            entries = list(self._watcher.model.entries[start:self._rows_sent])
+        for first in range(0, len(entries), LOG_ROWS_PER_MESSAGE):
+            chunk = entries[first:first + LOG_ROWS_PER_MESSAGE]
+            self.send({"type": "log_rows", "from": start + first,
+                       "rows": [_monitor.log_row(start + first + k, e)
+                                for k, e in enumerate(chunk)]})
 
     # -- outside a live kernel ------------------------------------------------------------
     def _ipython_display_(self, **kwargs: t.Any) -> None:
@@ -585,10 +639,11 @@ class RunMonitor(GladierWidget):
         """One paragraph: run, status, progress, states."""
         p = self.progress or {}
         lines = [f"Run {self.label or self.run_id} ({self.run_id}) of "
-                 f"{self.flow_title or 'flow'}: {self.status}"
+                 f"{self.flow_title or 'flow'}: {self.headline or self.status}"
                  f" - {p.get('done', 0)}/{p.get('total', 0)} states done"]
         for name, info in self.states.items():
-            lines.append(f"  {name}: {info.get('status')}")
+            reason = self.failed_states.get(name)
+            lines.append(f"  {name}: {info.get('status')}" + (f" - {reason}" if reason else ""))
         if self.clock:
             lines[0] += f" ({self.clock})"
         if self.choices:

@@ -25,6 +25,10 @@ class ShownRun(t.Protocol):
     error: str
     events: list[dict[str, t.Any]]
     timeline: list[dict[str, t.Any]]
+    outcome: str
+    headline: str
+    failure: str
+    failed_states: dict[str, str]
 
 _STATUS_HEX = {
     "pending": "#d0d0d0",
@@ -34,9 +38,14 @@ _STATUS_HEX = {
     "failed": "#d32f2f",
     "caught": "#f57c00",
     "skipped": "#eeeeee",
+    "cancelled": "#6a1b9a",
 }
-_RUN_HEX = {"ACTIVE": "#1976d2", "INACTIVE": "#f57c00", "SUCCEEDED": "#388e3c",
-            "FAILED": "#d32f2f", "ENDED": "#616161"}
+#: By ``outcome``: the light-theme values of labextension/src/common/theme.ts. White text
+#: on each meets WCAG AA (4.5:1); "warning" is dark text on amber.
+_RUN_HEX = {"active": "#1976d2", "inactive": "#f57c00", "succeeded": "#388e3c",
+            "failed": "#d32f2f", "ended": "#616161", "warning": "#ffb300",
+            "cancelled": "#6a1b9a"}
+_DARK_TEXT = {"warning"}
 
 
 def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.Any]) -> str:
@@ -68,25 +77,34 @@ def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.An
 def snapshot_html(monitor: ShownRun, definition: dict[str, t.Any] | None) -> str:
     """A static picture of the monitor's last state (header, states, timeline, log tail)."""
     e = html.escape
-    colour = _RUN_HEX.get(monitor.status, "#616161")
+    outcome = getattr(monitor, "outcome", "") or monitor.status.lower()
+    colour = _RUN_HEX.get(outcome, "#616161")
+    ink = "#000" if outcome in _DARK_TEXT else "#fff"
+    headline = getattr(monitor, "headline", "") or monitor.status
+    failure = getattr(monitor, "failure", "")
     head = (
         f'<div class="gj-monitor-static" data-status="{e(monitor.status)}" '
+        f'data-outcome="{e(outcome)}" '
         'style="font-family:system-ui,sans-serif;border:1px solid #e0e0e0;'
         'border-radius:6px;padding:8px;max-width:900px">'
         f'<div><strong>{e(monitor.label or "Flow run")}</strong> '
-        f'<span style="background:{colour};color:#fff;border-radius:1em;padding:0 .6em">'
-        f'{e(monitor.status)}</span> <code>{e(monitor.run_id)}</code> '
-        f'{e(monitor.flow_title)}'
+        f'<span class="gj-headline" style="background:{colour};color:{ink};'
+        f'border-radius:1em;padding:0 .6em">{e(headline)}</span> '
+        f'<code>{e(monitor.run_id)}</code> {e(monitor.flow_title)}'
         + (f' <a href="{e(monitor.web_url)}" target="_blank">Globus web app</a>'
            if monitor.web_url else "")
         + "</div>"
+        + (f'<div class="gj-failure" style="color:#b71c1c;font-family:monospace">'
+           f'{e(failure)}</div>' if failure else "")
     )
     chips = "".join(
         f'<span data-state="{e(n)}" data-status="{e(str(i.get("status")))}" '
         f'style="display:inline-block;margin:2px;padding:2px 8px;border-radius:4px;'
         f'background:{_STATUS_HEX.get(str(i.get("status")), "#d0d0d0")};'
-        f'color:{"#000" if i.get("status") in ("pending", "skipped") else "#fff"}">'
-        f'{e(n)}</span>'
+        f'color:{"#000" if i.get("status") in ("pending", "skipped") else "#fff"}"'
+        + (f' title="{e(str(getattr(monitor, "failed_states", {}).get(n, "")))}"'
+           if n in getattr(monitor, "failed_states", {}) else "")
+        + f'>{e(n)}</span>'
         for n, i in monitor.states.items()
     )
     notes = ""

@@ -68,6 +68,8 @@ export interface GraphTimings {
 export interface GraphView {
   el: HTMLElement;
   setStatus(state: string, status: string): void;
+  /** Show how many times a state ran ("×3" on the node), for states visited more than once. */
+  setVisits(state: string, visits: number): void;
   select(name: string | null): void;
   fit(): void;
   zoomBy(factor: number): void;
@@ -340,6 +342,7 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
   let k = 1, tx = 0, ty = 0;
   let selected: string | null = null;
   const statuses = new Map<string, string>();
+  const visits = new Map<string, number>();
   const timings: GraphTimings = { layoutMs: 0, drawMs: 0 };
 
   const apply = (): void => {
@@ -405,6 +408,28 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
     g.style.setProperty("--gj-status", STATUS_COLOURS[status] ?? GRAPH_SELECT);
   };
 
+  const paintVisits = (name: string): void => {
+    const g = nodeEl(name);
+    const n = visits.get(name) ?? 0;
+    if (!g) return;
+    g.querySelector(".gj-visits")?.remove();
+    if (n > 1) g.dataset.visits = String(n);
+    else delete g.dataset.visits;
+    const b = placed.nodes.get(name);
+    if (n <= 1 || !b) return;
+    const t = document.createElementNS("http://www.w3.org/2000/svg", "text");
+    t.setAttribute("class", "gj-visits");
+    t.setAttribute("x", String(b.x + b.w / 2 - 4));
+    t.setAttribute("y", String(b.y - b.h / 2 + 12));
+    t.setAttribute("text-anchor", "end");
+    t.setAttribute("style", `font-size:11px;font-weight:700;fill:${GRAPH_TEXT}`);
+    t.textContent = `×${n}`;
+    const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+    title.textContent = `${name} ran ${n} times`;
+    t.append(title);
+    g.append(t);
+  };
+
   const shapeOf = (m: GraphModel): string =>
     JSON.stringify([m.nodes.map((n) => [n.id, n.kind]), m.edges.map((e) => [e.source, e.target, e.label ?? ""])]);
   let laidOut = "";
@@ -419,6 +444,7 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
     const t1 = performance.now();
     viewport.innerHTML = graphMarkup(current, placed, markerId);
     for (const name of statuses.keys()) paintStatus(name);
+    for (const name of visits.keys()) paintVisits(name);
     if (selected) nodeEl(selected)?.classList.add("gj-selected");
     const t2 = performance.now();
     timings.layoutMs = t1 - t0;
@@ -546,6 +572,11 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
         g.dataset.statusHistory = history.join(">");
       }
       paintStatus(state);
+    },
+    setVisits(state: string, n: number): void {
+      if ((visits.get(state) ?? 0) === n) return;
+      visits.set(state, n);
+      paintVisits(state);
     },
     select(name: string | null): void {
       if (selected) nodeEl(selected)?.classList.remove("gj-selected");

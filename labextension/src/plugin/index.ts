@@ -13,6 +13,7 @@ import type { RunRow } from "./api";
 import { FLOW_FACTORY, FLOW_FILE_TYPE, FlowFileFactory } from "./flowDocument";
 import { monitorSnapshotsPlugin } from "./monitorSnapshots";
 import { RunView } from "./runView";
+import { OPEN_RUN_EVENT, type OpenRunDetail } from "../widgets/monitor";
 import { RunsPanel } from "./runsPanel";
 import { attachRunSelection, CompareView, DurationsView } from "./runsHistory";
 
@@ -106,6 +107,16 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
         const last = Number(args.last ?? 20) || 20;
         return openTab(new DurationsView(flowId, last), `gladier-durations-tab-${flowId}`, `Durations ${flowId.slice(0, 8)}`);
       },
+    });
+
+    // A notebook's monitor whose kernel is gone offers to follow its run in a tab.
+    document.addEventListener(OPEN_RUN_EVENT, (event) => {
+      const detail = (event as CustomEvent<OpenRunDetail>).detail;
+      if (!detail?.run_id) return;
+      detail.handled = true;
+      void app.commands.execute(CommandIDs.openRun, {
+        run_id: detail.run_id, source: detail.source, label: detail.label || detail.run_id.slice(0, 8),
+      });
     });
 
     const panel = new RunsPanel((run: RunRow) => {

@@ -160,7 +160,9 @@ export class RunsPanel extends Widget {
     row.title = `${run.run_id} (${run.source === "globus" ? "Globus Flows" : "local service"})`;
     const top = h("div", "display:flex;align-items:center;gap:6px");
     const badge = new StatusBadge();
-    badge.set(run.status, run.display_status || run.status);
+    badge.set(run.status, run.headline || run.display_status || run.status, run.outcome);
+    row.dataset.outcome = run.outcome ?? run.status.toLowerCase();
+    if (run.failure) badge.el.title = run.failure;
     const label = h("span", "font-weight:600;flex:1;overflow:hidden;text-overflow:ellipsis;white-space:nowrap",
       run.label || "(no label)");
     label.className = "gj-lab-run-label";
