@@ -259,6 +259,7 @@ class RunMonitor(GladierWidget):
             self.action = text
             print(text)
 
+        data = self._with_current_functions(state, data, notice)
         run = debugging.rerun_from(self.run_id, state, data, label=label,
                                    flows_client=self._flows_client, notice=notice)
         child = RunMonitor(run, client=self._client)
@@ -268,6 +269,25 @@ class RunMonitor(GladierWidget):
 
             display(child)
         return child
+
+    def _with_current_functions(self, state: str, data: t.Any, notice: t.Callable[[str], None]) -> t.Any:
+        """The start data with the function ids of compute functions the notebook has
+        changed since the run replaced by those functions registered now (the run data
+        names the code a compute state runs: without this a fixed cell would re-run the
+        old code); ``data`` itself when nothing changed (``None``: the run's own data)."""
+        from gladier_jupyter.inline.replay import refresh_function_ids
+
+        try:
+            recorded = self.state_input(state)
+        except GladierJupyterUsageError:
+            return data  # the state never started; rerun_from says so
+        fresh, replaced = refresh_function_ids(recorded if data is None else data, _user_namespace(),
+                                               recorded=recorded)
+        if not replaced:
+            return data
+        notice(f"Re-running with the notebook's current code: registered anew and replaced "
+               f"{', '.join(replaced)} in the run data.")
+        return fresh
 
     def _debug_area(self) -> t.Any:
         if self.debug_output is None:
