@@ -72,15 +72,24 @@ def test_replay_refuses_a_state_the_run_never_started_in_one_line(local_shell, f
     assert "neither a RunMonitor" in usage_error(ip, "%gladier_replay not-a-run Measure")
 
 
-def test_replay_button_message_runs_in_the_kernel_and_shows_in_the_monitors_output(local_shell, flows_client):
+def test_replay_button_message_runs_in_the_kernel_and_shows_prints_and_traceback_in_the_pane(
+        local_shell, flows_client):
+    import sys
+
     ip = local_shell
     monitor = _failed_run(ip, flows_client)
-    import ipywidgets
-
-    # The message handler runs the function in the kernel; the exception goes to the
-    # Output widget the view shows (captured there only in a real kernel: browser test).
+    # The message handler runs the function in the kernel; what it prints and the
+    # traceback, from the cell's own frame on, go to the pane's text.
     monitor._on_page_msg(monitor, {"type": "replay", "state": "Measure"}, [])
-    assert isinstance(monitor.debug_output, ipywidgets.Output)
+    text = monitor.debug_text
+    assert text.startswith("Replaying Measure of run replayed in the kernel")
+    assert "measuring s1" in text and "ZeroDivisionError: division by zero" in text
+    assert "return {'ratio': data['total'] / data['count']}" in text  # the cell's line
+    assert "gladier_jupyter" not in text.split("Traceback", 1)[1]  # no frames of the package
+    assert isinstance(sys.last_value, ZeroDivisionError)  # what %debug opens
+    run(ip, FIXED)
+    monitor._on_page_msg(monitor, {"type": "replay", "state": "Measure"}, [])
+    assert monitor.debug_text.endswith("Result: {'ratio': 7.0}\n") and "Traceback" not in monitor.debug_text
 
 
 def test_test_state_magic_prints_every_step(local_shell, capsys):
