@@ -72,15 +72,24 @@ def test_replay_refuses_a_state_the_run_never_started_in_one_line(local_shell, f
     assert "neither a RunMonitor" in usage_error(ip, "%gladier_replay not-a-run Measure")
 
 
-def test_replay_button_message_runs_in_the_kernel_and_shows_in_the_monitors_output(local_shell, flows_client):
+def test_replay_button_message_runs_in_the_kernel_and_shows_prints_and_traceback_in_the_pane(
+        local_shell, flows_client):
+    import sys
+
     ip = local_shell
     monitor = _failed_run(ip, flows_client)
-    import ipywidgets
-
-    # The message handler runs the function in the kernel; the exception goes to the
-    # Output widget the view shows (captured there only in a real kernel: browser test).
+    # The message handler runs the function in the kernel; what it prints and the
+    # traceback, from the cell's own frame on, go to the pane's text.
     monitor._on_page_msg(monitor, {"type": "replay", "state": "Measure"}, [])
-    assert isinstance(monitor.debug_output, ipywidgets.Output)
+    text = monitor.debug_text
+    assert text.startswith("Replaying Measure of run replayed in the kernel")
+    assert "measuring s1" in text and "ZeroDivisionError: division by zero" in text
+    assert "return {'ratio': data['total'] / data['count']}" in text  # the cell's line
+    assert "gladier_jupyter" not in text.split("Traceback", 1)[1]  # no frames of the package
+    assert isinstance(sys.last_value, ZeroDivisionError)  # what %debug opens
+    run(ip, FIXED)
+    monitor._on_page_msg(monitor, {"type": "replay", "state": "Measure"}, [])
+    assert monitor.debug_text.endswith("Result: {'ratio': 7.0}\n") and "Traceback" not in monitor.debug_text
 
 
 def test_test_state_magic_prints_every_step(local_shell, capsys):
@@ -105,8 +114,6 @@ def test_rerun_from_a_state_with_the_monitor_links_the_new_run_to_its_parent(loc
     started = monitor.state_input("Measure")
     assert started["input"]["count"] == 0
     edited = {**started, "input": {**started["input"], "count": 2}}
-    # the function ids in the data are the old function's: the fixed one is registered by
-    # gladier at its next run_flow; a re-run runs what the data names (here the old code)
     child = monitor.rerun_from("Measure", edited, show=False)
     assert child.wait(120) == "SUCCEEDED"
     child.refresh()
@@ -116,3 +123,35 @@ def test_rerun_from_a_state_with_the_monitor_links_the_new_run_to_its_parent(loc
     bad = monitor.rerun_form
     monitor._on_page_msg(monitor, {"type": "rerun", "state": "Measure", "input": "{not json"}, [])
     assert "is not valid JSON" in monitor.rerun_form["error"] and monitor.rerun_form is not bad
+
+
+def test_rerun_after_fixing_the_cell_runs_the_fixed_function_and_says_which_id_it_replaced(
+        local_shell, flows_client, capsys):
+    ip = local_shell
+    monitor = _failed_run(ip, flows_client)
+    old_id = monitor.state_input("Measure")["input"]["measure_function_id"]
+    capsys.readouterr()
+    # the run data names the function a compute state runs: unchanged code keeps its id
+    same = monitor.rerun_from("Measure", show=False)
+    assert same.wait(120) == "SUCCEEDED"
+    assert "ZeroDivisionError" in str(wait_for_run(flows_client, same.run_id)["details"]["output"]["Measure"])
+    assert "registered anew" not in capsys.readouterr().out
+    run(ip, FIXED)
+    child = monitor.rerun_from("Measure", show=False)  # the run's own data, count still 0
+    notice = capsys.readouterr().out
+    assert "registered anew and replaced measure_function_id in the run data" in notice
+    assert len(notice.strip().splitlines()) == 1
+    assert child.wait(120) == "SUCCEEDED"
+    doc = wait_for_run(flows_client, child.run_id)
+    assert doc["details"]["output"]["Measure"]["details"]["result"][0] == {"ratio": 7.0}  # the fixed code ran
+    new_id = child.state_input("Measure")["input"]["measure_function_id"]
+    assert new_id != old_id
+    # an id edited by hand in the form is the user's choice: kept, though the cell changed again
+    run(ip, FIXED.replace("max(data['count'], 1)", "max(data['count'], 2)"))
+    started = monitor.state_input("Measure")
+    pinned = {**started, "input": {**started["input"], "measure_function_id": new_id}}
+    kept = monitor.rerun_from("Measure", pinned, show=False)
+    assert kept.wait(120) == "SUCCEEDED"
+    assert kept.state_input("Measure")["input"]["measure_function_id"] == new_id
+    assert wait_for_run(flows_client, kept.run_id)["details"]["output"]["Measure"]["details"]["result"][0] == {
+        "ratio": 7.0}

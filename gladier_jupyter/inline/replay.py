@@ -18,7 +18,7 @@ import typing as t
 
 from gladier_jupyter.inline.cells import _usage
 
-__all__ = ["ReplayCall", "recorded_calls", "find_function", "replay"]
+__all__ = ["ReplayCall", "recorded_calls", "find_function", "refresh_function_ids", "replay"]
 
 
 @dataclasses.dataclass
@@ -94,3 +94,70 @@ def replay(entries: t.Sequence[dict[str, t.Any]], state_name: str, user_ns: t.Ma
             compute_client = backend.compute_client()
         func = _recorded_function(call.function_id, compute_client)
     return func(*call.args, **call.kwargs)
+
+
+def _notebook_functions(user_ns: t.Mapping[str, t.Any]) -> dict[str, t.Callable[..., t.Any]]:
+    """``<fn>_function_id`` key (gladier's name for it in the run input) -> the notebook's
+    current compute function, for every tool the notebook defines."""
+    from gladier.utils.name_generation import get_compute_function_name
+
+    from gladier_jupyter.inline.clients import _unwrap, known_tools
+
+    found: dict[str, t.Callable[..., t.Any]] = {}
+    for name in known_tools(dict(user_ns)):
+        tool = _unwrap(user_ns[name])
+        for func in list(getattr(tool, "compute_functions", None) or []) + list(
+                getattr(tool, "funcx_functions", None) or []):
+            found.setdefault(get_compute_function_name(func), func)
+    return found
+
+
+def _same_code(func: t.Callable[..., t.Any], function_id: str, compute_client: t.Any) -> bool:
+    """Whether Compute's code for ``function_id`` is ``func``'s code as gladier serializes it."""
+    from gladier.managers.compute_manager import ComputeManager
+    from globus_compute_sdk.serialize import ComputeSerializer
+    from globus_compute_sdk.serialize.utils import unpack_buffers
+
+    try:
+        info = compute_client.get_function(function_id)
+        code = info.get("function_code") if hasattr(info, "get") else None
+        if not code:
+            return False
+        current = ComputeSerializer(strategy_code=ComputeManager.get_serialization_strategy()).serialize(func)
+        return bool(unpack_buffers(code)[0] == current)
+    except Exception:  # noqa: BLE001 - unknown to Compute, or code it cannot show: register anew
+        return False
+
+
+def refresh_function_ids(data: t.Any, user_ns: t.Mapping[str, t.Any], *, recorded: t.Any = None,
+                         compute_client: t.Any = None) -> tuple[t.Any, list[str]]:
+    """``data`` (a re-run's start data) with each ``<fn>_function_id`` of its ``input`` that
+    names a notebook function whose code changed since replaced by the id of that function
+    registered now, as gladier registers at ``run_flow``; and the keys replaced.
+
+    A key whose value differs from ``recorded`` (the run's own start data) was edited by
+    hand and is kept."""
+    if not isinstance(data, dict) or not isinstance(data.get("input"), dict):
+        return data, []
+    functions = _notebook_functions(user_ns)
+    before = (recorded or {}).get("input") if isinstance(recorded, dict) else None
+    stale = [key for key, value in data["input"].items()
+             if key in functions and isinstance(value, str)
+             and (not isinstance(before, dict) or before.get(key) == value)]
+    if not stale:
+        return data, []
+    if compute_client is None:
+        from gladier.managers.compute_manager import ComputeManager
+
+        from gladier_jupyter import backend
+
+        compute_client = backend.compute_client(
+            code_serialization_strategy=ComputeManager.get_serialization_strategy())
+    replaced: list[str] = []
+    new_input = dict(data["input"])
+    for key in stale:
+        if _same_code(functions[key], new_input[key], compute_client):
+            continue
+        new_input[key] = str(compute_client.register_function(functions[key]))
+        replaced.append(key)
+    return ({**data, "input": new_input} if replaced else data), replaced

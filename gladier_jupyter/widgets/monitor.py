@@ -8,6 +8,8 @@ the polling. It replaces gladier's blocking ``progress()``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import threading
@@ -105,7 +107,10 @@ class RunMonitor(GladierWidget):
     parent = traitlets.Dict().tag(sync=True)
     #: "Re-run from here": ``{"state", "input" (JSON text), "error", "notice"}`` while the form is open
     rerun_form = traitlets.Dict().tag(sync=True)
-    #: where a replay's prints, result and traceback show (an ``ipywidgets.Output``)
+    #: what the last replay printed, then its result or its traceback; or a re-run's notices
+    #: (text: an ``ipywidgets.Output`` cannot be drawn inside an anywidget view)
+    debug_text = traitlets.Unicode("").tag(sync=True)
+    #: the monitor of the last re-run started from this one's state pane (shown below it)
     debug_output = anywidget.WidgetTrait().tag(sync=True)
 
     def __init__(self, run: t.Any, client: t.Any = None, *, start: bool = True,
@@ -288,6 +293,7 @@ class RunMonitor(GladierWidget):
             self.action = text
             print(text)
 
+        data = self._with_current_functions(state, data, notice)
         run = debugging.rerun_from(self.run_id, state, data, label=label,
                                    flows_client=self._flows_client, notice=notice)
         child = RunMonitor(run, client=self._client)
@@ -298,25 +304,57 @@ class RunMonitor(GladierWidget):
             display(child)
         return child
 
-    def _debug_area(self) -> t.Any:
-        if self.debug_output is None:
-            import ipywidgets
+    def _with_current_functions(self, state: str, data: t.Any, notice: t.Callable[[str], None]) -> t.Any:
+        """The start data with the function ids of compute functions the notebook has
+        changed since the run replaced by those functions registered now (the run data
+        names the code a compute state runs: without this a fixed cell would re-run the
+        old code); ``data`` itself when nothing changed (``None``: the run's own data)."""
+        from gladier_jupyter.inline.replay import refresh_function_ids
 
-            self.debug_output = ipywidgets.Output()
-        return self.debug_output
+        try:
+            recorded = self.state_input(state)
+        except GladierJupyterUsageError:
+            return data  # the state never started; rerun_from says so
+        fresh, replaced = refresh_function_ids(recorded if data is None else data, _user_namespace(),
+                                               recorded=recorded)
+        if not replaced:
+            return data
+        notice(f"Re-running with the notebook's current code: registered anew and replaced "
+               f"{', '.join(replaced)} in the run data.")
+        return fresh
+
+    def _replay_to_pane(self, state: str) -> None:
+        """Replay ``state`` for the state pane's button: its prints, then its result or
+        its traceback (from the notebook's own frames on), as ``debug_text``. After an
+        exception ``%debug`` in a cell opens it, as after a cell that raised."""
+        import sys
+        import traceback
+
+        head = (f"Replaying {state} of run {self.label or self.run_id} in the kernel "
+                "(after an exception, %debug in a cell opens it)...\n")
+        self.debug_text = head
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            try:
+                result = self.replay(state)
+            except GladierJupyterError as err:
+                tail = f"{err}\n"
+            except Exception as err:  # noqa: BLE001 - the user's function raised: shown, as a cell shows it
+                sys.last_type, sys.last_value, sys.last_traceback = type(err), err, err.__traceback__
+                tb = err.__traceback__
+                while tb is not None and tb.tb_next is not None and _is_ours(tb.tb_frame.f_code.co_filename):
+                    tb = tb.tb_next  # from the notebook's frames on: the package's own say nothing
+                tail = "Traceback (most recent call last):\n" + "".join(
+                    traceback.format_list(traceback.extract_tb(tb))) + "".join(
+                    traceback.format_exception_only(type(err), err))
+            else:
+                tail = f"Result: {result!r}\n"
+        self.debug_text = head + printed.getvalue() + tail
 
     def _on_debug_msg(self, kind: str, content: dict[str, t.Any]) -> None:
         state = str(content.get("state") or "")
         if kind == "replay":
-            out = self._debug_area()
-            out.clear_output()
-            with out:  # prints, the result and the traceback show in the cell's output
-                print(f"Replaying {state} of run {self.label or self.run_id} in the kernel "
-                      "(after an exception, %debug in a cell opens it)...")
-                result = self.replay(state)
-                from IPython.display import display
-
-                display(result)
+            self._replay_to_pane(state)
         elif kind == "rerun_prepare":
             try:
                 text = json.dumps(self.state_input(state), indent=2)
@@ -331,11 +369,17 @@ class RunMonitor(GladierWidget):
             except GladierJupyterUsageError as err:
                 self.rerun_form = {**self.rerun_form, "input": str(content.get("input") or ""), "error": str(err)}
                 return
-            out = self._debug_area()
-            out.clear_output()
-            with out:
-                self.rerun_form = {}
-                self.rerun_from(state, data)
+            self.rerun_form = {}
+            notices: list[str] = []
+            try:
+                with contextlib.redirect_stdout(io.StringIO()) as printed:
+                    child = self.rerun_from(state, data, show=False)
+                notices = printed.getvalue().splitlines()
+            except Exception as err:  # noqa: BLE001 - a refusal (bad data, the service's answer), shown in the pane
+                self.debug_text = f"Re-run from {state} failed: {_short_error(err)}"
+                return
+            self.debug_text = "\n".join([*notices, f"Started run {child.label or child.run_id} (below)."])
+            self.debug_output = child
         elif kind == "rerun_cancel":
             self.rerun_form = {}
 
@@ -659,6 +703,13 @@ class RunMonitor(GladierWidget):
     def snapshot_html(self) -> str:
         """A static picture of the last state (header, states, timeline, log tail)."""
         return snapshot_html(self, self._watcher.model.definition)
+
+
+def _is_ours(filename: str) -> bool:
+    """Whether a traceback frame's file is this package's (not the notebook's code)."""
+    import os
+
+    return filename.startswith(os.path.dirname(os.path.dirname(__file__)) + os.sep)
 
 
 def _user_namespace() -> t.Mapping[str, t.Any]:

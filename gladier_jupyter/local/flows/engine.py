@@ -229,7 +229,10 @@ class _RunControl:
         self.slice_start = time.monotonic()  # when a pool worker last took the run up
         self.poll_every = _POLL_MIN
         #: the run data each state started with (its last visit), JSON, not yet stored
-        self.starts: dict[str, str] = {}
+        #: state name -> a copy of the run data its latest visit since the last commit
+        #: started with; serialized only at the commit, once per state (a loop visits a
+        #: state many times a group, and the data can be large)
+        self.starts: dict[str, t.Any] = {}
         #: a state test (:meth:`Engine.test_state`): nothing is stored, a Wait does not
         #: wait, and ``trace`` gathers every step the state takes
         self.dry = False
@@ -238,6 +241,10 @@ class _RunControl:
 
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _encoded(starts: dict[str, t.Any]) -> dict[str, str]:
+    return {name: _dumps(data) for name, data in starts.items()}
 
 
 class Engine:
@@ -442,7 +449,7 @@ class Engine:
         """Store the start data of the states run since the last commit."""
         starts, control.starts = control.starts, {}
         if starts and not control.dry:
-            self.store.put_state_inputs(control.run_id, starts)
+            self.store.put_state_inputs(control.run_id, _encoded(starts))
 
     def _run(self, run_id: str, control: _RunControl) -> _RunSteps:
         loaded = self.store.get_run_state(run_id)
@@ -471,7 +478,7 @@ class Engine:
             state = states[name]
             stype = state.get("Type", "?")
             # What "re-run from here" starts this state with (its latest visit).
-            control.starts[name] = _dumps(data)
+            control.starts[name] = copy.deepcopy(data)
             names = dict(data) if isinstance(data, dict) else {}
             names["_context"] = context
             entries: list[dict[str, t.Any]] = []
@@ -580,7 +587,7 @@ class Engine:
         pending, control.pending = control.pending, []
         starts, control.starts = control.starts, {}
         control.flushed = now
-        recorded = self.store.record(doc, cursor, pending, state_inputs=starts)
+        recorded = self.store.record(doc, cursor, pending, state_inputs=_encoded(starts))
         # Let other runs' threads and the HTTP thread have the interpreter between groups
         # of a loop of pure states, which otherwise hold it for whole switch intervals.
         time.sleep(0)

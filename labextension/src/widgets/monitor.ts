@@ -5,7 +5,7 @@ import { Elapsed, ProgressBar, StatusBadge, shortDate } from "../common/monitorS
 import { LogTable, type LogRow } from "../common/logTable";
 import { Timeline, type TimelineBar } from "../common/timeline";
 import { statusGraph, type SimpleGraphModel, type StatusGraph } from "../common/monitorGraph";
-import { debugArea, stateButtons, type DebugTraits } from "./monitorDebug";
+import { debugArea, stateButtons, type DebugTraits } from "../common/monitorDebug";
 
 export interface StateInfo {
   name: string;

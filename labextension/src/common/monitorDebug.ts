@@ -1,7 +1,9 @@
 // The debug loop in the run monitor: "Replay in kernel" and "Re-run from here" on the
 // selected state, the re-run form (the state's start data as JSON, editable), the output
-// area a replay prints into (an ipywidgets Output the kernel fills) and the parent link
-// of a re-run. Every click is a message to the kernel (RunMonitor._on_debug_msg).
+// text a replay prints into (its prints, result or traceback, as the kernel captured them:
+// an ipywidgets Output cannot be drawn inside an anywidget view, host.getWidget resolves
+// anywidgets only), the monitor of a re-run started here, and the parent link of a re-run.
+// Every click is a message to the kernel (RunMonitor._on_debug_msg).
 import type { Host } from "@anywidget/types";
 import type { ViewModel } from "../common/viewModel";
 import { BORDER, MUTED, STATUS_COLOURS, SURFACE, TEXT } from "../common/theme";
@@ -12,6 +14,7 @@ export interface DebugTraits {
   status: string;
   parent?: { run_id?: string; label?: string; state_name?: string };
   rerun_form?: RerunForm;
+  debug_text?: string;
   debug_output?: string | null;
 }
 
@@ -60,9 +63,12 @@ export function debugArea(model: ViewModel<DebugTraits>, host: Host | null): [HT
   parent.className = "gj-parent";
   const form = el("div", `display:none;border:1px solid ${BORDER};border-radius:4px;padding:.4em .6em;margin:.3em 0`);
   form.className = "gj-rerun-form";
+  const textBox = el("pre", `display:none;margin:.2em 0;padding:.4em;max-height:24em;overflow:auto;white-space:pre-wrap;` +
+    `background:var(--jp-layout-color2, #f5f5f5);border-radius:4px;font-size:12px`);
+  textBox.className = "gj-debug-text";
   const outBox = el("div", "");
   outBox.className = "gj-debug-output";
-  box.append(parent, form, outBox);
+  box.append(parent, form, textBox, outBox);
   let formKey = "";
   let outRef: string | null = null;
   let outAbort: AbortController | null = null;
@@ -103,6 +109,11 @@ export function debugArea(model: ViewModel<DebugTraits>, host: Host | null): [HT
         form.append(text, err, row);
       }
     }
+    const text = model.get("debug_text") ?? "";
+    textBox.style.display = text ? "block" : "none";
+    textBox.textContent = text;
+    textBox.dataset.kind = /^Traceback \(most recent call last\)/m.test(text) ? "error" : "";
+    textBox.style.color = textBox.dataset.kind ? STATUS_COLOURS.failed : "";
     const ref = model.get("debug_output") || null;
     if (ref !== outRef && host) {
       outRef = ref;
@@ -111,11 +122,11 @@ export function debugArea(model: ViewModel<DebugTraits>, host: Host | null): [HT
       if (ref) {
         outAbort = new AbortController();
         host.getWidget(ref).then((w) => w.render({ el: outBox, signal: outAbort!.signal }))
-          .catch((e) => { outBox.textContent = `The replay output could not be shown: ${e}`; });
+          .catch((e) => { outBox.textContent = `The re-run's monitor could not be shown: ${e}`; });
       }
     }
   }
-  const names = ["parent", "rerun_form", "debug_output"] as const;
+  const names = ["parent", "rerun_form", "debug_text", "debug_output"] as const;
   for (const n of names) model.on(`change:${n}`, draw);
   draw();
   return [box, draw, () => {
