@@ -52,6 +52,8 @@ export interface RunRow {
   /** The run this one re-runs from state `rerun_from` ("" when it is no re-run). */
   rerun_of?: string;
   rerun_from?: string;
+  /** The run's tags (the panel filters by them: the Flows API cannot). */
+  tags?: string[];
 }
 
 export interface RunsReply {
