@@ -79,15 +79,16 @@ export class RunsFilter {
     this.tag.style.cssText = `${field};max-width:45%`;
     texts.append(this.label, this.tag);
     const times = h("div");
-    times.style.cssText = `display:flex;gap:4px;align-items:center;color:${MUTED};font-size:12px`;
+    times.style.cssText = `display:grid;grid-template-columns:auto 1fr;gap:4px 6px;align-items:center;` +
+      `color:${MUTED};font-size:12px`;
     this.from = h("input", "gj-lab-runs-from");
     this.to = h("input", "gj-lab-runs-to");
     for (const [input, name] of [[this.from, "Started from"], [this.to, "Started until"]] as const) {
       input.type = "datetime-local";
       input.setAttribute("aria-label", name);
-      input.style.cssText = `${field};flex:1;font-size:12px`;
+      input.style.cssText = `${field};width:100%;box-sizing:border-box;font-size:12px`;
     }
-    times.append(h("span", "", "started"), this.from, h("span", "", "–"), this.to);
+    times.append(h("span", "", "started from"), this.from, h("span", "", "until"), this.to);
     this.el.append(texts, times);
 
     this.bar = h("div", "gj-lab-runs-open-bar");
@@ -113,8 +114,10 @@ export class RunsFilter {
     this.to.value = this.state.to;
     this.label.addEventListener("input", () => this.set({ label: this.label.value }));
     this.tag.addEventListener("change", () => this.set({ tag: this.tag.value }));
-    this.from.addEventListener("change", () => this.set({ from: this.from.value }));
-    this.to.addEventListener("change", () => this.set({ to: this.to.value }));
+    for (const ev of ["input", "change"]) {
+      this.from.addEventListener(ev, () => { if (this.from.value !== this.state.from) this.set({ from: this.from.value }); });
+      this.to.addEventListener(ev, () => { if (this.to.value !== this.state.to) this.set({ to: this.to.value }); });
+    }
     this.openButton.addEventListener("click", () => open(this.toOpen));
     this.clearButton.addEventListener("click", () => {
       this.label.value = this.from.value = this.to.value = "";
@@ -179,7 +182,7 @@ export class RunsFilter {
     this.openButton.setAttribute("aria-label", `Open the ${n} newest matching run${n === 1 ? "" : "s"} in tabs`);
     this.bar.dataset.matches = String(shown.length);
     this.notice.textContent = !shown.length ? "" : shown.length > MAX_OPEN_TABS ?
-      `${shown.length} runs match; only the newest ${MAX_OPEN_TABS} open in tabs: narrow the filters for the rest.` :
+      `${shown.length} runs match; the newest ${MAX_OPEN_TABS} open.` :
       `${shown.length} run${shown.length === 1 ? "" : "s"} match${shown.length === 1 ? "es" : ""}.`;
     this.notice.title = this.notice.textContent;
     this.notice.style.display = this.notice.textContent ? "" : "none";
