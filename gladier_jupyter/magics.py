@@ -22,7 +22,9 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from gladier_jupyter.errors import GladierJupyterUsageError
 from gladier_jupyter.plain_clients import (
     install_plain_client_defaults,
+    redeploy_shown,
     remove_plain_client_defaults,
+    show_redeploy,
 )
 
 if t.TYPE_CHECKING:
@@ -369,7 +371,8 @@ class GladierMagics(Magics):
             listed = "\n".join(f"  - {p}" for p in problems)
             raise UsageError(f"The run was not started; {len(problems)} problems:\n{listed}")
         client = self._show_redeploy(client)
-        instance, run = inline.start_run(client, flow_input, label=args.label, tags=args.tags)
+        with redeploy_shown():  # shown above: the client's run_flow does not say it again
+            instance, run = inline.start_run(client, flow_input, label=args.label, tags=args.tags)
         self._shell.user_ns["_"] = run
         if args.out:
             self._shell.user_ns[args.out] = run
@@ -453,25 +456,16 @@ class GladierMagics(Magics):
         Returns the client instance to run (the one compared), or ``client`` when the
         comparison could not be made (the run then reports why, as before).
         """
-        from gladier_jupyter.inline.redeploy import client_instance, pending_redeploy
+        from gladier_jupyter.inline.redeploy import client_instance
 
         self.last_redeploy = None
         try:
             instance = client_instance(client)
-            pending = pending_redeploy(instance)
         except Exception:  # the run itself reports what is wrong
             logging.getLogger(__name__).debug("no re-deploy preview", exc_info=True)
             return client
-        if pending.pending:
-            from gladier_jupyter.widgets.preview import FlowPreview
-
-            preview = FlowPreview(instance)
-            diff = preview.diff(pending)
-            self.last_redeploy = preview
-            print(f"Re-deploying flow {pending.flow_id}: {diff.summary()}")
-            _display(preview)
+        self.last_redeploy = show_redeploy(instance, display=True)
         return instance
-
 
     def _value(self, text: str, what: str) -> t.Any:
         """A notebook variable (or expression) by name, else a JSON / Python literal."""

@@ -21,6 +21,8 @@ __all__ = ["GlobusSource", "LocalSource", "Registry", "RunTracker", "SourceUnava
 
 #: Most runs listed per source.
 MAX_RUNS = 200
+#: Most tags a run row carries (Globus allows 20 per run).
+MAX_ROW_TAGS = 20
 #: Re-read the Globus token sources at most this often (a new login shows within it).
 AUTH_RELOAD_SECONDS = 30.0
 #: Reuse a Globus run list this long: the panel polls every second while a run is ACTIVE,
@@ -60,6 +62,10 @@ def run_row(doc: t.Mapping[str, t.Any], source: str) -> dict[str, t.Any]:
         "start_time": str(doc.get("start_time") or ""),
         "completion_time": str(doc.get("completion_time") or ""),
         "source": source,
+        # the panel filters by tag itself: the Flows API's list_runs has no tag filter
+        # (https://docs.globus.org/api/flows/ "List Runs": filter_flow_id, filter_status,
+        # filter_label, filter_*_time, no tags)
+        "tags": [tag for tag in doc.get("tags") or [] if isinstance(tag, str)][:MAX_ROW_TAGS],
         # a re-run's link to its parent (the tags a re-run from a state carries)
         "rerun_of": next((tag[len("rerun-of:"):] for tag in doc.get("tags") or []
                           if isinstance(tag, str) and tag.startswith("rerun-of:")), ""),

@@ -59,6 +59,8 @@ export interface RunRow {
   /** The first failed state and the last line of its exception. */
   failure?: string;
   failed_states?: number;
+  /** The run's tags (the panel filters by them: the Flows API cannot). */
+  tags?: string[];
 }
 
 export interface RunsReply {

@@ -1,7 +1,7 @@
 // Runs compared and runs over time, in main-area tabs fed by the server extension:
 //   gladier:compare-runs {a, b}     GET compare?a=&b=         per state status, duration, outputs
 //   gladier:flow-durations {flow_id} GET flows/<id>/durations  min/median/max and a Gantt
-// and the runs panel's selection: Ctrl/Cmd-click (or Space on a focused row) selects runs,
+// and the runs panel's selection: Ctrl/Cmd-click or Space on a focused row selects runs,
 // a bar under the list then offers "Compare" (two runs) and "Durations" (their flow).
 import { Widget } from "@lumino/widgets";
 import { BORDER, FONT, MUTED, STATUS_COLOURS, TEXT } from "../common/theme";
@@ -193,8 +193,8 @@ export class DurationsView extends HistoryView {
 }
 
 /**
- * The runs panel's selection, kept out of the panel's own code: Ctrl/Cmd-click on a row
- * selects it (instead of opening it); a bar under the list compares two selected runs or
+ * The runs panel's selection, kept out of the panel's own code: Ctrl/Cmd-click or Space on a
+ * focused row selects it (a plain click or Enter opens it); a bar under the list compares two selected runs or
  * shows the durations of their flow.
  */
 export function attachRunSelection(panel: HTMLElement, open: {
@@ -203,7 +203,8 @@ export function attachRunSelection(panel: HTMLElement, open: {
   const selected: string[] = [];
   const bar = el("div", "gj-lab-runs-selection");
   bar.style.cssText = `padding:6px 10px;border-top:1px solid ${BORDER};display:none;gap:6px;align-items:center;flex-wrap:wrap`;
-  const text = el("span", "gj-muted");
+  const text = el("span", "gj-muted gj-lab-runs-selected");
+  text.setAttribute("role", "status"); // screen readers hear "2 selected" as it changes
   const compare = el("button", "gj-lab-runs-compare", "Compare");
   const durations = el("button", "gj-lab-runs-durations", "Durations");
   const clear = el("button", "gj-lab-runs-clear", "Clear");
@@ -223,15 +224,15 @@ export function attachRunSelection(panel: HTMLElement, open: {
     bar.style.display = selected.length ? "flex" : "none";
     text.textContent = `${selected.length} selected`;
     (compare as HTMLButtonElement).disabled = selected.length !== 2;
+    const n = selected.length;
+    compare.setAttribute("aria-label", n === 2 ? "Compare the 2 selected runs" :
+      `Compare: select exactly 2 runs (${n} selected)`);
+    durations.setAttribute("aria-label",
+      `Durations of the flow of the ${n} selected run${n === 1 ? "" : "s"}`);
+    clear.setAttribute("aria-label", `Clear the selection of ${n} run${n === 1 ? "" : "s"}`);
     panel.dataset.selected = selected.join(",");
   };
-  const onClick = (event: MouseEvent): void => {
-    if (!(event.ctrlKey || event.metaKey)) return;
-    const row = (event.target as HTMLElement | null)?.closest<HTMLElement>(".gj-lab-run");
-    const id = row?.dataset.runId;
-    if (!id) return;
-    event.preventDefault();
-    event.stopPropagation();
+  const toggle = (id: string): void => {
     const at = selected.indexOf(id);
     if (at >= 0) selected.splice(at, 1);
     else {
@@ -240,7 +241,27 @@ export function attachRunSelection(panel: HTMLElement, open: {
     }
     draw();
   };
+  // capture phase: before the row's own handlers, which open the run
+  const onClick = (event: MouseEvent): void => {
+    if (!(event.ctrlKey || event.metaKey)) return; // a plain click opens the run
+    const row = (event.target as HTMLElement | null)?.closest<HTMLElement>(".gj-lab-run");
+    const id = row?.dataset.runId;
+    if (!id) return;
+    event.preventDefault();
+    event.stopPropagation();
+    toggle(id);
+  };
+  // Space on a focused row selects it (Enter still opens it)
+  const onKey = (event: KeyboardEvent): void => {
+    if (event.key !== " " || event.repeat) return;
+    const row = event.target as HTMLElement | null;
+    if (!row?.classList?.contains("gj-lab-run") || !row.dataset.runId) return;
+    event.preventDefault();
+    event.stopPropagation();
+    toggle(row.dataset.runId);
+  };
   panel.addEventListener("click", onClick, true);
+  panel.addEventListener("keydown", onKey, true);
   // the panel redraws its rows as runs change: keep the marks on the new rows
   const observer = new MutationObserver(() => {
     for (const id of [...selected]) if (!rowOf(id)) selected.splice(selected.indexOf(id), 1);
@@ -257,6 +278,7 @@ export function attachRunSelection(panel: HTMLElement, open: {
   clear.addEventListener("click", () => { selected.splice(0); draw(); });
   return () => {
     panel.removeEventListener("click", onClick, true);
+    panel.removeEventListener("keydown", onKey, true);
     observer.disconnect();
     bar.remove();
   };
