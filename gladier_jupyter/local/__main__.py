@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from gladier_jupyter import local
 
     if args.command == "start":
-        started = local.ensure_running(state_dir)
+        started = local.ensure_running(state_dir, owner=False)  # by hand: the long idle timeout
         print(f"running: {started.base_url} (pid {started.pid}, state {started.state_dir})")
         return 0
     if args.command == "stop":
