@@ -57,3 +57,11 @@ async def execute(ws_url: str, token: str, code: str) -> str:
     conn.close()
     assert not errors, errors
     return "".join(out)
+
+
+def sleep_then_return(**data):
+    """A compute function for hub tests (a module's, so its source can be sent from a kernel)."""
+    import time
+
+    time.sleep(data["sleep"])
+    return data["sleep"]
