@@ -20,8 +20,8 @@ first (or can write into it) could plant a secret or a key, so such a folder is 
 - ``owners/<pid>``: one file per process that uses the service (a Jupyter server, a kernel),
   holding that process's start time (so a reused pid is not taken for it). Written by
   :func:`ensure_running`; the service stops soon after the last owner has gone and no run
-  is active (:func:`live_owners`). A service nobody ever owned (``serve`` or ``start`` by
-  hand) keeps the long idle timeout.
+  is active (:func:`live_owners`). A service started by hand (``serve`` or ``start``)
+  ignores them: it keeps the long idle timeout even when a kernel adopts it.
 """
 
 from __future__ import annotations
@@ -372,7 +372,8 @@ def ensure_running(state_dir: pathlib.Path, owner: int | None = None) -> Service
         )
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "gladier_jupyter.local", "serve", "--state-dir", str(state_dir.resolve())],
+                [sys.executable, "-m", "gladier_jupyter.local", "serve", "--state-dir", str(state_dir.resolve()),
+                 *(["--owned"] if owner is not None else [])],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -127,19 +127,21 @@ def _busy(ctx: ServiceContext) -> bool:
 class Lifetime:
     """When the service stops by itself: the idle timeout, and its owners.
 
-    A service that some process owns (:func:`process.register_owner`: the Jupyter server,
-    the kernels) stops ``ownerless`` seconds after the last owner has ended and nothing
-    asked it anything, once no run is active; active runs keep it up to ``run_limit``
-    seconds more. Every service, owned or not, stops after ``idle`` seconds without a
-    request and without an active run.
+    A service started for its owners (``serve --owned``, as :func:`process.ensure_running`
+    starts it for a Jupyter server or kernel; they and the ones that adopt it later are
+    recorded by :func:`process.register_owner`) stops ``ownerless`` seconds after the last
+    owner has ended and nothing asked it anything, once no run is active; active runs keep
+    it up to ``run_limit`` seconds more. Every service, started by hand too, stops after
+    ``idle`` seconds without a request and without an active run.
     """
 
-    def __init__(self, ctx: ServiceContext, *, idle: float, ownerless: float, run_limit: float) -> None:
+    def __init__(self, ctx: ServiceContext, *, idle: float, ownerless: float, run_limit: float,
+                 for_owners: bool = True) -> None:
         self.ctx = ctx
+        self.for_owners = for_owners
         self.idle = idle
         self.ownerless = ownerless
         self.run_limit = run_limit
-        self.owned = False
         self.owner_seen = time.monotonic()
 
     @property
@@ -150,17 +152,22 @@ class Lifetime:
 
     def why_stop(self, now: float) -> str:
         """Why the service should stop now, or ``""``."""
+        why = self._ownerless(now) if self.for_owners else ""
+        if not why and self.idle and now - self.ctx.last_request > self.idle and not _busy(self.ctx):
+            why = f"No request for {self.idle:.0f} s and no active run: exiting."
+        return why
+
+    def _ownerless(self, now: float) -> str:
         if process.live_owners(self.ctx.state_dir):
-            self.owned = True
             self.owner_seen = now
-        elif self.owned and now - max(self.ctx.last_request, self.owner_seen) > self.ownerless:
-            if not _busy(self.ctx):
-                return "The last Jupyter server or kernel using the service has ended and no run is active: exiting."
-            if self.run_limit and now - self.owner_seen > self.run_limit:
-                return (f"No Jupyter server or kernel has used the service for {self.run_limit:.0f} s: exiting; "
-                        "its active runs resume when the service starts again.")
-        if self.idle and now - self.ctx.last_request > self.idle and not _busy(self.ctx):
-            return f"No request for {self.idle:.0f} s and no active run: exiting."
+            return ""
+        if now - max(self.ctx.last_request, self.owner_seen) <= self.ownerless:
+            return ""
+        if not _busy(self.ctx):
+            return "The last Jupyter server or kernel using the service has ended and no run is active: exiting."
+        if self.run_limit and now - self.owner_seen > self.run_limit:
+            return (f"No Jupyter server or kernel has used the service for {self.run_limit:.0f} s: exiting; "
+                    "its active runs resume when the service starts again.")
         return ""
 
 
@@ -185,8 +192,9 @@ def _warm_up(ctx: ServiceContext) -> None:
             importlib.import_module("globus_compute_sdk.serialize")
 
 
-def serve(state_dir: pathlib.Path, port: int = 0) -> None:
-    """Run the service in this process until SIGTERM/SIGINT (``python -m ... serve``)."""
+def serve(state_dir: pathlib.Path, port: int = 0, owned: bool = False) -> None:
+    """Run the service in this process until SIGTERM/SIGINT (``python -m ... serve``), the
+    idle timeout, or (``owned``) soon after the last of its owners has ended."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     state_dir = pathlib.Path(state_dir)
     # jsonschema imports rfc3987_syntax (only for the "iri" format, which input schemas
@@ -225,7 +233,7 @@ def serve(state_dir: pathlib.Path, port: int = 0) -> None:
         log.info("Local Globus service listening on %s (state in %s)", ctx.base_url, state_dir)
         threading.Thread(target=_warm_up, args=(ctx,), name="warm-up", daemon=True).start()
         lifetime = Lifetime(ctx, idle=idle_timeout(), ownerless=ownerless_timeout(),
-                            run_limit=ownerless_run_limit())
+                            run_limit=ownerless_run_limit(), for_owners=owned)
 
         async def watch() -> None:
             while not stop_event.is_set():

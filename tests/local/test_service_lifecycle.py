@@ -78,14 +78,16 @@ def test_service_stops_soon_after_its_last_owner_ends(state):
     assert local.status(state) is None
 
 
-def test_service_started_by_hand_keeps_the_idle_timeout(state):
+def test_service_started_by_hand_keeps_the_idle_timeout_even_once_a_kernel_adopted_it(state):
     env = dict(os.environ, GLADIER_JUPYTER_OWNERLESS_TIMEOUT="0.2")
     out = subprocess.run([sys.executable, "-m", "gladier_jupyter.local", "start", "--state-dir", str(state)],
                          capture_output=True, text=True, check=True, env=env).stdout
     pid = int(out.split("(pid ")[1].split(",")[0])
-    time.sleep(1.5)  # several ownerless grace periods: nobody owns it, so they do not apply
+    kernel = Owner(state)
+    assert kernel.service_pid == pid
+    kernel.end()
+    time.sleep(1.5)  # several ownerless grace periods: they do not apply to it
     assert not gone(pid)
-    assert _owners(state) == []
 
 
 def test_an_active_run_keeps_an_ownerless_service_until_the_run_ends(state):
