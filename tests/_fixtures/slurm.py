@@ -377,13 +377,13 @@ def packed_task(fn: t.Callable, *args: t.Any, task_id: uuid.UUID | None = None,
                 **kwargs: t.Any) -> tuple[uuid.UUID, bytes]:
     """``(task_id, bytes)``: a call of ``fn`` packed as the web service hands a task to an
     endpoint (a messagepack ``Task`` whose buffer is the SDK's serialized function and
-    arguments), what ``engine.submit(GCFuture(task_id), packed, resource_specification={})``
+    arguments; the function travels as its source, so it imports what it uses), what ``engine.submit(GCFuture(task_id), packed, resource_specification={})``
     takes."""
     from globus_compute_common import messagepack
     from globus_compute_common.messagepack.message_types import Task
-    from globus_compute_sdk.serialize import ComputeSerializer
+    from globus_compute_sdk.serialize import ComputeSerializer, DillCodeSource
 
-    serde = ComputeSerializer()
+    serde = ComputeSerializer(strategy_code=DillCodeSource())  # by source: no test import
     task_id = task_id or uuid.uuid4()
     buffer = serde.pack_buffers([serde.serialize(fn), serde.serialize(args),
                                  serde.serialize(kwargs)])
@@ -403,15 +403,23 @@ def unpack_result(packed: bytes) -> t.Any:
 
 def endpoint_config(cluster: SlurmCluster, *, display_name: str = "Slurm test cluster",
                     max_workers_per_node: int | None = None,
-                    walltime: str = "00:10:00") -> dict[str, t.Any]:
+                    walltime: str = "00:10:00", strategy_period: float = 1.0,
+                    max_idletime: float = 120.0) -> dict[str, t.Any]:
     """An endpoint's ``config.yaml`` as a dict (the layout ``globus-compute-endpoint
-    configure`` writes) whose engine runs its tasks in blocks of ``cluster``."""
+    configure`` writes) whose engine runs its tasks in blocks of ``cluster``.
+
+    A block job starts when tasks wait (Parsl's strategy looks every ``strategy_period``
+    seconds; the default of 5 s would add up to 5 s to a cold start) and is cancelled after
+    ``max_idletime`` seconds without a task.
+    """
     return {
         "display_name": display_name,
         "engine": {
             "type": "GlobusComputeEngine",
             "max_workers_per_node": max_workers_per_node or cluster.cpus,
             "address": "127.0.0.1",
+            "job_status_kwargs": {"strategy_period": strategy_period,
+                                  "max_idletime": max_idletime},
             "provider": {
                 "type": "SlurmProvider",
                 "partition": cluster.partition,
