@@ -114,6 +114,10 @@ class SlurmCluster:
     memory_mb: int
     ports: tuple[int, int]
     partition: str = PARTITION
+    # linuxproc finds a job's processes by their parent: one whose parent died (the workers
+    # of a SIGKILLed Parsl manager) escapes it and outlives the job; pgid kills the job's
+    # whole process group. (cgroup is not available in this machine's sandbox.)
+    proctrack: str = "proctrack/pgid"
 
     @property
     def conf(self) -> pathlib.Path:
@@ -189,7 +193,10 @@ class SlurmCluster:
         return "\n".join(parts)
 
     def processes(self) -> list[int]:
-        """Pids of every process of this cluster still alive (daemons, slurmstepd, jobs)."""
+        """Pids of every process of this cluster still alive: its daemons and what they
+        started (slurmstepd: ``MARKER`` in their environment) and the processes of its jobs
+        (``SLURM_CONF`` of this cluster and a ``SLURM_JOB_ID``). Not a client of the cluster
+        outside a job, such as an engine's interchange."""
         mark = f"{MARKER}={self.root}".encode()
         conf = f"SLURM_CONF={self.conf}".encode()
         me = os.getpid()
@@ -201,9 +208,39 @@ class SlurmCluster:
                 environ = pathlib.Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if (mark in environ or conf in environ) and not gone(int(entry)):
+            in_job = conf in environ and any(v.startswith(b"SLURM_JOB_ID=") for v in environ)
+            if (mark in environ or in_job) and not gone(int(entry)):
                 found.append(int(entry))
         return found
+
+    def job_processes(self, job_id: str) -> dict[int, str]:
+        """Pid -> command line of every process running inside job ``job_id``."""
+        want = f"SLURM_JOB_ID={job_id}".encode()
+        conf = f"SLURM_CONF={self.conf}".encode()
+        found = {}
+        for pid in self.processes():
+            try:
+                environ = pathlib.Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                argv = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if want in environ and conf in environ:
+                found[pid] = " ".join(a.decode(errors="replace") for a in argv if a)
+        return found
+
+    def parsl_managers(self, job_id: str) -> list[int]:
+        """Pids of Parsl's worker pools (the manager, not its workers) in job ``job_id``."""
+        pools = {pid for pid, cmd in self.job_processes(job_id).items()
+                 if "parsl.executors.high_throughput.process_worker_pool" in cmd}
+        return sorted(pid for pid in pools if _parent(pid) not in pools)
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[1])
 
 
 def _write_conf(c: SlurmCluster) -> None:
@@ -220,7 +257,7 @@ CredType=cred/munge
 AuthInfo=socket={r}/munge/munge.socket
 SlurmUser=root
 SlurmdUser=root
-ProctrackType=proctrack/linuxproc
+ProctrackType={c.proctrack}
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core

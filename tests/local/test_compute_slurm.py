@@ -23,7 +23,7 @@ from tests._fixtures.slurm import (
     write_endpoint_config,
 )
 
-pytestmark = [pytest.mark.slurm, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.slurm, pytest.mark.timeout(600)]
 
 
 def where_am_i(tag):
@@ -66,7 +66,7 @@ def engine(slurm_cluster: SlurmCluster, tmp_path_factory):
 
 def test_tasks_run_inside_the_block_job(engine, slurm_cluster: SlurmCluster):
     futures = [_submit(engine, where_am_i, i) for i in range(4)]
-    results = [unpack_result(f.result(timeout=90)) for f in futures]
+    results = [unpack_result(f.result(timeout=240)) for f in futures]
     running = slurm_cluster.squeue()  # the block is still up: it serves the next tasks
 
     jobs = {r["job"] for r in results}
@@ -85,9 +85,9 @@ def test_tasks_run_inside_the_block_job(engine, slurm_cluster: SlurmCluster):
 def test_a_failing_task_comes_back_with_its_reason(engine):
     future = _submit(engine, fails, "bad input 42")
     with pytest.raises(RuntimeError, match=r"ValueError: bad input 42"):
-        unpack_result(future.result(timeout=90))
+        unpack_result(future.result(timeout=240))
     # and the engine serves the next task, in the same job
-    assert unpack_result(_submit(engine, where_am_i, "after").result(timeout=90))["job"]
+    assert unpack_result(_submit(engine, where_am_i, "after").result(timeout=240))["job"]
 
 
 def test_endpoint_config_yaml_runs_tasks_in_slurm(slurm_cluster: SlurmCluster, tmp_path):
@@ -104,7 +104,7 @@ def test_endpoint_config_yaml_runs_tasks_in_slurm(slurm_cluster: SlurmCluster, t
     assert eng.provider.partition == slurm_cluster.partition
     _started(eng, tmp_path / "run")
     try:
-        result = unpack_result(_submit(eng, where_am_i, "yaml").result(timeout=90))
+        result = unpack_result(_submit(eng, where_am_i, "yaml").result(timeout=240))
         assert result["job"] in slurm_cluster.jobs_allocated()
     finally:
         eng.shutdown()
