@@ -49,6 +49,7 @@ __all__ = [
     "slurm_engine",
     "slurm_unavailable",
     "start_cluster",
+    "stop_engine",
     "unpack_result",
     "write_endpoint_config",
 ]
@@ -408,6 +409,29 @@ def slurm_engine(cluster: SlurmCluster, *, provider: dict[str, t.Any] | None = N
                                  "job_status_kwargs": {"strategy_period": 0.5, "max_idletime": 30.0},
                                  **engine}
     return GlobusComputeEngine(provider=prov, **options)
+
+
+def stop_engine(engine, timeout: float = 30) -> bool:
+    """``engine.shutdown()``, bounded: True when it returned within ``timeout``.
+
+    Parsl's shutdown waits for its result thread, which never ends once the interchange was
+    killed (the engine then also never scales in its blocks): past ``timeout`` this cancels
+    the engine's block jobs itself and kills its interchange, so nothing is left running.
+    """
+    import threading
+
+    done = threading.Thread(target=engine.shutdown, daemon=True, name="engine-shutdown")
+    done.start()
+    done.join(timeout)
+    if not done.is_alive():
+        return True
+    jobs = sorted(set(engine.executor.blocks_to_job_id.values()))
+    if jobs:
+        subprocess.run([_exe("scancel"), *jobs], capture_output=True, timeout=10, check=False)
+    proc = engine.executor.interchange_proc
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+    return False
 
 
 def packed_task(fn: t.Callable, *args: t.Any, task_id: uuid.UUID | None = None,
