@@ -65,15 +65,15 @@ def main() -> None:
         print(f"bench_slurm: skipped: {reason}")
         return
     t0 = time.perf_counter()
-    with start_cluster() as cluster:
+    with start_cluster() as cluster, tempfile.TemporaryDirectory(prefix="bench-slurm-") as runs:
         started = time.perf_counter() - t0
         os.environ.update(cluster.env)
         os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
         cold, warm, jobs = [], [], []
-        for _ in range(args.repeat):
+        for rep in range(args.repeat):
             cluster.wait_idle(60)
             engine = slurm_engine(cluster)
-            engine.start(endpoint_id=uuid.uuid4(), run_dir=tempfile.mkdtemp(prefix="bench-slurm-"))
+            engine.start(endpoint_id=uuid.uuid4(), run_dir=f"{runs}/{rep}")
             try:
                 cold.append(fan_out(engine, args.tasks))
                 warm.append(fan_out(engine, args.tasks))
