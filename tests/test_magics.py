@@ -203,6 +203,32 @@ def test_functions_chain_in_cell_order_and_survive_serialization(shell):
     assert out.stdout.strip() == "42"
 
 
+def test_a_helper_nested_in_its_compute_function_travels_with_it(shell):
+    # What the error for a top-level helper tells the user to write: one state, and the
+    # helper goes to the endpoint inside the function's own source.
+    from globus_compute_sdk import serialize
+
+    run(
+        shell,
+        "%%gladier_tool Helped\n"
+        "def run_it(**data):\n"
+        "    def clean(name):\n        return name.strip().title()\n"
+        "    return clean(data['name'])\n",
+    )
+    assert list(tool_flow(shell.user_ns["Helped"])["States"]) == ["RunIt"]
+    serializer = serialize.ComputeSerializer(strategy_code=serialize.DillCodeSource())
+    payload = serializer.serialize(shell.user_ns["run_it"])
+    code = (
+        "import sys; from globus_compute_sdk import serialize\n"
+        "s = serialize.ComputeSerializer(strategy_code=serialize.DillCodeSource())\n"
+        "print(s.deserialize(sys.stdin.read())(name='  ada  '))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=payload, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "Ada"
+
+
 # --------------------------------------------------------------------------- options
 
 
