@@ -156,7 +156,9 @@ export class RunsPanel extends Widget {
     row.dataset.status = run.status;
     row.dataset.source = run.source;
     row.dataset.statusHistory = this.history.get(run.run_id) ?? run.status;
-    row.title = `${run.run_id} (${run.source === "globus" ? "Globus Flows" : "local service"})`;
+    // The tooltip names the run as the user did (the label); the id follows for reference.
+    row.title = `${run.label || "(no label)"} · ${run.status} · ${run.source === "globus" ? "Globus Flows" : "local service"}` +
+      ` · ${run.run_id}`;
     const top = h("div", "display:flex;align-items:center;gap:6px");
     const badge = new StatusBadge();
     badge.set(run.status, run.display_status || run.status);

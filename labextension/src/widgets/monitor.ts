@@ -80,13 +80,15 @@ interface ShownMemo {
   stateHistory: Record<string, string>;
   stateTimes: Record<string, number>;
   nodeHistory: Record<string, string>;
+  /** Sections the user opened or closed (the new view opens them as they were). */
+  sectionsOpen: Record<string, boolean>;
 }
 const SHOWN = new Map<string, ShownMemo>();
 
 function shownMemo(runId: string): ShownMemo {
   let memo = SHOWN.get(runId);
   if (!memo) {
-    memo = { statusHistory: "", stateHistory: {}, stateTimes: {}, nodeHistory: {} };
+    memo = { statusHistory: "", stateHistory: {}, stateTimes: {}, nodeHistory: {}, sectionsOpen: {} };
     if (runId) SHOWN.set(runId, memo);
   }
   return memo;
@@ -112,9 +114,10 @@ function button(text: string, primary = false): HTMLButtonElement {
   return b;
 }
 
-function section(title: string, open: boolean): [HTMLDetailsElement, HTMLElement] {
+function section(title: string, open: boolean, memo?: ShownMemo): [HTMLDetailsElement, HTMLElement] {
   const d = h("details", "margin:.4em 0");
-  d.open = open;
+  d.open = memo?.sectionsOpen[title] ?? open;
+  if (memo) d.addEventListener("toggle", () => { memo.sectionsOpen[title] = d.open; });
   const s = h("summary", "cursor:pointer;font-weight:600", title);
   d.append(s);
   return [d, s];
@@ -261,10 +264,10 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   detail.className = "gj-state-detail";
   let selected: string | null = null;
 
-  const [logSec] = section("Event log", true);
+  const [logSec] = section("Event log", true, memo);
   const logTable = new LogTable();
   logSec.append(logTable.el);
-  const [timeSec] = section("Timeline", false);
+  const [timeSec] = section("Timeline", false, memo);
   const timeline = new Timeline();
   timeSec.append(timeline.el);
   const [outSec] = section("Output", false);

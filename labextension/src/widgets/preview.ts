@@ -167,7 +167,10 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
     for (const fn of node.functions ?? []) {
       parts.push(h("h4", { textContent: `Compute function ${fn.name}()` }));
       if (fn.tool) parts.push(h("div", { className: "gj-muted", textContent: `defined on tool ${fn.tool}` }));
-      if (fn.doc) parts.push(h("p", { className: "gj-doc", textContent: fn.doc }));
+      // gladier makes a function's docstring its state's Comment: shown once, above
+      if (fn.doc && fn.doc.trim() !== (node.comment ?? "").trim()) {
+        parts.push(h("p", { className: "gj-doc", textContent: fn.doc }));
+      }
       if (fn.source) parts.push(h("pre", { className: "gj-pane-source", textContent: fn.source }));
       else parts.push(h("p", { className: "gj-muted", textContent: `Source not known here (the function id comes from $.input.${fn.input_key ?? fn.name + "_function_id"}).` }));
     }
@@ -247,7 +250,14 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
         return tr;
       })),
     );
-    inputsBox.replaceChildren(h("summary", { textContent: `Required input (${rows.length})` }), table);
+    // What the user must give: not what a default (a function id, a tool's flow_input) or
+    // an IsPresent test already covers.
+    const toGive = rows.filter((r) => !r.provided || r.provided_by === "input").length;
+    const covered = rows.length - toGive;
+    const summary = h("summary", { textContent: `Required input (${toGive})` },
+      covered ? h("span", { className: "gj-muted", textContent: ` · ${covered} more with defaults` }) : null);
+    summary.dataset.required = String(toGive);
+    inputsBox.replaceChildren(summary, table);
   };
 
   const drawGraph = (): void => {
