@@ -135,7 +135,8 @@ function render({ model, el: host }: RenderProps<LoginModel>): () => void {
     const identity = model.get("identity");
     who.textContent = identity ? `as ${identity}` : "";
     const sources = model.get("sources");
-    via.textContent = sources.length ? `via ${sources.join(", ")}` : "";
+    // In local mode the title already names the source: the user has one name, the identity.
+    via.textContent = sources.length && mode !== "local" ? `via ${sources.join(", ")}` : "";
     const exp = model.get("expires_at");
     expiry.textContent = exp ? `expires ${exp}` : "";
 
@@ -160,11 +161,13 @@ function render({ model, el: host }: RenderProps<LoginModel>): () => void {
 
     problems.replaceChildren(...model.get("problems").map((p) => el("li", "", "", p)));
     const url = model.get("authorize_url");
-    pending.style.display = model.get("login_pending") && url ? "block" : "none";
+    pending.style.display = model.get("login_pending") && url && mode !== "local" ? "block" : "none";
     link.href = url || "#";
     link.textContent = url ? url.split("?")[0] : "";
     loginBtn.style.display = mode === "local" ? "none" : "";
-    logoutBtn.style.display = mode === "local" ? "none" : "";
+    // Log out removes a stored login; hub tokens stay with the hub, so with none stored
+    // there is nobody to log out.
+    logoutBtn.style.display = mode !== "local" && sources.includes("stored login") ? "" : "none";
     switchBtn.textContent = mode === "local" ? "Switch to Globus" : "Switch to local";
     message.textContent = model.get("message");
     error.textContent = model.get("error");
