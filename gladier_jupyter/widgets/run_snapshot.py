@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import typing as t
 
 from gladier_jupyter import monitor as _monitor
+from gladier_jupyter.flowgraph.theme import THEME
 
 __all__ = ["ShownRun", "snapshot_html"]
 
@@ -26,17 +28,17 @@ class ShownRun(t.Protocol):
     events: list[dict[str, t.Any]]
     timeline: list[dict[str, t.Any]]
 
-_STATUS_HEX = {
-    "pending": "#d0d0d0",
-    "active": "#1976d2",
-    "inactive": "#f57c00",
-    "succeeded": "#388e3c",
-    "failed": "#d32f2f",
-    "caught": "#f57c00",
-    "skipped": "#eeeeee",
-}
-_RUN_HEX = {"ACTIVE": "#1976d2", "INACTIVE": "#f57c00", "SUCCEEDED": "#388e3c",
-            "FAILED": "#d32f2f", "ENDED": "#616161"}
+# Fills and the text drawn on them, 4.5:1 apart (WCAG AA): the one table the live views use.
+_STATUS = {name: v for name, v in THEME["status"].items() if not name.startswith("_")}
+_STATUS_HEX = {name: v["fill"] for name, v in _STATUS.items()}
+_STATUS_ON = {name: v["on"] for name, v in _STATUS.items()}
+_RUN_STATUS = {"ACTIVE": "active", "INACTIVE": "inactive", "SUCCEEDED": "succeeded",
+               "FAILED": "failed", "ENDED": "ended"}
+_ERROR_TEXT = _STATUS["failed"]["text_light"]
+
+
+#: The theme text colours of a node's name and caption (flowgraph.svg), as drawn.
+_TEXT_FILL = re.compile(r'style="fill:var\(--jp-ui-font-color[12], #[0-9a-f]{6}\);')
 
 
 def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.Any]) -> str:
@@ -61,6 +63,11 @@ def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.An
         start = fill + len('style="fill:')
         end = min(i for i in (svg.find(";", start), svg.find('"', start)) if i >= 0)
         svg = svg[:start] + colour + svg[end:]
+        # the state's name and caption, drawn on that fill, take its text colour
+        close = svg.find("</g>", start)
+        group = svg[start:close]
+        group = _TEXT_FILL.sub(f'style="fill:{_STATUS_ON[str(info["status"])]};', group)
+        svg = svg[:start] + group + svg[close:]
         svg = svg.replace(anchor, f'{anchor} data-status="{html.escape(str(info["status"]))}"', 1)
     return svg
 
@@ -68,13 +75,13 @@ def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.An
 def snapshot_html(monitor: ShownRun, definition: dict[str, t.Any] | None) -> str:
     """A static picture of the monitor's last state (header, states, timeline, log tail)."""
     e = html.escape
-    colour = _RUN_HEX.get(monitor.status, "#616161")
+    run = _STATUS[_RUN_STATUS.get(monitor.status, "ended")]
     head = (
         f'<div class="gj-monitor-static" data-status="{e(monitor.status)}" '
         'style="font-family:system-ui,sans-serif;border:1px solid #e0e0e0;'
         'border-radius:6px;padding:8px;max-width:900px">'
         f'<div><strong>{e(monitor.label or "Flow run")}</strong> '
-        f'<span style="background:{colour};color:#fff;border-radius:1em;padding:0 .6em">'
+        f'<span style="background:{run["fill"]};color:{run["on"]};border-radius:1em;padding:0 .6em">'
         f'{e(monitor.status)}</span> <code>{e(monitor.run_id)}</code> '
         f'{e(monitor.flow_title)}'
         + (f' <a href="{e(monitor.web_url)}" target="_blank">Globus web app</a>'
@@ -84,8 +91,8 @@ def snapshot_html(monitor: ShownRun, definition: dict[str, t.Any] | None) -> str
     chips = "".join(
         f'<span data-state="{e(n)}" data-status="{e(str(i.get("status")))}" '
         f'style="display:inline-block;margin:2px;padding:2px 8px;border-radius:4px;'
-        f'background:{_STATUS_HEX.get(str(i.get("status")), "#d0d0d0")};'
-        f'color:{"#000" if i.get("status") in ("pending", "skipped") else "#fff"}">'
+        f'background:{_STATUS_HEX.get(str(i.get("status")), _STATUS_HEX["pending"])};'
+        f'color:{_STATUS_ON.get(str(i.get("status")), _STATUS_ON["pending"])}">'
         f'{e(n)}</span>'
         for n, i in monitor.states.items()
     )
@@ -93,7 +100,7 @@ def snapshot_html(monitor: ShownRun, definition: dict[str, t.Any] | None) -> str
     if monitor.inactive_reason:
         notes += f"<div>Waiting: {e(monitor.inactive_reason)}</div>"
     if monitor.error:
-        notes += f'<div style="color:#d32f2f">{e(monitor.error)}</div>'
+        notes += f'<div style="color:{_ERROR_TEXT}">{e(monitor.error)}</div>'
     rows = "".join(
         f"<tr><td>{e(r['time'])}</td><td>{e(r['code'])}</td><td>{e(r['state'])}</td>"
         f"<td>{e(r['description'])}</td></tr>" for r in monitor.events[-20:]
@@ -124,7 +131,7 @@ def _timeline_svg(timeline: list[dict[str, t.Any]]) -> str:
     for i, (b, s, en) in enumerate(bars):
         x = label_w + (s - t0) / span * (width - label_w - 4)
         w = max(2.0, ((en or t1) - s) / span * (width - label_w - 4))
-        colour = _STATUS_HEX.get(str(b.get("status")), "#d0d0d0")
+        colour = _STATUS_HEX.get(str(b.get("status")), _STATUS_HEX["pending"])
         y = i * row_h + 2
         parts.append(f'<text x="0" y="{y + 12}">{html.escape(str(b.get("state")))}</text>'
                      f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 4}" '

@@ -1,7 +1,7 @@
 // The run's event log as a table (time, code, state, description). Rows are appended,
 // never redrawn, so a log of thousands of entries stays cheap; the newest row stays in
 // view unless the reader has scrolled up. Reusable by the runs side panel.
-import { BORDER, MUTED, STATUS_COLOURS, SURFACE } from "./theme";
+import { BORDER, MUTED, STATUS_TEXT, SURFACE } from "./theme";
 
 export interface LogRow {
   i: number;
@@ -12,9 +12,9 @@ export interface LogRow {
 }
 
 function codeColour(code: string): string {
-  if (/Failed|Errored|Timeout|TimedOut|Canceled|Cancelled/.test(code)) return STATUS_COLOURS.failed;
-  if (/Succeeded|Completed/.test(code)) return STATUS_COLOURS.succeeded;
-  if (/Started/.test(code)) return STATUS_COLOURS.active;
+  if (/Failed|Errored|Timeout|TimedOut|Canceled|Cancelled/.test(code)) return STATUS_TEXT.failed;
+  if (/Succeeded|Completed/.test(code)) return STATUS_TEXT.succeeded;
+  if (/Started/.test(code)) return STATUS_TEXT.active;
   return "inherit";
 }
 

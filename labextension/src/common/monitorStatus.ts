@@ -1,6 +1,6 @@
 // Status pieces of the run monitor, reusable by the JupyterLab runs side panel:
 // the run status badge, a live elapsed-time label and the progress bar.
-import { BORDER, MUTED, STATUS_COLOURS } from "./theme";
+import { BORDER, MUTED, STATUS_COLOURS, STATUS_ON } from "./theme";
 
 /** Colour of a run status (ACTIVE, INACTIVE, SUCCEEDED, FAILED, ENDED). */
 export function runStatusColour(status: string): string {
@@ -14,8 +14,14 @@ export function runStatusColour(status: string): string {
     case "FAILED":
       return STATUS_COLOURS.failed;
     default:
-      return MUTED;
+      return STATUS_COLOURS.ended;
   }
+}
+
+/** The text drawn on `runStatusColour(status)` (4.5:1 or more). */
+export function runStatusOn(status: string): string {
+  const key = { ACTIVE: "active", INACTIVE: "inactive", SUCCEEDED: "succeeded", FAILED: "failed" }[status];
+  return STATUS_ON[key ?? "ended"];
 }
 
 /** A pill showing a run status; `set(status)` updates it. */
@@ -32,6 +38,7 @@ export class StatusBadge {
     this.el.textContent = text || status;
     this.el.dataset.status = status;
     this.el.style.background = runStatusColour(status);
+    this.el.style.color = runStatusOn(status);
   }
 }
 

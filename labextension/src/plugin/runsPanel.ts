@@ -3,7 +3,7 @@
 // refreshed every second while a run is ACTIVE. Clicking a run opens it in a tab. Below the
 // list, the "Collections" section maps Globus collection ids to local folders.
 import { Widget } from "@lumino/widgets";
-import { BORDER, FONT, MUTED, STATUS_COLOURS, TEXT } from "../common/theme";
+import { BORDER, FONT, MUTED, STATUS_TEXT, TEXT } from "../common/theme";
 import { StatusBadge, formatDuration, parseTime, shortDate } from "../common/monitorStatus";
 import { APIError, requestAPI, type RunRow, type RunsReply } from "./api";
 import { CollectionsSection } from "./collectionsSection";
@@ -105,7 +105,7 @@ export class RunsPanel extends Widget {
         .filter(([, s]) => s.available).map(([n]) => n).join(",");
     } catch (error) {
       this.note.textContent = error instanceof APIError ? `Could not list runs: ${error.message}` : String(error);
-      this.note.style.color = STATUS_COLOURS.failed;
+      this.note.style.color = STATUS_TEXT.failed;
     } finally {
       this.loading = false;
     }

@@ -1,6 +1,6 @@
 import type { Host, RenderProps } from "@anywidget/types";
 import type { ViewModel } from "../common/viewModel";
-import { BORDER, FONT, MUTED, STATUS_COLOURS, SURFACE, TEXT } from "../common/theme";
+import { BORDER, FONT, MUTED, STATUS_COLOURS, STATUS_ON, STATUS_TEXT, SURFACE, TEXT } from "../common/theme";
 import { Elapsed, ProgressBar, StatusBadge, shortDate } from "../common/monitorStatus";
 import { LogTable, type LogRow } from "../common/logTable";
 import { Timeline, type TimelineBar } from "../common/timeline";
@@ -109,7 +109,7 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, css = "", text = ""): 
 
 function button(text: string, primary = false): HTMLButtonElement {
   const b = h("button", `font:inherit;padding:.2em .8em;border-radius:4px;cursor:pointer;border:1px solid ${BORDER};` +
-    (primary ? `background:${STATUS_COLOURS.active};color:#fff` : `background:${SURFACE};color:${TEXT}`), text);
+    (primary ? `background:${STATUS_COLOURS.active};color:${STATUS_ON.active}` : `background:${SURFACE};color:${TEXT}`), text);
   b.type = "button";
   return b;
 }
@@ -154,7 +154,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   const conn = h("span", "font-size:.85em");
   conn.className = "gj-connection";
   const clockBadge = h("span", `display:none;font-size:.8em;border-radius:3px;padding:0 .4em;` +
-    `border:1px solid ${STATUS_COLOURS.inactive};color:${STATUS_COLOURS.inactive}`);
+    `border:1px solid ${STATUS_COLOURS.inactive};color:${STATUS_TEXT.inactive}`);
   clockBadge.className = "gj-clock";
   clockBadge.title = "The local service's clock was moved ahead of real time during this run.";
   header.append(title, badge.el, elapsed.el, clockBadge, flowTitle, runId, link, conn);
@@ -173,6 +173,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   const yes = button("Yes, cancel it", true);
   yes.className = "gj-cancel-yes";
   yes.style.background = STATUS_COLOURS.failed;
+  yes.style.color = STATUS_ON.failed;
   const no = button("Keep running");
   no.className = "gj-cancel-no";
   confirmBox.append(confirmText, yes, no);
@@ -256,7 +257,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
       .catch((err) => { loginBox.textContent = `The login could not be shown: ${err}`; });
   }
 
-  const errorBox = h("div", `display:none;color:${STATUS_COLOURS.failed};margin:.3em 0`);
+  const errorBox = h("div", `display:none;color:${STATUS_TEXT.failed};margin:.3em 0`);
   errorBox.className = "gj-error";
 
   // Selected state details
@@ -312,12 +313,12 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     top.append(name, st, meta, close);
     detail.append(top);
     if (info.error) {
-      const e = h("div", `color:${STATUS_COLOURS.failed};font-weight:600;margin-top:.3em`, info.error);
+      const e = h("div", `color:${STATUS_TEXT.failed};font-weight:600;margin-top:.3em`, info.error);
       e.className = "gj-state-error";
       detail.append(e);
     }
     if (info.traceback) {
-      const tb = pre(info.traceback, STATUS_COLOURS.failed);
+      const tb = pre(info.traceback, STATUS_TEXT.failed);
       tb.className = "gj-traceback";
       detail.append(h("div", "font-weight:600;margin-top:.3em", "Remote traceback"), tb);
     }
@@ -395,7 +396,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     root.dataset.connection = connection;
     conn.textContent = connection === "reconnecting" ? "⟳ reconnecting…" :
       connection === "login-expired" ? "login expired" : connection === "stopped" ? "not watching" : "";
-    conn.style.color = connection === "live" || connection === "done" ? MUTED : STATUS_COLOURS.inactive;
+    conn.style.color = connection === "live" || connection === "done" ? MUTED : STATUS_TEXT.inactive;
     conn.title = model.get("message");
     login.style.display = connection === "login-expired" ? "" : "none";
     const p = model.get("progress") ?? { done: 0, total: 0 };
@@ -489,7 +490,7 @@ export function renderRuns(model: ViewModel<RunsModel>, el: HTMLElement): () => 
   const heading = h("strong", "", "Runs");
   const refresh = button("Refresh");
   refresh.className = "gj-runs-refresh";
-  const msg = h("span", `color:${STATUS_COLOURS.failed};font-size:.9em`);
+  const msg = h("span", `color:${STATUS_TEXT.failed};font-size:.9em`);
   bar.append(heading, refresh, msg);
   const table = h("table", "border-collapse:collapse;width:100%;font-size:13px");
   const body = table.createTBody();
