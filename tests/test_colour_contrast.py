@@ -70,7 +70,7 @@ STATES = {"Queued": "pending", "Running": "active", "Done": "succeeded", "Broke"
           "Caught": "caught", "Skipped": "skipped", "Waiting": "inactive"}
 DEFINITION = {"StartAt": "Queued", "States": {
     name: ({"Type": "Pass", "Next": nxt} if nxt else {"Type": "Pass", "End": True})
-    for name, nxt in zip(STATES, [*list(STATES)[1:], None])}}
+    for name, nxt in zip(STATES, [*list(STATES)[1:], None], strict=True)}}
 
 
 @pytest.mark.parametrize("run_status", ["ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED"])

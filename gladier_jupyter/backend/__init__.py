@@ -133,7 +133,7 @@ def _switched() -> None:
     for callback in list(_switch_listeners):
         try:
             alive = callback()
-        except Exception:  # noqa: BLE001 - a broken view must not break the switch
+        except Exception:  # a broken view must not break the switch
             logging.getLogger(__name__).debug("backend switch listener failed", exc_info=True)
             continue
         if alive is False:
