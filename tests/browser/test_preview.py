@@ -125,8 +125,9 @@ def test_clicking_a_state_shows_its_json_and_function_source(lab, page):
     page.wait_for_function(
         "() => document.querySelector('.gj-preview').dataset.selected === 'RunExperiment'",
         timeout=15_000)
-    # the docstring is the state's Comment: the pane shows it once
-    assert page.locator(".gj-pane").inner_text().count("Run an 'experiment'") == 1
+    # the docstring is the state's Comment: the pane shows it once as text (then only in
+    # the function's source and the state's JSON)
+    assert page.locator(".gj-pane .gj-doc", has_text="Run an 'experiment'").count() == 1
     assert_accessible(page, ".gj-preview")
     # arrow down follows the transition to the next state
     page.keyboard.press("ArrowDown")

@@ -126,6 +126,7 @@ function section(title: string, open: boolean, memo?: ShownMemo): [HTMLDetailsEl
 function pre(text: string, colour = ""): HTMLPreElement {
   const p = h("pre", `margin:.2em 0;padding:.4em;max-height:18em;overflow:auto;white-space:pre-wrap;` +
     `background:var(--jp-layout-color2, #f5f5f5);border-radius:4px;font-size:12px;${colour ? `color:${colour}` : ""}`, text);
+  p.tabIndex = 0; // it scrolls: reachable from the keyboard
   return p;
 }
 

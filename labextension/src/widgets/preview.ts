@@ -171,7 +171,11 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
       if (fn.doc && fn.doc.trim() !== (node.comment ?? "").trim()) {
         parts.push(h("p", { className: "gj-doc", textContent: fn.doc }));
       }
-      if (fn.source) parts.push(h("pre", { className: "gj-pane-source", textContent: fn.source }));
+      // Scrollable blocks take the keyboard focus (tabIndex 0), so they scroll without a mouse.
+      if (fn.source) {
+        parts.push(h("pre", { className: "gj-pane-source", textContent: fn.source, tabIndex: 0,
+          ariaLabel: `Source of ${fn.name}()` }));
+      }
       else parts.push(h("p", { className: "gj-muted", textContent: `Source not known here (the function id comes from $.input.${fn.input_key ?? fn.name + "_function_id"}).` }));
     }
     if (node.action_url && node.kind !== "compute") {
@@ -202,7 +206,8 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
       parts.push(h("h4", { textContent: "Result goes to" }),
         h("code", { className: "gj-pane-result", textContent: node.result_path ? String(node.result_path) : "(not stored: no ResultPath)" }));
       parts.push(h("h4", { textContent: "State JSON" }),
-        h("pre", { className: "gj-pane-json", textContent: JSON.stringify(node.state ?? {}, null, 2) }));
+        h("pre", { className: "gj-pane-json", textContent: JSON.stringify(node.state ?? {}, null, 2), tabIndex: 0,
+          ariaLabel: `State JSON of ${node.id}` }));
     }
     pane.replaceChildren(...parts.filter((p): p is Node => p !== null));
   };
