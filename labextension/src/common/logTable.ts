@@ -36,6 +36,10 @@ export class LogTable {
     this.el = document.createElement("div");
     this.el.className = "gj-log";
     this.el.style.cssText = `max-height:${maxHeight};overflow:auto;border:1px solid ${BORDER};border-radius:4px`;
+    // It scrolls: reachable from the keyboard, and named for screen readers.
+    this.el.tabIndex = 0;
+    this.el.setAttribute("role", "region");
+    this.el.setAttribute("aria-label", "Event log");
     const table = document.createElement("table");
     table.style.cssText = "border-collapse:collapse;width:100%;font-size:12px";
     const head = table.createTHead().insertRow();
