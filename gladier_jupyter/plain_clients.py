@@ -5,7 +5,8 @@ builds a UserAppLoginManager (broken on globus-sdk 4), a FlowsManager and a
 ComputeManager itself. While the extension is loaded, three attributes of that one class
 are wrapped (the narrowest reversible change): ``__init__`` fills in the managers a
 caller did not give from ``backend.gladier_client_kwargs()``; ``run_flow`` reads the old
-``funcx_endpoint_compute`` input key as ``compute_endpoint``; ``progress`` shows the
+``funcx_endpoint_compute`` input key as ``compute_endpoint`` and, when it is about to
+update the deployed flow, says what changed (as ``%gladier_run`` does); ``progress`` shows the
 RunMonitor and ends on INACTIVE; a ``flows_client`` property (gladier < 0.9's, which the
 tutorial uses) is added. The tutorial's Search cell also calls globus-sdk 2's
 ``post(..., json_body=...)``: globus_sdk.BaseClient's post/put/patch take that name as
@@ -15,12 +16,15 @@ originals back.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
 import threading
 import typing as t
 
-__all__ = ["install_plain_client_defaults", "remove_plain_client_defaults", "start_background_import"]
+__all__ = ["install_plain_client_defaults", "last_redeploy", "remove_plain_client_defaults",
+           "show_redeploy", "start_background_import"]
 
 
 def _display(obj: t.Any) -> None:
@@ -34,6 +38,66 @@ _PLAIN_CLIENTS: dict[str, t.Any] = {"cls": None, "originals": {}, "added": [], "
 #: Old gladier flow-input names and the names gladier 0.11's flows read.
 _RENAMED_INPUT = {"funcx_endpoint_compute": "compute_endpoint"}
 _ENDED = ("SUCCEEDED", "FAILED", "ENDED")
+#: set while ``%gladier_run`` runs a client whose re-deploy it has already shown
+_REDEPLOY_SHOWN: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "gladier_jupyter_redeploy_shown", default=False)
+_LAST_REDEPLOY: dict[str, t.Any] = {"preview": None}
+
+
+def last_redeploy() -> t.Any:
+    """The FlowPreview of the last re-deploy a run announced (None when the last run changed
+    nothing deployed)."""
+    return _LAST_REDEPLOY["preview"]
+
+
+def show_redeploy(instance: t.Any, *, display: bool | None = None) -> t.Any:
+    """Before a run that would update the deployed flow (its definition or a function), print
+    a one-line summary of what changed and display the diff on the preview's graph.
+
+    ``display=None`` displays only where a front end can draw the widget (a kernel). Returns
+    the preview, or None when the run changes nothing deployed or the comparison could not be
+    made (the run itself then reports what is wrong).
+    """
+    _LAST_REDEPLOY["preview"] = None
+    try:
+        from gladier_jupyter import flowdef
+        from gladier_jupyter.inline.redeploy import pending_redeploy
+
+        pending = pending_redeploy(instance)
+        if not pending.pending:
+            return None
+        diff = flowdef.diff_definitions(pending.deployed or {}, pending.current,
+                                        old_functions=pending.stored_functions,
+                                        new_functions=pending.current_functions)
+    except Exception:  # an extra before the run; the run reports real errors
+        logging.getLogger(__name__).debug("no re-deploy diff", exc_info=True)
+        return None
+    print(f"Re-deploying flow {pending.flow_id}: {diff.summary()}")
+    try:
+        from gladier_jupyter.widgets.preview import FlowPreview
+
+        preview = FlowPreview(instance)
+        if preview.flow.definition != pending.current:
+            # a client whose own get_flow_definition() is not what its tools chain into
+            preview = FlowPreview(pending.current)
+        preview.diff(pending)
+    except Exception:  # the summary above said it; the drawing is an extra
+        logging.getLogger(__name__).debug("no re-deploy preview", exc_info=True)
+        return None
+    _LAST_REDEPLOY["preview"] = preview
+    if display if display is not None else _can_show_widgets():
+        _display(preview)
+    return preview
+
+
+@contextlib.contextmanager
+def redeploy_shown() -> t.Iterator[None]:
+    """Runs started inside do not announce their re-deploy again (the caller showed it)."""
+    token = _REDEPLOY_SHOWN.set(True)
+    try:
+        yield
+    finally:
+        _REDEPLOY_SHOWN.reset(token)
 
 
 def _confidential_client() -> bool:
@@ -74,6 +138,8 @@ def _client_run_flow(original: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]
                     flow_input = {**flow_input, "input": {
                         (new if k == old else k): v for k, v in inner.items()}}
                     inner = flow_input["input"]
+        if not _REDEPLOY_SHOWN.get():
+            show_redeploy(self)
         return original(self, flow_input, *args, **kwargs)
 
     return run_flow
@@ -321,6 +387,7 @@ def remove_plain_client_defaults(shell: t.Any) -> None:
             except ValueError:
                 pass
     _PLAIN_CLIENTS.update(cls=None, originals={}, added=[], shell=None)
+    _LAST_REDEPLOY["preview"] = None
     sdk_cls = _SDK_ALIAS["cls"]
     if sdk_cls is not None:
         for name, original in _SDK_ALIAS["originals"].items():

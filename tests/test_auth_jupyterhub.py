@@ -17,12 +17,11 @@ import shutil
 import subprocess
 import sys
 import typing as t
-import urllib.error
-import urllib.request
-import uuid
 
 import pytest
 
+from tests._fixtures.hub import api as _api
+from tests._fixtures.hub import execute as _execute
 from tests._fixtures.net import free_port
 from tests._fixtures.waiting import wait_until
 
@@ -57,56 +56,9 @@ print(json.dumps({
 """
 
 
-def _api(url: str, token: str, method: str = "GET", body: dict | None = None) -> tuple[int, dict]:
-    req = urllib.request.Request(url, method=method, headers={"Authorization": f"token {token}"},
-                                 data=None if body is None else json.dumps(body).encode())
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            raw = resp.read()
-            return resp.status, json.loads(raw) if raw else {}
-    except urllib.error.HTTPError as exc:
-        return exc.code, {}
-    except OSError:  # not listening yet
-        return 0, {}
-
-
 def _wait(predicate, timeout: float, what: str, log: pathlib.Path) -> None:
     wait_until(predicate, timeout, what, max_interval=0.5,
                context=lambda: f"hub log tail:\n{log.read_text()[-3000:]}")
-
-
-async def _execute(ws_url: str, token: str, code: str) -> str:
-    """Run ``code`` in a kernel over the Jupyter websocket protocol; returns its stdout."""
-    import tornado.httpclient
-    import tornado.websocket
-
-    request = tornado.httpclient.HTTPRequest(ws_url, headers={"Authorization": f"token {token}"})
-    conn = await tornado.websocket.websocket_connect(request)
-    msg_id = uuid.uuid4().hex
-    await conn.write_message(json.dumps({
-        "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
-                   "session": uuid.uuid4().hex, "version": "5.3", "date": ""},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-        "content": {"code": code, "silent": False, "store_history": False,
-                    "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-    }))
-    out, errors = [], []
-    while True:
-        raw = await asyncio.wait_for(conn.read_message(), timeout=120)
-        assert raw is not None, "the kernel websocket closed"
-        msg = json.loads(raw)
-        if msg.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        kind, content = msg["msg_type"], msg["content"]
-        if kind == "stream":
-            out.append(content["text"])
-        elif kind == "error":
-            errors.append(f"{content['ename']}: {content['evalue']}")
-        elif kind == "status" and content["execution_state"] == "idle":
-            break
-    conn.close()
-    assert not errors, errors
-    return "".join(out)
 
 
 @contextlib.contextmanager

@@ -27,13 +27,19 @@ class ShownRun(t.Protocol):
     error: str
     events: list[dict[str, t.Any]]
     timeline: list[dict[str, t.Any]]
+    outcome: str
+    headline: str
+    failure: str
+    failed_states: dict[str, str]
 
 # Fills and the text drawn on them, 4.5:1 apart (WCAG AA): the one table the live views use.
 _STATUS = {name: v for name, v in THEME["status"].items() if not name.startswith("_")}
 _STATUS_HEX = {name: v["fill"] for name, v in _STATUS.items()}
 _STATUS_ON = {name: v["on"] for name, v in _STATUS.items()}
-_RUN_STATUS = {"ACTIVE": "active", "INACTIVE": "inactive", "SUCCEEDED": "succeeded",
-               "FAILED": "failed", "ENDED": "ended"}
+#: By ``outcome`` (a run status, "warning": SUCCEEDED while states failed, or "cancelled"):
+#: the pill's fill and its text; "warning" is dark text on amber (11.7:1).
+_RUN_COLOURS = {**{name: (v["fill"], v["on"]) for name, v in _STATUS.items()},
+                "warning": ("#ffb300", "#000000")}
 _ERROR_TEXT = _STATUS["failed"]["text_light"]
 
 
@@ -75,25 +81,33 @@ def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.An
 def snapshot_html(monitor: ShownRun, definition: dict[str, t.Any] | None) -> str:
     """A static picture of the monitor's last state (header, states, timeline, log tail)."""
     e = html.escape
-    run = _STATUS[_RUN_STATUS.get(monitor.status, "ended")]
+    outcome = getattr(monitor, "outcome", "") or monitor.status.lower()
+    colour, ink = _RUN_COLOURS.get(outcome, _RUN_COLOURS["ended"])
+    headline = getattr(monitor, "headline", "") or monitor.status
+    failure = getattr(monitor, "failure", "")
     head = (
         f'<div class="gj-monitor-static" data-status="{e(monitor.status)}" '
+        f'data-outcome="{e(outcome)}" '
         'style="font-family:system-ui,sans-serif;border:1px solid #e0e0e0;'
         'border-radius:6px;padding:8px;max-width:900px">'
         f'<div><strong>{e(monitor.label or "Flow run")}</strong> '
-        f'<span style="background:{run["fill"]};color:{run["on"]};border-radius:1em;padding:0 .6em">'
-        f'{e(monitor.status)}</span> <code>{e(monitor.run_id)}</code> '
-        f'{e(monitor.flow_title)}'
+        f'<span class="gj-headline" style="background:{colour};color:{ink};'
+        f'border-radius:1em;padding:0 .6em">{e(headline)}</span> '
+        f'<code>{e(monitor.run_id)}</code> {e(monitor.flow_title)}'
         + (f' <a href="{e(monitor.web_url)}" target="_blank">Globus web app</a>'
            if monitor.web_url else "")
         + "</div>"
+        + (f'<div class="gj-failure" style="color:#b71c1c;font-family:monospace">'
+           f'{e(failure)}</div>' if failure else "")
     )
     chips = "".join(
         f'<span data-state="{e(n)}" data-status="{e(str(i.get("status")))}" '
         f'style="display:inline-block;margin:2px;padding:2px 8px;border-radius:4px;'
         f'background:{_STATUS_HEX.get(str(i.get("status")), _STATUS_HEX["pending"])};'
-        f'color:{_STATUS_ON.get(str(i.get("status")), _STATUS_ON["pending"])}">'
-        f'{e(n)}</span>'
+        f'color:{_STATUS_ON.get(str(i.get("status")), _STATUS_ON["pending"])}"'
+        + (f' title="{e(str(getattr(monitor, "failed_states", {}).get(n, "")))}"'
+           if n in getattr(monitor, "failed_states", {}) else "")
+        + f'>{e(n)}</span>'
         for n, i in monitor.states.items()
     )
     notes = ""

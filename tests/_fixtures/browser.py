@@ -55,6 +55,7 @@ __all__ = [
     "open_notebook",
     "run_notebook",
     "screenshot",
+    "this_checkouts_labextension",
     "wait_cells_done",
     "write_notebook",
 ]
@@ -152,6 +153,25 @@ def _jupyter_server(
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def this_checkouts_labextension():
+    """JUPYTER_PATH first names this checkout's built front end: JupyterLab takes the first
+    copy of an extension it finds, and the environment's copy may be another checkout's."""
+    base = pathlib.Path(tempfile.mkdtemp(prefix="gladier-jupyter-labext-"))
+    (base / "labextensions").mkdir()
+    (base / "labextensions" / "gladier-jupyter").symlink_to(ROOT / "gladier_jupyter" / "labextension")
+    before = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(base), before) if p)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = before
         shutil.rmtree(base, ignore_errors=True)
 
 

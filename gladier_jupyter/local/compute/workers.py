@@ -28,6 +28,8 @@ import traceback
 import typing as t
 from multiprocessing.connection import Connection
 
+from gladier_jupyter.local import _children
+
 __all__ = ["Job", "Outcome", "WorkerPool"]
 
 log = logging.getLogger("gladier_jupyter.local.compute")
@@ -68,15 +70,15 @@ class _Worker:
         c2p_r, c2p_w = os.pipe()
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL
         try:
-            self.proc = subprocess.Popen(
+            # its own process group (a timeout or cancel also stops what the function
+            # started), ended with the service; SIGTERM: the worker then stops its group
+            self.proc = _children.spawn(
                 [sys.executable, "-m", __name__, str(p2c_r), str(c2p_w)],
+                death_signal=signal.SIGTERM,
                 pass_fds=(p2c_r, c2p_w),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
-                # its own process group: a timeout or cancel also stops what the function
-                # started, and a Ctrl-C meant for the service does not reach the worker
-                start_new_session=True,
                 env=_worker_environment(),
             )
         finally:
@@ -411,6 +413,8 @@ def _watch_parent() -> None:
     worker's whole process group instead of leaving it orphaned.
     """
     parent = os.getppid()
+    # the death signal the service's kill -9 sends (gladier_jupyter.local._children)
+    signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
 
     def watch() -> None:
         while True:

@@ -6,10 +6,17 @@
 // its last state to viewers without a kernel (nbconvert, GitHub). The live view stays: the
 // widget-view entry is kept and re-renders the same model. FlowPreview outputs go the same
 // way: the kernel updates them with the SVG the live view drew (image/svg+xml).
+//
+// A notebook reopened without live widget state (no kernel behind its widget models) would
+// show "Error displaying widget: model not found" for these outputs: the widget-view
+// renderer of each notebook is wrapped so that it shows the output's saved snapshot (the
+// monitor's HTML, the preview's SVG) instead, and the live view again once it comes.
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/application";
 import type { ICodeCellModel } from "@jupyterlab/cells";
 import { INotebookTracker, type NotebookPanel } from "@jupyterlab/notebook";
+import type { IRenderMime } from "@jupyterlab/rendermime-interfaces";
 import type { KernelMessage } from "@jupyterlab/services";
+import { Panel, type Widget } from "@lumino/widgets";
 
 const WIDGET_VIEW = "application/vnd.jupyter.widget-view+json";
 /** The class of the monitor's static snapshot (gladier_jupyter.widgets.monitor). */
@@ -49,10 +56,128 @@ export function applyMonitorUpdate(panel: NotebookPanel, msg: KernelMessage.IMes
   return changed;
 }
 
+/** How long "Loading widget..." may show before the saved snapshot stands in for it. */
+const LOADING_MS = 3000;
+const MISSING_TEXT = "Error displaying widget";
+
+/** Which saved drawing of a gladier widget output to show: the monitor's HTML snapshot or
+ * the preview's SVG (other widgets' outputs keep the widget manager's own message). */
+export function savedSnapshotMime(data: IRenderMime.IMimeModel["data"]): string {
+  const html = data["text/html"];
+  const svg = data["image/svg+xml"];
+  if (typeof html === "string" && html.includes(SNAPSHOT_CLASS)) return "text/html";
+  if (typeof svg === "string" && svg.includes(FLOW_SVG_CLASS)) return "image/svg+xml";
+  return "";
+}
+
+/** The widget-view renderer, which shows the saved snapshot while no live view can. */
+class SnapshotFallbackRenderer extends Panel implements IRenderMime.IRenderer {
+  private fallback: Widget | null = null;
+  private observer: MutationObserver;
+  private model: IRenderMime.IMimeModel | null = null;
+  private timer: number | undefined;
+
+  constructor(private inner: IRenderMime.IRenderer, private rendermime: RenderMimeLike) {
+    super();
+    this.addClass("gj-widget-output");
+    this.addWidget(inner);
+    this.observer = new MutationObserver(() => this.check());
+    this.observer.observe(inner.node, { childList: true, characterData: true, subtree: true });
+  }
+
+  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    this.model = model;
+    window.clearTimeout(this.timer);
+    if (savedSnapshotMime(model.data)) {
+      this.timer = window.setTimeout(() => this.check(true), LOADING_MS);
+    }
+    await this.inner.renderModel(model);
+    this.check();
+  }
+
+  private check(waited = false): void {
+    if (!this.model || this.isDisposed) return;
+    const node = this.inner.node;
+    const text = node.textContent ?? "";
+    const live = node.childElementCount > 0;
+    if (live) {
+      this.dropFallback();
+    } else if (text.startsWith(MISSING_TEXT) || (waited && text.startsWith("Loading widget"))) {
+      void this.showFallback();
+    }
+  }
+
+  private async showFallback(): Promise<void> {
+    const model = this.model;
+    const mime = model ? savedSnapshotMime(model.data) : "";
+    if (!model || !mime || this.fallback) return;
+    const renderer = this.rendermime.createRenderer(mime);
+    renderer.addClass("gj-saved-snapshot");
+    renderer.node.dataset.mime = mime;
+    renderer.node.title = "The saved picture of this output: its live view needs the kernel " +
+      "that made it (run the cell again).";
+    this.fallback = renderer;
+    this.inner.hide();
+    this.addWidget(renderer);
+    await renderer.renderModel({
+      data: { [mime]: model.data[mime] }, metadata: model.metadata, trusted: model.trusted,
+      setData: () => undefined,
+    });
+  }
+
+  private dropFallback(): void {
+    if (!this.fallback) return;
+    this.fallback.dispose();
+    this.fallback = null;
+    this.inner.show();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    window.clearTimeout(this.timer);
+    this.observer.disconnect();
+    super.dispose();
+  }
+}
+
+interface RenderMimeLike {
+  getFactory(mimeType: string): IRenderMime.IRendererFactory | undefined;
+  getRank(mimeType: string): number | undefined;
+  addFactory(factory: IRenderMime.IRendererFactory, rank?: number): void;
+  createRenderer(mimeType: string): IRenderMime.IRenderer;
+}
+
+const WRAPPERS = new WeakSet<IRenderMime.IRendererFactory>();
+
+/** Wrap the notebook's widget-view renderer (once it is there); true when it is wrapped. */
+function wrapWidgetRenderer(rendermime: RenderMimeLike): boolean {
+  const factory = rendermime.getFactory(WIDGET_VIEW);
+  if (!factory) return false;
+  if (WRAPPERS.has(factory)) return true;
+  const wrapper: IRenderMime.IRendererFactory = {
+    safe: factory.safe,
+    mimeTypes: factory.mimeTypes,
+    defaultRank: factory.defaultRank,
+    createRenderer: (options) => new SnapshotFallbackRenderer(factory.createRenderer(options), rendermime),
+  };
+  WRAPPERS.add(wrapper);
+  rendermime.addFactory(wrapper, rendermime.getRank(WIDGET_VIEW));
+  return true;
+}
+
 function watch(panel: NotebookPanel): void {
   panel.sessionContext.iopubMessage.connect((_ctx, msg) => {
     applyMonitorUpdate(panel, msg);
   });
+  // The widget manager registers its renderer when it sees the notebook too: wait for it.
+  const rendermime = panel.content.rendermime as unknown as RenderMimeLike;
+  let tries = 0;
+  const tryWrap = (): void => {
+    if (panel.isDisposed || wrapWidgetRenderer(rendermime) || ++tries > 100) return;
+    window.setTimeout(tryWrap, 50);
+  };
+  tryWrap();
+  panel.sessionContext.kernelChanged.connect(() => window.setTimeout(tryWrap, 0));
 }
 
 export const monitorSnapshotsPlugin: JupyterFrontEndPlugin<void> = {
