@@ -89,6 +89,7 @@ export function debugArea(model: ViewModel<DebugTraits>, host: Host | null): [HT
         if (f.notice) form.append(el("div", `color:${STATUS_TEXT.inactive};font-size:.9em`, f.notice));
         const text = el("textarea", "width:100%;min-height:10em;font-family:var(--jp-code-font-family,monospace);font-size:12px");
         text.className = "gj-rerun-input";
+        text.setAttribute("aria-label", `Run data to re-run from ${f.state} with (JSON)`);
         text.value = f.input ?? "{}";
         const err = el("div", `color:${STATUS_TEXT.failed};font-size:.9em`, f.error ?? "");
         err.className = "gj-rerun-error";

@@ -157,6 +157,7 @@ export interface TestResult {
 /** The "Test this state" section of the pane: the run data, the button, each step. */
 function testSection(model: ViewModel<PreviewModel>, state: string): Node[] {
   const text = h("textarea", { className: "gj-test-input", value: model.get("test_input") ?? "{}" });
+  text.setAttribute("aria-label", `Run data to test ${state} with (JSON)`);
   text.style.cssText = "width:100%;min-height:6em;font-family:var(--jp-code-font-family,monospace);font-size:11.5px";
   const run = h("button", { className: "gj-test-state", type: "button", textContent: "Test this state" });
   run.style.cssText = "border:1px solid #999;border-radius:4px;padding:.1em .6em;margin:.3em 0;cursor:pointer";
