@@ -20,10 +20,11 @@ import contextlib
 import contextvars
 import functools
 import logging
+import threading
 import typing as t
 
 __all__ = ["install_plain_client_defaults", "last_redeploy", "remove_plain_client_defaults",
-           "show_redeploy"]
+           "show_redeploy", "start_background_import"]
 
 
 def _display(obj: t.Any) -> None:
@@ -32,7 +33,8 @@ def _display(obj: t.Any) -> None:
     display(obj)
 
 _PATCHED_ATTRS = ("__init__", "run_flow", "progress")
-_PLAIN_CLIENTS: dict[str, t.Any] = {"cls": None, "originals": {}, "added": [], "shell": None}
+_PLAIN_CLIENTS: dict[str, t.Any] = {"cls": None, "originals": {}, "added": [], "shell": None,
+                                     "installed": False}
 #: Old gladier flow-input names and the names gladier 0.11's flows read.
 _RENAMED_INPUT = {"funcx_endpoint_compute": "compute_endpoint"}
 _ENDED = ("SUCCEEDED", "FAILED", "ENDED")
@@ -194,8 +196,17 @@ def _client_progress(original: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]
     return progress
 
 
+#: The background import and the cell hooks may both try to patch: one does.
+_PATCH_LOCK = threading.Lock()
+
+
 def _patch_plain_clients() -> None:
     """Wrap GladierBaseClient's defaults once gladier is imported (cheap check per cell)."""
+    with _PATCH_LOCK:
+        _patch_plain_clients_locked()
+
+
+def _patch_plain_clients_locked() -> None:
     import sys
 
     module = sys.modules.get("gladier.client")
@@ -253,6 +264,7 @@ def _patch_json_body() -> None:
 
 
 def _on_cell(info: t.Any = None, *_args: t.Any) -> None:
+    _wait_for_background_import()
     _patch_plain_clients()
     source = getattr(info, "raw_cell", None)
     if isinstance(source, str):
@@ -287,26 +299,91 @@ def install_plain_client_defaults(shell: t.Any) -> None:
     (``%load_ext`` starts no service)."""
     if _PLAIN_CLIENTS["shell"] is not None:
         return
-    _PLAIN_CLIENTS["shell"] = shell
-    _patch_plain_clients()
+    with _PATCH_LOCK:
+        _PLAIN_CLIENTS.update(shell=shell, installed=True)
+        _patch_plain_clients_locked()
     if shell is not None:
         shell.events.register("pre_run_cell", _on_cell)
-        shell.events.register("post_run_cell", _on_cell)
+        shell.events.register("post_run_cell", _after_cell)
+
+
+#: What the first ``%%gladier_tool`` cell would otherwise import itself (~0.7 s): gladier,
+#: its flow generation and globus-compute-sdk's serializer (the portability check).
+_BACKGROUND_MODULES = (
+    "gladier_jupyter.inline",
+    "gladier",
+    "gladier.utils.flow_generation",
+    "globus_compute_sdk.serialize",
+    "gladier_jupyter.flowdef",
+)
+_BACKGROUND: dict[str, t.Any] = {"thread": None, "pending": False}
+
+
+def _import_in_background() -> None:
+    import importlib
+
+    for name in _BACKGROUND_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - the cell that needs it reports the error
+            logging.getLogger(__name__).debug("background import of %s failed: %s", name, exc)
+            return
+    with _PATCH_LOCK:
+        if _PLAIN_CLIENTS["installed"]:  # not if %unload_ext came first
+            _patch_plain_clients_locked()
+
+
+def _start_import_thread() -> threading.Thread:
+    _BACKGROUND["pending"] = False
+    thread = _BACKGROUND["thread"]
+    if thread is None:
+        thread = threading.Thread(target=_import_in_background, name="gladier-jupyter-import",
+                                  daemon=True)
+        _BACKGROUND["thread"] = thread
+        thread.start()
+    return thread
+
+
+def _wait_for_background_import() -> None:
+    thread = _BACKGROUND["thread"]
+    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+        thread.join()
+
+
+def _after_cell(result: t.Any = None, *_args: t.Any) -> None:
+    _on_cell(result)
+    if _BACKGROUND["pending"]:
+        _start_import_thread()
+
+
+def start_background_import(shell: t.Any = None) -> None:
+    """Import gladier and globus-compute-sdk in a daemon thread (once per process), so
+    ``%load_ext`` stays instant and the first ``%%gladier_tool`` cell does not pay for them.
+
+    In a shell the thread starts when the cell that loaded the extension has ended, and the
+    next cell waits for it before it runs: the import then never runs beside the user's
+    code, whose own imports of the same packages could otherwise meet it half-way (two
+    threads importing one package can each see the other's module half initialized). A
+    cell run at once waits at most what it would have spent importing them itself."""
+    if shell is not None and _BACKGROUND["thread"] is None:
+        _BACKGROUND["pending"] = True
 
 
 def remove_plain_client_defaults(shell: t.Any) -> None:
     """Undo :func:`install_plain_client_defaults`: gladier's own methods come back."""
-    cls = _PLAIN_CLIENTS["cls"]
-    if cls is not None:
-        for name, original in _PLAIN_CLIENTS["originals"].items():
-            setattr(cls, name, original)
-        for name in _PLAIN_CLIENTS.get("added", []):
-            delattr(cls, name)
+    with _PATCH_LOCK:
+        cls = _PLAIN_CLIENTS["cls"]
+        if cls is not None:
+            for name, original in _PLAIN_CLIENTS["originals"].items():
+                setattr(cls, name, original)
+            for name in _PLAIN_CLIENTS.get("added", []):
+                delattr(cls, name)
+        _PLAIN_CLIENTS.update(cls=None, originals={}, added=[], installed=False)
     registered = _PLAIN_CLIENTS["shell"]
     if registered is not None:
         for event in ("pre_run_cell", "post_run_cell"):
             try:
-                registered.events.unregister(event, _on_cell)
+                registered.events.unregister(event, _on_cell if event == "pre_run_cell" else _after_cell)
             except ValueError:
                 pass
     _PLAIN_CLIENTS.update(cls=None, originals={}, added=[], shell=None)

@@ -251,6 +251,10 @@ def test_outside_a_live_kernel_the_bundle_holds_a_static_snapshot(flows_client):
     assert 'data-state="Hold" data-status="succeeded"' in data["text/html"]
     assert "<svg" in data["text/html"]
     assert "SUCCEEDED" in data["text/plain"] and "3/3 states" in data["text/plain"]
+    # the run id once, after the label; a run without a label is named by its id alone
+    assert data["text/plain"].startswith(f"Run monitor test ({run['run_id']}) of ")
+    monitor.label = ""
+    assert monitor.snapshot_text().count(run["run_id"]) == 1, monitor.snapshot_text()
     assert 'data-status="SUCCEEDED"' in monitor.snapshot().data
     monitor.close()
 

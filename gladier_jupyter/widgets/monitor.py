@@ -682,7 +682,8 @@ class RunMonitor(GladierWidget):
     def snapshot_text(self) -> str:
         """One paragraph: run, status, progress, states."""
         p = self.progress or {}
-        lines = [f"Run {self.label or self.run_id} ({self.run_id}) of "
+        named = f"{self.label} ({self.run_id})" if self.label and self.label != self.run_id else self.run_id
+        lines = [f"Run {named} of "
                  f"{self.flow_title or 'flow'}: {self.headline or self.status}"
                  f" - {p.get('done', 0)}/{p.get('total', 0)} states done"]
         for name, info in self.states.items():

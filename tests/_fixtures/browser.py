@@ -50,6 +50,7 @@ CHROMIUM_ARGS = [
 
 __all__ = [
     "LabServer",
+    "assert_accessible",
     "notebook_errors",
     "open_notebook",
     "run_notebook",
@@ -109,7 +110,14 @@ def _jupyter_server(
     )
     port = free_port()
     token = secrets.token_hex(16)
-    env = dict(os.environ, TMPDIR=str(base))
+    # This checkout's built front end first: JupyterLab takes the first copy of an extension
+    # it finds on JUPYTER_PATH, and the environment's copy may be another checkout's.
+    labext = base / "jupyter-path" / "labextensions"
+    labext.mkdir(parents=True)
+    (labext / "gladier-jupyter").symlink_to(ROOT / "gladier_jupyter" / "labextension")
+    env = dict(os.environ, TMPDIR=str(base),
+               JUPYTER_PATH=os.pathsep.join(p for p in (str(base / "jupyter-path"),
+                                                        os.environ.get("JUPYTER_PATH")) if p))
     log_path = ARTIFACTS / f"{module}-server.log"
     ARTIFACTS.mkdir(exist_ok=True)
     log = log_path.open("w")
@@ -229,6 +237,31 @@ def page(browser: t.Any, request: pytest.FixtureRequest) -> t.Iterator[t.Any]:
             except PlaywrightError:  # a closed page cannot be captured; the failure stands
                 pass
         context.close()
+
+
+#: axe-core from npm (package.json devDependencies), injected from disk: never from a CDN.
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def assert_accessible(page: t.Any, selector: str, *, impacts: tuple[str, ...] = ("serious", "critical")) -> int:
+    """Run axe-core on the elements matching ``selector``; fail on any finding of those
+    impacts (colour contrast included), naming rule, help and the offending elements.
+    Returns how many elements axe checked against the rules that passed (a sanity figure)."""
+    if not AXE_JS.is_file():
+        pytest.fail(f"axe-core is missing at {AXE_JS}; run 'npm ci' (it is a dev dependency).")
+    if not page.evaluate("() => !!window.axe"):
+        page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "async (sel) => { const r = await window.axe.run(sel, {resultTypes: ['violations', 'passes']});"
+        " return {violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary.split('\\n').slice(1, 2).join(''))})),"
+        " passes: r.passes.reduce((k, p) => k + p.nodes.length, 0)}; }",
+        selector)
+    bad = [v for v in result["violations"] if v["impact"] in impacts]
+    assert not bad, "axe: " + "; ".join(
+        f"{v['impact']} {v['id']} ({v['help']}): {' | '.join(v['nodes'][:4])}" for v in bad)
+    assert result["passes"] > 0, f"axe checked nothing under {selector!r}"
+    return int(result["passes"])
 
 
 def screenshot(page: t.Any, name: str, *, full_page: bool = False) -> pathlib.Path:

@@ -2,7 +2,7 @@
 // never redrawn, so a log of thousands of entries stays cheap; the newest row stays in
 // view unless the reader has scrolled up. Two filters (state, code) hide the rows that do
 // not match. Reusable by the runs side panel.
-import { BORDER, MUTED, STATUS_COLOURS, SURFACE } from "./theme";
+import { BORDER, MUTED, STATUS_TEXT, SURFACE } from "./theme";
 
 export interface LogRow {
   i: number;
@@ -13,10 +13,10 @@ export interface LogRow {
 }
 
 function codeColour(code: string): string {
-  if (/Canceled|Cancelled/.test(code)) return STATUS_COLOURS.cancelled;
-  if (/Failed|Errored|Timeout|TimedOut/.test(code)) return STATUS_COLOURS.failed;
-  if (/Succeeded|Completed/.test(code)) return STATUS_COLOURS.succeeded;
-  if (/Started/.test(code)) return STATUS_COLOURS.active;
+  if (/Canceled|Cancelled/.test(code)) return STATUS_TEXT.cancelled;
+  if (/Failed|Errored|Timeout|TimedOut/.test(code)) return STATUS_TEXT.failed;
+  if (/Succeeded|Completed/.test(code)) return STATUS_TEXT.succeeded;
+  if (/Started/.test(code)) return STATUS_TEXT.active;
   return "inherit";
 }
 
@@ -69,6 +69,10 @@ export class LogTable {
     this.scroller = document.createElement("div");
     this.scroller.className = "gj-log-rows";
     this.scroller.style.cssText = `max-height:${maxHeight};overflow:auto;border:1px solid ${BORDER};border-radius:4px`;
+    // It scrolls: reachable from the keyboard, and named for screen readers.
+    this.scroller.tabIndex = 0;
+    this.scroller.setAttribute("role", "region");
+    this.scroller.setAttribute("aria-label", "Event log");
     const table = document.createElement("table");
     table.style.cssText = "border-collapse:collapse;width:100%;font-size:12px";
     const head = table.createTHead().insertRow();

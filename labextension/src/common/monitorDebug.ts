@@ -6,7 +6,7 @@
 // Every click is a message to the kernel (RunMonitor._on_debug_msg).
 import type { Host } from "@anywidget/types";
 import type { ViewModel } from "../common/viewModel";
-import { BORDER, MUTED, STATUS_COLOURS, SURFACE, TEXT } from "../common/theme";
+import { BORDER, MUTED, STATUS_TEXT, SURFACE, TEXT } from "../common/theme";
 
 export interface RerunForm { state?: string; input?: string; error?: string; notice?: string }
 export interface DebugTraits {
@@ -86,11 +86,12 @@ export function debugArea(model: ViewModel<DebugTraits>, host: Host | null): [HT
       if (f.state) {
         form.dataset.state = f.state;
         form.append(el("div", "font-weight:600", `Re-run from ${f.state}: the run data it starts with (JSON)`));
-        if (f.notice) form.append(el("div", `color:${STATUS_COLOURS.inactive};font-size:.9em`, f.notice));
+        if (f.notice) form.append(el("div", `color:${STATUS_TEXT.inactive};font-size:.9em`, f.notice));
         const text = el("textarea", "width:100%;min-height:10em;font-family:var(--jp-code-font-family,monospace);font-size:12px");
         text.className = "gj-rerun-input";
+        text.setAttribute("aria-label", `Run data to re-run from ${f.state} with (JSON)`);
         text.value = f.input ?? "{}";
-        const err = el("div", `color:${STATUS_COLOURS.failed};font-size:.9em`, f.error ?? "");
+        const err = el("div", `color:${STATUS_TEXT.failed};font-size:.9em`, f.error ?? "");
         err.className = "gj-rerun-error";
         const row = el("div", "display:flex;gap:.5em;margin-top:.3em");
         const go = btn("Start re-run", "gj-rerun-start");
@@ -113,7 +114,7 @@ export function debugArea(model: ViewModel<DebugTraits>, host: Host | null): [HT
     textBox.style.display = text ? "block" : "none";
     textBox.textContent = text;
     textBox.dataset.kind = /^Traceback \(most recent call last\)/m.test(text) ? "error" : "";
-    textBox.style.color = textBox.dataset.kind ? STATUS_COLOURS.failed : "";
+    textBox.style.color = textBox.dataset.kind ? STATUS_TEXT.failed : "";
     const ref = model.get("debug_output") || null;
     if (ref !== outRef && host) {
       outRef = ref;

@@ -3,7 +3,7 @@
 // boxes otherwise. Every state element carries data-state, data-status and
 // data-status-history (the statuses it has shown, "active>succeeded"), which is how
 // tests see live updates without racing them.
-import { BORDER, STATUS_COLOURS, TEXT } from "./theme";
+import { BORDER, STATUS_COLOURS, STATUS_ON, TEXT } from "./theme";
 import { renderGraph, type GraphModel } from "./graph";
 
 export interface StatusGraph {
@@ -108,8 +108,7 @@ function boxGraph(
       box.dataset.statusHistory = h ? `${h}>${status}` : status;
       const colour = STATUS_COLOURS[status] ?? STATUS_COLOURS.pending;
       box.style.background = colour;
-      box.style.color = ["pending", "skipped"].includes(status) ? TEXT :
-        status === "cancelled" ? "var(--gj-cancelled-ink, #fff)" : "#fff";
+      box.style.color = STATUS_ON[status] ?? STATUS_ON.pending;
       box.style.opacity = status === "skipped" ? "0.6" : "1";
     },
     setVisits(state: string, visits: number): void {

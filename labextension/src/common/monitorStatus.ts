@@ -1,6 +1,6 @@
 // Status pieces of the run monitor, reusable by the JupyterLab runs side panel:
 // the run status badge, a live elapsed-time label and the progress bar.
-import { BORDER, MUTED, OUTCOME_COLOURS, STATUS_COLOURS, ensureThemeStyle } from "./theme";
+import { BORDER, MUTED, OUTCOME_COLOURS, STATUS_COLOURS, STATUS_ON, ensureThemeStyle } from "./theme";
 
 /** Colour of a run status (ACTIVE, INACTIVE, SUCCEEDED, FAILED, ENDED) or outcome. */
 export function runStatusColour(status: string): string {
@@ -16,8 +16,14 @@ export function runStatusColour(status: string): string {
     case "FAILED":
       return STATUS_COLOURS.failed;
     default:
-      return MUTED;
+      return STATUS_COLOURS.ended;
   }
+}
+
+/** The text drawn on `runStatusColour(status)` (4.5:1 or more). */
+export function runStatusOn(status: string): string {
+  const key = { ACTIVE: "active", INACTIVE: "inactive", SUCCEEDED: "succeeded", FAILED: "failed" }[status];
+  return STATUS_ON[key ?? "ended"];
 }
 
 /**
@@ -57,7 +63,7 @@ export class StatusBadge {
     this.el.dataset.outcome = shown;
     const pair = OUTCOME_COLOURS[shown];
     this.el.style.background = pair ? pair[0] : runStatusColour(status);
-    this.el.style.color = pair ? pair[1] : "#fff";
+    this.el.style.color = pair ? pair[1] : runStatusOn(status);
   }
 }
 

@@ -7,22 +7,18 @@ import {
   type JupyterFrontEndPlugin,
 } from "@jupyterlab/application";
 import { ICommandPalette, MainAreaWidget, WidgetTracker } from "@jupyterlab/apputils";
-import { LabIcon } from "@jupyterlab/ui-components";
+import type { IDocumentWidget } from "@jupyterlab/docregistry";
 import type { Widget } from "@lumino/widgets";
 import type { RunRow } from "./api";
 import { FLOW_FACTORY, FLOW_FILE_TYPE, FlowFileFactory } from "./flowDocument";
+import { flowIcon } from "./icons";
 import { monitorSnapshotsPlugin } from "./monitorSnapshots";
+
 import { RunView } from "./runView";
 import { OPEN_RUN_EVENT, type OpenRunDetail } from "../widgets/monitor";
 import { RunsPanel } from "./runsPanel";
 import { attachRunSelection, CompareView, DurationsView } from "./runsHistory";
 
-const FLOW_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 16 16">
-<g class="jp-icon3" fill="#616161"><rect x="5" y="1" width="6" height="3.5" rx="1"/>
-<rect x="1" y="11.5" width="6" height="3.5" rx="1"/><rect x="9" y="11.5" width="6" height="3.5" rx="1"/>
-<path d="M7.5 4.5h1v3H12a1 1 0 0 1 1 1v3h-1v-2.9H4v2.9H3v-3a1 1 0 0 1 1-1h3.5z"/></g></svg>`;
-
-export const flowIcon = new LabIcon({ name: "gladier-jupyter:flow", svgstr: FLOW_SVG });
 
 export namespace CommandIDs {
   export const openRun = "gladier:open-run";
@@ -156,7 +152,8 @@ const flowFilesPlugin: JupyterFrontEndPlugin<void> = {
   id: "gladier-jupyter:flow-files",
   description: "Open flow definition files (JSON/YAML, *.flow.json by default) as a graph.",
   autoStart: true,
-  activate: (app: JupyterFrontEnd) => {
+  optional: [ILayoutRestorer],
+  activate: (app: JupyterFrontEnd, restorer: ILayoutRestorer | null) => {
     app.docRegistry.addFileType({
       name: FLOW_FILE_TYPE,
       displayName: "Flow definition",
@@ -176,6 +173,21 @@ const flowFilesPlugin: JupyterFrontEndPlugin<void> = {
       readOnly: true,
     });
     app.docRegistry.addWidgetFactory(factory);
+
+    // "Flow graph" tabs come back after a reload, as notebooks and run tabs do: the tracker
+    // remembers each tab's path, and the restorer reopens it with this factory.
+    const tracker = new WidgetTracker<IDocumentWidget>({ namespace: "gladier-flow-graph" });
+    factory.widgetCreated.connect((_, widget) => {
+      widget.context.pathChanged.connect(() => void tracker.save(widget));
+      void tracker.add(widget);
+    });
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: "docmanager:open",
+        args: (w) => ({ path: w.context.path, factory: FLOW_FACTORY }),
+        name: (w) => w.context.path,
+      });
+    }
   },
 };
 

@@ -4,7 +4,7 @@
 // and the runs panel's selection: Ctrl/Cmd-click or Space on a focused row selects runs,
 // a bar under the list then offers "Compare" (two runs) and "Durations" (their flow).
 import { Widget } from "@lumino/widgets";
-import { BORDER, FONT, MUTED, STATUS_COLOURS, TEXT } from "../common/theme";
+import { BORDER, FONT, MUTED, STATUS_COLOURS, STATUS_TEXT, TEXT } from "../common/theme";
 import { formatDuration } from "../common/monitorStatus";
 import { APIError, requestAPI } from "./api";
 import { diffBanner, DIFF_CSS, type DefinitionChanges, type FieldChange } from "../widgets/preview";
@@ -47,7 +47,7 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""):
 }
 function status(s: string): HTMLElement {
   const span = el("span", "gj-history-status", s);
-  span.style.color = STATUS_COLOURS[s.toLowerCase()] ?? MUTED;
+  span.style.color = STATUS_TEXT[s.toLowerCase()] ?? MUTED;
   span.style.fontWeight = "600";
   return span;
 }

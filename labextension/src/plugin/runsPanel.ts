@@ -4,7 +4,7 @@
 // tag and time filters and "Open N in tabs" are runsFilter.ts's. Below the list, the
 // "Collections" section maps Globus collection ids to local folders.
 import { Widget } from "@lumino/widgets";
-import { BORDER, FONT, MUTED, STATUS_COLOURS, TEXT } from "../common/theme";
+import { BORDER, FONT, MUTED, STATUS_TEXT, TEXT } from "../common/theme";
 import { StatusBadge, formatDuration, parseTime, shortDate } from "../common/monitorStatus";
 import { APIError, requestAPI, type RunRow, type RunsReply } from "./api";
 import { CollectionsSection } from "./collectionsSection";
@@ -111,7 +111,7 @@ export class RunsPanel extends Widget {
         .filter(([, s]) => s.available).map(([n]) => n).join(",");
     } catch (error) {
       this.note.textContent = error instanceof APIError ? `Could not list runs: ${error.message}` : String(error);
-      this.note.style.color = STATUS_COLOURS.failed;
+      this.note.style.color = STATUS_TEXT.failed;
     } finally {
       this.loading = false;
     }
@@ -167,7 +167,9 @@ export class RunsPanel extends Widget {
     row.dataset.source = run.source;
     row.dataset.flowId = run.flow_id;
     row.dataset.statusHistory = this.history.get(run.run_id) ?? run.status;
-    row.title = `${run.run_id} (${run.source === "globus" ? "Globus Flows" : "local service"})`;
+    // The tooltip names the run as the user did (the label); the id follows for reference.
+    row.title = `${run.label || "(no label)"} · ${run.status} · ${run.source === "globus" ? "Globus Flows" : "local service"}` +
+      ` · ${run.run_id}`;
     const top = h("div", "display:flex;align-items:center;gap:6px");
     const badge = new StatusBadge();
     badge.set(run.status, run.headline || run.display_status || run.status, run.outcome);

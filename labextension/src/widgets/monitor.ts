@@ -1,6 +1,6 @@
 import type { Host, RenderProps } from "@anywidget/types";
 import type { ViewModel } from "../common/viewModel";
-import { BORDER, FONT, MUTED, OUTCOME_COLOURS, STATUS_COLOURS, SURFACE, TEXT, ensureThemeStyle } from "../common/theme";
+import { BORDER, FONT, MUTED, OUTCOME_COLOURS, STATUS_COLOURS, STATUS_ON, STATUS_TEXT, SURFACE, TEXT, ensureThemeStyle } from "../common/theme";
 import { Elapsed, ProgressBar, StatusBadge, shortDate } from "../common/monitorStatus";
 import { LogTable, type LogRow } from "../common/logTable";
 import { Timeline, type TimelineBar } from "../common/timeline";
@@ -93,6 +93,8 @@ interface ShownMemo {
   stateHistory: Record<string, string>;
   stateTimes: Record<string, number>;
   nodeHistory: Record<string, string>;
+  /** Sections the user opened or closed (the new view opens them as they were). */
+  sectionsOpen: Record<string, boolean>;
   /** The run's log rows 0..n-1 as far as they reached this page. */
   rows: LogRow[];
 }
@@ -101,7 +103,7 @@ const SHOWN = new Map<string, ShownMemo>();
 function shownMemo(runId: string): ShownMemo {
   let memo = SHOWN.get(runId);
   if (!memo) {
-    memo = { statusHistory: "", stateHistory: {}, stateTimes: {}, nodeHistory: {}, rows: [] };
+    memo = { statusHistory: "", stateHistory: {}, stateTimes: {}, nodeHistory: {}, sectionsOpen: {}, rows: [] };
     if (runId) SHOWN.set(runId, memo);
   }
   return memo;
@@ -143,14 +145,15 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, css = "", text = ""): 
 
 function button(text: string, primary = false): HTMLButtonElement {
   const b = h("button", `font:inherit;padding:.2em .8em;border-radius:4px;cursor:pointer;border:1px solid ${BORDER};` +
-    (primary ? `background:${STATUS_COLOURS.active};color:#fff` : `background:${SURFACE};color:${TEXT}`), text);
+    (primary ? `background:${STATUS_COLOURS.active};color:${STATUS_ON.active}` : `background:${SURFACE};color:${TEXT}`), text);
   b.type = "button";
   return b;
 }
 
-function section(title: string, open: boolean): [HTMLDetailsElement, HTMLElement] {
+function section(title: string, open: boolean, memo?: ShownMemo): [HTMLDetailsElement, HTMLElement] {
   const d = h("details", "margin:.4em 0");
-  d.open = open;
+  d.open = memo?.sectionsOpen[title] ?? open;
+  if (memo) d.addEventListener("toggle", () => { memo.sectionsOpen[title] = d.open; });
   const s = h("summary", "cursor:pointer;font-weight:600", title);
   d.append(s);
   return [d, s];
@@ -159,6 +162,7 @@ function section(title: string, open: boolean): [HTMLDetailsElement, HTMLElement
 function pre(text: string, colour = ""): HTMLPreElement {
   const p = h("pre", `margin:.2em 0;padding:.4em;max-height:18em;overflow:auto;white-space:pre-wrap;` +
     `background:var(--jp-layout-color2, #f5f5f5);border-radius:4px;font-size:12px;${colour ? `color:${colour}` : ""}`, text);
+  p.tabIndex = 0; // it scrolls: reachable from the keyboard
   return p;
 }
 
@@ -193,7 +197,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   openTab.style.display = "none";
   openTab.title = "Follow this run in a JupyterLab tab, fed by the Jupyter server instead of a kernel.";
   const clockBadge = h("span", `display:none;font-size:.8em;border-radius:3px;padding:0 .4em;` +
-    `border:1px solid ${STATUS_COLOURS.inactive};color:${STATUS_COLOURS.inactive}`);
+    `border:1px solid ${STATUS_COLOURS.inactive};color:${STATUS_TEXT.inactive}`);
   clockBadge.className = "gj-clock";
   clockBadge.title = "The local service's clock was moved ahead of real time during this run.";
   header.append(title, badge.el, elapsed.el, clockBadge, flowTitle, runId, link, conn, openTab);
@@ -219,6 +223,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   const yes = button("Yes, cancel it", true);
   yes.className = "gj-cancel-yes";
   yes.style.background = STATUS_COLOURS.failed;
+  yes.style.color = STATUS_ON.failed;
   const no = button("Keep running");
   no.className = "gj-cancel-no";
   confirmBox.append(confirmText, yes, no);
@@ -302,7 +307,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
       .catch((err) => { loginBox.textContent = `The login could not be shown: ${err}`; });
   }
 
-  const errorBox = h("div", `display:none;color:${STATUS_COLOURS.failed};margin:.3em 0`);
+  const errorBox = h("div", `display:none;color:${STATUS_TEXT.failed};margin:.3em 0`);
   errorBox.className = "gj-error";
 
   // Selected state details
@@ -310,10 +315,10 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   detail.className = "gj-state-detail";
   let selected: string | null = null;
 
-  const [logSec] = section("Event log", true);
+  const [logSec] = section("Event log", true, memo);
   const logTable = new LogTable();
   logSec.append(logTable.el);
-  const [timeSec] = section("Timeline", false);
+  const [timeSec] = section("Timeline", false, memo);
   const timeline = new Timeline();
   timeSec.append(timeline.el);
   const [outSec] = section("Output", false);
@@ -384,7 +389,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     detail.dataset.state = selected;
     const top = h("div", "display:flex;gap:.6em;align-items:center;flex-wrap:wrap");
     const name = h("strong", "", info.name);
-    const ink = OUTCOME_COLOURS[info.status]?.[1] ?? "#fff";
+    const ink = STATUS_ON[info.status] ?? OUTCOME_COLOURS[info.status]?.[1] ?? "#fff";
     const st = h("span", `color:${ink};border-radius:3px;padding:0 .4em;background:${STATUS_COLOURS[info.status] ?? MUTED}`, info.status);
     st.className = "gj-state-status";
     const meta = h("span", `color:${MUTED};font-size:.85em`,
@@ -395,12 +400,12 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     top.append(name, st, meta, close);
     detail.append(top);
     if (info.error) {
-      const e = h("div", `color:${STATUS_COLOURS.failed};font-weight:600;margin-top:.3em`, info.error);
+      const e = h("div", `color:${STATUS_TEXT.failed};font-weight:600;margin-top:.3em`, info.error);
       e.className = "gj-state-error";
       detail.append(e);
     }
     if (info.traceback) {
-      const tb = pre(info.traceback, STATUS_COLOURS.failed);
+      const tb = pre(info.traceback, STATUS_TEXT.failed);
       tb.className = "gj-traceback";
       detail.append(h("div", "font-weight:600;margin-top:.3em", "Remote traceback"), tb);
     }
@@ -648,7 +653,7 @@ export function renderRuns(model: ViewModel<RunsModel>, el: HTMLElement): () => 
   const heading = h("strong", "", "Runs");
   const refresh = button("Refresh");
   refresh.className = "gj-runs-refresh";
-  const msg = h("span", `color:${STATUS_COLOURS.failed};font-size:.9em`);
+  const msg = h("span", `color:${STATUS_TEXT.failed};font-size:.9em`);
   bar.append(heading, refresh, msg);
   const table = h("table", "border-collapse:collapse;width:100%;font-size:13px");
   const body = table.createTBody();

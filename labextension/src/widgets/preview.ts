@@ -157,6 +157,7 @@ export interface TestResult {
 /** The "Test this state" section of the pane: the run data, the button, each step. */
 function testSection(model: ViewModel<PreviewModel>, state: string): Node[] {
   const text = h("textarea", { className: "gj-test-input", value: model.get("test_input") ?? "{}" });
+  text.setAttribute("aria-label", `Run data to test ${state} with (JSON)`);
   text.style.cssText = "width:100%;min-height:6em;font-family:var(--jp-code-font-family,monospace);font-size:11.5px";
   const run = h("button", { className: "gj-test-state", type: "button", textContent: "Test this state" });
   run.style.cssText = "border:1px solid #999;border-radius:4px;padding:.1em .6em;margin:.3em 0;cursor:pointer";
@@ -333,8 +334,15 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
     for (const fn of node.functions ?? []) {
       parts.push(h("h4", { textContent: `Compute function ${fn.name}()` }));
       if (fn.tool) parts.push(h("div", { className: "gj-muted", textContent: `defined on tool ${fn.tool}` }));
-      if (fn.doc) parts.push(h("p", { className: "gj-doc", textContent: fn.doc }));
-      if (fn.source) parts.push(h("pre", { className: "gj-pane-source", textContent: fn.source }));
+      // gladier makes a function's docstring its state's Comment: shown once, above
+      if (fn.doc && fn.doc.trim() !== (node.comment ?? "").trim()) {
+        parts.push(h("p", { className: "gj-doc", textContent: fn.doc }));
+      }
+      // Scrollable blocks take the keyboard focus (tabIndex 0), so they scroll without a mouse.
+      if (fn.source) {
+        parts.push(h("pre", { className: "gj-pane-source", textContent: fn.source, tabIndex: 0,
+          ariaLabel: `Source of ${fn.name}()` }));
+      }
       else parts.push(h("p", { className: "gj-muted", textContent: `Source not known here (the function id comes from $.input.${fn.input_key ?? fn.name + "_function_id"}).` }));
     }
     if (node.action_url && node.kind !== "compute") {
@@ -365,7 +373,8 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
       parts.push(h("h4", { textContent: "Result goes to" }),
         h("code", { className: "gj-pane-result", textContent: node.result_path ? String(node.result_path) : "(not stored: no ResultPath)" }));
       parts.push(h("h4", { textContent: "State JSON" }),
-        h("pre", { className: "gj-pane-json", textContent: JSON.stringify(node.state ?? {}, null, 2) }));
+        h("pre", { className: "gj-pane-json", textContent: JSON.stringify(node.state ?? {}, null, 2), tabIndex: 0,
+          ariaLabel: `State JSON of ${node.id}` }));
     }
     if (!node.missing && model.get("test_input") !== undefined && node.state) parts.push(...testSection(model, node.id));
     pane.replaceChildren(...parts.filter((p): p is Node => p !== null));
@@ -414,7 +423,14 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
         return tr;
       })),
     );
-    inputsBox.replaceChildren(h("summary", { textContent: `Required input (${rows.length})` }), table);
+    // What the user must give: not what a default (a function id, a tool's flow_input) or
+    // an IsPresent test already covers.
+    const toGive = rows.filter((r) => !r.provided || r.provided_by === "input").length;
+    const covered = rows.length - toGive;
+    const summary = h("summary", { textContent: `Required input (${toGive})` },
+      covered ? h("span", { className: "gj-muted", textContent: ` · ${covered} more with defaults` }) : null);
+    summary.dataset.required = String(toGive);
+    inputsBox.replaceChildren(summary, table);
   };
 
   const drawGraph = (): void => {
