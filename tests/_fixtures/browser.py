@@ -177,9 +177,10 @@ def this_checkouts_labextension():
 
 @pytest.fixture(scope="session")
 def lab() -> t.Iterator[LabServer]:
-    """One real JupyterLab server for the whole test session, on 127.0.0.1."""
-    with _jupyter_server("jupyterlab", "lab", ["--LabApp.expose_app_in_browser=True"],
-                         "JupyterLab") as server:
+    """One real JupyterLab server for the whole test session, on 127.0.0.1, serving this
+    checkout's built front end (not the copy the environment may hold from another one)."""
+    with this_checkouts_labextension(), _jupyter_server(
+            "jupyterlab", "lab", ["--LabApp.expose_app_in_browser=True"], "JupyterLab") as server:
         yield server
 
 
@@ -191,9 +192,9 @@ def notebook7() -> t.Iterator[LabServer]:
     has ``window.jupyterapp`` too, so :func:`open_notebook` / :func:`run_notebook` drive it
     with the same commands as JupyterLab (the notebook opens at ``/notebooks/<path>``).
     """
-    with _jupyter_server("notebook", "notebook",
-                         ["--JupyterNotebookApp.expose_app_in_browser=True"],
-                         "Jupyter Notebook 7") as server:
+    with this_checkouts_labextension(), _jupyter_server(
+            "notebook", "notebook", ["--JupyterNotebookApp.expose_app_in_browser=True"],
+            "Jupyter Notebook 7") as server:
         yield server
 
 

@@ -9,9 +9,13 @@ import uuid
 import globus_sdk
 import pytest
 
-from tests._fixtures.browser import _jupyter_server, run_notebook, screenshot
+from tests._fixtures.browser import (
+    _jupyter_server,
+    run_notebook,
+    screenshot,
+    this_checkouts_labextension,
+)
 from tests._fixtures.runs import wait_for_run
-from tests.browser.test_collections_panel import _this_checkouts_labextension
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +33,7 @@ V2 = {"StartAt": "A", "States": {
 
 @pytest.fixture(scope="module")
 def diff_lab():
-    with _this_checkouts_labextension(), _jupyter_server(
+    with this_checkouts_labextension(), _jupyter_server(
             "jupyterlab", "lab", ["--LabApp.expose_app_in_browser=True"], "JupyterLab") as server:
         yield server
 

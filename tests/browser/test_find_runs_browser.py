@@ -10,9 +10,8 @@ import uuid
 import globus_sdk
 import pytest
 
-from tests._fixtures.browser import _jupyter_server, screenshot
+from tests._fixtures.browser import _jupyter_server, screenshot, this_checkouts_labextension
 from tests._fixtures.runs import wait_for_run
-from tests.browser.test_collections_panel import _this_checkouts_labextension
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +21,7 @@ MAX_OPEN_TABS = 10  # labextension/src/plugin/runsFilter.ts
 
 @pytest.fixture(scope="module")
 def find_lab():
-    with _this_checkouts_labextension(), _jupyter_server(
+    with this_checkouts_labextension(), _jupyter_server(
             "jupyterlab", "lab", ["--LabApp.expose_app_in_browser=True"], "JupyterLab") as server:
         yield server
 

@@ -10,7 +10,8 @@
 // A notebook reopened without live widget state (no kernel behind its widget models) would
 // show "Error displaying widget: model not found" for these outputs: the widget-view
 // renderer of each notebook is wrapped so that it shows the output's saved snapshot (the
-// monitor's HTML, the preview's SVG) instead, and the live view again once it comes.
+// monitor's HTML, the preview's SVG) instead, and the live view again once it comes (the
+// wrapper follows the widget manager's renderer factory when it replaces the placeholder).
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from "@jupyterlab/application";
 import type { ICodeCellModel } from "@jupyterlab/cells";
 import { INotebookTracker, type NotebookPanel } from "@jupyterlab/notebook";
@@ -70,19 +71,32 @@ export function savedSnapshotMime(data: IRenderMime.IMimeModel["data"]): string 
   return "";
 }
 
-/** The widget-view renderer, which shows the saved snapshot while no live view can. */
+/** The widget-view renderer, which shows the saved snapshot while no live view can.
+ *
+ * The widget manager hands itself to the renderers already in the notebook when it starts
+ * (after a page reload the outputs are drawn before it): it finds them as the output
+ * area's own children, so it cannot see the one inside this wrapper, whose "Loading
+ * widget..." would last for ever. When the manager's renderer factory replaces the one the
+ * inner renderer came from, the wrapper makes a new inner renderer from it (see adopt). */
 class SnapshotFallbackRenderer extends Panel implements IRenderMime.IRenderer {
   private fallback: Widget | null = null;
   private observer: MutationObserver;
   private model: IRenderMime.IMimeModel | null = null;
   private timer: number | undefined;
+  private inner: IRenderMime.IRenderer;
 
-  constructor(private inner: IRenderMime.IRenderer, private rendermime: RenderMimeLike) {
+  constructor(
+    private source: IRenderMime.IRendererFactory,
+    private options: IRenderMime.IRendererOptions,
+    private rendermime: RenderMimeLike,
+  ) {
     super();
     this.addClass("gj-widget-output");
-    this.addWidget(inner);
+    this.inner = source.createRenderer(options);
+    this.addWidget(this.inner);
     this.observer = new MutationObserver(() => this.check());
-    this.observer.observe(inner.node, { childList: true, characterData: true, subtree: true });
+    this.observer.observe(this.inner.node, { childList: true, characterData: true, subtree: true });
+    renderersOf(rendermime).add(this);
   }
 
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
@@ -91,8 +105,23 @@ class SnapshotFallbackRenderer extends Panel implements IRenderMime.IRenderer {
     if (savedSnapshotMime(model.data)) {
       this.timer = window.setTimeout(() => this.check(true), LOADING_MS);
     }
-    await this.inner.renderModel(model);
-    this.check();
+    const inner = this.inner;
+    await inner.renderModel(model);
+    if (inner === this.inner) this.check();
+  }
+
+  /** Draw again with a renderer of ``factory`` (the widget manager's, once it is there). */
+  adopt(factory: IRenderMime.IRendererFactory): void {
+    if (this.isDisposed || factory === this.source) return;
+    this.source = factory;
+    this.observer.disconnect();
+    const old = this.inner;
+    this.inner = factory.createRenderer(this.options);
+    this.insertWidget(0, this.inner);
+    old.dispose();
+    if (this.fallback) this.inner.hide();
+    this.observer.observe(this.inner.node, { childList: true, characterData: true, subtree: true });
+    if (this.model) void this.renderModel(this.model);
   }
 
   private check(waited = false): void {
@@ -136,6 +165,7 @@ class SnapshotFallbackRenderer extends Panel implements IRenderMime.IRenderer {
     if (this.isDisposed) return;
     window.clearTimeout(this.timer);
     this.observer.disconnect();
+    renderersOf(this.rendermime).delete(this);
     super.dispose();
   }
 }
@@ -148,36 +178,53 @@ interface RenderMimeLike {
 }
 
 const WRAPPERS = new WeakSet<IRenderMime.IRendererFactory>();
+const RENDERERS = new WeakMap<RenderMimeLike, Set<SnapshotFallbackRenderer>>();
+const FOLLOWED = new WeakSet<RenderMimeLike>();
 
-/** Wrap the notebook's widget-view renderer (once it is there); true when it is wrapped. */
-function wrapWidgetRenderer(rendermime: RenderMimeLike): boolean {
+/** The wrapping renderers alive in a notebook (by its rendermime registry). */
+function renderersOf(rendermime: RenderMimeLike): Set<SnapshotFallbackRenderer> {
+  let set = RENDERERS.get(rendermime);
+  if (!set) {
+    set = new Set();
+    RENDERERS.set(rendermime, set);
+  }
+  return set;
+}
+
+/** Wrap the notebook's widget-view renderer factory, if there is one and it is not wrapped;
+ * the renderers made by an earlier factory draw again with the new one. */
+function wrapWidgetRenderer(rendermime: RenderMimeLike): void {
   const factory = rendermime.getFactory(WIDGET_VIEW);
-  if (!factory) return false;
-  if (WRAPPERS.has(factory)) return true;
+  if (!factory || WRAPPERS.has(factory)) return;
   const wrapper: IRenderMime.IRendererFactory = {
     safe: factory.safe,
     mimeTypes: factory.mimeTypes,
     defaultRank: factory.defaultRank,
-    createRenderer: (options) => new SnapshotFallbackRenderer(factory.createRenderer(options), rendermime),
+    createRenderer: (options) => new SnapshotFallbackRenderer(factory, options, rendermime),
   };
   WRAPPERS.add(wrapper);
   rendermime.addFactory(wrapper, rendermime.getRank(WIDGET_VIEW));
-  return true;
+  for (const renderer of [...renderersOf(rendermime)]) renderer.adopt(factory);
+}
+
+/** Wrap every widget-view factory the notebook's registry gets: the widget manager adds its
+ * own when it starts for the notebook's kernel (replacing a placeholder that has none). */
+function followWidgetRenderer(rendermime: RenderMimeLike): void {
+  if (FOLLOWED.has(rendermime)) return;
+  FOLLOWED.add(rendermime);
+  const add = rendermime.addFactory.bind(rendermime);
+  rendermime.addFactory = (factory, rank) => {
+    add(factory, rank);
+    if (!WRAPPERS.has(factory) && factory.mimeTypes.includes(WIDGET_VIEW)) wrapWidgetRenderer(rendermime);
+  };
+  wrapWidgetRenderer(rendermime);
 }
 
 function watch(panel: NotebookPanel): void {
   panel.sessionContext.iopubMessage.connect((_ctx, msg) => {
     applyMonitorUpdate(panel, msg);
   });
-  // The widget manager registers its renderer when it sees the notebook too: wait for it.
-  const rendermime = panel.content.rendermime as unknown as RenderMimeLike;
-  let tries = 0;
-  const tryWrap = (): void => {
-    if (panel.isDisposed || wrapWidgetRenderer(rendermime) || ++tries > 100) return;
-    window.setTimeout(tryWrap, 50);
-  };
-  tryWrap();
-  panel.sessionContext.kernelChanged.connect(() => window.setTimeout(tryWrap, 0));
+  followWidgetRenderer(panel.content.rendermime as unknown as RenderMimeLike);
 }
 
 export const monitorSnapshotsPlugin: JupyterFrontEndPlugin<void> = {
