@@ -228,10 +228,11 @@ class _RunControl:
         self.deadline: float | None = None  # epoch second the run must end by
         self.slice_start = time.monotonic()  # when a pool worker last took the run up
         self.poll_every = _POLL_MIN
-        #: the run data each state started with (its last visit), JSON, not yet stored
-        #: state name -> a copy of the run data its latest visit since the last commit
-        #: started with; serialized only at the commit, once per state (a loop visits a
-        #: state many times a group, and the data can be large)
+        #: state name -> the run data its latest visit since the last commit started
+        #: with, not yet stored; serialized only at the commit, once per state (a loop
+        #: visits a state many times a group, and the data can be large). Held as it is,
+        #: not copied: the run data is never changed in place (ResultPath writes copy
+        #: the objects on their path, :func:`.paths.set_path`).
         self.starts: dict[str, t.Any] = {}
         #: a state test (:meth:`Engine.test_state`): nothing is stored, a Wait does not
         #: wait, and ``trace`` gathers every step the state takes
@@ -478,7 +479,7 @@ class Engine:
             state = states[name]
             stype = state.get("Type", "?")
             # What "re-run from here" starts this state with (its latest visit).
-            control.starts[name] = copy.deepcopy(data)
+            control.starts[name] = data
             names = dict(data) if isinstance(data, dict) else {}
             names["_context"] = context
             entries: list[dict[str, t.Any]] = []
@@ -606,15 +607,17 @@ class Engine:
         return {"time": self.clock.iso(), "code": code, "description": description,
                 "details": clock_note(self.clock, details)}
 
-    # Entries of pure states are stored with the next commit, by when later states have
-    # changed the run data in place (ResultPath writes into it): they hold copies.
+    # Entries of pure states are stored with the next commit, after later states ran: they
+    # hold the run data of their own state as it was, because nothing changes the run data
+    # in place (ResultPath writes copy what is on their path; an action gets a copy of its
+    # body), so they need no copy of their own.
     def _started(self, name: str, stype: str, payload: t.Any) -> dict[str, t.Any]:
         return self._entry(f"{stype}Started", f"State {name} of type {stype} started",
-                           {"state_name": name, "state_type": stype, "input": copy.deepcopy(payload)})
+                           {"state_name": name, "state_type": stype, "input": payload})
 
     def _completed(self, name: str, stype: str, output: t.Any) -> dict[str, t.Any]:
         return self._entry(f"{stype}Completed", f"State {name} of type {stype} completed",
-                           {"state_name": name, "state_type": stype, "output": copy.deepcopy(output)})
+                           {"state_name": name, "state_type": stype, "output": output})
 
     def _next(self, state: dict[str, t.Any]) -> str | None:
         if state.get("End"):
@@ -641,7 +644,7 @@ class Engine:
             else:
                 value = input_for(state, names, "States.Runtime", control.trace)
                 self._hide_private(control, doc, state.get("Parameters"), value)
-            data = store_result(data, state, value, "$", control.trace)
+            data = store_result(data, state, value, "$", control.trace, owned=True)
             return data, self._next(state), [started, self._completed(name, stype, data)]
         if stype == "ExpressionEval":
             template = state.get("Parameters", {})
@@ -651,7 +654,7 @@ class Engine:
                 control.trace.add("Parameters", template=secrets.without_private(template),
                                   value=secrets.without_private(template, value))
             self._hide_private(control, doc, template, value)
-            data = store_result(data, state, value, "$", control.trace)
+            data = store_result(data, state, value, "$", control.trace, owned=True)
             return data, self._next(state), [started, self._completed(name, stype, data)]
         if stype == "Choice":
             started = self._started(name, stype, {k: v for k, v in names.items() if k != "_context"})
@@ -770,7 +773,9 @@ class Engine:
                                         label=doc.get("label"), timeout=wait_time + 5,
                                         granted_scopes=control.granted)
         # On the start pool: a long start (a Transfer's copy) does not hold up other runs.
-        started_ok, value = yield _Call(provider.start, body, request)
+        # The provider gets a copy of the body, which shares objects with the run data (a
+        # provider may normalize its body in place).
+        started_ok, value = yield _Call(provider.start, copy.deepcopy(body), request)
         if not started_ok:
             if isinstance(value, actions.ActionUnableToRun):
                 raise StateError("ActionUnableToRun", f"State {name}: {value}") from None
