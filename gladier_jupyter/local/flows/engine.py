@@ -234,6 +234,9 @@ class _RunControl:
         #: not copied: the run data is never changed in place (ResultPath writes copy
         #: the objects on their path, :func:`.paths.set_path`).
         self.starts: dict[str, t.Any] = {}
+        #: state name -> the run data object last stored as its start data: a loop whose
+        #: data does not change (a Choice polling a flag) rewrites nothing
+        self.stored: dict[str, t.Any] = {}
         #: a state test (:meth:`Engine.test_state`): nothing is stored, a Wait does not
         #: wait, and ``trace`` gathers every step the state takes
         self.dry = False
@@ -244,8 +247,32 @@ class _RunControl:
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def _encoded(starts: dict[str, t.Any]) -> dict[str, str]:
-    return {name: _dumps(data) for name, data in starts.items()}
+def _take_starts(control: _RunControl) -> dict[str, str]:
+    """The JSON start data of the states run since the last commit, but for those whose
+    data is the very object stored last time (the run data is never changed in place, so
+    the same object is the same data); each distinct object is encoded once."""
+    starts, control.starts = control.starts, {}
+    texts: dict[int, str] = {}
+    out: dict[str, str] = {}
+    for name, data in starts.items():
+        if control.stored.get(name, _NOTHING) is data:
+            continue
+        control.stored[name] = data
+        text = texts.get(id(data))
+        if text is None:
+            text = texts[id(data)] = _dumps(data)
+        out[name] = text
+    return out
+
+
+def _untake_starts(control: _RunControl, taken: t.Iterable[str], starts: dict[str, t.Any]) -> None:
+    """Give back start data that was not stored after all (its commit did not apply)."""
+    for name in taken:
+        control.stored.pop(name, None)
+    control.starts = {**starts, **control.starts}
+
+
+_NOTHING = object()
 
 
 class Engine:
@@ -448,9 +475,12 @@ class Engine:
 
     def _store_starts(self, control: _RunControl) -> None:
         """Store the start data of the states run since the last commit."""
-        starts, control.starts = control.starts, {}
-        if starts and not control.dry:
-            self.store.put_state_inputs(control.run_id, _encoded(starts))
+        if control.dry:
+            control.starts = {}
+            return
+        starts = _take_starts(control)
+        if starts:
+            self.store.put_state_inputs(control.run_id, starts)
 
     def _run(self, run_id: str, control: _RunControl) -> _RunSteps:
         loaded = self.store.get_run_state(run_id)
@@ -586,9 +616,12 @@ class Engine:
         if not force and len(control.pending) < _GROUP_MAX and now - control.flushed < _GROUP_SECONDS:
             return True
         pending, control.pending = control.pending, []
-        starts, control.starts = control.starts, {}
+        visited = control.starts
+        starts = _take_starts(control)
         control.flushed = now
-        recorded = self.store.record(doc, cursor, pending, state_inputs=_encoded(starts))
+        recorded = self.store.record(doc, cursor, pending, state_inputs=starts)
+        if not recorded:  # canceled meanwhile: the cancel stores them
+            _untake_starts(control, starts, visited)
         # Let other runs' threads and the HTTP thread have the interpreter between groups
         # of a loop of pure states, which otherwise hold it for whole switch intervals.
         time.sleep(0)
