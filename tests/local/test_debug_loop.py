@@ -148,3 +148,25 @@ def test_rerun_refuses_a_state_the_run_never_started(flows_client):
         debugging.rerun_from(parent["run_id"], "Big", flows_client=flows_client)
     flows_client.cancel_run(parent["run_id"])
     assert caught.value.http_status == 422 and "never started state 'Big'" in json.dumps(caught.value.raw_json)
+
+
+def test_start_data_of_a_loop_is_that_of_each_state_s_latest_visit(flows_client):
+    # The Wait commits at every turn: start data is stored over several commits, and a
+    # state whose data is unchanged since its last write (Pause, Check) is not rewritten.
+    from gladier_jupyter import backend
+
+    definition = {"StartAt": "Count", "States": {
+        "Count": {"Type": "ExpressionEval", "Parameters": {"n.=": "n + 1"}, "ResultPath": "$.c",
+                  "Next": "Copy"},
+        "Copy": {"Type": "Pass", "InputPath": "$.c.n", "ResultPath": "$.n", "Next": "Pause"},
+        "Pause": {"Type": "Wait", "Seconds": 0, "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [
+            {"Variable": "$.n", "NumericLessThan": 3, "Next": "Count"}], "Default": "Done"},
+        "Done": {"Type": "Pass", "End": True}}}
+    flow = flows_client.create_flow(title="debug counting loop", definition=definition, input_schema={}).data
+    run = backend.specific_flow_client(flow["id"]).run_flow({"n": 0}).data
+    assert wait_for_run(flows_client, run["run_id"], 60)["status"] == "SUCCEEDED"
+    started = debugging.state_inputs(run["run_id"], flows_client=flows_client)
+    assert started == {"Count": {"n": 2, "c": {"n": 2}}, "Copy": {"n": 2, "c": {"n": 3}},
+                       "Pause": {"n": 3, "c": {"n": 3}}, "Check": {"n": 3, "c": {"n": 3}},
+                       "Done": {"n": 3, "c": {"n": 3}}}

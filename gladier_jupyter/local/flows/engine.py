@@ -228,11 +228,15 @@ class _RunControl:
         self.deadline: float | None = None  # epoch second the run must end by
         self.slice_start = time.monotonic()  # when a pool worker last took the run up
         self.poll_every = _POLL_MIN
-        #: the run data each state started with (its last visit), JSON, not yet stored
-        #: state name -> a copy of the run data its latest visit since the last commit
-        #: started with; serialized only at the commit, once per state (a loop visits a
-        #: state many times a group, and the data can be large)
+        #: state name -> the run data its latest visit since the last commit started
+        #: with, not yet stored; serialized only at the commit, once per state (a loop
+        #: visits a state many times a group, and the data can be large). Held as it is,
+        #: not copied: the run data is never changed in place (ResultPath writes copy
+        #: the objects on their path, :func:`.paths.set_path`).
         self.starts: dict[str, t.Any] = {}
+        #: state name -> the run data object last stored as its start data: a loop whose
+        #: data does not change (a Choice polling a flag) rewrites nothing
+        self.stored: dict[str, t.Any] = {}
         #: a state test (:meth:`Engine.test_state`): nothing is stored, a Wait does not
         #: wait, and ``trace`` gathers every step the state takes
         self.dry = False
@@ -243,8 +247,32 @@ class _RunControl:
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def _encoded(starts: dict[str, t.Any]) -> dict[str, str]:
-    return {name: _dumps(data) for name, data in starts.items()}
+def _take_starts(control: _RunControl) -> dict[str, str]:
+    """The JSON start data of the states run since the last commit, but for those whose
+    data is the very object stored last time (the run data is never changed in place, so
+    the same object is the same data); each distinct object is encoded once."""
+    starts, control.starts = control.starts, {}
+    texts: dict[int, str] = {}
+    out: dict[str, str] = {}
+    for name, data in starts.items():
+        if control.stored.get(name, _NOTHING) is data:
+            continue
+        control.stored[name] = data
+        text = texts.get(id(data))
+        if text is None:
+            text = texts[id(data)] = _dumps(data)
+        out[name] = text
+    return out
+
+
+def _untake_starts(control: _RunControl, taken: t.Iterable[str], starts: dict[str, t.Any]) -> None:
+    """Give back start data that was not stored after all (its commit did not apply)."""
+    for name in taken:
+        control.stored.pop(name, None)
+    control.starts = {**starts, **control.starts}
+
+
+_NOTHING = object()
 
 
 class Engine:
@@ -447,9 +475,12 @@ class Engine:
 
     def _store_starts(self, control: _RunControl) -> None:
         """Store the start data of the states run since the last commit."""
-        starts, control.starts = control.starts, {}
-        if starts and not control.dry:
-            self.store.put_state_inputs(control.run_id, _encoded(starts))
+        if control.dry:
+            control.starts = {}
+            return
+        starts = _take_starts(control)
+        if starts:
+            self.store.put_state_inputs(control.run_id, starts)
 
     def _run(self, run_id: str, control: _RunControl) -> _RunSteps:
         loaded = self.store.get_run_state(run_id)
@@ -478,7 +509,7 @@ class Engine:
             state = states[name]
             stype = state.get("Type", "?")
             # What "re-run from here" starts this state with (its latest visit).
-            control.starts[name] = copy.deepcopy(data)
+            control.starts[name] = data
             names = dict(data) if isinstance(data, dict) else {}
             names["_context"] = context
             entries: list[dict[str, t.Any]] = []
@@ -585,9 +616,12 @@ class Engine:
         if not force and len(control.pending) < _GROUP_MAX and now - control.flushed < _GROUP_SECONDS:
             return True
         pending, control.pending = control.pending, []
-        starts, control.starts = control.starts, {}
+        visited = control.starts
+        starts = _take_starts(control)
         control.flushed = now
-        recorded = self.store.record(doc, cursor, pending, state_inputs=_encoded(starts))
+        recorded = self.store.record(doc, cursor, pending, state_inputs=starts)
+        if not recorded:  # canceled meanwhile: the cancel stores them
+            _untake_starts(control, starts, visited)
         # Let other runs' threads and the HTTP thread have the interpreter between groups
         # of a loop of pure states, which otherwise hold it for whole switch intervals.
         time.sleep(0)
@@ -606,15 +640,17 @@ class Engine:
         return {"time": self.clock.iso(), "code": code, "description": description,
                 "details": clock_note(self.clock, details)}
 
-    # Entries of pure states are stored with the next commit, by when later states have
-    # changed the run data in place (ResultPath writes into it): they hold copies.
+    # Entries of pure states are stored with the next commit, after later states ran: they
+    # hold the run data of their own state as it was, because nothing changes the run data
+    # in place (ResultPath writes copy what is on their path; an action gets a copy of its
+    # body), so they need no copy of their own.
     def _started(self, name: str, stype: str, payload: t.Any) -> dict[str, t.Any]:
         return self._entry(f"{stype}Started", f"State {name} of type {stype} started",
-                           {"state_name": name, "state_type": stype, "input": copy.deepcopy(payload)})
+                           {"state_name": name, "state_type": stype, "input": payload})
 
     def _completed(self, name: str, stype: str, output: t.Any) -> dict[str, t.Any]:
         return self._entry(f"{stype}Completed", f"State {name} of type {stype} completed",
-                           {"state_name": name, "state_type": stype, "output": copy.deepcopy(output)})
+                           {"state_name": name, "state_type": stype, "output": output})
 
     def _next(self, state: dict[str, t.Any]) -> str | None:
         if state.get("End"):
@@ -641,7 +677,7 @@ class Engine:
             else:
                 value = input_for(state, names, "States.Runtime", control.trace)
                 self._hide_private(control, doc, state.get("Parameters"), value)
-            data = store_result(data, state, value, "$", control.trace)
+            data = store_result(data, state, value, "$", control.trace, owned=True)
             return data, self._next(state), [started, self._completed(name, stype, data)]
         if stype == "ExpressionEval":
             template = state.get("Parameters", {})
@@ -651,7 +687,7 @@ class Engine:
                 control.trace.add("Parameters", template=secrets.without_private(template),
                                   value=secrets.without_private(template, value))
             self._hide_private(control, doc, template, value)
-            data = store_result(data, state, value, "$", control.trace)
+            data = store_result(data, state, value, "$", control.trace, owned=True)
             return data, self._next(state), [started, self._completed(name, stype, data)]
         if stype == "Choice":
             started = self._started(name, stype, {k: v for k, v in names.items() if k != "_context"})
@@ -770,7 +806,9 @@ class Engine:
                                         label=doc.get("label"), timeout=wait_time + 5,
                                         granted_scopes=control.granted)
         # On the start pool: a long start (a Transfer's copy) does not hold up other runs.
-        started_ok, value = yield _Call(provider.start, body, request)
+        # The provider gets a copy of the body, which shares objects with the run data (a
+        # provider may normalize its body in place).
+        started_ok, value = yield _Call(provider.start, copy.deepcopy(body), request)
         if not started_ok:
             if isinstance(value, actions.ActionUnableToRun):
                 raise StateError("ActionUnableToRun", f"State {name}: {value}") from None

@@ -159,15 +159,18 @@ def caught_value(err: StateError) -> dict[str, t.Any]:
 
 
 def store_result(data: t.Any, state: dict[str, t.Any], result: t.Any, default: str | None,
-                 trace: Trace | None = None) -> t.Any:
-    """``data`` with ``result`` stored at the state's ``ResultPath`` (``default`` when it
-    sets none; ``None``: the result is dropped)."""
+                 trace: Trace | None = None, *, owned: bool = False) -> t.Any:
+    """New run data: ``data`` with ``result`` stored at the state's ``ResultPath``
+    (``default`` when it sets none; ``None``: the result is dropped); ``data`` itself is not
+    changed. ``owned``: ``result`` is made of the run data and the definition only (a Pass,
+    an ExpressionEval), which nothing changes in place, so it is stored without a copy; an
+    action's result (its provider's) is copied."""
     path = state.get("ResultPath", default)
     if path is None:
         _note(trace, "ResultPath", path=None, output=data)
         return data
     try:
-        out = paths.set_path(data, path, copy.deepcopy(result))
+        out = paths.set_path(data, path, result if owned else copy.deepcopy(result))
     except PathError as exc:
         raise StateError("States.ResultPathMatchFailure", str(exc)) from None
     _note(trace, "ResultPath", path=path, output=out)
