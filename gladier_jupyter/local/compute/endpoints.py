@@ -28,10 +28,13 @@ from gladier_jupyter.local.process import (
     prepare_state_dir,
 )
 
-__all__ = ["Endpoint", "add", "export", "get", "list_endpoints", "remove", "by_uuid"]
+__all__ = ["DEFAULT_ENDPOINT_ID", "Endpoint", "add", "export", "get", "list_endpoints", "remove", "by_uuid"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 FOLDER = "endpoints"
+#: The embedded default's endpoint id in its own status (any endpoint id that names no
+#: registered local endpoint runs there).
+DEFAULT_ENDPOINT_ID = "00000000-0000-4000-8000-00000000000d"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -56,6 +56,10 @@ def config_text(
                 f"Provider type {provider[:60]!r} is not known; use one of "
                 f"{', '.join(PROVIDER_TYPES)}."
             )
+        if provider == "LocalProvider":
+            # workers on this machine: the interchange listens on loopback only (and the
+            # managers do not probe every interface of the host before connecting)
+            spec["address"] = "127.0.0.1"
         spec["max_workers_per_node"] = max_workers_per_node
         prov: dict[str, t.Any] = {"type": provider}
         if provider != "LocalProvider":
@@ -103,7 +107,21 @@ def load_config(text: str, *, where: str = "the endpoint config") -> t.Any:
 
 def build_engine(text: str, *, where: str = "the endpoint config") -> t.Any:
     """The engine ``text`` describes, not started (``engine.start(...)`` starts it)."""
+    _put_interpreter_on_path()
     return load_config(text, where=where).engine
+
+
+def _put_interpreter_on_path() -> None:
+    # Parsl starts its interchange and workers by command name (process_worker_pool.py,
+    # globus-compute-endpoint's helpers): they live beside this interpreter, which need
+    # not be on PATH (a venv used by its full path, as a Jupyter kernel does).
+    import os
+    import sys
+
+    bin_dir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, path]) if path else bin_dir
 
 
 def _spec(text: str) -> dict[str, t.Any]:

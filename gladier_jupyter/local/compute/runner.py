@@ -24,6 +24,7 @@ __all__ = [
     "Job",
     "Outcome",
     "failed",
+    "import_engine_modules",
     "outcome_from_result",
     "pack_task",
     "remote_error",
@@ -59,6 +60,29 @@ class Outcome:
     result_json: str | None = None
     exception: str | None = None
     details: dict[str, t.Any] = dataclasses.field(default_factory=dict)
+
+
+_import_lock = threading.Lock()
+_imported = False
+
+
+def import_engine_modules() -> None:
+    """Import globus-compute-endpoint's engines (and so the SDK, parsl) once, under a lock.
+
+    Threads of the service (the default's slots warming up, a flow's compute action
+    serializing arguments) would otherwise import overlapping parts of these packages at
+    the same time in different orders, which Python's import locks report as a deadlock.
+    """
+    global _imported
+    if _imported:
+        return
+    with _import_lock:
+        if not _imported:
+            import globus_compute_common.messagepack  # noqa: F401
+            import globus_compute_endpoint.engines  # noqa: F401
+            import globus_compute_sdk.serialize  # noqa: F401
+
+            _imported = True
 
 
 def remote_error(kind: str, message: str) -> str:
@@ -163,6 +187,7 @@ class EngineRunner:
                          name=f"compute-submit-{job.task_id[:8]}").start()
 
     def _submit(self, job: Job) -> None:
+        import_engine_modules()
         from globus_compute_endpoint.engines.base import GCFuture
 
         if not self._start(job):

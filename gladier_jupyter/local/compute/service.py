@@ -19,8 +19,9 @@ import uuid
 
 from gladier_jupyter.local._http import ServiceContext
 
+from .endpoints import DEFAULT_ENDPOINT_ID
 from .errors import BadRequest, FunctionNotFound, TaskNotFound
-from .runner import EngineRunner, Job, Outcome
+from .runner import EngineRunner, Job, Outcome, import_engine_modules
 from .slots import SlotPool
 from .store import TERMINAL_STATUSES, ComputeStore
 
@@ -36,11 +37,6 @@ def _default_pool_size() -> int:
     if env and env.isdigit() and int(env) > 0:
         return int(env)
     return max(2, min(4, os.cpu_count() or 2))
-
-
-#: The embedded default's endpoint id in its own status and task details (any endpoint id
-#: that names no registered local endpoint runs there).
-DEFAULT_ENDPOINT_ID = "00000000-0000-4000-8000-00000000000d"
 
 
 class ComputeService:
@@ -303,6 +299,7 @@ class ComputeService:
 
     def _get_serializer(self) -> t.Any:
         if self._serializer is None:
+            import_engine_modules()
             from globus_compute_sdk.serialize import ComputeSerializer
 
             self._serializer = ComputeSerializer()

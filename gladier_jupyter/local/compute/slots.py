@@ -27,7 +27,16 @@ import typing as t
 import uuid
 
 from . import _worker
-from .runner import Done, Job, Outcome, Start, failed, outcome_from_result, pack_task
+from .runner import (
+    Done,
+    Job,
+    Outcome,
+    Start,
+    failed,
+    import_engine_modules,
+    outcome_from_result,
+    pack_task,
+)
 
 __all__ = ["SlotPool"]
 
@@ -195,6 +204,7 @@ class SlotPool:
         if i > 0:
             self._first_ready.wait(_READY_TIMEOUT)
         try:
+            import_engine_modules()
             if not self._stopping:
                 self._slot(i)
         except Exception:  # noqa: BLE001 - retried when a job arrives
