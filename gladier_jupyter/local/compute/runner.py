@@ -16,6 +16,7 @@ import dataclasses
 import json
 import logging
 import threading
+import time
 import typing as t
 import uuid
 
@@ -172,14 +173,47 @@ class EngineRunner:
         self._running: dict[str, tuple[Job, t.Any]] = {}
         self._ended: set[str] = set()
         self.tasks_run = 0
+        self._reaper: t.Any = None
+        self._tracker: threading.Thread | None = None
 
     def _engine(self) -> t.Any:
         with self._lock:
             if self.engine is None:
+                from ._reaper import Reaper
+
                 engine = self._build()
-                engine.start(endpoint_id=uuid.UUID(self.endpoint_id), run_dir=self.run_dir)
+                if self._reaper is None:
+                    self._reaper = Reaper()
+                # monitored: GlobusComputeEngine then tells each task its block and job id
+                engine.start(endpoint_id=uuid.UUID(self.endpoint_id), run_dir=self.run_dir,
+                             monitored=True)
                 self.engine = engine
+                self._tracker = threading.Thread(target=self._track, args=(engine,),
+                                                 daemon=True, name="compute-engine-tracker")
+                self._tracker.start()
             return self.engine
+
+    def _track(self, engine: t.Any) -> None:
+        # Tell the reaper about the interchange and every block as Parsl starts them, so
+        # they end with the service even if it is killed (Parsl's children outlive it).
+        while self.engine is engine:
+            _record(engine, self._reaper)
+            time.sleep(1.0)
+
+    def _drop_broken(self, engine: t.Any) -> None:
+        # an engine whose executor is in a bad state (its interchange died, a block could
+        # not start) takes no more tasks: the next task gets a new one
+        executor = getattr(engine, "executor", None)
+        if executor is None or not getattr(executor, "bad_state_is_set", False):
+            return
+        with self._lock:
+            if self.engine is not engine:
+                return
+            self.engine = None
+        log.warning("The engine of endpoint %s is in a bad state (%s); a new one starts with "
+                    "the next task.", self.endpoint_id,
+                    str(getattr(executor, "executor_exception", ""))[:200])
+        _stop_engine(engine, self._reaper)
 
     def submit(self, job: Job) -> None:
         # called from the service's thread: the engine's own threads do the waiting
@@ -214,6 +248,8 @@ class EngineRunner:
         except Exception as exc:  # noqa: BLE001
             outcome = failed("EngineError", f"Task {job.task_id}: {exc}")
         self._end(job, outcome)
+        if outcome.status == "failed" and self.engine is not None:
+            self._drop_broken(self.engine)
 
     def _overran(self, job: Job) -> None:
         self._end(job, failed("TaskTimeout", f"Task {job.task_id} ran longer than its time "
@@ -260,15 +296,53 @@ class EngineRunner:
         return doc
 
     def close(self) -> None:
+        """Cancel the engine's blocks, stop its interchange, and whatever is left of them."""
         with self._lock:
             engine, self.engine = self.engine, None
+            reaper, self._reaper = self._reaper, None
         if engine is not None:
-            try:
-                engine.shutdown(block=True)
-            except TypeError:
-                engine.shutdown()
-            except Exception:  # noqa: BLE001 - closing must go on
-                log.exception("An endpoint engine did not shut down cleanly")
+            _stop_engine(engine, reaper)
+        if reaper is not None:
+            reaper.close()
+
+
+def _record(engine: t.Any, reaper: t.Any) -> None:
+    executor = getattr(engine, "executor", None)
+    if executor is None or reaper is None:
+        return
+    interchange = getattr(executor, "interchange_proc", None)
+    if interchange is not None and interchange.poll() is None:
+        reaper.process(interchange.pid)
+    provider = getattr(executor, "provider", None)
+    kind = type(provider).__name__
+    for job_id in list(getattr(executor, "blocks_to_job_id", {}).values()):
+        if kind == "LocalProvider":
+            pid = getattr(provider, "resources", {}).get(job_id, {}).get("remote_pid")
+            if pid:
+                reaper.process_group_of(int(pid))
+        elif kind == "SlurmProvider":
+            reaper.command("scancel", str(job_id))
+        elif kind in ("PBSProProvider", "TorqueProvider"):
+            reaper.command("qdel", str(job_id))
+
+
+def _stop_engine(engine: t.Any, reaper: t.Any) -> None:
+    _record(engine, reaper)
+    executor = getattr(engine, "executor", None)
+    provider = getattr(executor, "provider", None)
+    job_ids = list(getattr(executor, "blocks_to_job_id", {}).values())
+    if provider is not None and job_ids:
+        # HTEX's shutdown leaves blocks to the scaling code: cancel them here
+        try:
+            provider.cancel(job_ids)
+        except Exception:  # noqa: BLE001 - the reaper stops what is left
+            log.warning("Cancelling the blocks %s of an endpoint failed", job_ids)
+    try:
+        engine.shutdown(block=True)
+    except TypeError:
+        engine.shutdown()
+    except Exception:  # noqa: BLE001 - closing must go on
+        log.exception("An endpoint engine did not shut down cleanly")
 
 
 def _placement(future: t.Any) -> dict[str, t.Any]:
