@@ -31,7 +31,7 @@ from gladier_jupyter.local.compute.endpoints import Endpoint
 __all__ = ["Endpoint", "add", "export", "instructions", "list_endpoints", "remove", "show",
            "status"]
 
-StateDir = t.Union[os.PathLike, str, None]
+StateDir = os.PathLike | str | None
 
 
 def _state(state_dir: StateDir) -> pathlib.Path:

@@ -20,6 +20,19 @@ __all__ = ["FlowPreview", "FLOW_MIME"]
 FLOW_MIME = "application/vnd.gladier.flow+json"
 
 
+def _endpoint_warnings(flow_input: t.Any) -> list[Problem]:
+    if flow_input is None:
+        return []
+    from gladier_jupyter.backend import preflight
+
+    try:
+        lines = preflight.version_warnings(flow_input)
+    except Exception:  # noqa: BLE001 - a check that cannot run shows nothing
+        return []
+    return [Problem(code="endpoint_versions", message=line, path="$.input", severity="warning")
+            for line in lines]
+
+
 class FlowPreview(GladierWidget):
     """The flow of a gladier client or tool, a definition dict, JSON/YAML text or a path.
 
@@ -44,6 +57,8 @@ class FlowPreview(GladierWidget):
     def __init__(self, x: t.Any, *, flow_input: t.Any = None, height: int = 460,
                  **kwargs: t.Any) -> None:
         self.flow = FlowGraph.build(x, flow_input)
+        #: the run input's compute endpoints whose Python / SDK differ from this kernel's
+        self.endpoint_warnings: list[Problem] = _endpoint_warnings(flow_input)
         #: Layout and draw times (ms) the last view reported; empty until a view renders.
         self.render_timings: dict[str, float] = {}
         #: The live view's drawing of the current revision (sanitized), once a view drew it.
@@ -60,7 +75,7 @@ class FlowPreview(GladierWidget):
     def _state(self) -> dict[str, t.Any]:
         # a copy: the model is updated in place, and traitlets only syncs a new value
         return {"graph": copy.deepcopy(self.flow.model),
-                "problems": [p.to_dict() for p in self.flow.problems],
+                "problems": [p.to_dict() for p in [*self.flow.problems, *self.endpoint_warnings]],
                 "inputs": list(self.flow.inputs)}
 
     def _sync(self) -> None:
@@ -112,6 +127,7 @@ class FlowPreview(GladierWidget):
         if isinstance(flow_input, dict) and "input" not in flow_input:
             flow_input = {"input": flow_input}
         found = self.flow.check(flow_input)
+        self.endpoint_warnings = _endpoint_warnings(flow_input)
         self._sync()
         return found
 

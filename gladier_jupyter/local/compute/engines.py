@@ -148,7 +148,7 @@ def describe(text: str) -> dict[str, t.Any]:
 
 
 def worker_python(text: str) -> str | None:
-    """The Python version (major.minor) the endpoint's workers run, where it is known.
+    """The Python version the endpoint's workers run, where it is known without starting them.
 
     Workers run this interpreter unless ``worker_init`` sets up another one (a module
     load, a venv): then the version is unknown (``None``) and no check is made.
@@ -156,4 +156,4 @@ def worker_python(text: str) -> str | None:
     info = describe(text)
     if str(info["worker_init"]).strip():
         return None
-    return ".".join(platform.python_version_tuple()[:2])
+    return platform.python_version()

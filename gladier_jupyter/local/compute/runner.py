@@ -341,7 +341,7 @@ def _stop_engine(engine: t.Any, reaper: t.Any) -> None:
         engine.shutdown(block=True)
     except TypeError:
         engine.shutdown()
-    except Exception:  # noqa: BLE001 - closing must go on
+    except Exception:
         log.exception("An endpoint engine did not shut down cleanly")
 
 

@@ -266,7 +266,7 @@ class ComputeService:
         if self._registry[0] != stamp or stamp is None:
             try:
                 found = {e.uuid: e for e in endpoints.list_endpoints(self.ctx.state_dir)}
-            except Exception:  # noqa: BLE001 - an unreadable registry: the default runs it
+            except Exception:
                 logging.getLogger(__name__).exception("the local endpoint registry is unreadable")
                 found = {}
             self._registry = (stamp, found)
