@@ -177,6 +177,8 @@ class EngineRunner:
         self._tracker: threading.Thread | None = None
 
     def _engine(self) -> t.Any:
+        if self.engine is not None:
+            self._drop_broken(self.engine)
         with self._lock:
             if self.engine is None:
                 from ._reaper import Reaper
@@ -200,18 +202,18 @@ class EngineRunner:
             _record(engine, self._reaper)
             time.sleep(1.0)
 
-    def _drop_broken(self, engine: t.Any) -> None:
+    def _drop_broken(self, engine: t.Any, force: bool = False) -> None:
         # an engine whose executor is in a bad state (its interchange died, a block could
         # not start) takes no more tasks: the next task gets a new one
         executor = getattr(engine, "executor", None)
-        if executor is None or not getattr(executor, "bad_state_is_set", False):
+        if executor is None or not (force or getattr(executor, "bad_state_is_set", False)):
             return
         with self._lock:
             if self.engine is not engine:
                 return
             self.engine = None
-        log.warning("The engine of endpoint %s is in a bad state (%s); a new one starts with "
-                    "the next task.", self.endpoint_id,
+        log.warning("The engine of endpoint %s lost a manager or is in a bad state (%s); a new "
+                    "one starts with the next task.", self.endpoint_id,
                     str(getattr(executor, "executor_exception", ""))[:200])
         _stop_engine(engine, self._reaper)
 
@@ -249,7 +251,10 @@ class EngineRunner:
             outcome = failed("EngineError", f"Task {job.task_id}: {exc}")
         self._end(job, outcome)
         if outcome.status == "failed" and self.engine is not None:
-            self._drop_broken(self.engine)
+            # a lost Parsl manager takes its block with it, and Parsl does not always start
+            # another one (it may mark the executor bad only later): a new engine serves
+            # the next task
+            self._drop_broken(self.engine, force="ManagerLost" in (outcome.exception or ""))
 
     def _overran(self, job: Job) -> None:
         self._end(job, failed("TaskTimeout", f"Task {job.task_id} ran longer than its time "
