@@ -215,7 +215,10 @@ class EngineRunner:
         log.warning("The engine of endpoint %s lost a manager or is in a bad state (%s); a new "
                     "one starts with the next task.", self.endpoint_id,
                     str(getattr(executor, "executor_exception", ""))[:200])
-        _stop_engine(engine, self._reaper)
+        # not on this thread: it may be one of the engine's own (a future's callback),
+        # which the engine's shutdown joins
+        threading.Thread(target=_stop_engine, args=(engine, self._reaper), daemon=True,
+                         name="compute-engine-stop").start()
 
     def submit(self, job: Job) -> None:
         # called from the service's thread: the engine's own threads do the waiting
