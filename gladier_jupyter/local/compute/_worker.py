@@ -19,7 +19,7 @@ import threading
 import time
 import typing as t
 
-__all__ = ["call", "clean_environment", "init_worker"]
+__all__ = ["call", "clean_environment", "forkserver_context", "init_worker"]
 
 # Credentials the kernel or hub may have handed the service: a task, like one on a real
 # endpoint, runs without them (and cannot print them into the worker log).
@@ -30,6 +30,17 @@ CREDENTIAL_NAMES = re.compile(
 )
 
 _PR_SET_PDEATHSIG = 1
+_PRELOAD = ["gladier_jupyter.local.compute._worker", "globus_compute_endpoint.engines.helper"]
+
+
+def forkserver_context() -> t.Any:
+    """The multiprocessing context every engine worker of the service forks from: a
+    forkserver that has imported ``execute_task`` once (parsl, globus-compute-sdk)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
 
 
 def init_worker(memory_mb: int | None, service_pid: int, environ: dict[str, str]) -> None:

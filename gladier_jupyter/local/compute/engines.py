@@ -108,7 +108,27 @@ def load_config(text: str, *, where: str = "the endpoint config") -> t.Any:
 def build_engine(text: str, *, where: str = "the endpoint config") -> t.Any:
     """The engine ``text`` describes, not started (``engine.start(...)`` starts it)."""
     _put_interpreter_on_path()
-    return load_config(text, where=where).engine
+    engine = load_config(text, where=where).engine
+    if type(engine).__name__ == "ProcessPoolEngine":
+        _fork_from_the_forkserver(engine)
+    return engine
+
+
+def _fork_from_the_forkserver(engine: t.Any) -> None:
+    # A ProcessPoolEngine's pool forks the service by default: its workers would hold the
+    # service's sockets and pipes and outlive it. Its workers come from the embedded
+    # default's forkserver instead, set up the same way (own process group, death with the
+    # service, no credentials); ``_executor_kwargs`` is what the engine's start() hands
+    # to ProcessPoolExecutor.
+    import os
+
+    from . import _worker
+
+    kwargs = engine._executor_kwargs
+    kwargs.setdefault("mp_context", _worker.forkserver_context())
+    if "initializer" not in kwargs:
+        kwargs["initializer"] = _worker.init_worker
+        kwargs["initargs"] = (None, os.getpid(), _worker.clean_environment(os.environ))
 
 
 def _put_interpreter_on_path() -> None:

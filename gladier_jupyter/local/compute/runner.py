@@ -190,6 +190,7 @@ class EngineRunner:
                 engine.start(endpoint_id=uuid.UUID(self.endpoint_id), run_dir=self.run_dir,
                              monitored=True)
                 self.engine = engine
+                _record(engine, self._reaper)  # at once: the service may be killed any time
                 self._tracker = threading.Thread(target=self._track, args=(engine,),
                                                  daemon=True, name="compute-engine-tracker")
                 self._tracker.start()
@@ -197,10 +198,29 @@ class EngineRunner:
 
     def _track(self, engine: t.Any) -> None:
         # Tell the reaper about the interchange and every block as Parsl starts them, so
-        # they end with the service even if it is killed (Parsl's children outlive it).
+        # they end with the service even if it is killed (Parsl's children outlive it);
+        # and notice an interchange that died, which Parsl itself does not report.
         while self.engine is engine:
             _record(engine, self._reaper)
+            interchange = getattr(getattr(engine, "executor", None), "interchange_proc", None)
+            if interchange is not None and interchange.poll() is not None:
+                self._lost(engine, f"its Parsl interchange exited (code {interchange.returncode})")
+                return
             time.sleep(1.0)
+
+    def _lost(self, engine: t.Any, why: str) -> None:
+        with self._lock:
+            if self.engine is not engine:
+                return
+            self.engine = None
+            running = [job for job, _future in self._running.values()]
+        log.warning("The engine of endpoint %s stopped: %s; its %d running tasks fail, a new "
+                    "engine starts with the next task.", self.endpoint_id, why, len(running))
+        for job in running:
+            self._end(job, failed("EngineLost", f"Task {job.task_id} failed because the "
+                                  f"endpoint's engine stopped: {why}."))
+        threading.Thread(target=_stop_engine, args=(engine, self._reaper), daemon=True,
+                         name="compute-engine-stop").start()
 
     def _drop_broken(self, engine: t.Any, force: bool = False) -> None:
         # an engine whose executor is in a bad state (its interchange died, a block could

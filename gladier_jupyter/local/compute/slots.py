@@ -17,7 +17,6 @@ the memory cap ``$GLADIER_JUPYTER_COMPUTE_MEMORY_MB``).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import queue
 import signal
@@ -43,15 +42,6 @@ __all__ = ["SlotPool"]
 log = logging.getLogger("gladier_jupyter.local.compute")
 
 _READY_TIMEOUT = 120.0
-_PRELOAD = ["gladier_jupyter.local.compute._worker", "globus_compute_endpoint.engines.helper"]
-
-
-def _context() -> t.Any:
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(_PRELOAD)
-    return ctx
-
-
 def _memory_cap() -> int | None:
     limit = os.environ.get("GLADIER_JUPYTER_COMPUTE_MEMORY_MB", "").strip()
     return int(limit) if limit.isdigit() and int(limit) > 0 else None
@@ -76,7 +66,7 @@ class _Slot:
 
     def __init__(self, endpoint_id: str, run_dir: str):
         engine = _engine_class()(
-            max_workers=1, mp_context=_context(), initializer=_worker.init_worker,
+            max_workers=1, mp_context=_worker.forkserver_context(), initializer=_worker.init_worker,
             initargs=(_memory_cap(), os.getpid(), _worker.clean_environment(os.environ)),
         )
         engine.start(endpoint_id=uuid.UUID(endpoint_id), run_dir=run_dir)
