@@ -42,6 +42,16 @@ __all__ = ["SlotPool"]
 log = logging.getLogger("gladier_jupyter.local.compute")
 
 _READY_TIMEOUT = 120.0
+def _start_forkserver() -> None:
+    from multiprocessing import forkserver
+
+    _worker.forkserver_context()  # sets the preload
+    try:
+        forkserver.ensure_running()
+    except OSError:  # the first slot starts it then, one step later
+        log.warning("The Compute forkserver did not start ahead of the first worker.")
+
+
 def _memory_cap() -> int | None:
     limit = os.environ.get("GLADIER_JUPYTER_COMPUTE_MEMORY_MB", "").strip()
     return int(limit) if limit.isdigit() and int(limit) > 0 else None
@@ -193,6 +203,10 @@ class SlotPool:
         # not slowed by several engines starting at once on a small machine.
         if i > 0:
             self._first_ready.wait(_READY_TIMEOUT)
+        else:
+            # the forkserver imports execute_task (parsl, globus-compute-sdk) while this
+            # process imports the engines: on two cores both at once, not one after the other
+            _start_forkserver()
         try:
             import_engine_modules()
             if not self._stopping:
