@@ -370,6 +370,13 @@ class GladierMagics(Magics):
         if problems:
             listed = "\n".join(f"  - {p}" for p in problems)
             raise UsageError(f"The run was not started; {len(problems)} problems:\n{listed}")
+        from gladier_jupyter.backend import preflight
+
+        try:
+            for line in preflight.version_warnings(flow_input):
+                print(f"warning: {line}")
+        except Exception:  # noqa: BLE001 - the check never stops a run
+            pass
         client = self._show_redeploy(client)
         with redeploy_shown():  # shown above: the client's run_flow does not say it again
             instance, run = inline.start_run(client, flow_input, label=args.label, tags=args.tags)

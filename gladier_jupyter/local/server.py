@@ -182,14 +182,17 @@ def _listen(port: int) -> tuple[socket.socket, int]:
 
 def _warm_up(ctx: ServiceContext) -> None:
     # Import what the first run needs while nobody waits for it (the compute service
-    # deserializes results with globus-compute-sdk, whose import takes most of a second).
+    # hands tasks to globus-compute-endpoint's engines: parsl and globus-compute-sdk, over
+    # a second of imports), under the compute package's import lock.
     with contextlib.suppress(Exception):
         from gladier_jupyter.local.flows import engine
 
         engine.warm_up()
     if "compute" in ctx.services:
         with contextlib.suppress(Exception):
-            importlib.import_module("globus_compute_sdk.serialize")
+            from gladier_jupyter.local.compute.runner import import_engine_modules
+
+            import_engine_modules()
 
 
 def serve(state_dir: pathlib.Path, port: int = 0, owned: bool = False) -> None:

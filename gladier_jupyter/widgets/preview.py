@@ -24,6 +24,19 @@ __all__ = ["FlowPreview", "FLOW_MIME"]
 FLOW_MIME = "application/vnd.gladier.flow+json"
 
 
+def _endpoint_warnings(flow_input: t.Any) -> list[Problem]:
+    if flow_input is None:
+        return []
+    from gladier_jupyter.backend import preflight
+
+    try:
+        lines = preflight.version_warnings(flow_input)
+    except Exception:  # noqa: BLE001 - a check that cannot run shows nothing
+        return []
+    return [Problem(code="endpoint_versions", message=line, path="$.input", severity="warning")
+            for line in lines]
+
+
 class FlowPreview(GladierWidget):
     """The flow of a gladier client or tool, a definition dict, JSON/YAML text or a path.
 
@@ -59,6 +72,8 @@ class FlowPreview(GladierWidget):
         self._subject = x
         #: (old definition, diff, what it is) while the graph shows a diff
         self._diff: tuple[t.Any, flowdef.DefinitionDiff, str] | None = None
+        #: the run input's compute endpoints whose Python / SDK differ from this kernel's
+        self.endpoint_warnings: list[Problem] = _endpoint_warnings(flow_input)
         #: Layout and draw times (ms) the last view reported; empty until a view renders.
         self.render_timings: dict[str, float] = {}
         #: The live view's drawing of the current revision (sanitized), once a view drew it.
@@ -83,7 +98,7 @@ class FlowPreview(GladierWidget):
         else:
             graph, changes = copy.deepcopy(self.flow.model), {}
         return {"graph": graph, "changes": changes,
-                "problems": [p.to_dict() for p in self.flow.problems],
+                "problems": [p.to_dict() for p in [*self.flow.problems, *self.endpoint_warnings]],
                 "inputs": list(self.flow.inputs)}
 
     def _sync(self) -> None:
@@ -161,6 +176,7 @@ class FlowPreview(GladierWidget):
         if isinstance(flow_input, dict) and "input" not in flow_input:
             flow_input = {"input": flow_input}
         found = self.flow.check(flow_input)
+        self.endpoint_warnings = _endpoint_warnings(flow_input)
         self._sync()
         return found
 

@@ -29,18 +29,25 @@ def proc_figures(pid: int) -> dict[str, int]:
 
 
 def tree_rss(pid: int) -> int:
-    """RSS of a process and its children (the compute workers)."""
-    total = proc_figures(pid)["rss"]
+    """RSS of a process and its descendants (the compute workers: children of the
+    forkserver the service started)."""
+    parents: dict[int, list[int]] = {}
     for entry in pathlib.Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
-            ppid = int(stat.rpartition(")")[2].split()[1])
-            if ppid == pid:
-                total += proc_figures(int(entry.name))["rss"]
+            ppid = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            total += proc_figures(current)["rss"]
         except (OSError, ValueError, KeyError):
             continue
+        todo.extend(parents.get(current, []))
     return total
 
 

@@ -25,7 +25,7 @@ __all__ = [
     "routes",
 ]
 
-# Imported on first use: worker processes (``python -m ...compute.workers``) and kernels
+# Imported on first use: worker processes (which preload ``._worker``) and kernels
 # that only build a client (:func:`compute_client`) need neither Tornado nor the store.
 _LAZY = {
     "ComputeError": (".errors", "ComputeError"),
@@ -50,7 +50,7 @@ def __getattr__(name: str) -> t.Any:
 
 
 def make_service(ctx: ServiceContext) -> ComputeService:
-    """Open the Compute store and start the worker pool."""
+    """Open the Compute store and start the embedded default endpoint."""
     from .service import ComputeService
 
     return ComputeService(ctx)

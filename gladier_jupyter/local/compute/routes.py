@@ -210,19 +210,36 @@ class TaskGroupHandler(_Handler):
 
 
 def endpoint_document(ctx: ServiceContext, endpoint_id: str) -> dict[str, t.Any]:
-    """Every endpoint id names the same local worker pool; this describes it."""
+    """A registered local endpoint (its config.yaml), or the embedded default, which every
+    other endpoint id names. ``python_version`` / ``sdk_version`` are its workers' (what
+    the notebook's pre-flight check compares); ``None`` where ``worker_init`` may change them."""
     import platform
     import socket
 
     from globus_compute_sdk.version import __version__ as sdk_version
 
+    from .engines import worker_python
+
+    endpoint = ctx.services["compute"]._endpoint(endpoint_id) if "compute" in ctx.services else None
+    python_version: str | None = platform.python_version()
+    name, config = "local", "engine:\n  type: ProcessPoolEngine\n"
+    running_sdk = None
+    if endpoint is not None:
+        name, config = endpoint.name, endpoint.config
+        python_version = worker_python(config)
+        # once its workers have connected, a GlobusComputeEngine says what they run
+        nodes = ctx.services["compute"].endpoint_status(endpoint_id)["details"].get("node_info")
+        for workers in (nodes or {}).values():
+            for worker in workers if isinstance(workers, list) else []:
+                python_version = worker.get("python_version") or python_version
+                running_sdk = worker.get("sdk_version")
     return {
         "uuid": endpoint_id,
-        "name": "local",
-        "display_name": "Local workers (gladier-jupyter)",
+        "name": name,
+        "display_name": "Local workers (gladier-jupyter)" if endpoint is None else name,
         "multi_user": False,
         "public": False,
-        "endpoint_config": "engine:\n  type: LocalWorkerPool\n",
+        "endpoint_config": config,
         "user_config_template": "",
         "user_config_schema": {},
         "description": "Runs functions in worker subprocesses of the local Globus service.",
@@ -230,9 +247,9 @@ def endpoint_document(ctx: ServiceContext, endpoint_id: str) -> dict[str, t.Any]
         "local_user": ctx.username,
         "ip_address": "127.0.0.1",
         "endpoint_version": sdk_version,
-        "sdk_version": sdk_version,
+        "sdk_version": running_sdk or (sdk_version if python_version else None),
         "subscription_uuid": None,
-        "python_version": platform.python_version(),
+        "python_version": python_version,
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pathlib
 import threading
 import time
 import typing as t
@@ -18,9 +19,11 @@ import uuid
 
 from gladier_jupyter.local._http import ServiceContext
 
+from .endpoints import DEFAULT_ENDPOINT_ID
 from .errors import BadRequest, FunctionNotFound, TaskNotFound
+from .runner import EngineRunner, Job, Outcome, import_engine_modules
+from .slots import SlotPool
 from .store import TERMINAL_STATUSES, ComputeStore
-from .workers import Job, Outcome, WorkerPool
 
 __all__ = ["ComputeService", "DoneCallback"]
 
@@ -37,7 +40,8 @@ def _default_pool_size() -> int:
 
 
 class ComputeService:
-    """Registers functions and runs tasks on the local worker pool."""
+    """Registers functions and runs tasks: on the embedded default, or on the engine of the
+    registered local endpoint (:mod:`.endpoints`) the task was submitted to."""
 
     def __init__(self, ctx: ServiceContext, *, workers: int | None = None):
         self.ctx = ctx
@@ -45,11 +49,17 @@ class ComputeService:
         self._serializer: t.Any = None
         self._cond = threading.Condition()
         self._callbacks: dict[str, list[DoneCallback]] = {}
-        self.pool = WorkerPool(
+        self._runners: dict[str, EngineRunner] = {}
+        self._runners_lock = threading.Lock()
+        self._closed = False
+        self._registry: tuple[int | None, dict[str, t.Any]] = (None, {})
+        #: the embedded default (started with the service: its workers are warm)
+        self.pool = SlotPool(
             workers or _default_pool_size(),
+            endpoint_id=DEFAULT_ENDPOINT_ID,
+            run_dir=str(self._run_dir("default")),
             start=self._on_start,
             done=self._on_done,
-            log_path=ctx.state_dir / "compute-workers.log",
         )
         self._recover()
 
@@ -155,7 +165,7 @@ class ComputeService:
                 )
         self.store.add_tasks(rows)
         for row in rows:
-            self.pool.submit(self._job(row, functions[row["function_uuid"]]))
+            self._hand_off(self._job(row, functions[row["function_uuid"]]))
         return group, ids
 
     def get_task(self, task_id: str) -> dict[str, t.Any]:
@@ -208,19 +218,88 @@ class ComputeService:
             self._notify(row["task_id"])
             return True
         # started meanwhile, or running: stop its worker
-        return self.pool.cancel_running(row["task_id"])
+        return self._runner(row["endpoint_id"]).cancel_running(row["task_id"])
 
     def endpoint_status(self, endpoint_id: str) -> dict[str, t.Any]:
-        return {"status": "online", "details": self.pool.status()}
+        """What ``GET /v2/endpoints/{id}/status`` answers: the engine's workers and tasks."""
+        endpoint = self._endpoint(endpoint_id)
+        if endpoint is None:
+            details = {"endpoint": "default", **self.pool.status()}
+        else:
+            with self._runners_lock:
+                runner = self._runners.get(endpoint.uuid)
+            details = {**endpoint.describe(),
+                       **(runner.status() if runner else {"started": False})}
+            details["endpoint"] = details.pop("name")
+        return {"status": "online", "details": details}
 
     def close(self) -> None:
+        """Stop every engine and its processes (the default's workers, Parsl's interchange
+        and managers, provider blocks), then the store."""
+        self._closed = True
+        with self._runners_lock:
+            runners = list(self._runners.values())
+            self._runners.clear()
+        for runner in runners:
+            runner.close()
         self.pool.close()
         self.store.close()
+
+    # ---- engines
+
+    def _run_dir(self, name: str) -> pathlib.Path:
+        root = self.ctx.state_dir / "compute-run"
+        for folder in (root, root / name):
+            folder.mkdir(mode=0o700, exist_ok=True)
+            if folder.is_symlink():
+                raise RuntimeError(f"{folder} is a symbolic link; remove it.")
+        return root / name
+
+    def _endpoint(self, endpoint_id: str) -> t.Any:
+        from . import endpoints
+
+        # read again only when an endpoint was added or removed (the folder's mtime)
+        try:
+            stamp = os.stat(self.ctx.state_dir / endpoints.FOLDER).st_mtime_ns
+        except OSError:
+            stamp = None
+        if self._registry[0] != stamp or stamp is None:
+            try:
+                found = {e.uuid: e for e in endpoints.list_endpoints(self.ctx.state_dir)}
+            except Exception:
+                logging.getLogger(__name__).exception("the local endpoint registry is unreadable")
+                found = {}
+            self._registry = (stamp, found)
+        return self._registry[1].get(str(endpoint_id))
+
+    def _runner(self, endpoint_id: str) -> SlotPool | EngineRunner:
+        endpoint = self._endpoint(endpoint_id)
+        if endpoint is None:
+            return self.pool
+        with self._runners_lock:
+            runner = self._runners.get(endpoint.uuid)
+            if runner is None:
+                from .engines import build_engine
+
+                config = endpoint.config
+                runner = EngineRunner(
+                    lambda: build_engine(config, where=f"The config of endpoint {endpoint.name!r}"),
+                    endpoint_id=endpoint.uuid,
+                    run_dir=str(self._run_dir(endpoint.name)),
+                    start=self._on_start,
+                    done=self._on_done,
+                )
+                self._runners[endpoint.uuid] = runner
+        return runner
+
+    def _hand_off(self, job: Job) -> None:
+        self._runner(job.endpoint_id or DEFAULT_ENDPOINT_ID).submit(job)
 
     # ---- internals
 
     def _get_serializer(self) -> t.Any:
         if self._serializer is None:
+            import_engine_modules()
             from globus_compute_sdk.serialize import ComputeSerializer
 
             self._serializer = ComputeSerializer()
@@ -235,6 +314,7 @@ class ComputeService:
             serialized=bool(fn["metadata"].get("serialized", True)),
             payload=row["payload"],
             timeout=row.get("timeout"),
+            endpoint_id=row["endpoint_id"],
         )
 
     def _recover(self) -> None:
@@ -257,7 +337,7 @@ class ComputeService:
                     f"{row['function_uuid']} was deleted before task {row['task_id']} ran.\n",
                 )
                 continue
-            self.pool.submit(self._job(row, fn))
+            self._hand_off(self._job(row, fn))
 
     def _on_start(self, job: Job) -> bool:
         return self.store.mark_running(job.task_id)
