@@ -104,7 +104,12 @@ class EndpointStatus(dict[str, t.Any]):
     @property
     def busy_workers(self) -> int | None:
         total, idle = self.total_workers, self._count("idle_workers")
-        return None if total is None or idle is None else max(0, total - idle)
+        if total is None:
+            return None
+        if idle is not None:
+            return max(0, total - idle)
+        running = self._count("running_tasks")  # pool engines report no idle count
+        return None if running is None else min(total, running)
 
     @property
     def pending_tasks(self) -> int | None:
