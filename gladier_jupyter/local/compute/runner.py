@@ -320,7 +320,14 @@ class EngineRunner:
                         if isinstance(v, (int, float, str, bool, list, dict)) or v is None})
         except Exception as exc:  # noqa: BLE001 - status is best effort
             doc["status_error"] = str(exc)[:200]
+        # the pool engines' own report says 0 outstanding, always: count the tasks given out
+        doc["running_tasks"] = len(running)
         doc["job_ids"] = sorted({str(f.job_id) for _j, f in running if f.job_id is not None})
+        # Parsl's blocks and the provider job each runs as (a Slurm/PBS job id; a pid for
+        # LocalProvider), running tasks or not: what squeue/qstat would list.
+        blocks = getattr(getattr(engine, "executor", None), "blocks_to_job_id", None)
+        if isinstance(blocks, dict):
+            doc["blocks"] = {str(b): str(j) for b, j in list(blocks.items()) if j is not None}
         return doc
 
     def close(self) -> None:
