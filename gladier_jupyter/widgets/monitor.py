@@ -197,7 +197,13 @@ class RunMonitor(GladierWidget):
         """How the flow's deployed definition differs from the one this run is pinned to
         (``DefinitionDiff.to_dict()``: ``summary``, ``states``, ``top``, ``functions``), or
         None when it is the same (or could not be read). Read once when the monitor
-        attaches and once when the run ends; :meth:`check_flow_changes` reads it again."""
+        attaches and once when the run ends (read here, on first use, when the watcher has
+        not yet); :meth:`check_flow_changes` reads it again."""
+        if not self._changes_checked:
+            with self._update_lock:
+                if not self._changes_checked:
+                    self._changes_checked = "ended" if self._watcher.model.terminal else "attached"
+                    self.check_flow_changes()
         return self._flow_changes
 
     def check_flow_changes(self) -> dict[str, t.Any] | None:
