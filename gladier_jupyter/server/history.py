@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typing as t
 
-from gladier_jupyter.server.runs import Registry, RunNotFound, _data, graph_model
+from gladier_jupyter.server.runs import Registry, RunNotFound, graph_model
 
 __all__ = ["run_changes", "compare_runs", "flow_durations"]
 
@@ -29,8 +29,8 @@ def run_changes(registry: Registry, run_id: str, source: str | None = None) -> d
         return {"run_id": run_id, "flow_id": flow_id, "changed": False, "known": False}
     found = flow_changes(tracker.source.client(), run_id, flow_id=flow_id, pinned=pinned)
     if not found.known or found.diff is None or found.current is None:
-        out = {"run_id": run_id, "flow_id": flow_id, "changed": False, "known": False}
-        return {**out, "message": found.message} if found.message else out
+        unknown = {"run_id": run_id, "flow_id": flow_id, "changed": False, "known": False}
+        return {**unknown, "message": found.message} if found.message else unknown
     diff, current = found.diff, found.current
     out: dict[str, t.Any] = {"run_id": run_id, "flow_id": flow_id, "known": True,
                              "changed": diff.changed, "diff": diff.to_dict(), "graph": {}}

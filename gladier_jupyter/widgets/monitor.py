@@ -770,7 +770,7 @@ def _diff_graph(pinned: dict[str, t.Any], current: dict[str, t.Any], diff: t.Any
 
     try:
         return diff_model(pinned, FlowGraph.build(current), diff)
-    except Exception:  # noqa: BLE001 - the drawing is an extra; the line and list still show
+    except Exception:  # the drawing is an extra; the line and the list still show
         log.debug("the diff could not be drawn", exc_info=True)
         return {}
 
