@@ -20,10 +20,11 @@ import pytest
 from tests._fixtures.runs import run_log as run_log
 from tests._fixtures.runs import wait_for_run as wait_for_run
 
-# A service that something (a JupyterLab server's runs panel, a kernel) starts again after
-# the session fixture stopped it would otherwise outlive the test session: with nothing to
-# do for two minutes it exits by itself.
-os.environ.setdefault("GLADIER_JUPYTER_IDLE_TIMEOUT", "120")
+# The session's service must not idle out while tests that need no service run (the Slurm
+# files take minutes): an hour. A service that something (a JupyterLab server's runs panel,
+# a kernel) starts again after the session fixture stopped it is owned by that process and
+# exits soon after it ends; pytest_unconfigure stops the session's own.
+os.environ.setdefault("GLADIER_JUPYTER_IDLE_TIMEOUT", "3600")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

