@@ -1,4 +1,5 @@
 import pytest
+
 """No token string anywhere: the whole tutorial plus a login, run headless, saved with widget
 state, and every log it produced, searched for every token the kernel held."""
 
