@@ -1,4 +1,3 @@
-import pytest
 
 """No token string anywhere: the whole tutorial plus a login, run headless, saved with widget
 state, and every log it produced, searched for every token the kernel held."""
@@ -11,6 +10,7 @@ import pathlib
 import pickle
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
