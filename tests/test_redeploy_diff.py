@@ -4,6 +4,8 @@ and each run stays pinned to the definition it ran."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests._fixtures.runs import wait_for_run
@@ -15,6 +17,13 @@ SECOND = "%%gladier_tool Steps\ndef prepare(**data):\n    return 1\n\ndef analys
 
 
 @pytest.fixture
+def client() -> str:
+    """A client name of this test's own: gladier keeps the deployed flow id per client name
+    in ~/.gladier, which other test files share, so a common name would find their flow."""
+    return f"Steps{uuid.uuid4().hex[:8]}Client"
+
+
+@pytest.fixture
 def local_shell(shell, local_service):  # noqa: F811 - the imported fixture
     from gladier_jupyter import backend
 
@@ -22,29 +31,33 @@ def local_shell(shell, local_service):  # noqa: F811 - the imported fixture
     return shell
 
 
-def _deploy_first(ip) -> dict:
+def _deploy_first(ip, client: str) -> dict:
     run(ip, FIRST.replace("{M}", "2"))
-    run(ip, "%gladier_client StepsClient Steps --no-preview")
-    run(ip, f"%gladier_run StepsClient {{'input': {{'compute_endpoint': '{ENDPOINT}'}}}} --no-monitor")
+    run(ip, f"%gladier_client {client} Steps --no-preview")
+    return _run(ip, client)
+
+
+def _run(ip, client: str) -> dict:
+    run(ip, f"%gladier_run {client} {{'input': {{'compute_endpoint': '{ENDPOINT}'}}}} --no-monitor")
     return ip.user_ns["_"]
 
 
-def test_first_run_deploys_without_a_diff_and_an_unchanged_rerun_shows_none(local_shell):
+def test_first_run_deploys_without_a_diff_and_an_unchanged_rerun_shows_none(local_shell, client):
     ip = local_shell
-    _deploy_first(ip)
+    _deploy_first(ip, client)
     magics = ip.magics_manager.registry["GladierMagics"]
     assert magics.last_redeploy is None  # nothing was deployed before: nothing to compare
-    run(ip, f"%gladier_run StepsClient {{'input': {{'compute_endpoint': '{ENDPOINT}'}}}} --no-monitor")
+    _run(ip, client)
     assert magics.last_redeploy is None
 
 
-def test_run_after_a_state_rename_shows_removed_added_and_changed_states(local_shell, flows_client):
+def test_run_after_a_state_rename_shows_removed_added_and_changed_states(local_shell, flows_client, client):
     ip = local_shell
-    first = _deploy_first(ip)
+    first = _deploy_first(ip, client)
     wait_for_run(flows_client, first["run_id"])
     run(ip, SECOND.replace("{M}", "3"))
-    run(ip, "%gladier_client StepsClient Steps --no-preview")
-    run(ip, f"%gladier_run StepsClient {{'input': {{'compute_endpoint': '{ENDPOINT}'}}}} --no-monitor")
+    run(ip, f"%gladier_client {client} Steps --no-preview")
+    second = _run(ip, client)
     preview = ip.magics_manager.registry["GladierMagics"].last_redeploy
     assert preview is not None
     changes = preview.changes
@@ -57,7 +70,6 @@ def test_run_after_a_state_rename_shows_removed_added_and_changed_states(local_s
     assert nodes["Measure"]["ghost"] is True and nodes["Measure"]["diff"] == "removed"
     assert any(e.get("removed") and e["target"] == "Measure" for e in preview.graph["edges"])
     # the first run is pinned to the definition it ran, the flow has moved on
-    second = ip.user_ns["_"]
     pinned = flows_client.get_run_definition(first["run_id"]).data
     assert set(pinned) >= {"flow_id", "definition", "input_schema"}
     assert "Measure" in pinned["definition"]["States"]
@@ -65,13 +77,13 @@ def test_run_after_a_state_rename_shows_removed_added_and_changed_states(local_s
     assert "Analyse" in now["States"] and "Measure" not in now["States"]
 
 
-def test_changed_function_source_marks_its_state_on_demand(local_shell):
+def test_changed_function_source_marks_its_state_on_demand(local_shell, client):
     from gladier_jupyter.widgets.preview import FlowPreview
 
     ip = local_shell
-    _deploy_first(ip)
+    _deploy_first(ip, client)
     run(ip, FIRST.replace("{M}", "20"))  # same states, measure()'s source changed
-    run(ip, "%gladier_client StepsClient Steps --diff")
+    run(ip, f"%gladier_client {client} Steps --diff")
     preview = ip.magics_manager.registry["GladierMagics"].last_preview
     states = preview.changes["states"]
     assert states["Measure"]["status"] == "changed"
@@ -79,7 +91,7 @@ def test_changed_function_source_marks_its_state_on_demand(local_shell):
     assert states["Measure"]["changes"] == []
     assert states["Prepare"]["status"] == "unchanged"
     assert preview.changes["against"].startswith("the deployed flow ")
-    again = FlowPreview(ip.user_ns["StepsClient"]).diff()
+    again = FlowPreview(ip.user_ns[client]).diff()
     assert list(again.functions) == ["measure_function_id"]
 
 
