@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 NOTEBOOK := notebooks/gladier_tutorial.ipynb
 PYTEST_ARGS ?=
 
-.PHONY: lab test test-unit venv frontend install install-test install-bench jupyter-extensions chromium lint bench clean
+.PHONY: lab test test-unit venv frontend install install-test install-bench jupyter-extensions chromium slurm lint bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,17 @@ chromium:
 		echo "The browser tests need Debian's Chromium: run 'sudo apt-get install chromium'."; exit 1; \
 	fi
 
+# Debian's Slurm and MUNGE: the tests start a real single-node cluster (tests/_fixtures/slurm.py).
+# Without root the Slurm tests skip, with the reason; so does this step.
+slurm:
+	@if [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ] && [ -x /usr/sbin/munged ]; then \
+		echo "slurm: $$(/usr/sbin/slurmctld -V)"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; \
+	else \
+		echo "The Slurm tests need Debian's Slurm and MUNGE: run 'sudo apt-get install slurm-wlm munge' (they skip without them)."; \
+	fi
+
 # The kernel starts the local Globus-compatible service on demand: no account needed.
 # LAB_ARGS passes options through, e.g. make lab LAB_ARGS="--no-browser --port 8899".
 LAB_ARGS ?=
@@ -58,7 +69,7 @@ ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: install
 	$(VENV)/bin/jupyter lab $(ROOT_ARGS) $(LAB_ARGS) $(NOTEBOOK)
 
-test: install-test chromium
+test: install-test chromium slurm
 	$(VENV)/bin/ruff check gladier_jupyter tests bench
 	$(VENV)/bin/lint-imports --no-logo
 	$(VENV)/bin/mypy

@@ -1,8 +1,10 @@
 """Run monitor: state change -> widget update latency on the local service; requests per
 minute per run with Globus polling against a slow run and a busy one; cell execution time
-with 20 monitors watching vs none.
+with 20 monitors watching vs none; the cost of one update (one new log entry) as the log of
+a 500-state flow grows to 1k, 5k and 10k entries.
 
-Run: .venv/bin/python bench/bench_monitor.py   (about 2 minutes; --quick: 20 s, no req/min)
+Run: .venv/bin/python bench/bench_monitor.py   (about 2 minutes; --quick: 20 s, no req/min;
+--update-cost: only the update cost, no service, a few seconds)
 """
 
 from __future__ import annotations
@@ -189,6 +191,73 @@ def bench_page_latency() -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def bench_update_cost() -> None:
+    """One new log entry -> the monitor's update (derive + traits + what goes to the page),
+    as the log of a 500-state flow (a loop over all of it) grows. Flat when an update costs
+    the new entry, not the whole log."""
+    import json
+
+    import globus_sdk
+
+    from gladier_jupyter.widgets.monitor import RunMonitor
+
+    n_states = 500
+    names = [f"S{i}" for i in range(n_states)]
+    definition = {"StartAt": "S0", "States": {
+        n: {"Type": "Pass", "Next": names[i + 1] if i + 1 < n_states else "Again"}
+        for i, n in enumerate(names)}}
+    definition["States"]["Again"] = {"Type": "Choice", "Choices": [
+        {"Variable": "$.again", "BooleanEquals": True, "Next": "S0"}], "Default": "Done"}
+    definition["States"]["Done"] = {"Type": "Pass", "End": True}
+
+    def entry(k: int) -> dict:
+        name = names[(k // 2) % n_states]
+        code = "PassStarted" if k % 2 == 0 else "PassCompleted"
+        return {"time": f"2026-01-01T00:{k // 6000 % 60:02d}:{k // 100 % 60:02d}.{k % 100:02d}+00:00",
+                "code": code, "description": f"{code} {name}",
+                "details": {"state_name": name, "state_type": "Pass",
+                            "input" if code == "PassStarted" else "output": {"k": k, "x": "y" * 40}}}
+
+    fc = globus_sdk.FlowsClient(base_url="http://127.0.0.1:9/flows-bench-unused")
+    doc = {"run_id": "bench-run", "flow_id": "bench-flow", "status": "ACTIVE", "label": "bench"}
+    monitor = RunMonitor(doc, client=fc, start=False)
+    model = monitor.watcher.model
+    model.definition = definition
+    sent: list[int] = []
+    comm = getattr(monitor, "comm", None)
+    if comm is not None:
+        send = comm.send
+
+        def counting_send(data=None, metadata=None, buffers=None, **kw):
+            sent.append(len(json.dumps(data, default=str)))
+            return send(data=data, metadata=metadata, buffers=buffers, **kw)
+
+        comm.send = counting_send
+    rows = []
+    for size in (1000, 5000, 10000):
+        have = len(model.entries)
+        model.add_entries(entry(k) for k in range(have, size - 21))
+        monitor._apply(model)  # catch up, not timed
+        times, sizes = [], []
+        for _ in range(20):
+            model.add_entries([entry(len(model.entries))])
+            sent.clear()
+            start = time.perf_counter()
+            with monitor.hold_sync():
+                monitor._apply(model)
+            times.append(time.perf_counter() - start)
+            sizes.append(sum(sent))
+        times.sort()
+        med = times[len(times) // 2] * 1000
+        rows.append((size, med, statistics.median(sizes)))
+        print(f"update cost, one new entry, log of {size} entries, {n_states}-state flow: "
+              f"median {med:.2f} ms, {statistics.median(sizes) / 1024:.1f} KiB to the page",
+              flush=True)
+    print(f"  10k/1k ratio: time {rows[-1][1] / rows[0][1]:.2f}x, "
+          f"bytes {rows[-1][2] / max(rows[0][2], 1):.2f}x", flush=True)
+    monitor.close()
+
+
 def bench_requests_per_minute(fc) -> None:
     """Globus polling policy against a slow run (one long Wait) and a busy one."""
     from gladier_jupyter import monitor
@@ -252,11 +321,15 @@ def bench_cell_latency(fc) -> None:
 
 
 if __name__ == "__main__":
+    if "--update-cost" in sys.argv:
+        bench_update_cost()
+        sys.exit(0)
     from gladier_jupyter import backend, local
 
     info = backend.use_local()
     try:
         fc = backend.flows_client()
+        bench_update_cost()
         bench_latency(fc)
         bench_page_latency()
         bench_cell_latency(fc)

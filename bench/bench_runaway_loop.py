@@ -9,6 +9,7 @@ Point ``PYTHONPATH`` at another checkout to measure its code (the service inheri
 
 from __future__ import annotations
 
+import os
 import pathlib
 import shutil
 import sys
@@ -40,6 +41,13 @@ def _db_bytes(state_dir: pathlib.Path) -> int:
     return sum(p.stat().st_size for p in state_dir.glob("flows.sqlite3*"))
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``): the service's own
+    work, which wall times on a shared machine do not show."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(seconds: float) -> None:
     from gladier_jupyter.monitor import LogReader
 
@@ -49,6 +57,7 @@ def main(seconds: float) -> None:
             fc = svc.flows_client(info)
             loop_id, normal_id = svc.deploy(fc, LOOP), svc.deploy(fc, NORMAL)
             before = _db_bytes(state_dir / "svc")
+            cpu0 = _cpu_seconds(info.pid)
             t0 = time.monotonic()
             run = svc.start(fc, loop_id, ATTACK_INPUT)
             reader, read = LogReader(run["run_id"]), {}
@@ -70,6 +79,7 @@ def main(seconds: float) -> None:
                     ended = time.monotonic() - t0
                     break
                 time.sleep(0.25)
+            cpu = _cpu_seconds(info.pid) - cpu0
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             doc = fc.get_run(run["run_id"]).data
@@ -77,6 +87,8 @@ def main(seconds: float) -> None:
             print(f"  reason: {(doc.get('details') or {}).get('description')}")
             print(f"  database grew {(_db_bytes(state_dir / 'svc') - before) / 1e6:.1f} MB, "
                   f"{svc.stored_counts(state_dir / 'svc')['log_entries']} log entries")
+            entries = svc.stored_counts(state_dir / "svc")["log_entries"]
+            print(f"  service CPU meanwhile: {cpu:.2f} s, {cpu / max(entries, 1) * 1e6:.0f} us per log entry")
             if read:
                 print(f"  one monitor poll: {read['entries']} entries in {read['seconds']:.2f} s")
             else:

@@ -22,6 +22,8 @@ __all__ = [
     "RunsPanel",
     "Login",
     "login",
+    "compare_runs",
+    "flow_history",
     "use_local",
     "use_globus",
     "flows_client",
@@ -38,6 +40,8 @@ _LAZY: dict[str, str] = {
     "RunsPanel": "gladier_jupyter.widgets.runs",
     "Login": "gladier_jupyter.widgets.login",
     "login": "gladier_jupyter.widgets.login",
+    "compare_runs": "gladier_jupyter.widgets.history",
+    "flow_history": "gladier_jupyter.widgets.history",
     "use_local": "gladier_jupyter.backend",
     "use_globus": "gladier_jupyter.backend",
     "flows_client": "gladier_jupyter.backend",
@@ -82,9 +86,13 @@ def load_ipython_extension(ipython: t.Any) -> None:
     """Register the gladier magics (``%load_ext gladier_jupyter``) and give plain gladier
     clients (``MyGladierClient()``) this backend's managers while the extension is loaded."""
     from gladier_jupyter.magics import GladierMagics, install_plain_client_defaults
+    from gladier_jupyter.plain_clients import start_background_import
 
     ipython.register_magics(GladierMagics)
     install_plain_client_defaults(ipython)
+    # gladier and globus-compute-sdk take ~0.7 s to import: the first %%gladier_tool cell
+    # would pay for it; a daemon thread does instead, while the user types that cell.
+    start_background_import(ipython)
 
 
 def unload_ipython_extension(ipython: t.Any) -> None:

@@ -84,7 +84,12 @@ class Path:
         return matches[0] if len(matches) == 1 and not multi else matches
 
     def assign(self, doc: t.Any, value: t.Any) -> t.Any:
-        """``doc`` with ``value`` at this path, missing objects created on the way.
+        """A copy of ``doc`` with ``value`` at this path, missing objects created on the way.
+
+        Copy-on-write: only the objects and lists along the path are copied (shallowly);
+        ``doc`` itself is left as it is and the new document shares every other part with
+        it, so a reader holding ``doc`` (a log entry not stored yet, the data a state
+        started with) keeps seeing what it held, without a deep copy of the whole document.
 
         Raises :class:`PathMatchError` when the path is not a Reference Path or runs into
         something that is not an object (for a name) or a list holding the index.
@@ -94,27 +99,40 @@ class Path:
                                  "ResultPath names one, such as '$.result' or '$.out[0]'.")
         if not self.steps:
             return value
+        root: t.Any = None
+        parent: t.Any = None
         cur = doc
+        last = len(self.steps) - 1
         for i, step in enumerate(self.steps):
-            last = i == len(self.steps) - 1
-            where = "$" if i == 0 else _join(self.steps[:i])
             if isinstance(step, int):
                 if not isinstance(cur, list) or not -len(cur) <= step < len(cur):
+                    where = "$" if i == 0 else _join(self.steps[:i])
                     what = (f"a list of {len(cur)}" if isinstance(cur, list)
                             else f"{type(cur).__name__} {_short(cur, 40)}")
                     raise PathMatchError(f"Cannot write {_short(self.text)}: {where} is {what}, "
                                          f"which has no index {step}.")
-            elif not isinstance(cur, dict):
+                cur = list(cur)
+            elif isinstance(cur, dict):
+                cur = dict(cur)
+            else:
+                where = "$" if i == 0 else _join(self.steps[:i])
                 raise PathMatchError(f"Cannot write {_short(self.text)}: {where} is "
                                      f"{type(cur).__name__} {_short(cur, 40)}, not an object "
                                      f"that could hold {step!r}.")
-            if last:
+            if parent is None:
+                root = cur
+            else:
+                parent[self.steps[i - 1]] = cur
+            if i == last:
                 cur[step] = value
             else:
-                if isinstance(cur, dict) and cur.get(step) is None:
-                    cur[step] = {}
-                cur = cur[step]
-        return doc
+                parent = cur
+                if isinstance(step, int):
+                    cur = cur[step]
+                else:  # a missing (or null) object on the way is created
+                    nxt = cur.get(step)
+                    cur = {} if nxt is None else nxt
+        return root
 
 
 def _listed(text: str, doc: t.Any) -> t.Any:

@@ -1,4 +1,5 @@
-"""IPython magics: ``%%gladier_tool``, ``%gladier_client`` and ``%gladier_run``.
+"""IPython magics: ``%%gladier_tool``, ``%gladier_client``, ``%gladier_run``, and the debug
+loop's ``%gladier_replay`` and ``%gladier_test_state``.
 
 Thin on purpose: options are parsed here and results shown here; the work is in
 ``gladier_jupyter.inline``. Nothing heavy (gladier, globus-sdk, widgets) is imported at module
@@ -21,7 +22,9 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from gladier_jupyter.errors import GladierJupyterUsageError
 from gladier_jupyter.plain_clients import (
     install_plain_client_defaults,
+    redeploy_shown,
     remove_plain_client_defaults,
+    show_redeploy,
 )
 
 if t.TYPE_CHECKING:
@@ -149,6 +152,8 @@ class GladierMagics(Magics):
 
     def __init__(self, shell: t.Any = None) -> None:
         super().__init__(shell)
+        #: the preview of the last re-deploy %gladier_run made (None when it made none)
+        self.last_redeploy: t.Any = None
         if shell is not None:
             shell.set_hook("complete_command", _complete_client, str_key="%gladier_client")
             shell.set_hook("complete_command", _complete_run, str_key="%gladier_run")
@@ -285,6 +290,8 @@ class GladierMagics(Magics):
         help="Tools in flow order: names in the notebook or dotted import strings.",
     )
     @argument("--no-preview", action="store_true", help="Do not show the flow preview.")
+    @argument("--diff", action="store_true",
+              help="Show on the preview what changed against the deployed flow.")
     @argument("--comment", "-c", help="Docstring of the client and Comment of its flow.")
     @line_magic
     @_user_errors
@@ -297,8 +304,10 @@ class GladierMagics(Magics):
         from gladier_jupyter import inline
 
         client = inline.make_client(args.name, args.tools, self._shell.user_ns, comment=args.comment)
-        if not args.no_preview:
+        if not args.no_preview or args.diff:
             self.last_preview = _client_preview(client)
+            if args.diff:
+                print(self.last_preview.diff().summary())
             _display(self.last_preview)
 
     @magic_arguments()
@@ -368,7 +377,9 @@ class GladierMagics(Magics):
                 print(f"warning: {line}")
         except Exception:  # noqa: BLE001 - the check never stops a run
             pass
-        instance, run = inline.start_run(client, flow_input, label=args.label, tags=args.tags)
+        client = self._show_redeploy(client)
+        with redeploy_shown():  # shown above: the client's run_flow does not say it again
+            instance, run = inline.start_run(client, flow_input, label=args.label, tags=args.tags)
         self._shell.user_ns["_"] = run
         if args.out:
             self._shell.user_ns[args.out] = run
@@ -378,7 +389,90 @@ class GladierMagics(Magics):
         else:
             print(f"Run {run.get('run_id')} ({run.get('label') or 'no label'}): {run.get('status')}")
 
+    @magic_arguments()
+    @argument("run", help="A RunMonitor, a run document or a run id (variable or literal).")
+    @argument("state", help="The compute state to replay, e.g. GatherMetadata.")
+    @argument("--task", type=int, default=0, help="Which task of the state (default 0).")
+    @line_magic
+    @_user_errors
+    def gladier_replay(self, line: str) -> t.Any:
+        """Call a compute state's function here with the arguments the run passed (%debug works).
+
+        In [1]: %gladier_replay monitor GatherMetadata
+        """
+        args = _parse(self.gladier_replay, line, "gladier_replay")
+        from gladier_jupyter.widgets.monitor import RunMonitor
+
+        target: t.Any = self._shell.user_ns.get(args.run, args.run) if args.run.isidentifier() else args.run
+        if args.run == "last" and self.last_monitor is not None:
+            target = self.last_monitor  # the monitor %gladier_run showed last
+        if isinstance(target, RunMonitor):
+            return target.replay(args.state, task=args.task)
+        run_id = target.get("run_id") if isinstance(target, dict) else str(target)
+        if not isinstance(run_id, str) or not re.fullmatch(r"[0-9a-fA-F-]{36}", run_id):
+            raise UsageError(f"%gladier_replay: {str(args.run)[:60]!r} is neither a RunMonitor, a run document nor "
+                             "a run id; pass the monitor %gladier_run showed (or its run id).")
+        from gladier_jupyter import backend
+        from gladier_jupyter.inline.replay import replay
+
+        entries = list(backend.flows_client().paginated.get_run_logs(run_id).items())
+        return replay(entries, args.state, self._shell.user_ns, task=args.task)
+
+    @magic_arguments()
+    @argument("client", help="A %%gladier_client name (or a FlowPreview / definition variable).")
+    @argument("state", help="The state to test.")
+    @argument("--input", "-i", default="{}", help="Run data: a variable, or a literal like {'input': {...}}.")
+    @line_magic
+    @no_var_expand
+    @_user_errors
+    def gladier_test_state(self, line: str) -> None:
+        """Run one state alone on the local service and show every step it takes.
+
+        In [1]: %gladier_test_state MyGladierClient GatherMetadata --input flow_input
+        """
+        line = self._expand(line)
+        args = _parse(self.gladier_test_state, line, "gladier_test_state")
+        from gladier_jupyter import inline
+        from gladier_jupyter.backend import debugging
+        from gladier_jupyter.widgets.debug import test_steps_text
+        from gladier_jupyter.widgets.preview import FlowPreview
+
+        target = self._shell.user_ns.get(args.client)
+        if isinstance(target, FlowPreview):
+            definition = target.definition
+        elif target is not None and inline.is_client(target):
+            definition = inline.client_flow_definition(target)
+        elif isinstance(target, dict) and "States" in target:
+            definition = target
+        else:
+            known = ", ".join(inline.known_clients(self._shell.user_ns))
+            raise UsageError(f"Unknown client {args.client!r}; known clients: "
+                             f"{known or 'none yet (define one with %gladier_client)'}.")
+        states = definition.get("States") or {}
+        if args.state not in states:
+            raise UsageError(f"{args.client} has no state {args.state!r}; its states are {', '.join(states)}.")
+        data = self._value(args.input, "The run data")
+        answer = debugging.test_state(args.state, data, definition=definition)
+        print(test_steps_text(answer))
+        self._shell.user_ns["_"] = answer  # the steps are printed; the answer is in _
+
     # ------------------------------------------------------------------ helpers
+    def _show_redeploy(self, client: t.Any) -> t.Any:
+        """Before a run that re-deploys the flow, show what changed on its graph.
+
+        Returns the client instance to run (the one compared), or ``client`` when the
+        comparison could not be made (the run then reports why, as before).
+        """
+        from gladier_jupyter.inline.redeploy import client_instance
+
+        self.last_redeploy = None
+        try:
+            instance = client_instance(client)
+        except Exception:  # the run itself reports what is wrong
+            logging.getLogger(__name__).debug("no re-deploy preview", exc_info=True)
+            return client
+        self.last_redeploy = show_redeploy(instance, display=True)
+        return instance
 
     def _value(self, text: str, what: str) -> t.Any:
         """A notebook variable (or expression) by name, else a JSON / Python literal."""

@@ -5,7 +5,8 @@ builds a UserAppLoginManager (broken on globus-sdk 4), a FlowsManager and a
 ComputeManager itself. While the extension is loaded, three attributes of that one class
 are wrapped (the narrowest reversible change): ``__init__`` fills in the managers a
 caller did not give from ``backend.gladier_client_kwargs()``; ``run_flow`` reads the old
-``funcx_endpoint_compute`` input key as ``compute_endpoint``; ``progress`` shows the
+``funcx_endpoint_compute`` input key as ``compute_endpoint`` and, when it is about to
+update the deployed flow, says what changed (as ``%gladier_run`` does); ``progress`` shows the
 RunMonitor and ends on INACTIVE; a ``flows_client`` property (gladier < 0.9's, which the
 tutorial uses) is added. The tutorial's Search cell also calls globus-sdk 2's
 ``post(..., json_body=...)``: globus_sdk.BaseClient's post/put/patch take that name as
@@ -15,11 +16,15 @@ originals back.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
+import threading
 import typing as t
 
-__all__ = ["install_plain_client_defaults", "remove_plain_client_defaults"]
+__all__ = ["install_plain_client_defaults", "last_redeploy", "remove_plain_client_defaults",
+           "show_redeploy", "start_background_import"]
 
 
 def _display(obj: t.Any) -> None:
@@ -28,10 +33,71 @@ def _display(obj: t.Any) -> None:
     display(obj)
 
 _PATCHED_ATTRS = ("__init__", "run_flow", "progress")
-_PLAIN_CLIENTS: dict[str, t.Any] = {"cls": None, "originals": {}, "added": [], "shell": None}
+_PLAIN_CLIENTS: dict[str, t.Any] = {"cls": None, "originals": {}, "added": [], "shell": None,
+                                     "installed": False}
 #: Old gladier flow-input names and the names gladier 0.11's flows read.
 _RENAMED_INPUT = {"funcx_endpoint_compute": "compute_endpoint"}
 _ENDED = ("SUCCEEDED", "FAILED", "ENDED")
+#: set while ``%gladier_run`` runs a client whose re-deploy it has already shown
+_REDEPLOY_SHOWN: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "gladier_jupyter_redeploy_shown", default=False)
+_LAST_REDEPLOY: dict[str, t.Any] = {"preview": None}
+
+
+def last_redeploy() -> t.Any:
+    """The FlowPreview of the last re-deploy a run announced (None when the last run changed
+    nothing deployed)."""
+    return _LAST_REDEPLOY["preview"]
+
+
+def show_redeploy(instance: t.Any, *, display: bool | None = None) -> t.Any:
+    """Before a run that would update the deployed flow (its definition or a function), print
+    a one-line summary of what changed and display the diff on the preview's graph.
+
+    ``display=None`` displays only where a front end can draw the widget (a kernel). Returns
+    the preview, or None when the run changes nothing deployed or the comparison could not be
+    made (the run itself then reports what is wrong).
+    """
+    _LAST_REDEPLOY["preview"] = None
+    try:
+        from gladier_jupyter import flowdef
+        from gladier_jupyter.inline.redeploy import pending_redeploy
+
+        pending = pending_redeploy(instance)
+        if not pending.pending:
+            return None
+        diff = flowdef.diff_definitions(pending.deployed or {}, pending.current,
+                                        old_functions=pending.stored_functions,
+                                        new_functions=pending.current_functions)
+    except Exception:  # an extra before the run; the run reports real errors
+        logging.getLogger(__name__).debug("no re-deploy diff", exc_info=True)
+        return None
+    print(f"Re-deploying flow {pending.flow_id}: {diff.summary()}")
+    try:
+        from gladier_jupyter.widgets.preview import FlowPreview
+
+        preview = FlowPreview(instance)
+        if preview.flow.definition != pending.current:
+            # a client whose own get_flow_definition() is not what its tools chain into
+            preview = FlowPreview(pending.current)
+        preview.diff(pending)
+    except Exception:  # the summary above said it; the drawing is an extra
+        logging.getLogger(__name__).debug("no re-deploy preview", exc_info=True)
+        return None
+    _LAST_REDEPLOY["preview"] = preview
+    if display if display is not None else _can_show_widgets():
+        _display(preview)
+    return preview
+
+
+@contextlib.contextmanager
+def redeploy_shown() -> t.Iterator[None]:
+    """Runs started inside do not announce their re-deploy again (the caller showed it)."""
+    token = _REDEPLOY_SHOWN.set(True)
+    try:
+        yield
+    finally:
+        _REDEPLOY_SHOWN.reset(token)
 
 
 def _confidential_client() -> bool:
@@ -72,6 +138,8 @@ def _client_run_flow(original: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]
                     flow_input = {**flow_input, "input": {
                         (new if k == old else k): v for k, v in inner.items()}}
                     inner = flow_input["input"]
+        if not _REDEPLOY_SHOWN.get():
+            show_redeploy(self)
         return original(self, flow_input, *args, **kwargs)
 
     return run_flow
@@ -128,8 +196,17 @@ def _client_progress(original: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]
     return progress
 
 
+#: The background import and the cell hooks may both try to patch: one does.
+_PATCH_LOCK = threading.Lock()
+
+
 def _patch_plain_clients() -> None:
     """Wrap GladierBaseClient's defaults once gladier is imported (cheap check per cell)."""
+    with _PATCH_LOCK:
+        _patch_plain_clients_locked()
+
+
+def _patch_plain_clients_locked() -> None:
     import sys
 
     module = sys.modules.get("gladier.client")
@@ -187,6 +264,7 @@ def _patch_json_body() -> None:
 
 
 def _on_cell(info: t.Any = None, *_args: t.Any) -> None:
+    _wait_for_background_import()
     _patch_plain_clients()
     source = getattr(info, "raw_cell", None)
     if isinstance(source, str):
@@ -221,29 +299,95 @@ def install_plain_client_defaults(shell: t.Any) -> None:
     (``%load_ext`` starts no service)."""
     if _PLAIN_CLIENTS["shell"] is not None:
         return
-    _PLAIN_CLIENTS["shell"] = shell
-    _patch_plain_clients()
+    with _PATCH_LOCK:
+        _PLAIN_CLIENTS.update(shell=shell, installed=True)
+        _patch_plain_clients_locked()
     if shell is not None:
         shell.events.register("pre_run_cell", _on_cell)
-        shell.events.register("post_run_cell", _on_cell)
+        shell.events.register("post_run_cell", _after_cell)
+
+
+#: What the first ``%%gladier_tool`` cell would otherwise import itself (~0.7 s): gladier,
+#: its flow generation and globus-compute-sdk's serializer (the portability check).
+_BACKGROUND_MODULES = (
+    "gladier_jupyter.inline",
+    "gladier",
+    "gladier.utils.flow_generation",
+    "globus_compute_sdk.serialize",
+    "gladier_jupyter.flowdef",
+)
+_BACKGROUND: dict[str, t.Any] = {"thread": None, "pending": False}
+
+
+def _import_in_background() -> None:
+    import importlib
+
+    for name in _BACKGROUND_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - the cell that needs it reports the error
+            logging.getLogger(__name__).debug("background import of %s failed: %s", name, exc)
+            return
+    with _PATCH_LOCK:
+        if _PLAIN_CLIENTS["installed"]:  # not if %unload_ext came first
+            _patch_plain_clients_locked()
+
+
+def _start_import_thread() -> threading.Thread:
+    _BACKGROUND["pending"] = False
+    thread = _BACKGROUND["thread"]
+    if thread is None:
+        thread = threading.Thread(target=_import_in_background, name="gladier-jupyter-import",
+                                  daemon=True)
+        _BACKGROUND["thread"] = thread
+        thread.start()
+    return thread
+
+
+def _wait_for_background_import() -> None:
+    thread = _BACKGROUND["thread"]
+    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+        thread.join()
+
+
+def _after_cell(result: t.Any = None, *_args: t.Any) -> None:
+    _on_cell(result)
+    if _BACKGROUND["pending"]:
+        _start_import_thread()
+
+
+def start_background_import(shell: t.Any = None) -> None:
+    """Import gladier and globus-compute-sdk in a daemon thread (once per process), so
+    ``%load_ext`` stays instant and the first ``%%gladier_tool`` cell does not pay for them.
+
+    In a shell the thread starts when the cell that loaded the extension has ended, and the
+    next cell waits for it before it runs: the import then never runs beside the user's
+    code, whose own imports of the same packages could otherwise meet it half-way (two
+    threads importing one package can each see the other's module half initialized). A
+    cell run at once waits at most what it would have spent importing them itself."""
+    if shell is not None and _BACKGROUND["thread"] is None:
+        _BACKGROUND["pending"] = True
 
 
 def remove_plain_client_defaults(shell: t.Any) -> None:
     """Undo :func:`install_plain_client_defaults`: gladier's own methods come back."""
-    cls = _PLAIN_CLIENTS["cls"]
-    if cls is not None:
-        for name, original in _PLAIN_CLIENTS["originals"].items():
-            setattr(cls, name, original)
-        for name in _PLAIN_CLIENTS.get("added", []):
-            delattr(cls, name)
+    with _PATCH_LOCK:
+        cls = _PLAIN_CLIENTS["cls"]
+        if cls is not None:
+            for name, original in _PLAIN_CLIENTS["originals"].items():
+                setattr(cls, name, original)
+            for name in _PLAIN_CLIENTS.get("added", []):
+                delattr(cls, name)
+        _PLAIN_CLIENTS.update(cls=None, originals={}, added=[], installed=False)
     registered = _PLAIN_CLIENTS["shell"]
     if registered is not None:
         for event in ("pre_run_cell", "post_run_cell"):
             try:
-                registered.events.unregister(event, _on_cell)
+                registered.events.unregister(event, _on_cell if event == "pre_run_cell" else _after_cell)
             except ValueError:
                 pass
     _PLAIN_CLIENTS.update(cls=None, originals={}, added=[], shell=None)
+    _LAST_REDEPLOY["preview"] = None
     sdk_cls = _SDK_ALIAS["cls"]
     if sdk_cls is not None:
         for name, original in _SDK_ALIAS["originals"].items():

@@ -18,7 +18,7 @@ os.environ["JUPYTER_CONFIG_DIR"] = str(_HOME / ".jupyter")
 os.environ["JUPYTER_DATA_DIR"] = str(_HOME / ".local/share/jupyter")
 os.environ["IPYTHONDIR"] = str(_HOME / ".ipython")
 
-pytest_plugins = ["tests._fixtures.local", "tests._fixtures.browser", "tests._auth_servers"]
+pytest_plugins = ["tests._fixtures.local", "tests._fixtures.browser", "tests._fixtures.slurm", "tests._auth_servers"]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"

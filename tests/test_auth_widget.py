@@ -173,3 +173,33 @@ def test_expired_hub_login_is_shown_as_expired_with_when_and_what_to_do(tmp_path
     [problem] = widget.problems
     assert problem.startswith("Your hub login expired at ") and "; log in again" in problem
     assert_no_secret(json.dumps(widget.get_state()), every_secret(session, state))
+
+
+def test_local_mode_shows_no_globus_prompt_logout_or_hub_problem_and_follows_a_switch(tmp_path, local_service):
+    from gladier_jupyter import backend
+
+    before = backend.current().name
+    # a hub that does not share auth_state: a problem for Globus mode only
+    with serve_hub_api(hub_state("HUBAPI"), grant_auth_state=False) as hub:
+        env = {"JUPYTERHUB_API_URL": hub.api_url, "JUPYTERHUB_API_TOKEN": hub.server_token}
+        session = AuthSession(environ=env, store=TokenStore(tmp_path / "auth" / "tokens.json"))
+        backend.use_local(local_service.state_dir)
+        try:
+            widget = Login(needed=[], auth_session=session)
+            assert (widget.mode, widget.status, widget.problems) == ("local", "local", [])
+
+            click(widget, "login")  # no Globus code prompt in local mode
+            assert not widget.login_pending and widget.authorize_url == ""
+            assert "needs no Globus login" in widget.error
+            assert session.pending is None
+            assert widget.summary() == "Local service as local-user@localhost; no Globus login needed"
+
+            backend.use_globus()  # from any cell: the widget redraws for Globus
+            assert (widget.mode, widget.status) == ("globus", "logged_out")
+            assert any("does not share auth_state" in p for p in widget.problems), widget.problems
+            assert "stored login" not in widget.sources  # the view offers no "Log out"
+
+            backend.use_local(local_service.state_dir)
+            assert (widget.mode, widget.problems) == ("local", [])
+        finally:
+            backend.use_local(local_service.state_dir) if before == "local" else backend.use_globus()

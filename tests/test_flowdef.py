@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import re
 
 import pytest
 
@@ -33,9 +34,11 @@ def test_broken_definition_reports_each_expected_problem_at_its_path(path):
     for want in case["problems"]:
         key = (want["code"], want["state"], want["path"], want.get("severity", "error"))
         assert key in got, f"{key} not in {sorted(got, key=str)}"
-    # every problem message is one sentence naming the state when there is one
+    # every problem message is one sentence naming the state when there is one, with lists
+    # written as prose ('A', 'B' or 'C'), never a Python list repr, and no '.;'
     for p in found:
         assert p.message and "\n" not in p.message
+        assert not re.search(r"\['|\.;|\bNone\b\)", p.message), p.message
         if p.state:
             assert repr(p.state) in p.message
 

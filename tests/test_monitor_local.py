@@ -95,7 +95,8 @@ def test_cancel_from_the_panel_ends_the_run_and_marks_the_waiting_state(flows_cl
     assert monitor.wait(30) == "FAILED"
     assert codes(monitor)[-1] == "FlowCanceled"
     assert flows_client.get_run(run["run_id"])["status"] == "FAILED"
-    assert monitor.states["LongWait"]["status"] == "failed"
+    assert monitor.states["LongWait"]["status"] == "cancelled"
+    assert (monitor.outcome, monitor.headline) == ("cancelled", "CANCELLED")
     assert monitor.states["After"]["status"] == "skipped"
     assert "cancel" in monitor.error.lower()
     assert monitor.action == ""  # "cancel requested" gives way to the ended run
@@ -129,10 +130,40 @@ def test_failed_compute_function_shows_the_remote_traceback(gladier_kwargs):
     assert "ValueError: detector offline: D7" in state["traceback"]
     assert "Traceback (most recent call last)" in state["traceback"]
     assert state["error"] == "ValueError: detector offline: D7"
+    # The run SUCCEEDED, and its reader cannot miss that a state failed.
+    assert monitor.failed_states == {"ReadDetector": "ValueError: detector offline: D7"}
+    assert (monitor.outcome, monitor.headline) == ("warning", "SUCCEEDED · 1 state failed")
+    assert monitor.failure == "ReadDetector: ValueError: detector offline: D7"
+    assert "SUCCEEDED · 1 state failed" in monitor.snapshot_text()
+    assert "ReadDetector: failed - ValueError: detector offline: D7" in monitor.snapshot_text()
     assert monitor.graph  # the gladier client's definition gives the graph at once
     html = monitor.snapshot_html()
     assert 'data-state="ReadDetector" data-status="failed"' in html and "gj-flow-svg" in html
     assert 'data-name="ReadDetector" data-status="failed"' in html  # the static graph too
+    monitor.close()
+
+
+def test_the_page_gets_only_new_log_rows_and_catches_up_when_it_reconnects(flows_client):
+    run, _ = start_run(flows_client, "pass_wait_pass")
+    monitor = RunMonitor(run, client=flows_client)
+    tails: list[list[int]] = []
+    monitor.observe(lambda change: tails.append([r["i"] for r in change["new"]]), "log_tail")
+    assert monitor.wait(60) == "SUCCEEDED"
+    total = len(monitor.entries)
+    assert monitor.log_total == total
+    # Each update carried the rows after the previous one, never the whole log again.
+    sent = [i for tail in tails for i in tail]
+    assert sent == list(range(sent[0], total)) and len(tails) > 1
+    # A view that (re)connects with 2 rows asks for the rest, and gets exactly those.
+    messages: list[dict] = []
+    monitor.send = lambda content, buffers=None: messages.append(content)
+    monitor._on_page_msg(monitor, {"type": "log_sync", "from": 2}, [])
+    [reply] = messages
+    assert reply["type"] == "log_rows" and reply["from"] == 2
+    assert [r["i"] for r in reply["rows"]] == list(range(2, total))
+    monitor._on_page_msg(monitor, {"type": "log_sync", "from": "x"}, [])  # ignored
+    monitor._on_page_msg(monitor, {"type": "hello"}, [])
+    assert messages[-1] == {"type": "hello", "log_total": total}
     monitor.close()
 
 
@@ -220,6 +251,10 @@ def test_outside_a_live_kernel_the_bundle_holds_a_static_snapshot(flows_client):
     assert 'data-state="Hold" data-status="succeeded"' in data["text/html"]
     assert "<svg" in data["text/html"]
     assert "SUCCEEDED" in data["text/plain"] and "3/3 states" in data["text/plain"]
+    # the run id once, after the label; a run without a label is named by its id alone
+    assert data["text/plain"].startswith(f"Run monitor test ({run['run_id']}) of ")
+    monitor.label = ""
+    assert monitor.snapshot_text().count(run["run_id"]) == 1, monitor.snapshot_text()
     assert 'data-status="SUCCEEDED"' in monitor.snapshot().data
     monitor.close()
 

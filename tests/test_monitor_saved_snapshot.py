@@ -47,7 +47,7 @@ def test_headless_notebook_saves_the_monitor_cell_with_the_final_status(
     states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     assert states[model_id]["state"]["status"] == "SUCCEEDED"
     assert states[model_id]["state"]["progress"]["done"] == 5
-    assert [e["code"] for e in states[model_id]["state"]["events"]][-1] == "FlowSucceeded"
+    assert [e["code"] for e in states[model_id]["state"]["log_tail"]][-1] == "FlowSucceeded"
     json.dumps(nb)  # the saved notebook is plain JSON
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "local_auth_state",
     "local_client",
     "note_real_tokens",
+    "on_switch",
     "provide_globus_data",
     "revoke_local_tokens",
     "search_client",
@@ -119,6 +120,26 @@ def _set_plain_client_env(info: ServiceInfo | None) -> None:
         os.environ[_VERIFY_ENV] = str(bundle)
 
 
+_switch_listeners: list[t.Callable[[], bool | None]] = []
+
+
+def on_switch(callback: t.Callable[[], bool | None]) -> None:
+    """Call ``callback`` after :func:`use_local` / :func:`use_globus`; it returns False once
+    it is obsolete (a closed widget)."""
+    _switch_listeners.append(callback)
+
+
+def _switched() -> None:
+    for callback in list(_switch_listeners):
+        try:
+            alive = callback()
+        except Exception:  # a broken view must not break the switch
+            logging.getLogger(__name__).debug("backend switch listener failed", exc_info=True)
+            continue
+        if alive is False:
+            _switch_listeners.remove(callback)
+
+
 def use_local(state_dir: os.PathLike[str] | str | None = None) -> ServiceInfo:
     """Make the local service this process's backend (starting it if needed)."""
     from gladier_jupyter import local
@@ -126,6 +147,7 @@ def use_local(state_dir: os.PathLike[str] | str | None = None) -> ServiceInfo:
     info = local.ensure_running(state_dir)
     _set_plain_client_env(info)
     _state.update(name="local", info=info)
+    _switched()
     return info
 
 
@@ -136,6 +158,7 @@ def use_globus() -> None:
     withdraw_globus_data()
     _set_plain_client_env(None)
     _state.update(name="globus", info=None)
+    _switched()
 
 
 def note_real_tokens() -> None:

@@ -7,12 +7,13 @@ those of the Globus flow language (the Amazon States Language subset Globus Flow
 Action, Pass, Choice, Wait, Fail and ExpressionEval states).
 
 The package, by idea: ``language`` (state types, comparators, ``Problem``), ``paths``,
-``expressions`` (the safe ``.=`` subset), ``inputs`` (what a definition reads) and
-``validation``.
+``expressions`` (the safe ``.=`` subset), ``inputs`` (what a definition reads),
+``validation`` and ``diff`` (what changed between two definitions).
 """
 
 from __future__ import annotations
 
+from gladier_jupyter.flowdef.diff import DefinitionDiff, FieldChange, StateDiff, diff_definitions
 from gladier_jupyter.flowdef.expressions import (
     EXPRESSION_FUNCTIONS,
     MAX_EXPRESSION_DEPTH,
@@ -32,6 +33,10 @@ from gladier_jupyter.flowdef.paths import input_key, parse_jsonpath, state_path
 from gladier_jupyter.flowdef.validation import errors, validate
 
 __all__ = [
+    "diff_definitions",
+    "DefinitionDiff",
+    "StateDiff",
+    "FieldChange",
 
     "Problem",
     "STATE_TYPES",

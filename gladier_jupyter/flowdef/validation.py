@@ -50,7 +50,7 @@ def validate(definition: t.Any) -> list[Problem]:
     for field in definition:
         if field not in TOP_LEVEL_FIELDS:
             add("unknown_field", f"The flow definition has the field {_clip_repr(field)}, which a "
-                f"flow definition cannot have (only {list(TOP_LEVEL_FIELDS)}){_near(field, TOP_LEVEL_FIELDS)}.",
+                f"flow definition cannot have (only {_prose(TOP_LEVEL_FIELDS, 'and')}){_near(field, TOP_LEVEL_FIELDS)}.",
                 _key("$", field) if isinstance(field, str) else "$")
     _check_comment(definition, "$", None, "The flow definition", add)
 
@@ -100,12 +100,20 @@ def _names(states: dict) -> str:
     # a copy of them all per problem) and clipped, so huge names cannot make every such
     # message huge.
     # Prose ('A', 'B' or 'C'), not a Python list repr.
-    names = [_clip_repr(n) for n in itertools.islice(states, 8)]
-    if not names:
+    if not states:
         return "a state you add to States"
-    if len(states) > 8:
-        return ", ".join(names) + f" or {len(states) - 8} more"
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return _prose(states)
+
+
+def _prose(items: t.Collection[t.Any], word: str = "or", limit: int = 8) -> str:
+    """Quoted items as prose (``'A', 'B' or 'C'``), never a Python list repr; at most
+    ``limit`` shown, each clipped (not a copy of them all: a flow may have many states)."""
+    names = [_clip_repr(n) for n in itertools.islice(items, limit)]
+    if not names:
+        return "none"
+    if len(items) > limit:
+        return ", ".join(names) + f" {word} {len(items) - limit} more"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {word} " + names[-1]
 
 
 def _clip_repr(value: t.Any, limit: int = 60) -> str:
@@ -165,10 +173,10 @@ def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., 
     kind = state.get("Type")
     if kind is None:
         add("missing_type", f"State {name!r} has no 'Type'; use one of "
-            f"{sorted(STATE_TYPES)}.", state_path(name, "Type"), name)
+            f"{_prose(sorted(STATE_TYPES), limit=20)}.", state_path(name, "Type"), name)
     elif kind not in STATE_TYPES:
         add("unknown_type", f"State {name!r} has Type {kind!r}, which Globus flows do not "
-            f"support; use one of {sorted(STATE_TYPES)}.", state_path(name, "Type"), name)
+            f"support; use one of {_prose(sorted(STATE_TYPES), limit=20)}.", state_path(name, "Type"), name)
 
     # transitions
     for tkind, field, target in transitions(state):
@@ -243,7 +251,7 @@ def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., 
                     if field not in CATCH_FIELDS:
                         add("unknown_field", f"State {name!r}: Catch[{i}] has the field "
                             f"{_clip_repr(field)}, which a Catch entry cannot have (only "
-                            f"{list(CATCH_FIELDS)}){_near(field, CATCH_FIELDS)}.",
+                            f"{_prose(CATCH_FIELDS, 'and')}){_near(field, CATCH_FIELDS)}.",
                             _key(cpath, field) if isinstance(field, str) else cpath, name)
                 errs = catcher.get("ErrorEquals")
                 if not isinstance(errs, list) or not errs or not all(
@@ -294,8 +302,8 @@ def _validate_state(name: str, state: t.Any, states: dict, add: t.Callable[..., 
         given = [f for f in _WAIT_FIELDS if f in state]
         if len(given) != 1:
             add("missing_field" if not given else "bad_field",
-                f"Wait state {name!r} sets {given or 'none'} of {list(_WAIT_FIELDS)}; it needs "
-                "exactly one.", here, name)
+                f"Wait state {name!r} sets {_prose(given, 'and')} of {_prose(_WAIT_FIELDS)}; it "
+                "needs exactly one.", here, name)
         for field in ("SecondsPath", "TimestampPath"):
             if field in state:
                 _check_path(state[field], state_path(name, field), name, add, f"has {field}")
@@ -363,7 +371,7 @@ def _validate_rule(name: str, rule: t.Any, rpath: str, add: t.Callable[..., None
     comparators = [op for op in rule if op in CHOICE_COMPARATORS]
     if boolean:
         if len(boolean) > 1 or comparators or "Variable" in rule:
-            add("bad_rule", f"Choice state {name!r}: rule at {rpath} mixes {boolean + comparators}"
+            add("bad_rule", f"Choice state {name!r}: rule at {rpath} mixes {_prose(boolean + comparators + ['Variable'] * ('Variable' in rule), 'and')}"
                 "; use one operator per rule.", rpath, name)
         op = boolean[0]
         subs = rule[op]
@@ -379,8 +387,9 @@ def _validate_rule(name: str, rule: t.Any, rpath: str, add: t.Callable[..., None
     unknown = [k for k in rule if k not in CHOICE_COMPARATORS and k not in ("Variable", "Next")]
     if len(comparators) != 1:
         add("bad_rule", f"Choice state {name!r}: rule at {rpath} has "
-            f"{'no comparison' if not comparators else comparators} (fields {unknown or None} "
-            f"unknown); use exactly one, e.g. StringEquals or NumericGreaterThan.", rpath, name)
+            f"{'no comparison' if not comparators else 'the comparisons ' + _prose(comparators, 'and')}"
+            f"{' (unknown fields: ' + _prose(unknown, 'and') + ')' if unknown else ''}; use "
+            "exactly one, e.g. StringEquals or NumericGreaterThan.", rpath, name)
     if "Variable" not in rule:
         add("missing_field", f"Choice state {name!r}: rule at {rpath} has no 'Variable' (the "
             "JSONPath it tests).", _key(rpath, "Variable"), name)

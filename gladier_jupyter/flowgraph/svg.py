@@ -176,7 +176,10 @@ _ALLOWED: dict[str, dict[str, _Check]] = {
                "refY": _NUM.fullmatch, "markerWidth": _NUM.fullmatch,
                "markerHeight": _NUM.fullmatch, "orient": _WORDS.fullmatch},
     "g": {**_COMMON, "data-name": _free, "data-state": _free, "data-kind": _WORDS.fullmatch,
-          "data-problems": _NUM.fullmatch, "data-severity": _WORDS.fullmatch},
+          "data-problems": _NUM.fullmatch, "data-severity": _WORDS.fullmatch,
+          # a definition diff drawn on the graph (flowgraph/changes.py)
+          "data-diff": _WORDS.fullmatch, "data-function-changed": _WORDS.fullmatch,
+          "opacity": _NUM.fullmatch},
     "path": {**_COMMON, "d": _PATH.fullmatch, "data-source": _free, "data-target": _free,
              "marker-end": _MARKER_REF.fullmatch},
     "rect": {**_COMMON, **_GEOM, "stroke-dasharray": _NUMS.fullmatch},

@@ -46,10 +46,17 @@ def parse_definition(name: str, text: str) -> dict[str, t.Any]:
     if not isinstance(value, dict) or "States" not in value or "StartAt" not in value:
         raise _usage(
             f"The flow definition of tool {name!r} must be an object with 'StartAt' and "
-            f"'States', got {type(value).__name__} with keys "
-            f"{sorted(value) if isinstance(value, dict) else []}."
+            f"'States', got {type(value).__name__}{_keys_shown(value)}."
         )
     return value
+
+
+def _keys_shown(value: t.Any) -> str:
+    if not isinstance(value, dict) or not value:
+        return ""
+    keys = sorted(str(k)[:40] for k in value)
+    more = f" and {len(keys) - 8} more" if len(keys) > 8 else ""
+    return " with the keys " + ", ".join(repr(k) for k in keys[:8]) + more
 
 
 def _validate_definition(name: str, definition: dict[str, t.Any]) -> list[t.Any]:

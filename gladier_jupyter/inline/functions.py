@@ -56,8 +56,10 @@ def _describe(value: t.Any) -> str:
     return f"a notebook {type(value).__name__}"
 
 
-def _check_portable(tool: str, func: types.FunctionType) -> None:
-    """Refuse functions that cannot travel as source to a fresh process, saying why."""
+def _check_portable(tool: str, func: types.FunctionType, siblings: t.Collection[str] = ()) -> None:
+    """Refuse functions that cannot travel as source to a fresh process, saying why.
+
+    ``siblings``: the cell's other top-level functions (each one a compute state)."""
     if func.__code__.co_freevars:
         raise _usage(
             f"Function {func.__name__!r} of tool {tool!r} closes over "
@@ -70,6 +72,15 @@ def _check_portable(tool: str, func: types.FunctionType) -> None:
         for name in _global_names(func.__code__)
         if name in func.__globals__ and name != func.__name__ and not hasattr(builtins, name)
     )
+    helpers = [name for name in missing if name in siblings]
+    if helpers:
+        name = helpers[0]
+        raise _usage(
+            f"Function {func.__name__!r} of tool {tool!r} calls {name!r}, another top-level "
+            f"'def' of the cell; every top-level 'def' becomes a compute state of its own and "
+            "Globus Compute sends each function's source alone, so define the helper "
+            f"{name!r} inside {func.__name__!r} (a nested 'def')."
+        )
     if missing:
         name = missing[0]
         raise _usage(

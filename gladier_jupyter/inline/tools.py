@@ -193,7 +193,7 @@ def make_tool(
                 f"Function {node.name!r} of tool {name!r} was replaced by later code in the cell; "
                 "keep one top-level 'def' per name."
             )
-        _check_portable(name, func)
+        _check_portable(name, func, {n.name for n in nodes})
         funcs.append(func)
 
     endpoint_literal = endpoint if endpoint and _UUID.match(endpoint) else None

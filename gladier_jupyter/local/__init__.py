@@ -78,11 +78,19 @@ def default_state_dir() -> pathlib.Path:
     return base / "gladier-jupyter"
 
 
-def ensure_running(state_dir: os.PathLike[str] | str | None = None) -> ServiceInfo:
-    """Return the running service for ``state_dir``, starting it (detached) if needed."""
+def ensure_running(state_dir: os.PathLike[str] | str | None = None, *, owner: bool = True) -> ServiceInfo:
+    """Return the running service for ``state_dir``, starting it (detached) if needed.
+
+    With ``owner`` (the default) this process becomes one of the service's owners: the
+    service stops soon after its last owner has ended and no run is active (a Jupyter
+    server and its kernels, on a hub or a laptop, leave nothing behind). A service that
+    nobody owns (``python -m gladier_jupyter.local serve`` or ``start``) stops after
+    ``$GLADIER_JUPYTER_IDLE_TIMEOUT`` without requests.
+    """
     from gladier_jupyter.local import process
 
-    return process.ensure_running(pathlib.Path(state_dir) if state_dir else default_state_dir())
+    return process.ensure_running(pathlib.Path(state_dir) if state_dir else default_state_dir(),
+                                  owner=os.getpid() if owner else None)
 
 
 def stop(state_dir: os.PathLike[str] | str | None = None) -> bool:

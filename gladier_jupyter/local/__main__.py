@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the service in the foreground")
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
+    serve.add_argument("--owned", action="store_true",
+                       help="stop soon after the processes recorded in <state dir>/owners/ have ended "
+                            "and no run is active (how kernels and Jupyter servers start it)")
     for p in (serve, *(sub.add_parser(n, help=h) for n, h in (
         ("start", "start the service detached (if it is not running) and print its URL"),
         ("stop", "stop the running service"),
@@ -34,12 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from gladier_jupyter.local.server import serve as run
 
-        run(state_dir, port=args.port)
+        run(state_dir, port=args.port, owned=args.owned)
         return 0
     from gladier_jupyter import local
 
     if args.command == "start":
-        started = local.ensure_running(state_dir)
+        started = local.ensure_running(state_dir, owner=False)  # by hand: the long idle timeout
         print(f"running: {started.base_url} (pid {started.pid}, state {started.state_dir})")
         return 0
     if args.command == "stop":

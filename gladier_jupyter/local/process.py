@@ -17,6 +17,11 @@ The state folder (0700) holds:
 The folder must be the user's own and writable by nobody else: another user who made it
 first (or can write into it) could plant a secret or a key, so such a folder is refused.
 - ``service.log``: the detached server's stdout/stderr.
+- ``owners/<pid>``: one file per process that uses the service (a Jupyter server, a kernel),
+  holding that process's start time (so a reused pid is not taken for it). Written by
+  :func:`ensure_running`; the service stops soon after the last owner has gone and no run
+  is active (:func:`live_owners`). A service started by hand (``serve`` or ``start``)
+  ignores them: it keeps the long idle timeout even when a kernel adopts it.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ INSTANCE_FILE = "instance-id"
 LOG_FILE = "service.log"
 LOCK_FILE = "start.lock"
 SERVE_LOCK_FILE = "serve.lock"
+OWNERS_DIR = "owners"
 START_TIMEOUT = 30.0
 
 
@@ -265,12 +271,75 @@ def _start_lock(state_dir: pathlib.Path):
         os.close(fd)
 
 
-def ensure_running(state_dir: pathlib.Path) -> ServiceInfo:
-    """Find the service of ``state_dir`` or start it detached and wait until it answers."""
+def _start_time(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot, /proc/PID/stat field 22), if it is a
+    live process of this user; with the pid, it names one process even after pid reuse."""
+    if not _pid_alive(pid):
+        return None
+    try:
+        fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return fields[19]
+    except (OSError, IndexError):
+        return None
+
+
+def register_owner(state_dir: pathlib.Path, pid: int) -> None:
+    """Record ``pid`` as a user of the service of ``state_dir`` (see :func:`live_owners`)."""
+    started = _start_time(pid)
+    if started is None:
+        return
+    owners = state_dir / OWNERS_DIR
+    path = owners / str(pid)
+    with contextlib.suppress(OSError):
+        if _read_private(path) == started:
+            return
+    with contextlib.suppress(FileExistsError):
+        owners.mkdir(mode=0o700)
+    if owners.is_symlink() or not owners.is_dir():
+        raise GladierJupyterUsageError(
+            f"{owners} is not a folder of the local service; remove it and try again.")
+    _write_private(path, started)
+
+
+def live_owners(state_dir: pathlib.Path) -> list[int]:
+    """The owners of ``state_dir``'s service that still run; the files of those that do not
+    (or whose pid now names another process) are removed."""
+    found = []
+    try:
+        names = os.listdir(state_dir / OWNERS_DIR)
+    except OSError:
+        return []
+    for name in names:
+        path = state_dir / OWNERS_DIR / name
+        try:
+            pid = int(name)
+            alive = _start_time(pid) == _read_private(path).strip()
+        except (ValueError, OSError, GladierJupyterUsageError):
+            alive = False
+        if alive:
+            found.append(pid)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    return sorted(found)
+
+
+def ensure_running(state_dir: pathlib.Path, owner: int | None = None) -> ServiceInfo:
+    """Find the service of ``state_dir`` or start it detached and wait until it answers.
+
+    ``owner`` (a pid, usually the caller's) is recorded as a user of the service: once no
+    recorded owner runs and no run is active, the service stops after a short grace.
+    """
+    if owner is not None:
+        with contextlib.suppress(OSError, GladierJupyterUsageError):
+            check_private_dir(state_dir)
+            register_owner(state_dir, owner)
     info = find_running(state_dir)
     if info is not None:
         return info
     prepare_state_dir(state_dir)
+    if owner is not None:
+        register_owner(state_dir, owner)  # before the service starts: it is owned from its first tick
     with _start_lock(state_dir):
         info = find_running(state_dir)
         if info is not None:
@@ -303,7 +372,8 @@ def ensure_running(state_dir: pathlib.Path) -> ServiceInfo:
         )
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "gladier_jupyter.local", "serve", "--state-dir", str(state_dir.resolve())],
+                [sys.executable, "-m", "gladier_jupyter.local", "serve", "--state-dir", str(state_dir.resolve()),
+                 *(["--owned"] if owner is not None else [])],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

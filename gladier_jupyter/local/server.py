@@ -15,10 +15,10 @@ import threading
 import time
 import typing as t
 
-from gladier_jupyter.local import _gate, process, tls
+from gladier_jupyter.local import _children, _gate, process, tls
 from gladier_jupyter.local._http import ApiError, ApiHandler, ServiceContext
 
-__all__ = ["build_context", "make_app", "serve"]
+__all__ = ["Lifetime", "build_context", "make_app", "serve"]
 
 log = logging.getLogger("gladier_jupyter.local")
 
@@ -90,20 +90,85 @@ def make_app(ctx: ServiceContext) -> _gate.GatedApplication:
     return _gate.GatedApplication(ctx, handlers, compress_response=False)
 
 
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    try:
+        return max(0.0, float(raw)) if raw else default
+    except ValueError:
+        return default
+
+
 def idle_timeout() -> float:
     """Seconds without requests and without active runs after which the service exits
     (``$GLADIER_JUPYTER_IDLE_TIMEOUT``, default 12 h; 0 never). Kernels start it again on
     their next call, so a forgotten service does not stay on a shared node for ever."""
-    raw = os.environ.get("GLADIER_JUPYTER_IDLE_TIMEOUT", "")
-    try:
-        return max(0.0, float(raw)) if raw else 12 * 3600.0
-    except ValueError:
-        return 12 * 3600.0
+    return _seconds("GLADIER_JUPYTER_IDLE_TIMEOUT", 12 * 3600.0)
+
+
+def ownerless_timeout() -> float:
+    """Seconds the service waits, once its last owner (a Jupyter server or kernel that
+    started or adopted it) has ended, before it exits with no run active
+    (``$GLADIER_JUPYTER_OWNERLESS_TIMEOUT``, default 5): long enough for a kernel restart."""
+    return _seconds("GLADIER_JUPYTER_OWNERLESS_TIMEOUT", 5.0)
+
+
+def ownerless_run_limit() -> float:
+    """Seconds active runs keep a service without owners alive
+    (``$GLADIER_JUPYTER_OWNERLESS_RUN_LIMIT``, default 1 h; 0 until they end). After it, the
+    service exits and the runs stay ACTIVE in its database: the next start resumes them."""
+    return _seconds("GLADIER_JUPYTER_OWNERLESS_RUN_LIMIT", 3600.0)
 
 
 def _busy(ctx: ServiceContext) -> bool:
     flows = ctx.services.get("flows")
     return bool(flows is not None and flows.store.run_ids_with_status("ACTIVE"))
+
+
+class Lifetime:
+    """When the service stops by itself: the idle timeout, and its owners.
+
+    A service started for its owners (``serve --owned``, as :func:`process.ensure_running`
+    starts it for a Jupyter server or kernel; they and the ones that adopt it later are
+    recorded by :func:`process.register_owner`) stops ``ownerless`` seconds after the last
+    owner has ended and nothing asked it anything, once no run is active; active runs keep
+    it up to ``run_limit`` seconds more. Every service, started by hand too, stops after
+    ``idle`` seconds without a request and without an active run.
+    """
+
+    def __init__(self, ctx: ServiceContext, *, idle: float, ownerless: float, run_limit: float,
+                 for_owners: bool = True) -> None:
+        self.ctx = ctx
+        self.for_owners = for_owners
+        self.idle = idle
+        self.ownerless = ownerless
+        self.run_limit = run_limit
+        self.owner_seen = time.monotonic()
+
+    @property
+    def tick(self) -> float:
+        """How often :meth:`why_stop` is asked."""
+        shortest = min(x for x in (self.idle, self.ownerless, 4.0) if x)
+        return min(1.0, max(shortest / 4, 0.05))
+
+    def why_stop(self, now: float) -> str:
+        """Why the service should stop now, or ``""``."""
+        why = self._ownerless(now) if self.for_owners else ""
+        if not why and self.idle and now - self.ctx.last_request > self.idle and not _busy(self.ctx):
+            why = f"No request for {self.idle:.0f} s and no active run: exiting."
+        return why
+
+    def _ownerless(self, now: float) -> str:
+        if process.live_owners(self.ctx.state_dir):
+            self.owner_seen = now
+            return ""
+        if now - max(self.ctx.last_request, self.owner_seen) <= self.ownerless:
+            return ""
+        if not _busy(self.ctx):
+            return "The last Jupyter server or kernel using the service has ended and no run is active: exiting."
+        if self.run_limit and now - self.owner_seen > self.run_limit:
+            return (f"No Jupyter server or kernel has used the service for {self.run_limit:.0f} s: exiting; "
+                    "its active runs resume when the service starts again.")
+        return ""
 
 
 def _listen(port: int) -> tuple[socket.socket, int]:
@@ -130,8 +195,9 @@ def _warm_up(ctx: ServiceContext) -> None:
             import_engine_modules()
 
 
-def serve(state_dir: pathlib.Path, port: int = 0) -> None:
-    """Run the service in this process until SIGTERM/SIGINT (``python -m ... serve``)."""
+def serve(state_dir: pathlib.Path, port: int = 0, owned: bool = False) -> None:
+    """Run the service in this process until SIGTERM/SIGINT (``python -m ... serve``), the
+    idle timeout, or (``owned``) soon after the last of its owners has ended."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     state_dir = pathlib.Path(state_dir)
     # jsonschema imports rfc3987_syntax (only for the "iri" format, which input schemas
@@ -169,16 +235,18 @@ def serve(state_dir: pathlib.Path, port: int = 0) -> None:
         ctx.last_request = time.monotonic()  # the idle clock starts when the service can answer
         log.info("Local Globus service listening on %s (state in %s)", ctx.base_url, state_dir)
         threading.Thread(target=_warm_up, args=(ctx,), name="warm-up", daemon=True).start()
-        timeout = idle_timeout()
-        if timeout:
-            async def watch_idle() -> None:
-                while not stop_event.is_set():
-                    await asyncio.sleep(min(60.0, max(timeout / 4, 0.05)))
-                    if time.monotonic() - ctx.last_request > timeout and not _busy(ctx):
-                        log.info("No request for %.0f s and no active run: exiting.", timeout)
-                        stop_event.set()
+        lifetime = Lifetime(ctx, idle=idle_timeout(), ownerless=ownerless_timeout(),
+                            run_limit=ownerless_run_limit(), for_owners=owned)
 
-            idle_task = asyncio.create_task(watch_idle())  # noqa: F841 - kept alive until exit
+        async def watch() -> None:
+            while not stop_event.is_set():
+                await asyncio.sleep(lifetime.tick)
+                why = lifetime.why_stop(time.monotonic())
+                if why:
+                    log.info("%s", why)
+                    stop_event.set()
+
+        watch_task = asyncio.create_task(watch())  # noqa: F841 - kept alive until exit
         await stop_event.wait()
         log.info("Stopping.")
         server.stop()
@@ -188,8 +256,10 @@ def serve(state_dir: pathlib.Path, port: int = 0) -> None:
             if callable(close):
                 with contextlib.suppress(Exception):
                     close()
+        _children.stop_all()
 
     try:
         asyncio.run(main())
     finally:
+        _children.stop_all()
         process.clear_state(state_dir)

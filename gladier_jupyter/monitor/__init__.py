@@ -21,11 +21,14 @@ from gladier_jupyter.monitor.log import (
     response_data,
 )
 from gladier_jupyter.monitor.model import (
+    CANCEL_CODES,
     MAX_JSON_CHARS,
+    MAX_TIMELINE_BARS,
     STATE_STATUSES,
     TERMINAL_STATUSES,
     RunModel,
     StateInfo,
+    document_outcome,
     format_duration,
     log_row,
     parse_time,
@@ -47,13 +50,14 @@ from gladier_jupyter.monitor.watcher import (
 )
 
 __all__ = [
-
+    "CANCEL_CODES",
     "CONNECTION_STATES",
     "GLOBUS_POLICY",
     "LOCAL_POLICY",
     "LOG_PAGE_SIZE",
     "LOG_PAGES_PER_POLL",
     "MAX_JSON_CHARS",
+    "MAX_TIMELINE_BARS",
     "STATE_STATUSES",
     "TERMINAL_STATUSES",
     "LogReader",
@@ -62,6 +66,7 @@ __all__ = [
     "RunWatcher",
     "StateInfo",
     "classify_error",
+    "document_outcome",
     "ended_in_log",
     "fetch_definition",
     "http_status",

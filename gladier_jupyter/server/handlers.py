@@ -7,7 +7,10 @@
 ``POST runs/<id>/cancel``                  cancel the run
 ``POST runs/<id>/choose``                  answer what it waits on: ``{"key": <choice key>}``
 ``POST runs/<id>/resume``                  resume an INACTIVE run
+``GET  runs/<id>/changes?source=``         the run's pinned definition against its flow now
+``GET  compare?a=<id>&b=<id>``             two runs side by side
 ``GET  flows/<id>?source=``                a flow's definition and graph model
+``GET  flows/<id>/durations?last=N``       per-state durations over the flow's last N runs
 ``POST flowdef``                           graph and check of ``{"text"}`` (JSON/YAML) or
                                            ``{"definition"}`` (an object); never a file
 ``GET|POST collections``,                  the collections registry (see
@@ -38,6 +41,7 @@ from jupyter_server.utils import url_path_join
 
 from gladier_jupyter import flowtext
 from gladier_jupyter.errors import GladierJupyterUsageError
+from gladier_jupyter.server import history as _history
 from gladier_jupyter.server.collection_routes import collection_handlers
 from gladier_jupyter.server.runs import (
     Registry,
@@ -191,6 +195,47 @@ class FlowHandler(_Handler):
     async def get(self, flow_id: str) -> None:
         try:
             doc = await self.blocking(self.registry.flow, flow_id, self.source_arg())
+        except Exception as err:  # noqa: BLE001
+            return self.fail(err)
+        self.reply(doc)
+
+
+class RunChangesHandler(_Handler):
+    @tornado.web.authenticated
+    @authorized("read")
+    async def get(self, run_id: str) -> None:
+        try:
+            doc = await self.blocking(_history.run_changes, self.registry, run_id, self.source_arg())
+        except Exception as err:  # noqa: BLE001
+            return self.fail(err)
+        self.reply(doc)
+
+
+class CompareHandler(_Handler):
+    @tornado.web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        a, b = self.get_query_argument("a", ""), self.get_query_argument("b", "")
+        if not a or not b:
+            return self.reply({"message": "compare needs two runs: compare?a=<run id>&b=<run id>."}, 400)
+        try:
+            doc = await self.blocking(_history.compare_runs, self.registry, a, b, self.source_arg())
+        except Exception as err:  # noqa: BLE001
+            return self.fail(err)
+        self.reply(doc)
+
+
+class FlowDurationsHandler(_Handler):
+    @tornado.web.authenticated
+    @authorized("read")
+    async def get(self, flow_id: str) -> None:
+        text = self.get_query_argument("last", "20")
+        if not text.isdigit() or not 1 <= int(text) <= _history.MAX_HISTORY_RUNS:
+            return self.reply({"message": f"last={text[:20]!r} is not a number of runs; use 1 to "
+                                          f"{_history.MAX_HISTORY_RUNS}."}, 400)
+        try:
+            doc = await self.blocking(_history.flow_durations, self.registry, flow_id, int(text),
+                                      self.source_arg())
         except Exception as err:  # noqa: BLE001
             return self.fail(err)
         self.reply(doc)
@@ -361,7 +406,10 @@ def setup_handlers(web_app: t.Any, registry: Registry | None = None) -> None:
         (url_path_join(base, "runs", _RUN_ID, "cancel") + "/?", RunCancelHandler),
         (url_path_join(base, "runs", _RUN_ID, "resume") + "/?", RunResumeHandler),
         (url_path_join(base, "runs", _RUN_ID, "choose") + "/?", RunChooseHandler),
+        (url_path_join(base, "runs", _RUN_ID, "changes") + "/?", RunChangesHandler),
+        (url_path_join(base, "compare") + "/?", CompareHandler),
         (url_path_join(base, "flows", _FLOW_ID) + "/?", FlowHandler),
+        (url_path_join(base, "flows", _FLOW_ID, "durations") + "/?", FlowDurationsHandler),
         (url_path_join(base, "flowdef") + "/?", FlowDefinitionHandler),
         *collection_handlers(base),
     ]

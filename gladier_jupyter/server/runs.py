@@ -21,6 +21,8 @@ __all__ = ["GlobusSource", "LocalSource", "Registry", "RunTracker", "SourceUnava
 
 #: Most runs listed per source.
 MAX_RUNS = 200
+#: Most tags a run row carries (Globus allows 20 per run).
+MAX_ROW_TAGS = 20
 #: Re-read the Globus token sources at most this often (a new login shows within it).
 AUTH_RELOAD_SECONDS = 30.0
 #: Reuse a Globus run list this long: the panel polls every second while a run is ACTIVE,
@@ -28,6 +30,11 @@ AUTH_RELOAD_SECONDS = 30.0
 GLOBUS_LIST_SECONDS = 5.0
 #: Runs whose document and log the server keeps in memory (least recently opened dropped).
 MAX_TRACKED_RUNS = 64
+#: Ended runs whose log one listing reads to tell "SUCCEEDED · 1 state failed" apart (each
+#: read once: an ended run's outcome is kept). Globus asks for few requests.
+OUTCOME_READS = {"local": 50, "globus": 3}
+#: Ended runs whose outcome the server remembers.
+MAX_OUTCOMES = 2000
 
 
 class SourceUnavailable(Exception):
@@ -55,7 +62,25 @@ def run_row(doc: t.Mapping[str, t.Any], source: str) -> dict[str, t.Any]:
         "start_time": str(doc.get("start_time") or ""),
         "completion_time": str(doc.get("completion_time") or ""),
         "source": source,
+        # the panel filters by tag itself: the Flows API's list_runs has no tag filter
+        # (https://docs.globus.org/api/flows/ "List Runs": filter_flow_id, filter_status,
+        # filter_label, filter_*_time, no tags)
+        "tags": [tag for tag in doc.get("tags") or [] if isinstance(tag, str)][:MAX_ROW_TAGS],
+        # a re-run's link to its parent (the tags a re-run from a state carries)
+        "rerun_of": next((tag[len("rerun-of:"):] for tag in doc.get("tags") or []
+                          if isinstance(tag, str) and tag.startswith("rerun-of:")), ""),
+        "rerun_from": next((tag[len("rerun-from:"):] for tag in doc.get("tags") or []
+                            if isinstance(tag, str) and tag.startswith("rerun-from:")), ""),
+        **_monitor.document_outcome(doc),
     }
+
+
+def model_outcome(model: t.Any) -> dict[str, t.Any]:
+    """The outcome of a run whose log was read (``RunModel``)."""
+    infos, _ = model.derive()
+    outcome, headline, failure = model.outcome(infos)
+    return {"outcome": outcome, "headline": headline, "failure": failure,
+            "failed_states": len(model.failed_states(infos))}
 
 
 class LocalSource:
@@ -309,6 +334,9 @@ class Registry:
             collections.OrderedDict())
         self._lists: dict[tuple[str, str, str], tuple[float, list[dict[str, t.Any]]]] = {}
         self._lock = threading.Lock()
+        #: (source, run id) -> the outcome of an ended SUCCEEDED run (from its log)
+        self._outcomes: collections.OrderedDict[tuple[str, str], dict[str, t.Any]] = (
+            collections.OrderedDict())
 
     def source(self, name: str) -> t.Any:
         try:
@@ -333,7 +361,7 @@ class Registry:
                 else:
                     found = self._list(source, client, flow_ids, statuses)
                     self._lists[key] = (time.monotonic(), found)
-                rows.extend(found)
+                rows.extend(self._with_outcomes(source, client, found))
                 sources[source.name] = {"available": True, "message": ""}
             except SourceUnavailable as err:
                 sources[source.name] = {"available": False, "message": str(err)}
@@ -343,6 +371,39 @@ class Registry:
         rows.sort(key=lambda r: r["start_time"], reverse=True)
         return {"runs": rows, "sources": sources,
                 "active": any(r["status"] == "ACTIVE" for r in rows)}
+
+    def _with_outcomes(self, source: t.Any, client: t.Any,
+                       rows: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
+        """The rows, with the failed states of SUCCEEDED runs (gladier's states let a run go
+        on after their action failed): read from the run's log once, then remembered."""
+        budget = OUTCOME_READS.get(source.name, 0)
+        out = []
+        for row in rows:
+            if row["status"] != "SUCCEEDED":
+                out.append(row)
+                continue
+            key = (source.name, row["run_id"])
+            known = self._outcomes.get(key)
+            if known is None:
+                with self._lock:
+                    tracker = self._trackers.get(key)
+                if tracker is not None and tracker.model.terminal:
+                    with tracker.lock:
+                        known = model_outcome(tracker.model)
+                elif budget > 0:
+                    budget -= 1
+                    try:
+                        known = model_outcome(_read_whole_run(client, row["run_id"],
+                                                              row.get("flow_id")))
+                    except Exception:  # the row still shows its status
+                        logging.getLogger(__name__).debug("reading run %s's log failed",
+                                                          row["run_id"], exc_info=True)
+                if known is not None:
+                    self._outcomes[key] = known
+                    while len(self._outcomes) > MAX_OUTCOMES:
+                        self._outcomes.popitem(last=False)
+            out.append({**row, **known} if known else row)
+        return out
 
     @staticmethod
     def _list(source: t.Any, client: t.Any, flow_ids: list[str],
@@ -448,6 +509,20 @@ class Registry:
                 "graph": graph_model(definition),
             }
         raise RunNotFound(f"Flow {flow_id!r} is in no available source; check the id.")
+
+
+def _read_whole_run(client: t.Any, run_id: str, flow_id: t.Any) -> t.Any:
+    """A ``RunModel`` of an ended run: its document, definition and whole log."""
+    model = _monitor.RunModel(run_id)
+    model.set_run(_data(client.get_run(run_id)))
+    model.definition = _monitor.fetch_definition(client, run_id, flow_id)
+    reader = _monitor.LogReader(run_id)
+    for _ in range(100):  # bounded: 100 reads of a few pages each
+        new = reader.read_new(client)
+        if not new:
+            break
+        model.add_entries(new)
+    return model
 
 
 class RunNotFound(Exception):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import typing as t
 
-__all__ = ["FlowPreview", "RunMonitor", "RunsPanel", "Login", "BackendBadge"]
+__all__ = ["FlowPreview", "RunMonitor", "RunsPanel", "Login", "BackendBadge", "compare_runs",
+           "flow_history"]
 
 _LAZY = {
     "FlowPreview": "gladier_jupyter.widgets.preview",
@@ -13,6 +14,8 @@ _LAZY = {
     "RunsPanel": "gladier_jupyter.widgets.runs",
     "Login": "gladier_jupyter.widgets.login",
     "BackendBadge": "gladier_jupyter.widgets.badge",
+    "compare_runs": "gladier_jupyter.widgets.history",
+    "flow_history": "gladier_jupyter.widgets.history",
 }
 
 

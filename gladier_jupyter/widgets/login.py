@@ -59,6 +59,8 @@ class Login(GladierWidget):
             return True
 
         auth_session.on_change(_on_change)
+        # use_local()/use_globus() from any cell: the widget shows the new backend at once
+        backend.on_switch(_on_change)
         self.on_msg(self._on_view_msg)
         self.refresh()
 
@@ -78,15 +80,18 @@ class Login(GladierWidget):
             status = "partial"
         else:
             status = "logged_in"
+        local = info["mode"] == "local"
         with self.hold_sync():
             self.mode = info["mode"]
             self.identity = info["identity"]
             self.sources = info["sources"]
             self.scopes = info["scopes"]
             self.expires_at = info["expires_at"]
-            self.problems = info["problems"]
-            self.login_pending = info["login_pending"]
-            self.authorize_url = info["authorize_url"]
+            # Where Globus tokens come from (the hub's auth_state, GLOBUS_DATA) is no problem
+            # of the local service, and a Globus login started earlier waits for Globus mode.
+            self.problems = [] if local else info["problems"]
+            self.login_pending = info["login_pending"] and not local
+            self.authorize_url = "" if local else info["authorize_url"]
             self.status = status
 
     def reload(self) -> None:
@@ -97,6 +102,10 @@ class Login(GladierWidget):
     # -- actions (buttons call these through widget messages; Python can call them too) ------
     def start_login(self) -> str:
         """Start a Globus login for the scopes not held; returns the authorize link."""
+        if self.mode == "local":
+            self.error = ("This kernel uses the local service, which needs no Globus login; "
+                          "switch to Globus first (gladier_jupyter.use_globus()).")
+            return ""
         missing = [scope for row in self.scopes for scope in row["missing"]]
         return self._do(lambda: self._session.start_login(missing or self.needed),
                         "Open the link, log in, then paste the code shown below.")
@@ -168,7 +177,7 @@ class Login(GladierWidget):
     def summary(self) -> str:
         """One line: who, from where, scopes held, expiry (no token)."""
         if self.mode == "local":
-            return f"Globus login: local service ({self.identity or 'local user'}); no Globus account needed"
+            return f"Local service as {self.identity or 'local user'}; no Globus login needed"
         held = sum(1 for row in self.scopes if row["held"])
         who = f" as {self.identity}" if self.identity else ""
         via = f" via {', '.join(self.sources)}" if self.sources else ""

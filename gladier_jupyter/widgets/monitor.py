@@ -8,6 +8,9 @@ the polling. It replaces gladier's blocking ``progress()``.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import logging
 import threading
 import typing as t
@@ -20,6 +23,7 @@ from gladier_jupyter import monitor as _monitor
 from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
 from gladier_jupyter.monitor import human as _human
 from gladier_jupyter.widgets._base import GladierWidget
+from gladier_jupyter.widgets.debug import parent_of, parse_run_data
 from gladier_jupyter.widgets.run_inputs import (
     _graph_model,
     _resolve_client,
@@ -31,6 +35,9 @@ from gladier_jupyter.widgets.run_snapshot import snapshot_html
 log = logging.getLogger(__name__)
 
 __all__ = ["RunMonitor"]
+
+#: Log rows per message when a view catches up with the log.
+LOG_ROWS_PER_MESSAGE = 2000
 
 
 class RunMonitor(GladierWidget):
@@ -64,7 +71,22 @@ class RunMonitor(GladierWidget):
     graph = traitlets.Dict().tag(sync=True)
     states = traitlets.Dict().tag(sync=True)
     timeline: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
-    events: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
+    #: the event-log rows added by the last update (each with its index ``i``): the page
+    #: appends them, and asks for the rows it lacks ("log_sync") when it (re)connects, so an
+    #: update costs the same with 10 or 10,000 entries in the log
+    log_tail: traitlets.List[dict[str, t.Any]] = traitlets.List().tag(sync=True)
+    #: how many entries the run's log has so far
+    log_total = traitlets.Int(0).tag(sync=True)
+    #: what the views colour: a run status in lower case, "warning" (SUCCEEDED while states
+    #: failed) or "cancelled"
+    outcome = traitlets.Unicode("pending").tag(sync=True)
+    #: the header's text: "SUCCEEDED · 1 state failed", "CANCELLED", "ACTIVE"
+    headline = traitlets.Unicode("").tag(sync=True)
+    #: the first failed state and the last line of its exception ("Gather: ValueError: x")
+    failure = traitlets.Unicode("").tag(sync=True)
+    #: the states whose action failed, each with the last line of its exception (for
+    #: scripts: the run may still have SUCCEEDED, see ``wait()``)
+    failed_states = traitlets.Dict().tag(sync=True)
     progress = traitlets.Dict({"done": 0, "total": 0}).tag(sync=True)
     inactive_reason = traitlets.Unicode("").tag(sync=True)
     required_scopes: traitlets.List[str] = traitlets.List().tag(sync=True)
@@ -81,6 +103,15 @@ class RunMonitor(GladierWidget):
     clock: traitlets.Unicode = traitlets.Unicode("").tag(sync=True)
     #: the Login widget shown inside the monitor while a consent or a new login is pending
     login_widget = anywidget.WidgetTrait().tag(sync=True)
+    #: the debug loop: ``{"run_id", "label", "state_name"}`` of the run this one re-runs
+    parent = traitlets.Dict().tag(sync=True)
+    #: "Re-run from here": ``{"state", "input" (JSON text), "error", "notice"}`` while the form is open
+    rerun_form = traitlets.Dict().tag(sync=True)
+    #: what the last replay printed, then its result or its traceback; or a re-run's notices
+    #: (text: an ``ipywidgets.Output`` cannot be drawn inside an anywidget view)
+    debug_text = traitlets.Unicode("").tag(sync=True)
+    #: the monitor of the last re-run started from this one's state pane (shown below it)
+    debug_output = anywidget.WidgetTrait().tag(sync=True)
 
     def __init__(self, run: t.Any, client: t.Any = None, *, start: bool = True,
                  consent_handler: t.Callable[[list[str]], t.Any] | None = None,
@@ -102,6 +133,8 @@ class RunMonitor(GladierWidget):
         self._choice_retry: threading.Timer | None = None
         self._choice_retries = 0
         self._choice_attempt_key: tuple[t.Any, ...] | None = None
+        #: log entries already sent to the page in ``log_tail``
+        self._rows_sent = 0
         definition = None
         if gladier_client is not None:
             try:
@@ -121,6 +154,7 @@ class RunMonitor(GladierWidget):
                 self.graph = _graph_model(definition or self._watcher.model.definition)
             self._apply(self._watcher.model)
         self.on_msg(self._on_page_msg)
+        self._parent_checked = False
         self._refresh_human(self._watcher.model)
         if start:
             self.start()
@@ -142,6 +176,11 @@ class RunMonitor(GladierWidget):
         return list(self._watcher.model.entries)
 
     @property
+    def events(self) -> list[dict[str, t.Any]]:
+        """Every event-log row (time, code, state, description) read so far, in order."""
+        return [_monitor.log_row(i, e) for i, e in enumerate(self._watcher.model.entries)]
+
+    @property
     def run(self) -> dict[str, t.Any]:
         """The latest run document."""
         return dict(self._watcher.model.run)
@@ -156,7 +195,11 @@ class RunMonitor(GladierWidget):
         self._watcher.stop()
 
     def wait(self, timeout: float | None = None) -> str:
-        """Block until the run ends (or ``timeout`` seconds pass); returns its status."""
+        """Block until the run ends (or ``timeout`` seconds pass); returns its status.
+
+        That is the run's status: a run whose states failed may still be "SUCCEEDED"
+        (gladier's states set ExceptionOnActionFailure false); ``failed_states`` says which.
+        """
         if not self._watcher.finished and (not self._watcher._running or
                                            self._watcher.stopped):
             self._watcher.start()
@@ -209,6 +252,151 @@ class RunMonitor(GladierWidget):
         self.choices = [c for c in self.choices if c.get("state") != found.get("state")]
         self._human_key = None
         return result
+
+    # -- the debug loop ---------------------------------------------------------------------
+    def replay(self, state: str, task: int = 0, user_ns: t.Mapping[str, t.Any] | None = None) -> t.Any:
+        """Call compute state ``state``'s function here, in the kernel, with exactly the
+        arguments the run passed (from its log); the function is the notebook's current
+        one, so a fixed ``%%gladier_tool`` cell replays with the fix. Raises what it raises.
+
+        In [1]: monitor.replay("GatherMetadata")
+        """
+        from gladier_jupyter.inline.replay import replay
+
+        if not self.entries:
+            self.refresh()
+        return replay(self.entries, state, _user_namespace() if user_ns is None else user_ns, task=task)
+
+    def state_input(self, state: str) -> dict[str, t.Any]:
+        """The run data state ``state`` (last) started with."""
+        from gladier_jupyter.backend import debugging
+
+        found = debugging.state_inputs(self.run_id, flows_client=self._flows_client,
+                                       definition=self._watcher.model.definition or None)
+        if state not in found:
+            raise GladierJupyterUsageError(
+                f"Run {self.run_id} never started state {state!r}; states it started: "
+                f"{', '.join(found) or 'none'}.")
+        return found[state]
+
+    def rerun_from(self, state: str, data: t.Any = None, *, label: str | None = None,
+                   show: bool = True) -> RunMonitor:
+        """A new run of the same flow starting at ``state`` with the run data that state
+        started with (or ``data``, e.g. edited); returns (and shows) its monitor. On
+        Globus a derived flow whose StartAt is ``state`` is deployed first (said first).
+
+        In [1]: monitor.rerun_from("GatherMetadata")
+        """
+        from gladier_jupyter.backend import debugging
+
+        def notice(text: str) -> None:
+            self.action = text
+            print(text)
+
+        data = self._with_current_functions(state, data, notice)
+        run = debugging.rerun_from(self.run_id, state, data, label=label,
+                                   flows_client=self._flows_client, notice=notice)
+        child = RunMonitor(run, client=self._client)
+        child.parent = {"run_id": self.run_id, "label": self.label, "state_name": state}
+        if show:
+            from IPython.display import display
+
+            display(child)
+        return child
+
+    def _with_current_functions(self, state: str, data: t.Any, notice: t.Callable[[str], None]) -> t.Any:
+        """The start data with the function ids of compute functions the notebook has
+        changed since the run replaced by those functions registered now (the run data
+        names the code a compute state runs: without this a fixed cell would re-run the
+        old code); ``data`` itself when nothing changed (``None``: the run's own data)."""
+        from gladier_jupyter.inline.replay import refresh_function_ids
+
+        try:
+            recorded = self.state_input(state)
+        except GladierJupyterUsageError:
+            return data  # the state never started; rerun_from says so
+        fresh, replaced = refresh_function_ids(recorded if data is None else data, _user_namespace(),
+                                               recorded=recorded)
+        if not replaced:
+            return data
+        notice(f"Re-running with the notebook's current code: registered anew and replaced "
+               f"{', '.join(replaced)} in the run data.")
+        return fresh
+
+    def _replay_to_pane(self, state: str) -> None:
+        """Replay ``state`` for the state pane's button: its prints, then its result or
+        its traceback (from the notebook's own frames on), as ``debug_text``. After an
+        exception ``%debug`` in a cell opens it, as after a cell that raised."""
+        import sys
+        import traceback
+
+        head = (f"Replaying {state} of run {self.label or self.run_id} in the kernel "
+                "(after an exception, %debug in a cell opens it)...\n")
+        self.debug_text = head
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            try:
+                result = self.replay(state)
+            except GladierJupyterError as err:
+                tail = f"{err}\n"
+            except Exception as err:  # noqa: BLE001 - the user's function raised: shown, as a cell shows it
+                sys.last_type, sys.last_value, sys.last_traceback = type(err), err, err.__traceback__
+                tb = err.__traceback__
+                while tb is not None and tb.tb_next is not None and _is_ours(tb.tb_frame.f_code.co_filename):
+                    tb = tb.tb_next  # from the notebook's frames on: the package's own say nothing
+                tail = "Traceback (most recent call last):\n" + "".join(
+                    traceback.format_list(traceback.extract_tb(tb))) + "".join(
+                    traceback.format_exception_only(type(err), err))
+            else:
+                tail = f"Result: {result!r}\n"
+        self.debug_text = head + printed.getvalue() + tail
+
+    def _on_debug_msg(self, kind: str, content: dict[str, t.Any]) -> None:
+        state = str(content.get("state") or "")
+        if kind == "replay":
+            self._replay_to_pane(state)
+        elif kind == "rerun_prepare":
+            try:
+                text = json.dumps(self.state_input(state), indent=2)
+                self.rerun_form = {"state": state, "input": text, "error": "",
+                                   "notice": "" if self.backend == "local" else
+                                   "On Globus this deploys a derived flow whose StartAt is this state."}
+            except GladierJupyterError as err:
+                self.rerun_form = {"state": state, "input": "{}", "error": str(err), "notice": ""}
+        elif kind == "rerun":
+            try:
+                data = parse_run_data(str(content.get("input") or ""), f"the run data for {state}")
+            except GladierJupyterUsageError as err:
+                self.rerun_form = {**self.rerun_form, "input": str(content.get("input") or ""), "error": str(err)}
+                return
+            self.rerun_form = {}
+            notices: list[str] = []
+            try:
+                with contextlib.redirect_stdout(io.StringIO()) as printed:
+                    child = self.rerun_from(state, data, show=False)
+                notices = printed.getvalue().splitlines()
+            except Exception as err:  # noqa: BLE001 - a refusal (bad data, the service's answer), shown in the pane
+                self.debug_text = f"Re-run from {state} failed: {_short_error(err)}"
+                return
+            self.debug_text = "\n".join([*notices, f"Started run {child.label or child.run_id} (below)."])
+            self.debug_output = child
+        elif kind == "rerun_cancel":
+            self.rerun_form = {}
+
+    def _check_parent(self, model: _monitor.RunModel) -> None:
+        """Fill ``parent`` from a re-run's tags (once the run document is known)."""
+        if self._parent_checked or self.parent or not model.run:
+            return
+        self._parent_checked = True
+        link = parent_of(model.run)
+        if not link:
+            return
+        label = ""
+        try:
+            label = str(_monitor.response_data(self._flows_client.get_run(link["run_id"])).get("label") or "")
+        except Exception:  # the parent may be gone (released); its id serves
+            log.debug("reading the parent run %s failed", link["run_id"], exc_info=True)
+        self.parent = {"run_id": link["run_id"], "label": label, "state_name": link.get("state_name", "")}
 
     def _run_request(self, verb: str, doing: str, done: str,
                      call: t.Callable[[], t.Any]) -> dict[str, t.Any]:
@@ -327,6 +515,7 @@ class RunMonitor(GladierWidget):
                 self.message = str(info.get("message") or "")
                 self.connection = str(info.get("connection") or self.connection)
             self._refresh_human(model)
+            self._check_parent(model)
             if model.terminal and not self._final_bundle_sent:
                 self._final_bundle_sent = True
                 self.update_displays()
@@ -345,8 +534,16 @@ class RunMonitor(GladierWidget):
         self.required_scopes = snap["required_scopes"]
         self.error = snap["error"]
         self.output = snap["output"]
-        if len(self.events) != len(model.entries):
-            self.events = [_monitor.log_row(i, e) for i, e in enumerate(model.entries)]
+        self.failed_states = snap["failed_states"]
+        self.failure = snap["failure"]
+        self.headline = snap["headline"]
+        self.outcome = snap["outcome"]
+        entries = model.entries
+        if len(entries) != self._rows_sent:
+            start = self._rows_sent if len(entries) > self._rows_sent else 0
+            self.log_tail = [_monitor.log_row(i, entries[i]) for i in range(start, len(entries))]
+            self._rows_sent = len(entries)
+            self.log_total = len(entries)
         self.display_status = snap["display_status"]
         if model.terminal and (self.action in {"cancelling", "cancel requested", "resuming",
                                                "resumed"} or self.action.startswith("cho")):
@@ -409,10 +606,29 @@ class RunMonitor(GladierWidget):
                 self.start()
             elif kind == "choose":
                 self.choose(str(content.get("key") or ""))
+            elif kind in ("replay", "rerun_prepare", "rerun", "rerun_cancel"):
+                self._on_debug_msg(kind, content)
+            elif kind == "log_sync":
+                self._send_log_rows(content.get("from"))
+            elif kind == "hello":
+                # A view (re)connected: this kernel still drives the monitor.
+                self.send({"type": "hello", "log_total": self.log_total})
         except GladierJupyterUsageError as err:
             self.action = str(err)
         except GladierJupyterError:
             pass  # already shown in `action`
+
+    def _send_log_rows(self, start: t.Any) -> None:
+        """Send the page the log rows from ``start`` on (a view that (re)connected)."""
+        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+            return
+        with self._update_lock:
+            entries = list(self._watcher.model.entries[start:self._rows_sent])
+        for first in range(0, len(entries), LOG_ROWS_PER_MESSAGE):
+            chunk = entries[first:first + LOG_ROWS_PER_MESSAGE]
+            self.send({"type": "log_rows", "from": start + first,
+                       "rows": [_monitor.log_row(start + first + k, e)
+                                for k, e in enumerate(chunk)]})
 
     # -- outside a live kernel ------------------------------------------------------------
     def _ipython_display_(self, **kwargs: t.Any) -> None:
@@ -466,11 +682,13 @@ class RunMonitor(GladierWidget):
     def snapshot_text(self) -> str:
         """One paragraph: run, status, progress, states."""
         p = self.progress or {}
-        lines = [f"Run {self.label or self.run_id} ({self.run_id}) of "
-                 f"{self.flow_title or 'flow'}: {self.status}"
+        named = f"{self.label} ({self.run_id})" if self.label and self.label != self.run_id else self.run_id
+        lines = [f"Run {named} of "
+                 f"{self.flow_title or 'flow'}: {self.headline or self.status}"
                  f" - {p.get('done', 0)}/{p.get('total', 0)} states done"]
         for name, info in self.states.items():
-            lines.append(f"  {name}: {info.get('status')}")
+            reason = self.failed_states.get(name)
+            lines.append(f"  {name}: {info.get('status')}" + (f" - {reason}" if reason else ""))
         if self.clock:
             lines[0] += f" ({self.clock})"
         if self.choices:
@@ -486,3 +704,22 @@ class RunMonitor(GladierWidget):
     def snapshot_html(self) -> str:
         """A static picture of the last state (header, states, timeline, log tail)."""
         return snapshot_html(self, self._watcher.model.definition)
+
+
+def _is_ours(filename: str) -> bool:
+    """Whether a traceback frame's file is this package's (not the notebook's code)."""
+    import os
+
+    return filename.startswith(os.path.dirname(os.path.dirname(__file__)) + os.sep)
+
+
+def _user_namespace() -> t.Mapping[str, t.Any]:
+    """The notebook's namespace (where ``%%gladier_tool`` defines tools)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        return shell.user_ns
+    import __main__
+
+    return vars(__main__)

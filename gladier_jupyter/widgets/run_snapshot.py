@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import typing as t
 
 from gladier_jupyter import monitor as _monitor
+from gladier_jupyter.flowgraph.theme import THEME
 
 __all__ = ["ShownRun", "snapshot_html"]
 
@@ -25,18 +27,24 @@ class ShownRun(t.Protocol):
     error: str
     events: list[dict[str, t.Any]]
     timeline: list[dict[str, t.Any]]
+    outcome: str
+    headline: str
+    failure: str
+    failed_states: dict[str, str]
 
-_STATUS_HEX = {
-    "pending": "#d0d0d0",
-    "active": "#1976d2",
-    "inactive": "#f57c00",
-    "succeeded": "#388e3c",
-    "failed": "#d32f2f",
-    "caught": "#f57c00",
-    "skipped": "#eeeeee",
-}
-_RUN_HEX = {"ACTIVE": "#1976d2", "INACTIVE": "#f57c00", "SUCCEEDED": "#388e3c",
-            "FAILED": "#d32f2f", "ENDED": "#616161"}
+# Fills and the text drawn on them, 4.5:1 apart (WCAG AA): the one table the live views use.
+_STATUS = {name: v for name, v in THEME["status"].items() if not name.startswith("_")}
+_STATUS_HEX = {name: v["fill"] for name, v in _STATUS.items()}
+_STATUS_ON = {name: v["on"] for name, v in _STATUS.items()}
+#: By ``outcome`` (a run status, "warning": SUCCEEDED while states failed, or "cancelled"):
+#: the pill's fill and its text; "warning" is dark text on amber (11.7:1).
+_RUN_COLOURS = {**{name: (v["fill"], v["on"]) for name, v in _STATUS.items()},
+                "warning": ("#ffb300", "#000000")}
+_ERROR_TEXT = _STATUS["failed"]["text_light"]
+
+
+#: The theme text colours of a node's name and caption (flowgraph.svg), as drawn.
+_TEXT_FILL = re.compile(r'style="fill:var\(--jp-ui-font-color[12], #[0-9a-f]{6}\);')
 
 
 def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.Any]) -> str:
@@ -61,6 +69,11 @@ def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.An
         start = fill + len('style="fill:')
         end = min(i for i in (svg.find(";", start), svg.find('"', start)) if i >= 0)
         svg = svg[:start] + colour + svg[end:]
+        # the state's name and caption, drawn on that fill, take its text colour
+        close = svg.find("</g>", start)
+        group = svg[start:close]
+        group = _TEXT_FILL.sub(f'style="fill:{_STATUS_ON[str(info["status"])]};', group)
+        svg = svg[:start] + group + svg[close:]
         svg = svg.replace(anchor, f'{anchor} data-status="{html.escape(str(info["status"]))}"', 1)
     return svg
 
@@ -68,32 +81,40 @@ def _status_svg(definition: dict[str, t.Any] | None, states: t.Mapping[str, t.An
 def snapshot_html(monitor: ShownRun, definition: dict[str, t.Any] | None) -> str:
     """A static picture of the monitor's last state (header, states, timeline, log tail)."""
     e = html.escape
-    colour = _RUN_HEX.get(monitor.status, "#616161")
+    outcome = getattr(monitor, "outcome", "") or monitor.status.lower()
+    colour, ink = _RUN_COLOURS.get(outcome, _RUN_COLOURS["ended"])
+    headline = getattr(monitor, "headline", "") or monitor.status
+    failure = getattr(monitor, "failure", "")
     head = (
         f'<div class="gj-monitor-static" data-status="{e(monitor.status)}" '
+        f'data-outcome="{e(outcome)}" '
         'style="font-family:system-ui,sans-serif;border:1px solid #e0e0e0;'
         'border-radius:6px;padding:8px;max-width:900px">'
         f'<div><strong>{e(monitor.label or "Flow run")}</strong> '
-        f'<span style="background:{colour};color:#fff;border-radius:1em;padding:0 .6em">'
-        f'{e(monitor.status)}</span> <code>{e(monitor.run_id)}</code> '
-        f'{e(monitor.flow_title)}'
+        f'<span class="gj-headline" style="background:{colour};color:{ink};'
+        f'border-radius:1em;padding:0 .6em">{e(headline)}</span> '
+        f'<code>{e(monitor.run_id)}</code> {e(monitor.flow_title)}'
         + (f' <a href="{e(monitor.web_url)}" target="_blank">Globus web app</a>'
            if monitor.web_url else "")
         + "</div>"
+        + (f'<div class="gj-failure" style="color:#b71c1c;font-family:monospace">'
+           f'{e(failure)}</div>' if failure else "")
     )
     chips = "".join(
         f'<span data-state="{e(n)}" data-status="{e(str(i.get("status")))}" '
         f'style="display:inline-block;margin:2px;padding:2px 8px;border-radius:4px;'
-        f'background:{_STATUS_HEX.get(str(i.get("status")), "#d0d0d0")};'
-        f'color:{"#000" if i.get("status") in ("pending", "skipped") else "#fff"}">'
-        f'{e(n)}</span>'
+        f'background:{_STATUS_HEX.get(str(i.get("status")), _STATUS_HEX["pending"])};'
+        f'color:{_STATUS_ON.get(str(i.get("status")), _STATUS_ON["pending"])}"'
+        + (f' title="{e(str(getattr(monitor, "failed_states", {}).get(n, "")))}"'
+           if n in getattr(monitor, "failed_states", {}) else "")
+        + f'>{e(n)}</span>'
         for n, i in monitor.states.items()
     )
     notes = ""
     if monitor.inactive_reason:
         notes += f"<div>Waiting: {e(monitor.inactive_reason)}</div>"
     if monitor.error:
-        notes += f'<div style="color:#d32f2f">{e(monitor.error)}</div>'
+        notes += f'<div style="color:{_ERROR_TEXT}">{e(monitor.error)}</div>'
     rows = "".join(
         f"<tr><td>{e(r['time'])}</td><td>{e(r['code'])}</td><td>{e(r['state'])}</td>"
         f"<td>{e(r['description'])}</td></tr>" for r in monitor.events[-20:]
@@ -124,7 +145,7 @@ def _timeline_svg(timeline: list[dict[str, t.Any]]) -> str:
     for i, (b, s, en) in enumerate(bars):
         x = label_w + (s - t0) / span * (width - label_w - 4)
         w = max(2.0, ((en or t1) - s) / span * (width - label_w - 4))
-        colour = _STATUS_HEX.get(str(b.get("status")), "#d0d0d0")
+        colour = _STATUS_HEX.get(str(b.get("status")), _STATUS_HEX["pending"])
         y = i * row_h + 2
         parts.append(f'<text x="0" y="{y + 12}">{html.escape(str(b.get("state")))}</text>'
                      f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{row_h - 4}" '

@@ -7,6 +7,7 @@ import typing as t
 import ipywidgets
 import traitlets
 
+from gladier_jupyter import monitor as _monitor
 from gladier_jupyter.widgets._base import GladierWidget
 from gladier_jupyter.widgets.monitor import RunMonitor
 from gladier_jupyter.widgets.run_inputs import _resolve_client, _short_error
@@ -57,6 +58,7 @@ class RunsPanel(ipywidgets.VBox):
                         "status": str(run.get("status") or ""),
                         "flow_title": str(run.get("flow_title") or ""),
                         "start_time": str(run.get("start_time") or ""),
+                        **_monitor.document_outcome(run),
                     })
                 if len(rows) >= self.limit:
                     break
@@ -73,7 +75,7 @@ class RunsPanel(ipywidgets.VBox):
             self.monitor.close()
         self.monitor = RunMonitor(run_id, client=self._client if self._client is not None
                                   else self._flows_client)
-        self.monitor.observe(self._on_monitor_status, "status")
+        self.monitor.observe(self._on_monitor_status, ["status", "headline"])
         self._on_monitor_status({"owner": self.monitor, "new": self.monitor.status})
         self.list.selected = run_id
         self.children = [self.list, self.monitor]
@@ -84,8 +86,11 @@ class RunsPanel(ipywidgets.VBox):
         run_id = change["owner"].run_id
         if change["new"] == "PENDING":
             return
-        rows = [dict(r, status=change["new"]) if r["run_id"] == run_id else r
-                for r in self.list.runs]
+        monitor = change["owner"]
+        shown = {"status": monitor.status, "outcome": monitor.outcome,
+                 "headline": monitor.headline, "failure": monitor.failure,
+                 "failed_states": len(monitor.failed_states)}
+        rows = [dict(r, **shown) if r["run_id"] == run_id else r for r in self.list.runs]
         if rows != self.list.runs:
             self.list.runs = rows
 

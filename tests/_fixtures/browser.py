@@ -50,10 +50,12 @@ CHROMIUM_ARGS = [
 
 __all__ = [
     "LabServer",
+    "assert_accessible",
     "notebook_errors",
     "open_notebook",
     "run_notebook",
     "screenshot",
+    "this_checkouts_labextension",
     "wait_cells_done",
     "write_notebook",
 ]
@@ -108,7 +110,14 @@ def _jupyter_server(
     )
     port = free_port()
     token = secrets.token_hex(16)
-    env = dict(os.environ, TMPDIR=str(base))
+    # This checkout's built front end first: JupyterLab takes the first copy of an extension
+    # it finds on JUPYTER_PATH, and the environment's copy may be another checkout's.
+    labext = base / "jupyter-path" / "labextensions"
+    labext.mkdir(parents=True)
+    (labext / "gladier-jupyter").symlink_to(ROOT / "gladier_jupyter" / "labextension")
+    env = dict(os.environ, TMPDIR=str(base),
+               JUPYTER_PATH=os.pathsep.join(p for p in (str(base / "jupyter-path"),
+                                                        os.environ.get("JUPYTER_PATH")) if p))
     log_path = ARTIFACTS / f"{module}-server.log"
     ARTIFACTS.mkdir(exist_ok=True)
     log = log_path.open("w")
@@ -147,11 +156,31 @@ def _jupyter_server(
         shutil.rmtree(base, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def this_checkouts_labextension():
+    """JUPYTER_PATH first names this checkout's built front end: JupyterLab takes the first
+    copy of an extension it finds, and the environment's copy may be another checkout's."""
+    base = pathlib.Path(tempfile.mkdtemp(prefix="gladier-jupyter-labext-"))
+    (base / "labextensions").mkdir()
+    (base / "labextensions" / "gladier-jupyter").symlink_to(ROOT / "gladier_jupyter" / "labextension")
+    before = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(base), before) if p)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = before
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def lab() -> t.Iterator[LabServer]:
-    """One real JupyterLab server for the whole test session, on 127.0.0.1."""
-    with _jupyter_server("jupyterlab", "lab", ["--LabApp.expose_app_in_browser=True"],
-                         "JupyterLab") as server:
+    """One real JupyterLab server for the whole test session, on 127.0.0.1, serving this
+    checkout's built front end (not the copy the environment may hold from another one)."""
+    with this_checkouts_labextension(), _jupyter_server(
+            "jupyterlab", "lab", ["--LabApp.expose_app_in_browser=True"], "JupyterLab") as server:
         yield server
 
 
@@ -163,9 +192,9 @@ def notebook7() -> t.Iterator[LabServer]:
     has ``window.jupyterapp`` too, so :func:`open_notebook` / :func:`run_notebook` drive it
     with the same commands as JupyterLab (the notebook opens at ``/notebooks/<path>``).
     """
-    with _jupyter_server("notebook", "notebook",
-                         ["--JupyterNotebookApp.expose_app_in_browser=True"],
-                         "Jupyter Notebook 7") as server:
+    with this_checkouts_labextension(), _jupyter_server(
+            "notebook", "notebook", ["--JupyterNotebookApp.expose_app_in_browser=True"],
+            "Jupyter Notebook 7") as server:
         yield server
 
 
@@ -209,6 +238,31 @@ def page(browser: t.Any, request: pytest.FixtureRequest) -> t.Iterator[t.Any]:
             except PlaywrightError:  # a closed page cannot be captured; the failure stands
                 pass
         context.close()
+
+
+#: axe-core from npm (package.json devDependencies), injected from disk: never from a CDN.
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def assert_accessible(page: t.Any, selector: str, *, impacts: tuple[str, ...] = ("serious", "critical")) -> int:
+    """Run axe-core on the elements matching ``selector``; fail on any finding of those
+    impacts (colour contrast included), naming rule, help and the offending elements.
+    Returns how many elements axe checked against the rules that passed (a sanity figure)."""
+    if not AXE_JS.is_file():
+        pytest.fail(f"axe-core is missing at {AXE_JS}; run 'npm ci' (it is a dev dependency).")
+    if not page.evaluate("() => !!window.axe"):
+        page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "async (sel) => { const r = await window.axe.run(sel, {resultTypes: ['violations', 'passes']});"
+        " return {violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary.split('\\n').slice(1, 2).join(''))})),"
+        " passes: r.passes.reduce((k, p) => k + p.nodes.length, 0)}; }",
+        selector)
+    bad = [v for v in result["violations"] if v["impact"] in impacts]
+    assert not bad, "axe: " + "; ".join(
+        f"{v['impact']} {v['id']} ({v['help']}): {' | '.join(v['nodes'][:4])}" for v in bad)
+    assert result["passes"] > 0, f"axe checked nothing under {selector!r}"
+    return int(result["passes"])
 
 
 def screenshot(page: t.Any, name: str, *, full_page: bool = False) -> pathlib.Path:

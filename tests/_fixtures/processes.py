@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["gone"]
+__all__ = ["descendants", "gone", "processes_of"]
 
 
 def gone(pid: int) -> bool:
@@ -23,3 +23,48 @@ def gone(pid: int) -> bool:
             return stat.read().rpartition(")")[2].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """``(state, ppid)`` of ``pid`` from /proc, or ``None`` once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return fields[0], int(fields[1])
+
+
+def descendants(pid: int) -> list[int]:
+    """The live processes below ``pid`` (children, their children...), from /proc."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            found = _stat(int(name))
+            if found is not None and found[0] != "Z":
+                children.setdefault(found[1], []).append(int(name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return sorted(out)
+
+
+def processes_of(uid: int) -> list[tuple[int, str]]:
+    """The live processes of ``uid``: ``(pid, command line)``."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{name}").st_uid != uid:
+                continue
+            with open(f"/proc/{name}/cmdline", "rb") as fh:
+                cmd = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        found = _stat(int(name))
+        if found is not None and found[0] != "Z":
+            out.append((int(name), cmd))
+    return sorted(out)

@@ -3,45 +3,22 @@ collection id is mapped to a folder through the panel, listed, and removed."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import pathlib
-import shutil
-import tempfile
 import uuid
 
 import pytest
 
 from gladier_jupyter import local
-from tests._fixtures.browser import _jupyter_server, screenshot
+from tests._fixtures.browser import _jupyter_server, screenshot, this_checkouts_labextension
 
 pytestmark = pytest.mark.browser
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-@contextlib.contextmanager
-def _this_checkouts_labextension():
-    """JUPYTER_PATH first names this checkout's built front end: JupyterLab takes the first
-    copy of an extension it finds, and the environment's copy may be another checkout's."""
-    base = pathlib.Path(tempfile.mkdtemp(prefix="gladier-jupyter-labext-"))
-    (base / "labextensions").mkdir()
-    (base / "labextensions" / "gladier-jupyter").symlink_to(ROOT / "gladier_jupyter" / "labextension")
-    before = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(base), before) if p)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("JUPYTER_PATH", None)
-        else:
-            os.environ["JUPYTER_PATH"] = before
-        shutil.rmtree(base, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def panel_lab():
-    with _this_checkouts_labextension(), _jupyter_server(
+    with this_checkouts_labextension(), _jupyter_server(
             "jupyterlab", "lab", ["--LabApp.expose_app_in_browser=True"], "JupyterLab") as server:
         yield server
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests._fixtures.browser import run_notebook, screenshot
+from tests._fixtures.browser import assert_accessible, run_notebook, screenshot
 from tests._notebook_cells import write_saved_flow_notebook
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data"
@@ -69,7 +69,11 @@ def test_runs_panel_follows_a_notebook_run_to_succeeded(lab, page):
     assert badge.inner_text() == "SUCCEEDED"
     duration = page.locator(f".gj-lab-run[data-run-id='{row['runId']}'] .gj-lab-run-duration")
     assert duration.inner_text().endswith("s")
+    # the row's tooltip names the run by its label
+    assert page.locator(f".gj-lab-run[data-run-id='{row['runId']}']").get_attribute(
+        "title").startswith(f"{label} · SUCCEEDED")
     screenshot(page, "labext_panel_succeeded")
+    assert_accessible(page, "#gladier-runs-panel")
 
     # Filters: by status, then by flow (the flow list holds the flows of the listed runs).
     this_run = f".gj-lab-run[data-run-id='{row['runId']}']"
@@ -251,3 +255,56 @@ def test_run_waiting_for_consent_is_resumed_from_its_tab(lab, page, run_definiti
     assert "INACTIVE>ACTIVE" in page.locator(tab).get_attribute("data-status-history") or \
         "INACTIVE>SUCCEEDED" in page.locator(tab).get_attribute("data-status-history")
     screenshot(page, "labext_run_tab_resumed")
+
+
+def _chain(names: list[str]) -> dict:
+    return {"StartAt": names[0], "States": {
+        n: ({"Type": "Pass", "Next": nxt} if nxt else {"Type": "Pass", "End": True})
+        for n, nxt in zip(names, [*names[1:], None], strict=True)}}
+
+
+def test_flow_graph_tab_has_the_flow_icon_refits_as_it_grows_and_comes_back_after_a_reload(lab, page):
+    from tests._fixtures.waiting import wait_until
+
+    path = "labext_grow.flow.json"
+    (lab.root_dir / path).write_text(json.dumps(_chain(["One", "Two"]), indent=2))
+    workspace = fresh()
+    page.goto(lab.page_url(f"lab/workspaces/{workspace}"))
+    page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+    page.evaluate(f"() => window.jupyterapp.commands.execute('docmanager:open', {{path: '{path}'}})")
+    nodes = ".gj-lab-flow-file .gj-node[data-name]:not([data-name^='('])"
+    page.wait_for_function(f"() => document.querySelectorAll(\"{nodes}\").length === 2", timeout=60_000)
+    # the file browser and the tab show the flow icon for *.flow.json
+    icon = "svg[data-icon='gladier-jupyter:flow']"
+    page.wait_for_selector(f".jp-DirListing-item[title*='{path}'] .jp-DirListing-itemIcon {icon}",
+                           state="attached", timeout=30_000)
+    assert page.locator(f".lm-DockPanel .lm-TabBar-tab.lm-mod-current {icon}").count() == 1
+    screenshot(page, "labext_flow_file_icon")
+
+    # the definition grows (as from an editor on the same file): the graph is refitted
+    def fitted() -> dict:
+        return page.evaluate(
+            "() => { const g = document.querySelector('.gj-lab-flow-file .gj-graph');"
+            " const v = g.querySelector('.gj-viewport').getBoundingClientRect(), b = g.getBoundingClientRect();"
+            " return {zoom: Number(g.dataset.zoom), height: b.height,"
+            " inside: v.top >= b.top - 1 && v.bottom <= b.bottom + 1 && v.left >= b.left - 1 && v.right <= b.right + 1}; }")
+    small = fitted()
+    assert small["inside"], small
+    grown = json.dumps(_chain([f"Step{i}" for i in range(1, 8)]), indent=2)
+    page.evaluate("(text) => window.jupyterapp.shell.currentWidget.context.model.fromString(text)", grown)
+    page.wait_for_function(f"() => document.querySelectorAll(\"{nodes}\").length === 7", timeout=30_000)
+    big = fitted()
+    assert big["inside"] and (big["height"] > small["height"] or big["zoom"] < small["zoom"]), (small, big)
+    screenshot(page, "labext_flow_file_refitted")
+    assert_accessible(page, ".gj-lab-flow-file")
+
+    # after a reload the "Flow graph" tab comes back (the layout restorer)
+    wait_until(lambda: json.dumps(lab.api(f"lab/api/workspaces/{workspace}")), 30,
+               "the workspace records the Flow graph tab", until=lambda text: "gladier-flow-graph:" in text)
+    page.reload()
+    page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
+    page.evaluate("() => window.jupyterapp.restored.then(() => true)")
+    page.wait_for_selector(f".gj-lab-flow-file[data-path='{path}'] .gj-node[data-name='One']",
+                           state="attached", timeout=60_000)
+    screenshot(page, "labext_flow_file_restored")

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests._auth_servers import serve_auth_api
-from tests._fixtures.browser import run_notebook, screenshot
+from tests._fixtures.browser import assert_accessible, run_notebook, screenshot
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "auth"
 FLOW_SCOPE = ("https://auth.globus.org/scopes/0b3c5e7a-1111-4222-8333-944455556666/"
@@ -45,6 +45,9 @@ def test_login_widget_logs_in_with_a_pasted_code_and_shows_no_token(lab, page, t
         assert "as scientist@globusid.org" in root.locator(".gj-login-identity").inner_text()
         flow_row = root.locator(".gj-login-scope", has_text="Flow 0b3c5e7a")
         assert flow_row.get_attribute("data-held") == "false"
+        # hub tokens only, none stored: nobody to log out
+        assert not root.locator(".gj-login-logout").is_visible()
+        assert_accessible(page, ".gj-login")
 
         root.locator(".gj-login-login").click()
         link = root.locator(".gj-login-link")
@@ -75,7 +78,9 @@ def test_login_widget_logs_in_with_a_pasted_code_and_shows_no_token(lab, page, t
         assert flow_row.get_attribute("data-held") == "true"
         assert "stored login" in root.locator(".gj-login-sources").inner_text()
         assert "stored login" in flow_row.inner_text()
+        assert root.locator(".gj-login-logout").is_visible()
         screenshot(page, "login_widget")
+        assert_accessible(page, ".gj-login")
 
         page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
         page.wait_for_function(
@@ -89,3 +94,30 @@ def test_login_widget_logs_in_with_a_pasted_code_and_shows_no_token(lab, page, t
     saved = (lab.root_dir / "login_widget.ipynb").read_text()
     for text in (page.content(), saved, lab.log_path.read_text()):
         assert not [s for s in secrets if s in text], "a token string reached the page or files"
+
+
+@pytest.mark.browser
+def test_login_widget_in_local_mode_offers_no_globus_login_and_follows_a_switch(local_service, lab, page):
+    run_notebook(lab, page, "login_local", [
+        "import gladier_jupyter\n"
+        f"gladier_jupyter.use_local({str(local_service.state_dir)!r})",
+        "login = gladier_jupyter.login()\nlogin",
+    ], wait_for=".gj-login[data-status='local']", timeout=60_000)
+    root = page.locator(".gj-login")
+    assert root.locator(".gj-login-title").inner_text() == "Local service"
+    assert root.locator(".gj-login-identity").inner_text() == "as local-user@localhost"
+    assert root.locator(".gj-login-sources").inner_text() == ""  # one name: no "via local service"
+    for hidden in (".gj-login-login", ".gj-login-logout", ".gj-login-pending"):
+        assert not root.locator(hidden).is_visible(), hidden
+    assert root.locator(".gj-login-problems li").count() == 0
+    screenshot(page, "login_widget_local")
+    assert_accessible(page, ".gj-login")
+    # a switch from another cell redraws the widget for Globus, and back
+    execute = ("(code) => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel"
+               ".requestExecute({code}).done.then(() => true)")
+    page.evaluate(execute, "gladier_jupyter.use_globus()")
+    page.wait_for_selector(".gj-login[data-mode='globus']", timeout=30_000)
+    assert root.locator(".gj-login-login").is_visible()
+    screenshot(page, "login_widget_switched_to_globus")
+    page.evaluate(execute, f"gladier_jupyter.use_local({str(local_service.state_dir)!r})")
+    page.wait_for_selector(".gj-login[data-mode='local']", timeout=30_000)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests._fixtures.browser import run_notebook, screenshot
+from tests._fixtures.browser import assert_accessible, run_notebook, screenshot
 from tests._notebook_cells import SETUP, start_run
 
 pytestmark = pytest.mark.browser
@@ -44,6 +44,7 @@ def test_run_monitor_colours_change_live_in_jupyterlab(local_service, lab, page)
     page.locator('.gj-monitor .gj-log td', has_text="Step2").first.click()
     page.wait_for_selector(".gj-state-detail[data-state='Step2'] .gj-state-input")
     screenshot(page, "monitor_live_state_detail")
+    assert_accessible(page, ".gj-monitor")
 
 
 def test_cancel_from_the_page_ends_the_run(local_service, lab, page, flows_client):
@@ -52,13 +53,23 @@ def test_cancel_from_the_page_ends_the_run(local_service, lab, page, flows_clien
     page.wait_for_selector('.gj-monitor .gj-node[data-name="LongWait"][data-status="active"]',
                            state="attached", timeout=60_000)
     run_id = page.locator(".gj-monitor").get_attribute("data-run-id")
+    rendered = page.locator(".gj-monitor").get_attribute("data-rendered-at")
+    # The user opens the Timeline while the run is active ...
+    page.locator(".gj-monitor summary", has_text="Timeline").click()
     page.locator(".gj-monitor .gj-cancel").click()
     page.wait_for_selector(".gj-monitor .gj-cancel-confirm", state="visible")
     screenshot(page, "monitor_cancel_confirm")
     page.locator(".gj-monitor .gj-cancel-yes").click()
     page.wait_for_selector('.gj-monitor[data-status="FAILED"]', timeout=30_000)
     page.wait_for_selector(".gj-monitor .gj-log tr[data-code='FlowCanceled']")
+    # ... and it stays open when the run ends, though the kernel's update of the output
+    # (its saved snapshot) makes JupyterLab draw a new view
+    page.wait_for_function("(before) => document.querySelector('.gj-monitor').dataset.renderedAt !== before",
+                           arg=rendered, timeout=30_000)
+    assert page.evaluate("() => [...document.querySelectorAll('.gj-monitor details')]"
+                         ".find(d => d.querySelector('summary').textContent === 'Timeline').open")
     screenshot(page, "monitor_cancelled")
+    assert_accessible(page, ".gj-monitor")
     assert flows_client.get_run(run_id)["status"] == "FAILED"
     assert page.locator('.gj-monitor .gj-node[data-name="After"]').get_attribute(
         "data-status") == "skipped"

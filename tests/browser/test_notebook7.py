@@ -121,3 +121,43 @@ def test_saved_flow_output_shows_the_graph_when_notebook7_opens_it(notebook7, pa
     page.wait_for_selector(".gj-lab-flow-output .gj-node[data-name='Finish']", timeout=60_000)
     assert page.locator(".jp-Dialog").count() == 0
     screenshot(page, "notebook7_saved_flow_output")
+
+
+def test_reopened_notebook_without_widget_state_shows_the_saved_snapshots_in_notebook7(
+        local_service, notebook7, page):
+    # The kernel that held the widget models goes; Notebook 7 opens the notebook again with
+    # a new one: each monitor and preview output shows its saved drawing, never
+    # "Error displaying widget: model not found".
+    run_notebook(notebook7, page, "nb7_reopened_saved", [
+        SETUP + "\n" + start_run("browser_steps", "nb7 reopened", "nb7 reopened") + "\n"
+        "monitor = gladier_jupyter.RunMonitor(run, client=fc)\nmonitor",
+        "gladier_jupyter.FlowPreview(definition)",
+        "monitor.wait(60)",
+    ], wait_for=".gj-monitor")
+    page.wait_for_selector('.gj-monitor[data-status="SUCCEEDED"]', timeout=60_000)
+    page.wait_for_selector(".gj-graph", timeout=30_000)
+    page.wait_for_function(
+        """() => { const o = window.jupyterapp.shell.currentWidget.content.widgets[1]
+                   .model.outputs; return o.length === 1 &&
+                   String(o.get(0).data['image/svg+xml'] || '').includes('gj-flow-svg'); }""",
+        timeout=30_000, polling=200)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function(
+        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+    page.goto(notebook7.page_url("notebooks/nb7_reopened_saved.ipynb"))
+    page.wait_for_selector(".gj-saved-snapshot .gj-monitor-static[data-status='SUCCEEDED']",
+                           timeout=60_000)
+    page.wait_for_selector(".gj-saved-snapshot[data-mime='image/svg+xml']", timeout=30_000)
+    # The new kernel's widget manager has started (its renderers replaced the placeholder)
+    # and the snapshots stay.
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel?.status"
+        " === 'idle'", timeout=60_000, polling=200)
+    page.wait_for_timeout(1000)
+    assert page.evaluate("() => window.jupyterapp.name") == "Jupyter Notebook"
+    text = page.locator(".jp-Notebook").inner_text()
+    assert "model not found" not in text
+    assert "Loading widget" not in text
+    assert page.locator(".gj-saved-snapshot").count() == 2
+    screenshot(page, "notebook7_reopened_notebook_snapshots")

@@ -7,7 +7,7 @@ import pathlib
 
 import pytest
 
-from tests._fixtures.browser import run_notebook, screenshot
+from tests._fixtures.browser import assert_accessible, run_notebook, screenshot
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "definitions"
 
@@ -79,8 +79,19 @@ def test_tutorial_client_graph_shows_its_three_states_in_order(lab, page):
         "data-provided") == "true"
     assert "rename 'funcx_endpoint_compute' to 'compute_endpoint'" in page.locator(
         ".gj-problems li[data-code='missing_input']").inner_text()
+    # "Required input (N)" counts what the user must give: not the function ids (defaults)
+    rows = page.evaluate(
+        "() => [...document.querySelectorAll('.gj-inputs tbody tr')].map(r =>"
+        " [r.dataset.key, r.dataset.provided, r.lastElementChild.textContent])")
+    must = [key for key, provided, by in rows if provided == "false" or by == "input"]
+    assert any(key.endswith("_function_id") for key, _, _ in rows)
+    assert must and not any(key.endswith("_function_id") for key in must)
+    summary = page.locator(".gj-inputs summary")
+    assert summary.get_attribute("data-required") == str(len(must))
+    assert summary.inner_text().startswith(f"Required input ({len(must)})")
     page.locator(".gj-preview").scroll_into_view_if_needed()
     screenshot(page, "preview_tutorial")
+    assert_accessible(page, ".gj-preview")
 
 
 @pytest.mark.browser
@@ -114,7 +125,10 @@ def test_clicking_a_state_shows_its_json_and_function_source(lab, page):
     page.wait_for_function(
         "() => document.querySelector('.gj-preview').dataset.selected === 'RunExperiment'",
         timeout=15_000)
-    assert "Run an 'experiment'" in page.locator(".gj-pane").inner_text()
+    # the docstring is the state's Comment: the pane shows it once as text (then only in
+    # the function's source and the state's JSON)
+    assert page.locator(".gj-pane .gj-doc", has_text="Run an 'experiment'").count() == 1
+    assert_accessible(page, ".gj-preview")
     # arrow down follows the transition to the next state
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
@@ -176,6 +190,7 @@ def test_dark_theme_renders_legible_graph(lab, page):
     assert (colours["text"] + 0.05) / (colours["bg"] + 0.05) >= 4.5
     page.locator(".gj-preview").scroll_into_view_if_needed()
     screenshot(page, "preview_dark")
+    assert_accessible(page, ".gj-preview")
     page.evaluate(
         "() => window.jupyterapp.commands.execute('apputils:change-theme', "
         "{theme: 'JupyterLab Light'})")

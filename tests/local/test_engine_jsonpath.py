@@ -66,6 +66,22 @@ def test_writing_through_a_list_is_a_path_error_not_a_crash():
     assert "'$.a[0].b.c'" in str(info.value) and "\n" not in str(info.value)
 
 
+def test_a_result_path_write_leaves_the_written_document_as_it_was():
+    # Copy-on-write: the engine keeps earlier run data (log entries not stored yet, the data
+    # a state started with) by reference, so a write must not change it.
+    before = {"acc": {"a": 1, "list": [{"n": 1}]}, "other": {"big": "x"}}
+    frozen = json.loads(json.dumps(before))
+    after = engine_paths.set_path(before, "$.acc.b", 2)
+    listed = engine_paths.set_path(after, "$.acc.list[0].m", 3)
+    created = engine_paths.set_path(listed, "$.new.deep", 4)
+
+    assert before == frozen
+    assert after == {"acc": {"a": 1, "b": 2, "list": [{"n": 1}]}, "other": {"big": "x"}}
+    assert listed["acc"]["list"] == [{"n": 1, "m": 3}] and after["acc"]["list"] == [{"n": 1}]
+    assert created["new"] == {"deep": 4} and "new" not in listed
+    assert created["other"] is before["other"]  # what is off the path is shared, not copied
+
+
 def test_service_accepts_a_filter_path_and_refuses_a_wildcard_result_path(flows_client):
     flows_client.create_flow("filter", {"StartAt": "P", "States": {"P": {
         "Type": "Pass", "Parameters": {"big.$": "$.items[?(@.n > 1)]"}, "End": True}}}, {})

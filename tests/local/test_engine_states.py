@@ -51,3 +51,35 @@ def test_flow_language(case, run_definition, flows_client):
         assert sorted(value) == sorted(keys), f"{dotted} has keys {sorted(value)}"
     if "log_codes" in expect:
         assert [e["code"] for e in run_log(flows_client, run["run_id"])] == expect["log_codes"]
+
+
+def test_log_entries_of_grouped_pure_states_keep_the_data_of_their_own_state(run_definition, flows_client):
+    # Pure states are stored in groups, after later states of the group wrote into the same
+    # nested object; each entry shows the run data as its own state had it.
+    definition = {"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Result": 1, "ResultPath": "$.acc.a", "Next": "B"},
+        "B": {"Type": "Pass", "Result": 2, "ResultPath": "$.acc.b", "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [
+            {"Variable": "$.acc.c", "IsPresent": True, "Next": "Done"}], "Default": "C"},
+        "C": {"Type": "ExpressionEval", "Parameters": {"sum.=": "acc.a + acc.b"},
+              "ResultPath": "$.acc.c", "Next": "Check"},
+        "Done": {"Type": "Pass", "End": True}}}
+    run = run_definition(definition, {"acc": {"from": "input"}})
+    assert run["status"] == "SUCCEEDED", run["details"]
+    seen = [(e["code"], e["details"].get("input", e["details"].get("output")))
+            for e in run_log(flows_client, run["run_id"]) if e["code"].startswith(("Pass", "Choice", "Expr"))]
+    acc = [(code, value.get("acc") if isinstance(value, dict) else value) for code, value in seen]
+    assert acc == [
+        ("PassStarted", {"from": "input"}),
+        ("PassCompleted", {"from": "input", "a": 1}),
+        ("PassStarted", {"from": "input", "a": 1}),
+        ("PassCompleted", {"from": "input", "a": 1, "b": 2}),
+        ("ChoiceStarted", {"from": "input", "a": 1, "b": 2}),
+        ("ChoiceCompleted", None),
+        ("ExpressionEvalStarted", None),
+        ("ExpressionEvalCompleted", {"from": "input", "a": 1, "b": 2, "c": {"sum": 3}}),
+        ("ChoiceStarted", {"from": "input", "a": 1, "b": 2, "c": {"sum": 3}}),
+        ("ChoiceCompleted", None),
+        ("PassStarted", {"from": "input", "a": 1, "b": 2, "c": {"sum": 3}}),
+        ("PassCompleted", {"from": "input", "a": 1, "b": 2, "c": {"sum": 3}}),
+    ]

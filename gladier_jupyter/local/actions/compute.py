@@ -26,7 +26,9 @@ SCOPE = "https://auth.globus.org/scopes/facd7ccc-c5f4-42aa-916b-a0e270e2c2a9/all
 TERMINAL = ("success", "failed")
 
 
-def _task_list(body: t.Any, v3: bool) -> list[tuple[str, str, list[t.Any], dict[str, t.Any]]]:
+def task_list(body: t.Any, v3: bool) -> list[tuple[str, str, list[t.Any], dict[str, t.Any]]]:
+    """``(endpoint, function, args, kwargs)`` of each task of a compute action body, v2 or
+    v3 (a dict ``payload`` is the keyword arguments): what the function is called with."""
     if not isinstance(body, dict):
         raise ActionUnableToRun(f"The compute action needs an object body, not {type(body).__name__}.")
     out = []
@@ -173,7 +175,7 @@ class ComputeProvider:
         service = request.ctx.services.get("compute")
         if service is None:
             raise ActionUnableToRun("The local Compute service is not available in this build.")
-        tasks = _task_list(body, self.v3)
+        tasks = task_list(body, self.v3)
         ids = []
         for endpoint, function, args, kwargs in tasks:
             try:

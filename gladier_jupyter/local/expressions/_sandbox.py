@@ -23,6 +23,7 @@ import threading
 import typing as t
 from multiprocessing.connection import Connection
 
+from gladier_jupyter.local import _children
 from gladier_jupyter.local.expressions._core import ExpressionError, ExpressionLimitError, shown
 
 __all__ = ["Limits", "Sandbox"]
@@ -62,11 +63,12 @@ class _Worker:
         p2c_r, p2c_w = os.pipe()
         c2p_r, c2p_w = os.pipe()
         try:
-            self.proc = subprocess.Popen(
+            # its own process group, killed with the service (kill -9 included)
+            self.proc = _children.spawn(
                 [sys.executable, "-m", __name__, str(p2c_r), str(c2p_w), str(limits.memory_mb),
                  str(limits.result_bytes)],
                 pass_fds=(p2c_r, c2p_w), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, start_new_session=True,
+                stderr=subprocess.DEVNULL,
                 env={k: v for k, v in os.environ.items() if k in _WORKER_ENV},
             )
         finally:

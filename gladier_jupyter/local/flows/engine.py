@@ -1,8 +1,9 @@
 """The flow engine: moves runs through a flow definition without a thread per run.
 
-(Over 500 lines for a reason: the run generator, its commit points and the per-state
-processing share the run's cursor and change together; the state processing moves out once
-the flow-language parity work has settled.)
+What a state does to the run data (InputPath, Parameters, ResultPath, Choice rules,
+Catch) is :mod:`.processing`'s; this module decides when states run and what is stored.
+:meth:`Engine.test_state` runs one state through the same step a run takes, storing
+nothing, with a trace of each step.
 
 A run is a generator of its states. Its steps (states, expressions, commits) run on a
 small fixed pool of worker threads (``POOL_SIZE``), and an action provider's ``start``
@@ -38,18 +39,27 @@ import asyncio
 import collections
 import copy
 import datetime as dt
+import json
 import logging
-import re
 import threading
 import time
 import typing as t
 
 from gladier_jupyter.local import actions, expressions
-from gladier_jupyter.local.actions.compute import jsonable
 from gladier_jupyter.local.clock.service import ServiceClock, clock_of
-from gladier_jupyter.local.expressions import ExpressionError, evaluate
 from gladier_jupyter.local.flows import limits, paths, secrets
-from gladier_jupyter.local.flows.paths import MISSING, PathError
+from gladier_jupyter.local.flows.processing import (
+    StateError,
+    Trace,
+    catcher,
+    caught_value,
+    choose,
+    input_for,
+    is_num,
+    resolve_parameters,
+    store_result,
+    timestamp,
+)
 
 __all__ = ["Engine", "POOL_SIZE", "START_POOL_SIZE", "clock_note", "now_iso", "StateError", "warm_up"]
 
@@ -61,6 +71,8 @@ DEFAULT_WAIT_TIME = 300.0
 POOL_SIZE = 4
 #: Worker threads running action providers' ``start`` (a Transfer copies files there).
 START_POOL_SIZE = 4
+#: Seconds a state test waits at most for its action (it answers one HTTP request).
+TEST_WAIT_MAX = 45.0
 
 
 def now_iso() -> str:
@@ -86,14 +98,6 @@ def warm_up() -> None:
     import jsonschema  # noqa: F401
 
 
-class StateError(Exception):
-    """A state failed with a Globus error name (what Catch's ErrorEquals matches)."""
-
-    def __init__(self, error: str, cause: str, output: t.Any = None):
-        super().__init__(f"{error}: {cause}")
-        self.error, self.cause, self.output = error, cause, output
-
-
 class _Canceled(Exception):
     pass
 
@@ -108,229 +112,6 @@ class _Stopping(Exception):
 
 class _LimitReached(Exception):
     """The run passed one of its limits: it ends FAILED whatever its Catch says."""
-
-
-# ----------------------------------------------------------------------------- values
-
-
-def resolve_parameters(template: t.Any, names: dict[str, t.Any], error: str) -> t.Any:
-    """``Parameters`` with ``key.$`` JSONPaths and ``key.=`` expressions filled in."""
-    if isinstance(template, dict):
-        out = {}
-        for key, value in template.items():
-            if key == secrets.PRIVATE_LIST:
-                continue  # a directive of the flow (Protecting Secrets), not a parameter
-            if key.endswith(".$"):
-                if not isinstance(value, str):
-                    raise StateError(error, f"Parameter {key!r} must be a JSONPath string, not {value!r}.")
-                try:
-                    found = paths.get_path(names, value)
-                except PathError as exc:
-                    raise StateError(error, f"Parameter {key!r}: {exc}") from None
-                if found is MISSING:
-                    raise StateError(error, f"Parameter {key!r} reads {value}, which is not present "
-                                     f"in the state input.{_missing_hint(value)}")
-                if found is names:  # "$": the state input, without the injected _context
-                    found = {k: v for k, v in names.items() if k != "_context"}
-                out[key[:-2]] = found
-            elif key.endswith(".="):
-                try:
-                    out[key[:-2]] = jsonable(evaluate(value, names))
-                except ExpressionError as exc:
-                    raise StateError(error, f"Parameter {key!r}: {exc}") from None
-            else:
-                out[key] = resolve_parameters(value, names, error)
-        return out
-    if isinstance(template, list):
-        return [resolve_parameters(v, names, error) for v in template]
-    return template
-
-
-def _missing_hint(path: str) -> str:
-    m = re.match(r"^\$\.input\.([A-Za-z_][\w-]*)$", path)
-    if m:
-        return f" Add '{m.group(1)}' to the run input's 'input' object."
-    return ""
-
-
-def _effective_input(state: dict[str, t.Any], names: dict[str, t.Any], error: str) -> t.Any:
-    """The state input after ``InputPath`` (default ``$``, without ``_context``)."""
-    path = state.get("InputPath", "$")
-    try:
-        value = paths.get_path(names, path)
-    except PathError as exc:
-        raise StateError(error, f"InputPath: {exc}") from None
-    if value is MISSING:
-        raise StateError(error, f"InputPath {path} is not present in the state input.")
-    if value is names:
-        value = {k: v for k, v in value.items() if k != "_context"}
-    return value
-
-
-def _input_for(state: dict[str, t.Any], names: dict[str, t.Any], error: str) -> t.Any:
-    """The state's effective input, in the States Language's order: ``InputPath`` selects
-    from the state input, then ``Parameters`` are filled in from what it selected
-    (https://states-language.net/spec.html#filters; Globus: "Concepts such as Input and
-    Output Processing are handled in the same manner", Authoring Flows -> Introduction).
-    ``$._context`` stays readable from the Parameters."""
-    if "Parameters" not in state:
-        return _effective_input(state, names, error)
-    if "InputPath" not in state or state["InputPath"] == "$":
-        return resolve_parameters(state["Parameters"], names, error)
-    selected = _effective_input(state, names, error)
-    scope = dict(selected) if isinstance(selected, dict) else {}
-    scope.setdefault("_context", names.get("_context"))
-    if not isinstance(selected, dict):
-        # A path into a non-object input reads nothing but $ itself; let resolve say so.
-        scope = {"_context": names.get("_context")}
-    return resolve_parameters(state["Parameters"], scope, error)
-
-
-def _caught_value(err: StateError) -> dict[str, t.Any]:
-    """What a Catch stores at its ResultPath: ``Error`` and ``Cause``, and for an action's
-    failure or timeout the action's status document (Handling Exceptions: "the output will
-    contain the same action status structure a completed action will contain")."""
-    value: dict[str, t.Any] = {}
-    if isinstance(err.output, dict):
-        value.update(err.output)
-    value.update(Error=err.error, Cause=err.cause)
-    return value
-
-
-def _store_result(data: t.Any, state: dict[str, t.Any], result: t.Any, default: str | None) -> t.Any:
-    path = state.get("ResultPath", default)
-    if path is None:
-        return data
-    try:
-        return paths.set_path(data, path, copy.deepcopy(result))
-    except PathError as exc:
-        raise StateError("States.ResultPathMatchFailure", str(exc)) from None
-
-
-# ----------------------------------------------------------------------------- Choice
-
-_NUM = (int, float)
-
-
-def _is_num(v: t.Any) -> bool:
-    return isinstance(v, _NUM) and not isinstance(v, bool)
-
-
-def _ts(v: t.Any) -> dt.datetime | None:
-    if not isinstance(v, str):
-        return None
-    try:
-        value = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value
-
-
-def _string_matches(value: str, pattern: str) -> bool:
-    # ASL: '*' matches any run of characters; '\*' is a literal star. Matched by the
-    # two-pointer wildcard walk (O(len(value) * len(pattern))), not a regex: a pattern such
-    # as '*a*a*a*a*a*a*a*a*a*a*b' makes a backtracking regex run for hours while holding
-    # the GIL, which would stop the whole service.
-    tokens: list[str | None] = []  # None is a wildcard
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("\\*", i):
-            tokens.append("*")
-            i += 2
-        else:
-            tokens.append(None if pattern[i] == "*" else pattern[i])
-            i += 1
-    v = p = 0
-    star, mark = -1, 0
-    while v < len(value):
-        if p < len(tokens) and tokens[p] is not None and tokens[p] == value[v]:
-            v, p = v + 1, p + 1
-        elif p < len(tokens) and tokens[p] is None:
-            star, mark, p = p, v, p + 1
-        elif star >= 0:
-            p, mark = star + 1, mark + 1
-            v = mark
-        else:
-            return False
-    while p < len(tokens) and tokens[p] is None:
-        p += 1
-    return p == len(tokens)
-
-
-_CMP: dict[str, t.Callable[[t.Any, t.Any], bool]] = {
-    "Equals": lambda a, b: a == b,
-    "LessThan": lambda a, b: a < b,
-    "GreaterThan": lambda a, b: a > b,
-    "LessThanEquals": lambda a, b: a <= b,
-    "GreaterThanEquals": lambda a, b: a >= b,
-}
-
-
-def _compare(kind: str, op: str, left: t.Any, right: t.Any) -> bool:
-    if kind == "String":
-        if not (isinstance(left, str) and isinstance(right, str)):
-            return False
-    elif kind == "Numeric":
-        if not (_is_num(left) and _is_num(right)):
-            return False
-    elif kind == "Boolean":
-        if not (isinstance(left, bool) and isinstance(right, bool)) or op != "Equals":
-            return False
-    elif kind == "Timestamp":
-        left, right = _ts(left), _ts(right)
-        if left is None or right is None:
-            return False
-    return _CMP[op](left, right)
-
-
-_RULE = re.compile(r"^(String|Numeric|Boolean|Timestamp)(Equals|LessThanEquals|GreaterThanEquals|LessThan|GreaterThan|Matches)(Path)?$")
-
-
-def choice_rule_matches(rule: dict[str, t.Any], names: dict[str, t.Any]) -> bool:
-    if "And" in rule:
-        return all(choice_rule_matches(r, names) for r in rule["And"])
-    if "Or" in rule:
-        return any(choice_rule_matches(r, names) for r in rule["Or"])
-    if "Not" in rule:
-        return not choice_rule_matches(rule["Not"], names)
-    variable = rule.get("Variable")
-    if not isinstance(variable, str):
-        raise StateError("States.Runtime", f"A Choice rule has no Variable: {rule!r}.")
-    value = paths.get_path(names, variable)
-    for key, expected in rule.items():
-        if key in ("Variable", "Next", "Comment"):
-            continue
-        if key == "IsPresent":
-            return (value is not MISSING) == bool(expected)
-        if key.startswith("Is"):
-            if value is MISSING:
-                return False
-            test = {
-                "IsNull": value is None,
-                "IsNumeric": _is_num(value),
-                "IsString": isinstance(value, str),
-                "IsBoolean": isinstance(value, bool),
-                "IsTimestamp": _ts(value) is not None,
-            }.get(key)
-            if test is None:
-                raise StateError("States.Runtime", f"Unknown Choice test {key!r}.")
-            return test == bool(expected)
-        m = _RULE.match(key)
-        if m is None:
-            raise StateError("States.Runtime", f"Unknown Choice comparison {key!r}.")
-        kind, op, is_path = m.groups()
-        if value is MISSING:
-            return False
-        if is_path:
-            expected = paths.get_path(names, expected)
-            if expected is MISSING:
-                return False
-        if op == "Matches":
-            return isinstance(value, str) and isinstance(expected, str) and _string_matches(value, expected)
-        return _compare(kind, op, value, expected)
-    raise StateError("States.Runtime", f"A Choice rule has no comparison: {rule!r}.")
 
 
 # ----------------------------------------------------------------------------- engine
@@ -447,6 +228,51 @@ class _RunControl:
         self.deadline: float | None = None  # epoch second the run must end by
         self.slice_start = time.monotonic()  # when a pool worker last took the run up
         self.poll_every = _POLL_MIN
+        #: state name -> the run data its latest visit since the last commit started
+        #: with, not yet stored; serialized only at the commit, once per state (a loop
+        #: visits a state many times a group, and the data can be large). Held as it is,
+        #: not copied: the run data is never changed in place (ResultPath writes copy
+        #: the objects on their path, :func:`.paths.set_path`).
+        self.starts: dict[str, t.Any] = {}
+        #: state name -> the run data object last stored as its start data: a loop whose
+        #: data does not change (a Choice polling a flag) rewrites nothing
+        self.stored: dict[str, t.Any] = {}
+        #: a state test (:meth:`Engine.test_state`): nothing is stored, a Wait does not
+        #: wait, and ``trace`` gathers every step the state takes
+        self.dry = False
+        self.trace: Trace | None = None
+        self.private: list[t.Any] = []  # a state test's private values, kept from its answer
+
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _take_starts(control: _RunControl) -> dict[str, str]:
+    """The JSON start data of the states run since the last commit, but for those whose
+    data is the very object stored last time (the run data is never changed in place, so
+    the same object is the same data); each distinct object is encoded once."""
+    starts, control.starts = control.starts, {}
+    texts: dict[int, str] = {}
+    out: dict[str, str] = {}
+    for name, data in starts.items():
+        if control.stored.get(name, _NOTHING) is data:
+            continue
+        control.stored[name] = data
+        text = texts.get(id(data))
+        if text is None:
+            text = texts[id(data)] = _dumps(data)
+        out[name] = text
+    return out
+
+
+def _untake_starts(control: _RunControl, taken: t.Iterable[str], starts: dict[str, t.Any]) -> None:
+    """Give back start data that was not stored after all (its commit did not apply)."""
+    for name in taken:
+        control.stored.pop(name, None)
+    control.starts = {**starts, **control.starts}
+
+
+_NOTHING = object()
 
 
 class Engine:
@@ -633,9 +459,10 @@ class Engine:
         try:
             yield from self._run(run_id, control)
         except _Canceled:
+            self._store_starts(control)
             self.service.finish_canceled(run_id)
         except (_Stopping, _Inactive):
-            pass
+            self._store_starts(control)
         except Exception as exc:  # a bug here ends the run, not the service
             log.exception("Run %s failed inside the engine.", run_id)
             state = self.store.get_run_state(run_id)
@@ -643,6 +470,17 @@ class Engine:
                 cursor = state[2] or {}
                 self._fail(state[0], cursor.get("data", {}), cursor.get("state"),
                            "States.Runtime", f"The local flow engine failed: {type(exc).__name__}: {exc}")
+        else:
+            self._store_starts(control)
+
+    def _store_starts(self, control: _RunControl) -> None:
+        """Store the start data of the states run since the last commit."""
+        if control.dry:
+            control.starts = {}
+            return
+        starts = _take_starts(control)
+        if starts:
+            self.store.put_state_inputs(control.run_id, starts)
 
     def _run(self, run_id: str, control: _RunControl) -> _RunSteps:
         loaded = self.store.get_run_state(run_id)
@@ -670,6 +508,8 @@ class Engine:
                 return
             state = states[name]
             stype = state.get("Type", "?")
+            # What "re-run from here" starts this state with (its latest visit).
+            control.starts[name] = data
             names = dict(data) if isinstance(data, dict) else {}
             names["_context"] = context
             entries: list[dict[str, t.Any]] = []
@@ -679,7 +519,7 @@ class Engine:
                 self._fail(doc, data, name, "States.Runtime", str(limit), self._take_pending(control, []))
                 return
             except StateError as err:
-                handler = self._catcher(state, err.error)
+                handler = catcher(state, err.error)
                 failed_entry = self._entry(
                     f"{stype}Failed",
                     f"State {name} of type {stype} failed",
@@ -693,7 +533,7 @@ class Engine:
                     return
                 entries = [failed_entry]
                 try:
-                    data = _store_result(data, handler, _caught_value(err), "$")
+                    data = store_result(data, handler, caught_value(err), "$")
                 except StateError as err2:
                     self._fail(doc, data, name, err2.error, err2.cause, self._take_pending(control, entries))
                     return
@@ -712,6 +552,51 @@ class Engine:
             if not control.pending and time.monotonic() - control.slice_start >= _SLICE_SECONDS:
                 yield _TURN  # committed: let the other runs have the pool worker
 
+    def test_state(self, doc: dict[str, t.Any], states: dict[str, t.Any], name: str,
+                   data: t.Any) -> dict[str, t.Any]:
+        """Run state ``name`` once against the run data ``data``, the way a run would (the
+        same ``_step``), storing nothing and not waiting in a Wait state; the answer holds
+        each step taken (``steps``), the output data, the next state, or the error and what
+        a Catch made of it. Blocks until the state ends (an action: at most
+        ``TEST_WAIT_MAX`` seconds): call it off the service's event loop."""
+        control = _RunControl(doc["run_id"], self._timer_loop())
+        control.dry, control.trace = True, Trace()
+        state = states[name]
+        stype = state.get("Type", "?")
+        names = dict(data) if isinstance(data, dict) else {}
+        names["_context"] = self.service.run_context(doc)
+        answer: dict[str, t.Any] = {"state_name": name, "state_type": stype, "input": copy.deepcopy(data)}
+        steps = self._step(name, state, data, names, doc, control)
+        reply: t.Any = None
+        try:
+            while True:
+                pause = steps.send(reply)
+                reply = None
+                if isinstance(pause, _Call):
+                    reply = _outcome(pause.fn, pause.args)
+                elif isinstance(pause, _AwaitAction):
+                    due = pause.deadline if pause.ready is None else min(pause.deadline, pause.ready)
+                    time.sleep(max(0.0, min(control.poll_every, self.clock.delay(due))))
+                    control.poll_every = min(control.poll_every * 2, _POLL_MAX)
+        except StopIteration as stop:
+            out, next_name, entries = stop.value
+            answer.update(status="SUCCEEDED", output=out, next_state=next_name, error=None)
+        except StateError as err:
+            answer.update(status="FAILED", error={"Error": err.error, "Cause": err.cause},
+                          output=None, next_state=None)
+            handler = catcher(state, err.error)
+            entries = []
+            if handler is not None:
+                control.trace.add("Catch", error_equals=handler.get("ErrorEquals"), next_state=handler["Next"])
+                try:
+                    out = store_result(data, handler, caught_value(err), "$", control.trace)
+                    answer.update(status="CAUGHT", output=out, next_state=handler["Next"])
+                except StateError as err2:
+                    answer["error"] = {"Error": err2.error, "Cause": err2.cause}
+        answer["steps"] = control.trace.steps
+        answer["log"] = entries
+        return secrets.scrub(answer, control.private) if control.private else answer
+
     def _over_limit(self, name: str, control: _RunControl) -> str | None:
         """Why the run must stop before state ``name``, if it passed a limit."""
         if control.logged >= limits.MAX_LOG_ENTRIES:
@@ -725,11 +610,18 @@ class Engine:
         control.pending.extend(entries)
         control.logged += len(entries)
         now = time.monotonic()
+        if control.dry:
+            control.pending = []
+            return True
         if not force and len(control.pending) < _GROUP_MAX and now - control.flushed < _GROUP_SECONDS:
             return True
         pending, control.pending = control.pending, []
+        visited = control.starts
+        starts = _take_starts(control)
         control.flushed = now
-        recorded = self.store.record(doc, cursor, pending)
+        recorded = self.store.record(doc, cursor, pending, state_inputs=starts)
+        if not recorded:  # canceled meanwhile: the cancel stores them
+            _untake_starts(control, starts, visited)
         # Let other runs' threads and the HTTP thread have the interpreter between groups
         # of a loop of pure states, which otherwise hold it for whole switch intervals.
         time.sleep(0)
@@ -740,13 +632,6 @@ class Engine:
         pending, control.pending = control.pending, []
         return [*pending, *entries]
 
-    def _catcher(self, state: dict[str, t.Any], error: str) -> dict[str, t.Any] | None:
-        for handler in state.get("Catch", []) or []:
-            names = handler.get("ErrorEquals", [])
-            if error in names or "States.ALL" in names:
-                return handler
-        return None
-
     def _fail(self, doc: dict[str, t.Any], data: t.Any, state: str | None, error: str, cause: str,
               entries: list[dict[str, t.Any]] | None = None, output: t.Any = None) -> None:
         self.service.finish_failed(doc, data, state, error, cause, entries or [])
@@ -755,6 +640,10 @@ class Engine:
         return {"time": self.clock.iso(), "code": code, "description": description,
                 "details": clock_note(self.clock, details)}
 
+    # Entries of pure states are stored with the next commit, after later states ran: they
+    # hold the run data of their own state as it was, because nothing changes the run data
+    # in place (ResultPath writes copy what is on their path; an action gets a copy of its
+    # body), so they need no copy of their own.
     def _started(self, name: str, stype: str, payload: t.Any) -> dict[str, t.Any]:
         return self._entry(f"{stype}Started", f"State {name} of type {stype} started",
                            {"state_name": name, "state_type": stype, "input": payload})
@@ -779,31 +668,30 @@ class Engine:
             started = self._started(name, stype, {k: v for k, v in names.items() if k != "_context"})
             if "Result" in state:
                 value = state["Result"]
+                if control.trace is not None:
+                    control.trace.add("Result", value=value)
             elif "Parameters" not in state and "InputPath" not in state:
                 value = data
+                if control.trace is not None:
+                    control.trace.add("InputPath", path="$", value=value)
             else:
-                value = _input_for(state, names, "States.Runtime")
-                self._hide_private(doc, state.get("Parameters"), value)
-            data = _store_result(data, state, value, "$")
+                value = input_for(state, names, "States.Runtime", control.trace)
+                self._hide_private(control, doc, state.get("Parameters"), value)
+            data = store_result(data, state, value, "$", control.trace, owned=True)
             return data, self._next(state), [started, self._completed(name, stype, data)]
         if stype == "ExpressionEval":
             template = state.get("Parameters", {})
             started = self._started(name, stype, secrets.without_private(template))
             value = resolve_parameters(template, names, "States.Runtime")
-            self._hide_private(doc, template, value)
-            data = _store_result(data, state, value, "$")
+            if control.trace is not None:
+                control.trace.add("Parameters", template=secrets.without_private(template),
+                                  value=secrets.without_private(template, value))
+            self._hide_private(control, doc, template, value)
+            data = store_result(data, state, value, "$", control.trace, owned=True)
             return data, self._next(state), [started, self._completed(name, stype, data)]
         if stype == "Choice":
             started = self._started(name, stype, {k: v for k, v in names.items() if k != "_context"})
-            target = None
-            for rule in state.get("Choices", []):
-                if choice_rule_matches(rule, names):
-                    target = rule["Next"]
-                    break
-            if target is None:
-                target = state.get("Default")
-                if target is None:
-                    raise StateError("States.NoChoiceMatched", f"No Choice rule of state {name} matched and it has no Default.")
+            target = choose(state, name, names, control.trace)
             return data, target, [started, self._completed(name, stype, {"next_state": target})]
         if stype == "Wait":
             until = control.wait_until
@@ -816,6 +704,10 @@ class Engine:
                     end = dt.datetime.fromtimestamp(until, dt.timezone.utc).isoformat()
                     raise _LimitReached(limits.duration_cause(name, f"Wait state {name} would end at {end}, past"))
                 started = self._started(name, stype, {"seconds": seconds})
+                if control.dry:  # a state test shows the wait, and does not wait
+                    assert control.trace is not None
+                    control.trace.add("Wait", seconds=seconds, waited=False)
+                    return data, self._next(state), [started]
                 cursor = {"state": name, "data": data, "wait_until": until}
                 if not self._commit(control, doc, cursor, [started]):
                     raise _Canceled()
@@ -831,6 +723,8 @@ class Engine:
         if stype == "Fail":
             error = state.get("Error", "FlowFailed")
             cause = state.get("Cause", f"The flow reached Fail state {name}.")
+            if control.trace is not None:
+                control.trace.add("Fail", error=error, cause=cause)
             raise StateError(error, cause)
         if stype == "Action" or stype in actions.STATE_TYPES:
             # Web Input states are actions of the Flows service itself.
@@ -855,11 +749,14 @@ class Engine:
             "status": status,
         }
 
-    def _hide_private(self, doc: dict[str, t.Any], template: t.Any, resolved: t.Any) -> None:
+    def _hide_private(self, control: _RunControl, doc: dict[str, t.Any], template: t.Any,
+                      resolved: t.Any) -> None:
         """Keep the values the Parameters mark private out of every document written next."""
         if isinstance(template, dict):
             found = secrets.private_values(template, resolved)
-            if found:
+            if found and control.dry:
+                control.private.extend(found)
+            elif found:
                 self.store.add_secrets(doc["run_id"], found)
 
     def _wait_seconds(self, name: str, state: dict[str, t.Any], names: dict[str, t.Any]) -> float:
@@ -869,13 +766,13 @@ class Engine:
             value = paths.get_path(names, state["SecondsPath"])
         elif "Timestamp" in state or "TimestampPath" in state:
             raw = state.get("Timestamp") if "Timestamp" in state else paths.get_path(names, state["TimestampPath"])
-            when = _ts(raw)
+            when = timestamp(raw)
             if when is None:
                 raise StateError("States.Runtime", f"Wait state {name}: {raw!r} is not an ISO 8601 timestamp.")
             return when.timestamp() - self.clock.now()
         else:
             raise StateError("States.Runtime", f"Wait state {name} has no Seconds, SecondsPath, Timestamp or TimestampPath.")
-        if not _is_num(value):
+        if not is_num(value):
             raise StateError("States.Runtime", f"Wait state {name}: seconds must be a number, not {value!r}.")
         return float(value)
 
@@ -884,8 +781,10 @@ class Engine:
         url = state.get("ActionUrl")
         stype = state.get("Type", "Action")
         wait_time = float(state.get("WaitTime", DEFAULT_WAIT_TIME))
-        body = _input_for(state, names, "ActionUnableToRun")
-        self._hide_private(doc, state.get("Parameters"), body)
+        if control.dry:  # a state test answers one HTTP request: it waits less
+            wait_time = min(wait_time, TEST_WAIT_MAX)
+        body = input_for(state, names, "ActionUnableToRun", control.trace)
+        self._hide_private(control, doc, state.get("Parameters"), body)
         started = self._started(name, stype, secrets.without_private(state.get("Parameters"), body)
                                 if isinstance(state.get("Parameters"), dict) else body)
         # Record the start so the log shows it while the action runs.
@@ -899,11 +798,17 @@ class Engine:
                 f"{actions.known_urls()}.",
             )
         start_time = self.clock.iso()
+        if control.trace is not None:
+            control.trace.add("ActionRequest", action_url=url,
+                              body=secrets.without_private(state.get("Parameters"), body)
+                              if isinstance(state.get("Parameters"), dict) else body)
         request = actions.ActionRequest(ctx=self.service.ctx, run_id=doc["run_id"], state_name=name,
                                         label=doc.get("label"), timeout=wait_time + 5,
                                         granted_scopes=control.granted)
         # On the start pool: a long start (a Transfer's copy) does not hold up other runs.
-        started_ok, value = yield _Call(provider.start, body, request)
+        # The provider gets a copy of the body, which shares objects with the run data (a
+        # provider may normalize its body in place).
+        started_ok, value = yield _Call(provider.start, copy.deepcopy(body), request)
         if not started_ok:
             if isinstance(value, actions.ActionUnableToRun):
                 raise StateError("ActionUnableToRun", f"State {name}: {value}") from None
@@ -911,6 +816,11 @@ class Engine:
         handle: actions.ActionHandle = value
         deadline = self.clock.now() + wait_time
         status, details = handle.poll()
+        if status == "INACTIVE" and control.dry:
+            handle.cancel()
+            raise StateError("ActionInactive", f"State {name}: the action waits for the user "
+                             f"({details.get('description', 'INACTIVE')}); a state test does not wait for it.",
+                             output=details)
         if status == "INACTIVE":
             inactive = self.service.inactive_doc(doc, name, details)
             entry = self._entry("ActionInactive", f"State {name} of type Action is inactive: "
@@ -945,10 +855,12 @@ class Engine:
             raise _Stopping()  # the end may come from the shutdown itself (workers stopped)
         result = details if getattr(provider, "bare_result", False) else self._status_doc(
             doc, name, status, details, start_time, self.clock.iso())
+        if control.trace is not None:
+            control.trace.add("ActionResult", status=status, result=result)
         if status != "SUCCEEDED" and state.get("ExceptionOnActionFailure", True):
             raise StateError("ActionFailedException",
                              f"State {name}: the action ended {status}: {_describe(details)}", output=result)
-        data = _store_result(data, state, result, "$")
+        data = store_result(data, state, result, "$", control.trace)
         code = "ActionCompleted" if status == "SUCCEEDED" else "ActionFailed"
         description = f"State {name} of type Action {'completed' if status == 'SUCCEEDED' else 'failed'}"
         if getattr(provider, "log_details", False) and isinstance(details, dict) and details.get("description"):

@@ -24,5 +24,8 @@ def get_path(doc: t.Any, path: str) -> t.Any:
 
 
 def set_path(doc: t.Any, path: str, value: t.Any) -> t.Any:
-    """``doc`` with ``value`` stored at ``path`` (creating objects on the way); returns the doc."""
+    """A new doc: ``doc`` with ``value`` stored at ``path`` (creating objects on the way).
+
+    ``doc`` is not changed (copy-on-write along the path, the rest shared): the engine keeps
+    earlier run data in log entries and start data without copying it whole."""
     return compile_path(path).assign(doc, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import typing as t
 
 from gladier_jupyter.local import actions
@@ -219,6 +220,35 @@ class RunReleaseHandler(_FlowsHandler):
         self.write_json(self.flows.release_run(run_id))
 
 
+class TestStateHandler(_FlowsHandler):
+    """``POST /flows/test_state`` (a definition in the body) and ``POST
+    /flows/{id}/test_state``: one state run alone, each step shown (this service's own)."""
+
+    max_body_size = RUN_BODY_SIZE
+
+    async def post(self, flow_id: str | None = None) -> None:
+        body = self.json_body()
+        # An action state waits for its action: off the event loop, which serves the rest.
+        loop = asyncio.get_running_loop()
+        self.write_json(await loop.run_in_executor(None, self.flows.test_state, body, flow_id))
+
+
+class RunStateInputsHandler(_FlowsHandler):
+    """``GET /runs/{id}/state_inputs``: the run data each state started with (this service's own)."""
+
+    def get(self, run_id: str) -> None:
+        self.write_json(self.flows.state_inputs(run_id))
+
+
+class RunRerunHandler(_FlowsHandler):
+    """``POST /runs/{id}/rerun``: a new run of the same flow from one of its states (this service's own)."""
+
+    max_body_size = RUN_BODY_SIZE
+
+    def post(self, run_id: str) -> None:
+        self.write_json(self.flows.rerun(run_id, self.json_body()), status=201)
+
+
 class WebInputsHandler(_FlowsHandler):
     """``GET /web_inputs`` (globus-sdk's ``list_web_inputs``): summaries, paged by marker."""
 
@@ -248,9 +278,11 @@ def routes(ctx: ServiceContext) -> list[tuple[str, type[ApiHandler], dict[str, t
     return [
         (r"flows/?", FlowsHandler, {}),
         (r"flows/validate", ValidateFlowHandler, {}),
+        (r"flows/test_state", TestStateHandler, {}),
         (rf"flows/{_ID}", FlowHandler, {}),
         (rf"flows/{_ID}/run", RunFlowHandler, {}),
         (rf"flows/{_ID}/validate_run", ValidateRunHandler, {}),
+        (rf"flows/{_ID}/test_state", TestStateHandler, {}),
         (r"runs/?", RunsHandler, {}),
         (rf"runs/{_ID}", RunHandler, {}),
         (rf"runs/{_ID}/definition", RunDefinitionHandler, {}),
@@ -258,6 +290,8 @@ def routes(ctx: ServiceContext) -> list[tuple[str, type[ApiHandler], dict[str, t
         (rf"runs/{_ID}/cancel", RunCancelHandler, {}),
         (rf"runs/{_ID}/resume", RunResumeHandler, {}),
         (rf"runs/{_ID}/release", RunReleaseHandler, {}),
+        (rf"runs/{_ID}/state_inputs", RunStateInputsHandler, {}),
+        (rf"runs/{_ID}/rerun", RunRerunHandler, {}),
         (r"web_inputs/?", WebInputsHandler, {}),
         (rf"web_inputs/{_ID}", WebInputHandler, {}),
         (rf"web_inputs/{_ID}/respond", WebInputRespondHandler, {}),

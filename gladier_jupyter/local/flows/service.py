@@ -32,6 +32,15 @@ _FLOW_FIELDS = (
 _ROLE_FIELDS = ("flow_viewers", "flow_starters", "flow_administrators", "run_managers", "run_monitors")
 
 
+#: Tags a re-run carries: the run it re-runs and the state it started at (tags, because a
+#: re-run on Globus, a run of a derived flow, can carry nothing else the runs list shows).
+RERUN_TAGS = ("rerun-of:", "rerun-from:")
+
+
+def rerun_tags(run_id: str, state_name: str) -> list[str]:
+    return [f"{RERUN_TAGS[0]}{run_id}", f"{RERUN_TAGS[1]}{state_name}"]
+
+
 def flow_scope(flow_id: str) -> str:
     return f"https://auth.globus.org/scopes/{flow_id}/flow_{flow_id.replace('-', '_')}_user"
 
@@ -311,6 +320,13 @@ class FlowsService:
         if not isinstance(flow_input, dict):
             raise Unprocessable([(["body"], "The run input ('body') must be a JSON object.", "type_error.dict")])
         self.check_input(flow, flow_input)
+        return self._start_run(flow, body, flow_input)
+
+    def _start_run(self, flow: dict[str, t.Any], body: dict[str, t.Any], flow_input: t.Any,
+                   start_at: str | None = None, parent: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        """A new ACTIVE run of ``flow`` whose first state is ``start_at`` (default: the
+        definition's StartAt), with ``flow_input`` as its run data."""
+        flow_id = flow["id"]
         label = body.get("label")
         if label is not None and (not isinstance(label, str) or len(label) > 64):
             raise Unprocessable([(["label"], "The label must be a string of at most 64 characters.", "value_error")])
@@ -323,7 +339,7 @@ class FlowsService:
         managers = list(body.get("run_managers") or [])
         monitors = list(body.get("run_monitors") or [])
         definition = flow["definition"]
-        start = definition["StartAt"]
+        start = start_at or definition["StartAt"]
         doc: dict[str, t.Any] = {
             "run_id": run_id,
             "action_id": run_id,
@@ -350,12 +366,17 @@ class FlowsService:
             "tags": list(body.get("tags") or []),
             "search": {"task_id": str(uuid.uuid4())},
         }
-        entry = {
+        entry: dict[str, t.Any] = {
             "time": now,
             "code": "FlowStarted",
             "description": "The Flow Instance started execution",
             "details": {"input": flow_input},
         }
+        if parent is not None:
+            t.cast(dict[str, t.Any], doc["details"])["details"]["rerun_of"] = parent
+            entry["description"] = (f"The Flow Instance started execution at state {start}, re-running "
+                                    f"run {parent['run_id']}")
+            entry["details"]["rerun_of"] = parent
         self.store.create_run(
             doc,
             {"definition": definition, "input_schema": flow.get("input_schema") or {}, "flow_id": flow_id},
@@ -364,6 +385,72 @@ class FlowsService:
         )
         self.engine.launch(run_id)
         return secrets.scrub(doc)
+
+    # -- debugging (routes of this service's own; Globus Flows has none) ---------------
+    def state_inputs(self, run_id: str) -> dict[str, t.Any]:
+        """The run data each state of the run last started with."""
+        doc = self.get_run(run_id)
+        return {"run_id": run_id, "flow_id": doc["flow_id"], "state_inputs": self.store.get_state_inputs(run_id)}
+
+    def rerun(self, run_id: str, body: t.Any) -> dict[str, t.Any]:
+        """A new run of the run's flow (its current definition) that starts at state
+        ``state_name`` with the run data that state started with, or ``input`` instead."""
+        parent = self.get_run(run_id)
+        if not isinstance(body, dict):
+            raise BadRequest("The request body must be a JSON object.")
+        flow = self.get_flow(parent["flow_id"])
+        states = flow["definition"].get("States") or {}
+        name = body.get("state_name")
+        if not isinstance(name, str) or name not in states:
+            raise Unprocessable([(["state_name"], f"state_name {_shown_value(name)} is not a state of flow "
+                                  f"{flow['id']}; its states are {', '.join(list(states)[:20])}.", "value_error")])
+        if "input" in body and body["input"] is not None:
+            data = body["input"]
+        else:
+            started = self.store.get_state_inputs(run_id, shown=False)
+            if name not in started:
+                raise Unprocessable([(["state_name"], f"Run {run_id} never started state {name!r}, so there is "
+                                      "no run data to start it with; pass 'input' with the data to use.",
+                                      "value_error")])
+            data = started[name]
+        if not isinstance(data, dict):
+            raise Unprocessable([(["input"], "The run data to start from must be a JSON object, not "
+                                  f"{type(data).__name__}.", "type_error.dict")])
+        given_tags = body.get("tags")
+        kept_tags: list[t.Any] = given_tags if isinstance(given_tags, list) else list(parent.get("tags") or [])
+        meta = {"label": body.get("label") or (f"{parent.get('label') or run_id[:8]} from {name}")[:64],
+                "tags": [*rerun_tags(run_id, name), *[tag for tag in kept_tags if not str(tag).startswith(RERUN_TAGS)]],
+                "run_managers": parent.get("run_managers"), "run_monitors": parent.get("run_monitors")}
+        link = {"run_id": run_id, "label": parent.get("label"), "state_name": name}
+        return self._start_run(flow, meta, data, start_at=name, parent=link)
+
+    def test_state(self, body: t.Any, flow_id: str | None = None) -> dict[str, t.Any]:
+        """Run one state against a run-data document, storing nothing (AWS Step Functions'
+        TestState is the model): ``{"definition" (or the flow's), "state_name", "input"}``."""
+        if not isinstance(body, dict):
+            raise BadRequest("The request body must be a JSON object.")
+        if flow_id is not None:
+            flow = self.get_flow(flow_id)
+            definition = flow["definition"]
+        else:
+            definition = body.get("definition")
+            problems = validate_definition(definition) if isinstance(definition, dict) else [
+                (["definition"], "definition must be a flow definition object.", "type_error.dict")]
+            if problems:
+                raise Unprocessable(problems)
+        states = definition.get("States") or {}
+        name = body.get("state_name")
+        if not isinstance(name, str) or name not in states:
+            raise Unprocessable([(["state_name"], f"state_name {_shown_value(name)} is not a state of the flow; "
+                                  f"its states are {', '.join(list(states)[:20])}.", "value_error")])
+        data = body.get("input", {})
+        if not isinstance(data, dict):
+            raise Unprocessable([(["input"], "The run data ('input') must be a JSON object, not "
+                                  f"{type(data).__name__}.", "type_error.dict")])
+        test_id = f"test-state-{uuid.uuid4()}"
+        doc: dict[str, t.Any] = {"run_id": test_id, "flow_id": flow_id or "test-state", "label": body.get("label") or f"test {name}",
+               "start_time": self.clock.iso(), "tags": [], "run_managers": [], "run_monitors": []}
+        return self.engine.test_state(doc, states, name, copy.deepcopy(data))
 
     def input_problems(self, flow: dict[str, t.Any], flow_input: t.Any) -> list[tuple[list[t.Any], str, str]]:
         return input_schema.input_problems(flow.get("input_schema") or {}, flow_input)

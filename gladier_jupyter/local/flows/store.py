@@ -46,6 +46,12 @@ CREATE TABLE IF NOT EXISTS run_secrets (
     value TEXT NOT NULL,
     PRIMARY KEY (run_id, value)
 );
+CREATE TABLE IF NOT EXISTS run_state_inputs (
+    run_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (run_id, state)
+);
 CREATE TABLE IF NOT EXISTS run_logs (
     run_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -134,8 +140,10 @@ class FlowsStore:
         cursor: dict[str, t.Any] | None,
         entries: t.Sequence[dict[str, t.Any]] = (),
         expect: t.Sequence[str] = ("ACTIVE",),
+        state_inputs: t.Mapping[str, str] | None = None,
     ) -> bool:
-        """One step of a run: its new document, cursor and log entries, atomically.
+        """One step of a run: its new document, cursor and log entries, atomically, and
+        ``state_inputs`` (state name -> the JSON run data it started with).
 
         Only applies while the stored run's status is one of ``expect`` (a run canceled
         meanwhile stays canceled); ``False`` when it did not apply.
@@ -151,7 +159,35 @@ class FlowsStore:
             if cur.rowcount != 1:
                 return False
             self._append_logs(doc["run_id"], entries)
+            if state_inputs:
+                self._put_state_inputs(doc["run_id"], state_inputs)
             return True
+
+    # -- the data each state started with (re-run from a state) ----------------------
+    def _put_state_inputs(self, run_id: str, state_inputs: t.Mapping[str, str]) -> None:
+        # Called with the lock held. A state visited again keeps its latest start only,
+        # so a loop stores one row per state, not one per visit.
+        self._db.executemany(
+            "INSERT INTO run_state_inputs (run_id, state, data) VALUES (?,?,?) "
+            "ON CONFLICT(run_id, state) DO UPDATE SET data=excluded.data",
+            [(run_id, name, text) for name, text in state_inputs.items()],
+        )
+
+    def put_state_inputs(self, run_id: str, state_inputs: t.Mapping[str, str]) -> None:
+        """Store the JSON run data states started with (outside a step's transaction)."""
+        with self._lock, self._db:
+            self._put_state_inputs(run_id, state_inputs)
+
+    def get_state_inputs(self, run_id: str, *, shown: bool = True) -> dict[str, t.Any]:
+        """State name -> the run data it last started with; ``shown``: as clients may see
+        it (without the run's private values), else as the engine had it."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT state, data FROM run_state_inputs WHERE run_id=? ORDER BY rowid", (run_id,)).fetchall()
+            out = {name: json.loads(text) for name, text in rows}
+            if shown:
+                out = {name: self._shown(run_id, value)[0] for name, value in out.items()}
+        return out
 
     # -- what a run never shows ------------------------------------------------------
     def add_secrets(self, run_id: str, values: t.Iterable[t.Any]) -> None:
@@ -253,6 +289,7 @@ class FlowsStore:
             self._db.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
             self._db.execute("DELETE FROM run_logs WHERE run_id=?", (run_id,))
             self._db.execute("DELETE FROM run_secrets WHERE run_id=?", (run_id,))
+            self._db.execute("DELETE FROM run_state_inputs WHERE run_id=?", (run_id,))
             self._secrets.pop(run_id, None)
 
     def list_runs(

@@ -68,6 +68,8 @@ export interface GraphTimings {
 export interface GraphView {
   el: HTMLElement;
   setStatus(state: string, status: string): void;
+  /** Show how many times a state ran ("×3" on the node), for states visited more than once. */
+  setVisits(state: string, visits: number): void;
   select(name: string | null): void;
   fit(): void;
   zoomBy(factor: number): void;
@@ -85,6 +87,14 @@ interface Placed {
   width: number;
   height: number;
 }
+
+/** Marks of a definition diff drawn on the graph (flowgraph/changes.py sets node.diff). */
+export const DIFF_COLOURS: Record<string, string> = {
+  added: "#2e7d32", removed: "#9e9e9e", changed: "#ef8f00",
+};
+const DIFF_FILLS: Record<string, string> = {
+  added: "#e3f4e4", removed: "#f5f5f5", changed: "#fff1d6",
+};
 
 const esc = (s: unknown): string =>
   String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -180,11 +190,12 @@ export function graphMarkup(model: GraphModel, placed: Placed, markerId: string,
     if (!p || !p.points.length) continue;
     const d = "M" + p.points.map((q) => `${q.x.toFixed(1)},${q.y.toFixed(1)}`).join(" L");
     const catchEdge = e.kind === "catch";
+    const removed = (e as GraphEdge & { removed?: boolean }).removed === true;
     out.push(
-      `<path class="gj-edge gj-edge-${esc(e.kind)}${e.back ? " gj-edge-back" : ""}" ` +
+      `<path class="gj-edge gj-edge-${esc(e.kind)}${e.back ? " gj-edge-back" : ""}${removed ? " gj-edge-removed" : ""}" ` +
       `data-source="${esc(e.source)}" data-target="${esc(e.target)}" d="${d}" ` +
       `style="fill:none;stroke:${catchEdge ? GRAPH_WARN : GRAPH_EDGE};stroke-width:1.4` +
-      `${catchEdge ? ";stroke-dasharray:6 4" : ""}" marker-end="url(#${markerId})"/>`,
+      `${catchEdge || removed ? ";stroke-dasharray:6 4" : ""}${removed ? ";opacity:.45" : ""}" marker-end="url(#${markerId})"/>`,
     );
     if (e.label && p.lx !== undefined && p.ly !== undefined) {
       out.push(
@@ -203,22 +214,32 @@ export function graphMarkup(model: GraphModel, placed: Placed, markerId: string,
     const problems = problemsOf(model, n);
     const severity = problems.some((p) => p.severity === "error")
       ? "error" : problems.length ? "warning" : "";
-    const stroke = severity === "error" ? GRAPH_ERROR : severity === "warning" ? GRAPH_WARN : style.stroke;
+    const diff = typeof n.diff === "string" && n.diff !== "unchanged" ? n.diff : "";
+    const fnChanged = Array.isArray(n.diff_functions) && n.diff_functions.length > 0;
+    const stroke = severity === "error" ? GRAPH_ERROR : severity === "warning" ? GRAPH_WARN
+      : diff ? DIFF_COLOURS[diff] ?? style.stroke : style.stroke;
+    const fill = diff ? DIFF_FILLS[diff] ?? style.fill : style.fill;
     const label = isMarker(n.kind) ? n.kind : (n.label ?? n.id);
-    const tip = [label, n.caption, ...problems.map((p) => `${p.severity}: ${p.message}`)]
+    const tip = [label, n.caption, diff ? `${diff} state` : "",
+      fnChanged ? "compute function source changed" : "",
+      ...problems.map((p) => `${p.severity}: ${p.message}`)]
       .filter(Boolean).join("\n");
     const head =
       `<g class="gj-node gj-kind-${esc(n.kind)}" data-name="${esc(n.id)}" data-state="${esc(n.id)}" data-kind="${esc(n.kind)}" ` +
-      `data-problems="${problems.length}" data-severity="${severity}"`;
+      `data-problems="${problems.length}" data-severity="${severity}"` +
+      (typeof n.diff === "string" ? ` data-diff="${esc(n.diff)}"` : "") +
+      (fnChanged ? ' data-function-changed="true"' : "") +
+      (diff === "removed" ? ' opacity="0.55"' : "");
     out.push(standalone
       ? `${head}><title>${esc(tip)}</title>`
       : `${head} ` +
         (isMarker(n.kind) ? 'aria-hidden="true"' : `tabindex="0" role="button" aria-label="${esc(
           `${label}, ${n.caption ?? n.kind}${problems.length ? `, ${problems.length} problem(s)` : ""}`)}"`) +
-        ` style="--gj-stroke:${stroke};--gj-fill:${style.fill};cursor:${isMarker(n.kind) ? "default" : "pointer"}">` +
+        ` style="--gj-stroke:${stroke};--gj-fill:${fill};cursor:${isMarker(n.kind) ? "default" : "pointer"}">` +
         `<title>${esc(tip)}</title>`);
     const paint = standalone && !isMarker(n.kind)
-      ? `fill:${style.fill};stroke:${stroke};stroke-width:${severity ? STROKE_PROBLEM : STROKE}` : undefined;
+      ? `fill:${fill};stroke:${stroke};stroke-width:${severity || diff ? STROKE_PROBLEM : STROKE}` +
+        (diff === "removed" ? ";stroke-dasharray:6 4" : "") : undefined;
     out.push(shapeMarkup(n.kind, b.x, b.y, b.w, b.h, paint));
     if (!isMarker(n.kind)) {
       out.push(
@@ -234,6 +255,15 @@ export function graphMarkup(model: GraphModel, placed: Placed, markerId: string,
         `<g class="gj-problem-badge"><circle cx="${bx}" cy="${by}" r="8" style="fill:${stroke}"/>` +
         `<text x="${bx}" y="${by + 4}" text-anchor="middle" style="fill:#fff;font-size:11px;` +
         `font-weight:700">${problems.length}</text></g>`,
+      );
+    }
+    if (fnChanged) {
+      const fx = b.x - b.w / 2 + 2, fy = b.y - b.h / 2 + 2;
+      out.push(
+        `<g class="gj-function-badge"><title>compute function source changed</title>` +
+        `<circle cx="${fx}" cy="${fy}" r="8" style="fill:${DIFF_COLOURS.changed}"/>` +
+        `<text x="${fx}" y="${fy + 4}" text-anchor="middle" style="fill:#fff;font-size:11px;` +
+        `font-weight:700;font-style:italic">f</text></g>`,
       );
     }
     out.push("</g>");
@@ -262,6 +292,8 @@ const GRAPH_CSS = `
 .gj-graph svg{display:block;width:100%;height:100%;cursor:grab;font-family:var(--jp-ui-font-family,system-ui,sans-serif)}
 .gj-graph svg.gj-panning{cursor:grabbing}
 .gj-graph .gj-shape{fill:var(--gj-fill);stroke:var(--gj-stroke);stroke-width:1.4}
+.gj-graph .gj-node[data-diff="added"] .gj-shape,.gj-graph .gj-node[data-diff="changed"] .gj-shape{stroke-width:2.5}
+.gj-graph .gj-node[data-diff="removed"] .gj-shape{stroke-dasharray:6 4;stroke-width:2}
 .gj-graph .gj-node[data-severity="error"] .gj-shape,.gj-graph .gj-node[data-severity="warning"] .gj-shape{stroke-width:2.5}
 .gj-graph .gj-node[data-status] .gj-shape{stroke:var(--gj-status);stroke-width:3;
   fill:color-mix(in srgb,var(--gj-status) 24%,transparent)}
@@ -310,6 +342,7 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
   let k = 1, tx = 0, ty = 0;
   let selected: string | null = null;
   const statuses = new Map<string, string>();
+  const visits = new Map<string, number>();
   const timings: GraphTimings = { layoutMs: 0, drawMs: 0 };
 
   const apply = (): void => {
@@ -375,6 +408,28 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
     g.style.setProperty("--gj-status", STATUS_COLOURS[status] ?? GRAPH_SELECT);
   };
 
+  const paintVisits = (name: string): void => {
+    const g = nodeEl(name);
+    const n = visits.get(name) ?? 0;
+    if (!g) return;
+    g.querySelector(".gj-visits")?.remove();
+    if (n > 1) g.dataset.visits = String(n);
+    else delete g.dataset.visits;
+    const b = placed.nodes.get(name);
+    if (n <= 1 || !b) return;
+    const t = document.createElementNS("http://www.w3.org/2000/svg", "text");
+    t.setAttribute("class", "gj-visits");
+    t.setAttribute("x", String(b.x + b.w / 2 - 4));
+    t.setAttribute("y", String(b.y - b.h / 2 + 12));
+    t.setAttribute("text-anchor", "end");
+    t.setAttribute("style", `font-size:11px;font-weight:700;fill:${GRAPH_TEXT}`);
+    t.textContent = `×${n}`;
+    const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+    title.textContent = `${name} ran ${n} times`;
+    t.append(title);
+    g.append(t);
+  };
+
   const shapeOf = (m: GraphModel): string =>
     JSON.stringify([m.nodes.map((n) => [n.id, n.kind]), m.edges.map((e) => [e.source, e.target, e.label ?? ""])]);
   let laidOut = "";
@@ -389,6 +444,7 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
     const t1 = performance.now();
     viewport.innerHTML = graphMarkup(current, placed, markerId);
     for (const name of statuses.keys()) paintStatus(name);
+    for (const name of visits.keys()) paintVisits(name);
     if (selected) nodeEl(selected)?.classList.add("gj-selected");
     const t2 = performance.now();
     timings.layoutMs = t1 - t0;
@@ -516,6 +572,11 @@ export function renderGraph(container: HTMLElement, model: GraphModel, options: 
         g.dataset.statusHistory = history.join(">");
       }
       paintStatus(state);
+    },
+    setVisits(state: string, n: number): void {
+      if ((visits.get(state) ?? 0) === n) return;
+      visits.set(state, n);
+      paintVisits(state);
     },
     select(name: string | null): void {
       if (selected) nodeEl(selected)?.classList.remove("gj-selected");

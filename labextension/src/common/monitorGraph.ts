@@ -3,14 +3,27 @@
 // boxes otherwise. Every state element carries data-state, data-status and
 // data-status-history (the statuses it has shown, "active>succeeded"), which is how
 // tests see live updates without racing them.
-import { BORDER, STATUS_COLOURS, TEXT } from "./theme";
+import { BORDER, STATUS_COLOURS, STATUS_ON, TEXT } from "./theme";
 import { renderGraph, type GraphModel } from "./graph";
 
 export interface StatusGraph {
   el: HTMLElement;
   setStatus(state: string, status: string): void;
+  /** How many times the state ran (shown when more than once: loop states). */
+  setVisits(state: string, visits: number): void;
   select(state: string | null): void;
+  /** A new graph model of the same run; false when this drawing cannot take it. */
+  update(model: SimpleGraphModel): boolean;
   destroy(): void;
+}
+
+/** The preview's height (FlowPreview's default), so a flow looks the same in both. */
+export const MONITOR_GRAPH_HEIGHT = 460;
+
+function isFullModel(model: SimpleGraphModel): boolean {
+  const full = model as Partial<GraphModel>;
+  return Array.isArray(full.nodes) && full.nodes.length > 0 && Array.isArray(full.edges) &&
+    full.nodes.every((n) => typeof n.kind === "string");
 }
 
 export interface SimpleGraphModel {
@@ -24,18 +37,23 @@ export function statusGraph(
   stateNames: string[],
   onSelect: (state: string) => void,
 ): StatusGraph {
-  const full = model as Partial<GraphModel>;
-  if (Array.isArray(full.nodes) && full.nodes.length && Array.isArray(full.edges) &&
-      full.nodes.every((n) => typeof n.kind === "string")) {
+  if (isFullModel(model)) {
     const el = document.createElement("div");
     el.className = "gj-monitor-graph";
-    const view = renderGraph(el, full as GraphModel, { onSelect, height: 320 });
-    // The whole flow in view once the page has laid the element out.
-    requestAnimationFrame(() => requestAnimationFrame(() => view.fit()));
+    // The preview's renderer at the preview's height: it fits the flow when its text stays
+    // readable and shows the start at a readable zoom otherwise, once laid out, and again
+    // whenever the flow's shape changes (update).
+    const view = renderGraph(el, model as GraphModel, { onSelect, height: MONITOR_GRAPH_HEIGHT });
     return {
       el,
       setStatus: (state, status) => view.setStatus(state, status),
+      setVisits: (state, visits) => view.setVisits(state, visits),
       select: (state) => view.select(state),
+      update: (next) => {
+        if (!isFullModel(next)) return false;
+        view.update(next as GraphModel);
+        return true;
+      },
       destroy: () => {
         view.destroy();
         el.remove();
@@ -90,9 +108,16 @@ function boxGraph(
       box.dataset.statusHistory = h ? `${h}>${status}` : status;
       const colour = STATUS_COLOURS[status] ?? STATUS_COLOURS.pending;
       box.style.background = colour;
-      box.style.color = ["pending", "skipped"].includes(status) ? TEXT : "#fff";
+      box.style.color = STATUS_ON[status] ?? STATUS_ON.pending;
       box.style.opacity = status === "skipped" ? "0.6" : "1";
     },
+    setVisits(state: string, visits: number): void {
+      const box = boxes.get(state);
+      if (!box) return;
+      box.dataset.visits = String(visits);
+      box.textContent = visits > 1 ? `${state} ×${visits}` : state;
+    },
+    update: () => false,
     select(state: string | null): void {
       for (const [name, box] of boxes) {
         box.style.outline = name === state ? "3px solid var(--jp-brand-color2, #64b5f6)" : "";

@@ -1,9 +1,11 @@
 // Status pieces of the run monitor, reusable by the JupyterLab runs side panel:
 // the run status badge, a live elapsed-time label and the progress bar.
-import { BORDER, MUTED, STATUS_COLOURS } from "./theme";
+import { BORDER, MUTED, OUTCOME_COLOURS, STATUS_COLOURS, STATUS_ON, ensureThemeStyle } from "./theme";
 
-/** Colour of a run status (ACTIVE, INACTIVE, SUCCEEDED, FAILED, ENDED). */
+/** Colour of a run status (ACTIVE, INACTIVE, SUCCEEDED, FAILED, ENDED) or outcome. */
 export function runStatusColour(status: string): string {
+  const outcome = OUTCOME_COLOURS[status];
+  if (outcome) return outcome[0];
   switch (status) {
     case "ACTIVE":
       return STATUS_COLOURS.active;
@@ -14,24 +16,54 @@ export function runStatusColour(status: string): string {
     case "FAILED":
       return STATUS_COLOURS.failed;
     default:
-      return MUTED;
+      return STATUS_COLOURS.ended;
   }
 }
 
-/** A pill showing a run status; `set(status)` updates it. */
+/** The text drawn on `runStatusColour(status)` (4.5:1 or more). */
+export function runStatusOn(status: string): string {
+  const key = { ACTIVE: "active", INACTIVE: "inactive", SUCCEEDED: "succeeded", FAILED: "failed" }[status];
+  return STATUS_ON[key ?? "ended"];
+}
+
+/**
+ * What a run shows in its pill: its status, or "warning" when it SUCCEEDED while states
+ * failed, "cancelled" when its user canceled it (the run status stays as Globus gives it).
+ */
+export function runOutcome(status: string, failedStates = 0, cancelled = false): string {
+  if (cancelled) return "cancelled";
+  if (status === "SUCCEEDED" && failedStates > 0) return "warning";
+  return status.toLowerCase();
+}
+
+/** "SUCCEEDED · 2 states failed", "CANCELLED" or the status itself. */
+export function runHeadline(status: string, failedStates = 0, cancelled = false): string {
+  if (cancelled) return "CANCELLED";
+  if (status === "SUCCEEDED" && failedStates > 0) {
+    return `${status} · ${failedStates} state${failedStates === 1 ? "" : "s"} failed`;
+  }
+  return status;
+}
+
+/** A pill showing a run status; `set(status, text, outcome)` updates it. */
 export class StatusBadge {
   readonly el: HTMLSpanElement;
   constructor() {
+    ensureThemeStyle();
     this.el = document.createElement("span");
     this.el.className = "gj-status-badge";
     this.el.style.cssText =
       "display:inline-block;border-radius:1em;padding:0 .7em;color:#fff;font-weight:600;" +
       "font-size:.85em;line-height:1.6em";
   }
-  set(status: string, text?: string): void {
+  set(status: string, text?: string, outcome?: string): void {
+    const shown = outcome || status.toLowerCase();
     this.el.textContent = text || status;
     this.el.dataset.status = status;
-    this.el.style.background = runStatusColour(status);
+    this.el.dataset.outcome = shown;
+    const pair = OUTCOME_COLOURS[shown];
+    this.el.style.background = pair ? pair[0] : runStatusColour(status);
+    this.el.style.color = pair ? pair[1] : runStatusOn(status);
   }
 }
 
@@ -90,6 +122,12 @@ export class Elapsed {
     const to = this.end ?? Date.now();
     this.el.textContent = formatDuration((to - this.start) / 1000);
   }
+  /** Stop ticking and keep the text shown (a view that lost its kernel). */
+  stop(): void {
+    if (this.timer !== undefined) window.clearInterval(this.timer);
+    this.timer = undefined;
+    this.el.dataset.stopped = "1";
+  }
   destroy(): void {
     if (this.timer !== undefined) window.clearInterval(this.timer);
   }
@@ -113,10 +151,10 @@ export class ProgressBar {
     this.label.style.cssText = `font-size:.85em;color:${MUTED};white-space:nowrap`;
     this.el.append(track, this.label);
   }
-  set(done: number, total: number, status: string): void {
+  set(done: number, total: number, status: string, outcome?: string): void {
     const frac = total > 0 ? Math.min(1, done / total) : 0;
     this.fill.style.width = `${(frac * 100).toFixed(1)}%`;
-    this.fill.style.background = runStatusColour(status);
+    this.fill.style.background = runStatusColour(outcome || status);
     this.label.textContent = total > 0 ? `${done}/${total} states` : "";
     this.el.dataset.done = String(done);
     this.el.dataset.total = String(total);

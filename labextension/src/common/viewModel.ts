@@ -6,7 +6,11 @@ export interface ViewModel<T extends object> {
   set<K extends keyof T>(key: K, value: T[K]): void;
   save_changes(): void;
   on(event: `change:${string & keyof T}`, callback: () => void): void;
-  off(event: `change:${string & keyof T}`, callback: () => void): void;
+  /** A message from the widget's owner (the kernel-side widget's ``send``). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: "msg:custom", callback: (msg: any) => void): void;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  off(event: `change:${string & keyof T}` | "msg:custom", callback: (...args: any[]) => void): void;
   /** A message to the widget's owner (the kernel-side widget, or the plugin). */
   send(content: Record<string, unknown>): void;
 }

@@ -49,6 +49,18 @@ export interface RunRow {
   start_time: string;
   completion_time: string;
   source: string;
+  /** The run this one re-runs from state `rerun_from` ("" when it is no re-run). */
+  rerun_of?: string;
+  rerun_from?: string;
+  /** A run status in lower case, "warning" (SUCCEEDED while states failed) or "cancelled". */
+  outcome?: string;
+  /** "SUCCEEDED · 1 state failed", "CANCELLED" or the status. */
+  headline?: string;
+  /** The first failed state and the last line of its exception. */
+  failure?: string;
+  failed_states?: number;
+  /** The run's tags (the panel filters by them: the Flows API cannot). */
+  tags?: string[];
 }
 
 export interface RunsReply {

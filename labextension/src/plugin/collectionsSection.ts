@@ -2,7 +2,7 @@
 // (the registry gladier_jupyter.local.map_collection writes), a form to map one, and remove.
 // The folder is resolved and checked by the server (gladier_jupyter/server/collection_routes.py);
 // its one-line refusal is shown under the form.
-import { BORDER, MUTED, STATUS_COLOURS } from "../common/theme";
+import { BORDER, MUTED, STATUS_TEXT } from "../common/theme";
 import { APIError, requestAPI } from "./api";
 
 /** One mapping as GET collections lists it. */
@@ -104,7 +104,7 @@ export class CollectionsSection {
       this.draw(reply);
       this.idInput.value = "";
       this.folderInput.value = "";
-      this.setMessage(reply.warning || "", reply.warning ? STATUS_COLOURS.caught : MUTED);
+      this.setMessage(reply.warning || "", reply.warning ? STATUS_TEXT.caught : MUTED);
     } catch (error) {
       this.say(error, "Could not map the collection");
     } finally {
@@ -160,12 +160,12 @@ export class CollectionsSection {
   private say(error: unknown, what: string): void {
     const text = error instanceof APIError ? error.message : `${what}: ${String(error)}`;
     // One line, as the server words it.
-    this.setMessage(text.split("\n")[0], STATUS_COLOURS.failed);
+    this.setMessage(text.split("\n")[0], STATUS_TEXT.failed);
   }
 
   private setMessage(text: string, colour: string): void {
     this.message.textContent = text;
     this.message.style.color = colour;
-    this.message.dataset.kind = colour === STATUS_COLOURS.failed ? "error" : text ? "warning" : "";
+    this.message.dataset.kind = colour === STATUS_TEXT.failed ? "error" : text ? "warning" : "";
   }
 }

@@ -3,6 +3,7 @@
 import { ABCWidgetFactory, DocumentRegistry, DocumentWidget } from "@jupyterlab/docregistry";
 import { Widget } from "@lumino/widgets";
 import { FlowCheckView, checkText } from "./flowView";
+import { flowIcon } from "./icons";
 
 export const FLOW_FACTORY = "Flow graph";
 export const FLOW_FILE_TYPE = "gladier-flow";
@@ -59,6 +60,7 @@ export class FlowFileFactory extends ABCWidgetFactory<DocumentWidget<FlowFileVie
     const content = new FlowFileView(context);
     const widget = new DocumentWidget({ content, context });
     widget.title.caption = `${context.path} (flow graph)`;
+    widget.title.icon = flowIcon;
     return widget;
   }
 }

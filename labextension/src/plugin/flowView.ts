@@ -4,7 +4,7 @@
 // (widgets/preview.ts) draws it; the graph model and the check come from
 // gladier_jupyter.flowgraph, through the server extension (POST flowdef) or the mime bundle.
 import { renderPreview, type PreviewModel } from "../widgets/preview";
-import { FONT, MUTED, STATUS_COLOURS, TEXT } from "../common/theme";
+import { FONT, MUTED, STATUS_TEXT, TEXT } from "../common/theme";
 import { requestAPI, type FlowCheck } from "./api";
 import { LocalModel } from "./model";
 
@@ -40,7 +40,7 @@ export class FlowCheckView {
   showMessage(message: string, error = true): void {
     this.el.dataset.state = error ? "error" : "loading";
     this.note.textContent = message;
-    this.note.style.color = error ? STATUS_COLOURS.failed : MUTED;
+    this.note.style.color = error ? STATUS_TEXT.failed : MUTED;
   }
 
   show(check: FlowCheck): void {
@@ -51,7 +51,7 @@ export class FlowCheckView {
     this.el.dataset.errors = String(problems.filter((p) => p.severity === "error").length);
     this.el.dataset.warnings = String(problems.filter((p) => p.severity !== "error").length);
     this.note.textContent = check.message;
-    this.note.style.color = STATUS_COLOURS.failed;
+    this.note.style.color = STATUS_TEXT.failed;
     this.note.style.display = check.message ? "" : "none";
     if (!hasGraph) return;
     const selected = String(this.model.get("selected") || "");

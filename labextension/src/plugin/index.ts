@@ -7,23 +7,24 @@ import {
   type JupyterFrontEndPlugin,
 } from "@jupyterlab/application";
 import { ICommandPalette, MainAreaWidget, WidgetTracker } from "@jupyterlab/apputils";
-import { LabIcon } from "@jupyterlab/ui-components";
+import type { IDocumentWidget } from "@jupyterlab/docregistry";
+import type { Widget } from "@lumino/widgets";
 import type { RunRow } from "./api";
 import { FLOW_FACTORY, FLOW_FILE_TYPE, FlowFileFactory } from "./flowDocument";
+import { flowIcon } from "./icons";
 import { monitorSnapshotsPlugin } from "./monitorSnapshots";
+
 import { RunView } from "./runView";
+import { OPEN_RUN_EVENT, type OpenRunDetail } from "../widgets/monitor";
 import { RunsPanel } from "./runsPanel";
+import { attachRunSelection, CompareView, DurationsView } from "./runsHistory";
 
-const FLOW_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 16 16">
-<g class="jp-icon3" fill="#616161"><rect x="5" y="1" width="6" height="3.5" rx="1"/>
-<rect x="1" y="11.5" width="6" height="3.5" rx="1"/><rect x="9" y="11.5" width="6" height="3.5" rx="1"/>
-<path d="M7.5 4.5h1v3H12a1 1 0 0 1 1 1v3h-1v-2.9H4v2.9H3v-3a1 1 0 0 1 1-1h3.5z"/></g></svg>`;
-
-export const flowIcon = new LabIcon({ name: "gladier-jupyter:flow", svgstr: FLOW_SVG });
 
 export namespace CommandIDs {
   export const openRun = "gladier:open-run";
   export const showRuns = "gladier:show-runs";
+  export const compareRuns = "gladier:compare-runs";
+  export const flowDurations = "gladier:flow-durations";
 }
 
 const runsPlugin: JupyterFrontEndPlugin<void> = {
@@ -69,10 +70,59 @@ const runsPlugin: JupyterFrontEndPlugin<void> = {
       },
     });
 
+    const openTab = (content: Widget, id: string, label: string): MainAreaWidget => {
+      const existing = [...app.shell.widgets("main")].find((w) => w.id === id);
+      if (existing) {
+        app.shell.activateById(id);
+        return existing as MainAreaWidget;
+      }
+      const widget = new MainAreaWidget({ content });
+      widget.id = id;
+      widget.title.label = label;
+      widget.title.icon = flowIcon;
+      widget.title.closable = true;
+      app.shell.add(widget, "main");
+      app.shell.activateById(id);
+      return widget;
+    };
+    app.commands.addCommand(CommandIDs.compareRuns, {
+      label: "Compare two Gladier runs",
+      describedBy: { args: { type: "object", properties: { a: { type: "string" }, b: { type: "string" } }, required: ["a", "b"] } },
+      execute: (args) => {
+        const a = String(args.a ?? ""), b = String(args.b ?? "");
+        if (!a || !b) return;
+        return openTab(new CompareView(a, b), `gladier-compare-tab-${a}-${b}`, `Compare ${a.slice(0, 8)} · ${b.slice(0, 8)}`);
+      },
+    });
+    app.commands.addCommand(CommandIDs.flowDurations, {
+      label: "Gladier flow durations",
+      describedBy: { args: { type: "object", properties: { flow_id: { type: "string" }, last: { type: "number" } }, required: ["flow_id"] } },
+      execute: (args) => {
+        const flowId = String(args.flow_id ?? "");
+        if (!flowId) return;
+        const last = Number(args.last ?? 20) || 20;
+        return openTab(new DurationsView(flowId, last), `gladier-durations-tab-${flowId}`, `Durations ${flowId.slice(0, 8)}`);
+      },
+    });
+
+    // A notebook's monitor whose kernel is gone offers to follow its run in a tab.
+    document.addEventListener(OPEN_RUN_EVENT, (event) => {
+      const detail = (event as CustomEvent<OpenRunDetail>).detail;
+      if (!detail?.run_id) return;
+      detail.handled = true;
+      void app.commands.execute(CommandIDs.openRun, {
+        run_id: detail.run_id, source: detail.source, label: detail.label || detail.run_id.slice(0, 8),
+      });
+    });
+
     const panel = new RunsPanel((run: RunRow) => {
       void app.commands.execute(CommandIDs.openRun, {
         run_id: run.run_id, source: run.source, label: run.label || run.run_id.slice(0, 8),
       });
+    });
+    attachRunSelection(panel.node, {
+      compare: (a, b) => void app.commands.execute(CommandIDs.compareRuns, { a, b }),
+      durations: (flowId) => void app.commands.execute(CommandIDs.flowDurations, { flow_id: flowId }),
     });
     panel.title.icon = flowIcon;
     panel.title.caption = "Gladier runs";
@@ -102,7 +152,8 @@ const flowFilesPlugin: JupyterFrontEndPlugin<void> = {
   id: "gladier-jupyter:flow-files",
   description: "Open flow definition files (JSON/YAML, *.flow.json by default) as a graph.",
   autoStart: true,
-  activate: (app: JupyterFrontEnd) => {
+  optional: [ILayoutRestorer],
+  activate: (app: JupyterFrontEnd, restorer: ILayoutRestorer | null) => {
     app.docRegistry.addFileType({
       name: FLOW_FILE_TYPE,
       displayName: "Flow definition",
@@ -122,6 +173,21 @@ const flowFilesPlugin: JupyterFrontEndPlugin<void> = {
       readOnly: true,
     });
     app.docRegistry.addWidgetFactory(factory);
+
+    // "Flow graph" tabs come back after a reload, as notebooks and run tabs do: the tracker
+    // remembers each tab's path, and the restorer reopens it with this factory.
+    const tracker = new WidgetTracker<IDocumentWidget>({ namespace: "gladier-flow-graph" });
+    factory.widgetCreated.connect((_, widget) => {
+      widget.context.pathChanged.connect(() => void tracker.save(widget));
+      void tracker.add(widget);
+    });
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: "docmanager:open",
+        args: (w) => ({ path: w.context.path, factory: FLOW_FACTORY }),
+        name: (w) => w.context.path,
+      });
+    }
   },
 };
 

@@ -3,7 +3,8 @@
 // kernel behind them: the plugin fills it from the server extension instead.
 import type { ViewModel } from "../common/viewModel";
 
-type Listener = () => void;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Listener = (...args: any[]) => void;
 
 export class LocalModel<T extends object> implements ViewModel<T> {
   protected values: T;
@@ -43,12 +44,12 @@ export class LocalModel<T extends object> implements ViewModel<T> {
     // Nothing to sync: there is no kernel-side model.
   }
 
-  on(event: `change:${string & keyof T}`, cb: Listener): void {
+  on(event: `change:${string & keyof T}` | "msg:custom", cb: Listener): void {
     if (!this.listeners.has(event)) this.listeners.set(event, new Set());
     this.listeners.get(event)!.add(cb);
   }
 
-  off(event: `change:${string & keyof T}`, cb?: Listener): void {
+  off(event: `change:${string & keyof T}` | "msg:custom", cb?: Listener): void {
     if (cb) this.listeners.get(event)?.delete(cb);
     else this.listeners.delete(event);
   }

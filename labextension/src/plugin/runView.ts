@@ -5,6 +5,7 @@ import { Widget } from "@lumino/widgets";
 import { renderRun, type MonitorModel } from "../widgets/monitor";
 import { APIError, requestAPI } from "./api";
 import { LocalModel } from "./model";
+import { showRunChanges } from "./runChanges";
 
 const TERMINAL = ["SUCCEEDED", "FAILED", "ENDED"];
 
@@ -16,13 +17,15 @@ export class ServerRunModel extends LocalModel<MonitorModel> {
   private timer: number | undefined;
   private disposed = false;
   private polling = false;
+  /** Log rows read so far (the server's log is read from this offset on). */
+  private rowsRead = 0;
   source: string;
 
   constructor(readonly runId: string, source = "") {
     super({
       view: "run", run_id: runId, label: "", flow_id: "", flow_title: "", status: "",
       display_status: "", start_time: "", completion_time: "", backend: source, web_url: "",
-      connection: "live", message: "", graph: {}, states: {}, timeline: [], events: [],
+      connection: "live", message: "", graph: {}, states: {}, timeline: [], log_tail: [], log_total: 0,
       progress: { done: 0, total: 0 }, inactive_reason: "", required_scopes: [], error: "",
       output: "", action: "", login_widget: null, choices: [], outbox: [], clock: "",
     });
@@ -58,15 +61,19 @@ export class ServerRunModel extends LocalModel<MonitorModel> {
       const snap = await requestAPI<Record<string, unknown>>(`runs/${encodeURIComponent(this.runId)}${q}`);
       this.source = String(snap.source ?? this.source);
       const total = Number(snap.log_total ?? 0);
-      const events = this.get("events") ?? [];
-      let newEvents = events;
-      if (total > events.length) {
-        const reply = await requestAPI<{ entries: MonitorModel["events"] }>(
-          `runs/${encodeURIComponent(this.runId)}/log?offset=${events.length}&source=${encodeURIComponent(this.source)}`);
-        newEvents = events.concat(reply.entries);
+      // Only the rows not read yet travel: the view appends them (log_tail).
+      let tail: MonitorModel["log_tail"] = [];
+      if (total > this.rowsRead) {
+        const reply = await requestAPI<{ entries: MonitorModel["log_tail"] }>(
+          `runs/${encodeURIComponent(this.runId)}/log?offset=${this.rowsRead}&source=${encodeURIComponent(this.source)}`);
+        tail = reply.entries;
+        this.rowsRead += tail.length;
       }
       const { log_total: _t, source: _s, ...rest } = snap;
-      this.update({ ...(rest as Partial<MonitorModel>), backend: this.source, events: newEvents, message: "" });
+      const changes: Partial<MonitorModel> = { ...(rest as Partial<MonitorModel>), backend: this.source,
+        log_total: this.rowsRead, message: "" };
+      if (tail.length) changes.log_tail = tail;
+      this.update(changes);
     } catch (error) {
       const message = error instanceof APIError ? error.message : String(error);
       this.update({ connection: "reconnecting", message });
@@ -131,16 +138,25 @@ export class RunView extends Widget {
     this.node.style.overflow = "auto";
     this.node.style.padding = "8px 12px";
     this.model = new ServerRunModel(runId, source);
+    const changes = document.createElement("div");
+    changes.className = "gj-run-changes-box";
     const mount = document.createElement("div");
-    this.node.append(mount);
+    this.node.append(changes, mount);
     // No login widget in a tab: logging in needs a notebook (the view says so).
-    this.cleanup = renderRun(this.model, mount, null);
+    this.cleanup = renderRun(this.model, mount, null, false);
     this.model.start();
+    void showRunChanges(changes, runId, source).then((stop) => {
+      if (this.isDisposed) stop();
+      else this.stopChanges = stop;
+    });
   }
+
+  private stopChanges: (() => void) | undefined;
 
   dispose(): void {
     if (this.isDisposed) return;
     this.model.dispose();
+    this.stopChanges?.();
     this.cleanup?.();
     super.dispose();
   }

@@ -1,12 +1,14 @@
 // The "Gladier" left-sidebar panel: runs from the local service and (when this server
 // holds a Globus login) from Globus Flows, newest first, filterable by flow and status,
-// refreshed every second while a run is ACTIVE. Clicking a run opens it in a tab. Below the
-// list, the "Collections" section maps Globus collection ids to local folders.
+// refreshed every second while a run is ACTIVE. Clicking a run opens it in a tab. The label,
+// tag and time filters and "Open N in tabs" are runsFilter.ts's. Below the list, the
+// "Collections" section maps Globus collection ids to local folders.
 import { Widget } from "@lumino/widgets";
-import { BORDER, FONT, MUTED, STATUS_COLOURS, TEXT } from "../common/theme";
+import { BORDER, FONT, MUTED, STATUS_TEXT, TEXT } from "../common/theme";
 import { StatusBadge, formatDuration, parseTime, shortDate } from "../common/monitorStatus";
 import { APIError, requestAPI, type RunRow, type RunsReply } from "./api";
 import { CollectionsSection } from "./collectionsSection";
+import { RunsFilter } from "./runsFilter";
 
 const STATUSES = ["ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED"];
 /** While a run is ACTIVE the list follows it closely; otherwise it checks now and then. */
@@ -26,6 +28,7 @@ export class RunsPanel extends Widget {
   private statusSelect: HTMLSelectElement;
   private note: HTMLElement;
   private collections = new CollectionsSection();
+  private filter: RunsFilter;
   private runs: RunRow[] = [];
   private timer: number | undefined;
   private ticker: number | undefined;
@@ -59,16 +62,19 @@ export class RunsPanel extends Widget {
     this.statusSelect.setAttribute("aria-label", "Filter by status");
     this.statusSelect.append(new Option("All statuses", ""));
     for (const s of STATUSES) this.statusSelect.append(new Option(s, s));
-    this.flowSelect.addEventListener("change", () => this.draw());
-    this.statusSelect.addEventListener("change", () => this.draw());
+    this.filter = new RunsFilter(() => this.draw(), (runs) => { for (const r of runs) this.openRun(r); });
+    this.statusSelect.value = this.filter.status;
+    const chosen = () => this.filter.setSelects(this.flowSelect.value, this.statusSelect.value);
+    this.flowSelect.addEventListener("change", chosen);
+    this.statusSelect.addEventListener("change", chosen);
     filters.append(this.flowSelect, this.statusSelect);
     this.note = h("div", `color:${MUTED};font-size:12px`);
     this.note.className = "gj-lab-runs-note";
-    head.append(titleRow, filters, this.note);
+    head.append(titleRow, filters, this.filter.el, this.note);
     this.list = h("div", "overflow:auto;flex:1");
     this.list.className = "gj-lab-runs-list";
     this.list.setAttribute("role", "list");
-    root.append(head, this.list, this.collections.el);
+    root.append(head, this.filter.bar, this.list, this.collections.el);
   }
 
   protected onAfterShow(): void {
@@ -105,7 +111,7 @@ export class RunsPanel extends Widget {
         .filter(([, s]) => s.available).map(([n]) => n).join(",");
     } catch (error) {
       this.note.textContent = error instanceof APIError ? `Could not list runs: ${error.message}` : String(error);
-      this.note.style.color = STATUS_COLOURS.failed;
+      this.note.style.color = STATUS_TEXT.failed;
     } finally {
       this.loading = false;
     }
@@ -120,15 +126,19 @@ export class RunsPanel extends Widget {
   private draw(): void {
     const flows = new Map<string, string>();
     for (const r of this.runs) if (r.flow_id) flows.set(r.flow_id, r.flow_title || r.flow_id);
-    const chosenFlow = this.flowSelect.value;
+    // the filter keeps the chosen flow even while no listed run is of it
+    const chosenFlow = this.filter.flow;
+    if (chosenFlow && !flows.has(chosenFlow)) flows.set(chosenFlow, `${chosenFlow.slice(0, 8)}… (no run listed)`);
     this.flowSelect.replaceChildren(new Option("All flows", ""));
     for (const [id, title] of [...flows].sort((a, b) => a[1].localeCompare(b[1]))) {
       this.flowSelect.append(new Option(title, id));
     }
-    this.flowSelect.value = flows.has(chosenFlow) ? chosenFlow : "";
-    const status = this.statusSelect.value;
-    const shown = this.runs.filter((r) => (!this.flowSelect.value || r.flow_id === this.flowSelect.value) &&
-      (!status || r.status === status));
+    this.flowSelect.value = chosenFlow;
+    const status = this.filter.status;
+    this.statusSelect.value = status;
+    const shown = this.runs.filter((r) => (!chosenFlow || r.flow_id === chosenFlow) &&
+      (!status || r.status === status) && this.filter.matches(r));
+    this.filter.update(this.runs, shown);
     for (const r of this.runs) {
       const hist = this.history.get(r.run_id);
       const last = hist?.split(">").pop();
@@ -155,11 +165,16 @@ export class RunsPanel extends Widget {
     row.dataset.runId = run.run_id;
     row.dataset.status = run.status;
     row.dataset.source = run.source;
+    row.dataset.flowId = run.flow_id;
     row.dataset.statusHistory = this.history.get(run.run_id) ?? run.status;
-    row.title = `${run.run_id} (${run.source === "globus" ? "Globus Flows" : "local service"})`;
+    // The tooltip names the run as the user did (the label); the id follows for reference.
+    row.title = `${run.label || "(no label)"} · ${run.status} · ${run.source === "globus" ? "Globus Flows" : "local service"}` +
+      ` · ${run.run_id}`;
     const top = h("div", "display:flex;align-items:center;gap:6px");
     const badge = new StatusBadge();
-    badge.set(run.status, run.display_status || run.status);
+    badge.set(run.status, run.headline || run.display_status || run.status, run.outcome);
+    row.dataset.outcome = run.outcome ?? run.status.toLowerCase();
+    if (run.failure) badge.el.title = run.failure;
     const label = h("span", "font-weight:600;flex:1;overflow:hidden;text-overflow:ellipsis;white-space:nowrap",
       run.label || "(no label)");
     label.className = "gj-lab-run-label";
@@ -176,6 +191,14 @@ export class RunsPanel extends Widget {
     const source = h("span", "", run.source === "globus" ? "Globus" : "local");
     meta.append(flow, started, duration, source);
     row.append(top, meta);
+    if (run.rerun_of) {
+      const parent = this.runs.find((r) => r.run_id === run.rerun_of);
+      const link = h("div", `color:${MUTED};font-size:12px`,
+        `re-run of ${parent?.label || run.rerun_of.slice(0, 8)} from ${run.rerun_from || "?"}`);
+      link.className = "gj-lab-run-parent";
+      link.dataset.parent = run.rerun_of;
+      row.append(link);
+    }
     const open = () => this.openRun(run);
     row.addEventListener("click", open);
     row.addEventListener("keydown", (e) => {

@@ -1,5 +1,5 @@
 import type { RenderProps } from "@anywidget/types";
-import { BORDER, FONT, MUTED, STATUS_COLOURS, SURFACE, TEXT } from "../common/theme";
+import { BORDER, FONT, MUTED, STATUS_COLOURS, STATUS_TEXT, SURFACE, TEXT } from "../common/theme";
 
 interface ScopeRow {
   label: string;
@@ -32,7 +32,7 @@ const TRAITS: (keyof LoginModel)[] = [
   "login_pending", "authorize_url", "message", "error",
 ];
 
-const STATUS_TEXT: Record<string, string> = {
+const STATUS_TITLE: Record<string, string> = {
   logged_in: "Logged in to Globus",
   partial: "Partly logged in to Globus",
   logged_out: "Not logged in to Globus",
@@ -121,7 +121,7 @@ function render({ model, el: host }: RenderProps<LoginModel>): () => void {
   actions.append(loginBtn, logoutBtn, switchBtn, reloadBtn);
 
   const message = el("div", "gj-login-message", `color:${MUTED};margin-top:.4em`);
-  const error = el("div", "gj-login-error", `color:${STATUS_COLOURS.failed};margin-top:.4em`);
+  const error = el("div", "gj-login-error", `color:${STATUS_TEXT.failed};margin-top:.4em`);
   root.append(head, table, problems, pending, actions, message, error);
   host.append(root);
 
@@ -131,11 +131,12 @@ function render({ model, el: host }: RenderProps<LoginModel>): () => void {
     root.dataset.status = status;
     root.dataset.mode = mode;
     dot.style.background = STATUS_COLOUR[status] ?? STATUS_COLOURS.pending;
-    title.textContent = STATUS_TEXT[status] ?? status;
+    title.textContent = STATUS_TITLE[status] ?? status;
     const identity = model.get("identity");
     who.textContent = identity ? `as ${identity}` : "";
     const sources = model.get("sources");
-    via.textContent = sources.length ? `via ${sources.join(", ")}` : "";
+    // In local mode the title already names the source: the user has one name, the identity.
+    via.textContent = sources.length && mode !== "local" ? `via ${sources.join(", ")}` : "";
     const exp = model.get("expires_at");
     expiry.textContent = exp ? `expires ${exp}` : "";
 
@@ -152,7 +153,7 @@ function render({ model, el: host }: RenderProps<LoginModel>): () => void {
       const cell = (text: string, css = ""): HTMLTableCellElement =>
         el("td", "", `padding:.15em .4em;${css}`, text);
       const mark = row.held ? "✓" : row.expired ? "expired" : "✗";
-      const colour = row.held ? STATUS_COLOURS.succeeded : STATUS_COLOURS.failed;
+      const colour = row.held ? STATUS_TEXT.succeeded : STATUS_TEXT.failed;
       tr.append(cell(row.label), cell(mark, `color:${colour}`), cell(row.source, `color:${MUTED}`),
         cell(row.expires_at, `color:${MUTED}`));
       table.append(tr);
@@ -160,11 +161,13 @@ function render({ model, el: host }: RenderProps<LoginModel>): () => void {
 
     problems.replaceChildren(...model.get("problems").map((p) => el("li", "", "", p)));
     const url = model.get("authorize_url");
-    pending.style.display = model.get("login_pending") && url ? "block" : "none";
+    pending.style.display = model.get("login_pending") && url && mode !== "local" ? "block" : "none";
     link.href = url || "#";
     link.textContent = url ? url.split("?")[0] : "";
     loginBtn.style.display = mode === "local" ? "none" : "";
-    logoutBtn.style.display = mode === "local" ? "none" : "";
+    // Log out removes a stored login; hub tokens stay with the hub, so with none stored
+    // there is nobody to log out.
+    logoutBtn.style.display = mode !== "local" && sources.includes("stored login") ? "" : "none";
     switchBtn.textContent = mode === "local" ? "Switch to Globus" : "Switch to local";
     message.textContent = model.get("message");
     error.textContent = model.get("error");

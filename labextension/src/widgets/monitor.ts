@@ -1,10 +1,11 @@
 import type { Host, RenderProps } from "@anywidget/types";
 import type { ViewModel } from "../common/viewModel";
-import { BORDER, FONT, MUTED, STATUS_COLOURS, SURFACE, TEXT } from "../common/theme";
+import { BORDER, FONT, MUTED, OUTCOME_COLOURS, STATUS_COLOURS, STATUS_ON, STATUS_TEXT, SURFACE, TEXT, ensureThemeStyle } from "../common/theme";
 import { Elapsed, ProgressBar, StatusBadge, shortDate } from "../common/monitorStatus";
 import { LogTable, type LogRow } from "../common/logTable";
 import { Timeline, type TimelineBar } from "../common/timeline";
 import { statusGraph, type SimpleGraphModel, type StatusGraph } from "../common/monitorGraph";
+import { debugArea, stateButtons, type DebugTraits } from "../common/monitorDebug";
 
 export interface StateInfo {
   name: string;
@@ -20,7 +21,7 @@ export interface StateInfo {
 }
 
 /** Mirrors the synced traits of gladier_jupyter.widgets.monitor.RunMonitor. */
-export interface MonitorModel {
+export interface MonitorModel extends DebugTraits {
   view: string;
   run_id: string;
   label: string;
@@ -37,7 +38,18 @@ export interface MonitorModel {
   graph: SimpleGraphModel;
   states: Record<string, StateInfo>;
   timeline: TimelineBar[];
-  events: LogRow[];
+  /** The event-log rows added by the last update (each with its index i). */
+  log_tail: LogRow[];
+  /** How many entries the run's log has. */
+  log_total: number;
+  /** What the views colour: a run status in lower case, "warning" or "cancelled". */
+  outcome?: string;
+  /** "SUCCEEDED · 1 state failed", "CANCELLED", or the status. */
+  headline?: string;
+  /** The first failed state and the last line of its exception. */
+  failure?: string;
+  /** The states whose action failed, each with the last line of its exception. */
+  failed_states?: Record<string, string>;
   progress: { done: number; total: number };
   inactive_reason: string;
   required_scopes: string[];
@@ -65,7 +77,8 @@ export interface Choice {
 /** Mirrors the synced traits of gladier_jupyter.widgets.runs.RunsList. */
 export interface RunsModel {
   view: string;
-  runs: { run_id: string; label: string; status: string; flow_title: string; start_time: string }[];
+  runs: { run_id: string; label: string; status: string; flow_title: string; start_time: string;
+    outcome?: string; headline?: string }[];
   selected: string;
   message: string;
 }
@@ -80,13 +93,17 @@ interface ShownMemo {
   stateHistory: Record<string, string>;
   stateTimes: Record<string, number>;
   nodeHistory: Record<string, string>;
+  /** Sections the user opened or closed (the new view opens them as they were). */
+  sectionsOpen: Record<string, boolean>;
+  /** The run's log rows 0..n-1 as far as they reached this page. */
+  rows: LogRow[];
 }
 const SHOWN = new Map<string, ShownMemo>();
 
 function shownMemo(runId: string): ShownMemo {
   let memo = SHOWN.get(runId);
   if (!memo) {
-    memo = { statusHistory: "", stateHistory: {}, stateTimes: {}, nodeHistory: {} };
+    memo = { statusHistory: "", stateHistory: {}, stateTimes: {}, nodeHistory: {}, sectionsOpen: {}, rows: [] };
     if (runId) SHOWN.set(runId, memo);
   }
   return memo;
@@ -98,6 +115,27 @@ function joinHistory(before: string, now: string): string {
   return items.length ? `${before}>${items.join(">")}` : before;
 }
 
+/** The event a monitor view sends (bubbling) to open its run in a JupyterLab tab; the lab
+ * extension answers it (detail.handled = true) with the "gladier:open-run" command. */
+export const OPEN_RUN_EVENT = "gladier:open-run";
+
+export interface OpenRunDetail {
+  run_id: string;
+  label: string;
+  source: string;
+  handled: boolean;
+}
+
+interface KernelLike {
+  status?: string;
+  statusChanged?: { connect(fn: (sender: unknown, status: string) => void): void; disconnect(fn: unknown): void };
+  disposed?: { connect(fn: () => void): void; disconnect(fn: unknown): void };
+}
+
+/** Seconds a view waits for the kernel to answer its hello before it says "disconnected"
+ * (only while the kernel is idle: a busy kernel answers once its cell is done). */
+const HELLO_SECONDS = 5;
+
 function h<K extends keyof HTMLElementTagNameMap>(tag: K, css = "", text = ""): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   if (css) el.style.cssText = css;
@@ -107,14 +145,15 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, css = "", text = ""): 
 
 function button(text: string, primary = false): HTMLButtonElement {
   const b = h("button", `font:inherit;padding:.2em .8em;border-radius:4px;cursor:pointer;border:1px solid ${BORDER};` +
-    (primary ? `background:${STATUS_COLOURS.active};color:#fff` : `background:${SURFACE};color:${TEXT}`), text);
+    (primary ? `background:${STATUS_COLOURS.active};color:${STATUS_ON.active}` : `background:${SURFACE};color:${TEXT}`), text);
   b.type = "button";
   return b;
 }
 
-function section(title: string, open: boolean): [HTMLDetailsElement, HTMLElement] {
+function section(title: string, open: boolean, memo?: ShownMemo): [HTMLDetailsElement, HTMLElement] {
   const d = h("details", "margin:.4em 0");
-  d.open = open;
+  d.open = memo?.sectionsOpen[title] ?? open;
+  if (memo) d.addEventListener("toggle", () => { memo.sectionsOpen[title] = d.open; });
   const s = h("summary", "cursor:pointer;font-weight:600", title);
   d.append(s);
   return [d, s];
@@ -123,6 +162,7 @@ function section(title: string, open: boolean): [HTMLDetailsElement, HTMLElement
 function pre(text: string, colour = ""): HTMLPreElement {
   const p = h("pre", `margin:.2em 0;padding:.4em;max-height:18em;overflow:auto;white-space:pre-wrap;` +
     `background:var(--jp-layout-color2, #f5f5f5);border-radius:4px;font-size:12px;${colour ? `color:${colour}` : ""}`, text);
+  p.tabIndex = 0; // it scrolls: reachable from the keyboard
   return p;
 }
 
@@ -130,7 +170,9 @@ function pre(text: string, colour = ""): HTMLPreElement {
  * Draw a run (graph, log, timeline, actions) into `el` from `model`; returns the cleanup.
  * `host` shows the embedded login widget; without one (a JupyterLab tab) there is none.
  */
-export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host: Host | null): () => void {
+export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host: Host | null,
+  kernelBacked = true): () => void {
+  ensureThemeStyle();
   const root = h("div", `font-family:${FONT};color:${TEXT};border:1px solid ${BORDER};border-radius:6px;padding:.6em .8em;max-width:980px`);
   root.className = "gj-monitor";
   root.dataset.renderedAt = String(Date.now());
@@ -150,11 +192,22 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   link.rel = "noopener";
   const conn = h("span", "font-size:.85em");
   conn.className = "gj-connection";
+  const openTab = button("Open in a tab", true);
+  openTab.className = "gj-open-tab";
+  openTab.style.display = "none";
+  openTab.title = "Follow this run in a JupyterLab tab, fed by the Jupyter server instead of a kernel.";
   const clockBadge = h("span", `display:none;font-size:.8em;border-radius:3px;padding:0 .4em;` +
-    `border:1px solid ${STATUS_COLOURS.inactive};color:${STATUS_COLOURS.inactive}`);
+    `border:1px solid ${STATUS_COLOURS.inactive};color:${STATUS_TEXT.inactive}`);
   clockBadge.className = "gj-clock";
   clockBadge.title = "The local service's clock was moved ahead of real time during this run.";
-  header.append(title, badge.el, elapsed.el, clockBadge, flowTitle, runId, link, conn);
+  header.append(title, badge.el, elapsed.el, clockBadge, flowTitle, runId, link, conn, openTab);
+  // The first failure, in the header: one click opens its traceback.
+  const failureLine = h("button", `display:none;font:inherit;font-family:var(--jp-code-font-family, monospace);` +
+    `font-size:.85em;text-align:left;cursor:pointer;border:none;border-left:4px solid ${STATUS_COLOURS.failed};` +
+    `background:transparent;color:${TEXT};padding:.1em .5em;margin:.2em 0;max-width:100%;overflow:hidden;` +
+    "text-overflow:ellipsis;white-space:nowrap");
+  failureLine.className = "gj-failure";
+  failureLine.type = "button";
 
   const progress = new ProgressBar();
   let graph: StatusGraph | null = null;
@@ -170,6 +223,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   const yes = button("Yes, cancel it", true);
   yes.className = "gj-cancel-yes";
   yes.style.background = STATUS_COLOURS.failed;
+  yes.style.color = STATUS_ON.failed;
   const no = button("Keep running");
   no.className = "gj-cancel-no";
   confirmBox.append(confirmText, yes, no);
@@ -253,7 +307,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
       .catch((err) => { loginBox.textContent = `The login could not be shown: ${err}`; });
   }
 
-  const errorBox = h("div", `display:none;color:${STATUS_COLOURS.failed};margin:.3em 0`);
+  const errorBox = h("div", `display:none;color:${STATUS_TEXT.failed};margin:.3em 0`);
   errorBox.className = "gj-error";
 
   // Selected state details
@@ -261,10 +315,10 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   detail.className = "gj-state-detail";
   let selected: string | null = null;
 
-  const [logSec] = section("Event log", true);
+  const [logSec] = section("Event log", true, memo);
   const logTable = new LogTable();
   logSec.append(logTable.el);
-  const [timeSec] = section("Timeline", false);
+  const [timeSec] = section("Timeline", false, memo);
   const timeline = new Timeline();
   timeSec.append(timeline.el);
   const [outSec] = section("Output", false);
@@ -273,7 +327,8 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   const outPre = pre("");
   outSec.append(outPre);
 
-  root.append(header, progress.el, graphBox, actions, choiceBox, inactive, loginBox, outboxBox, errorBox, detail, logSec, timeSec, outSec);
+  const [debugBox, , debugCleanup] = host ? debugArea(model, host) : [null, null, () => undefined];
+  root.append(header, failureLine, ...(debugBox ? [debugBox] : []), progress.el, graphBox, actions, choiceBox, inactive, loginBox, outboxBox, errorBox, detail, logSec, timeSec, outSec);
 
   const select = (state: string | null): void => {
     selected = selected === state ? null : state;
@@ -281,6 +336,40 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     drawDetail();
   };
   logTable.onSelectState = (s) => select(s);
+  failureLine.addEventListener("click", () => {
+    const name = Object.keys(model.get("failed_states") ?? {})[0];
+    if (!name) return;
+    if (selected !== name) select(name);
+    detail.scrollIntoView({ block: "nearest" });
+    detail.querySelector<HTMLElement>(".gj-traceback")?.focus?.();
+  });
+
+  // The log: rows arrive as the tail of each update (log_tail); a view that lacks earlier
+  // rows (it (re)connected, or was drawn again) asks the kernel for them ("log_sync").
+  const rows = memo.rows;
+  logTable.append(rows);
+  let syncAsked = -1;
+  function takeRows(tail: LogRow[]): void {
+    const fresh = tail.filter((r) => r.i >= rows.length);
+    if (fresh.length && fresh[0].i === rows.length) {
+      for (const r of fresh) if (r.i === rows.length) rows.push(r);
+    }
+    if (logTable.length < rows.length) logTable.append(rows.slice(logTable.length));
+    const total = model.get("log_total") ?? 0;
+    if (total > rows.length && syncAsked !== rows.length && kernelBacked) {
+      syncAsked = rows.length;
+      model.send({ type: "log_sync", from: rows.length });
+    }
+    root.dataset.logRows = String(rows.length);
+  }
+  let answered = !kernelBacked;
+  const onCustom = (msg: Record<string, unknown>): void => {
+    answered = true;
+    if (msg.type === "log_rows" && Array.isArray(msg.rows)) {
+      takeRows(msg.rows as LogRow[]);
+    }
+  };
+  model.on("msg:custom", onCustom);
   timeline.onSelectState = (s) => select(s);
 
   // Redrawn only when the selected state's facts change, so a selection in the
@@ -300,7 +389,9 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     detail.dataset.state = selected;
     const top = h("div", "display:flex;gap:.6em;align-items:center;flex-wrap:wrap");
     const name = h("strong", "", info.name);
-    const st = h("span", `color:#fff;border-radius:3px;padding:0 .4em;background:${STATUS_COLOURS[info.status] ?? MUTED}`, info.status);
+    const ink = STATUS_ON[info.status] ?? OUTCOME_COLOURS[info.status]?.[1] ?? "#fff";
+    const st = h("span", `color:${ink};border-radius:3px;padding:0 .4em;background:${STATUS_COLOURS[info.status] ?? MUTED}`, info.status);
+    st.className = "gj-state-status";
     const meta = h("span", `color:${MUTED};font-size:.85em`,
       [info.type, info.attempts > 1 ? `${info.attempts} visits` : "", info.started ? `started ${shortDate(info.started)}` : "",
         info.ended ? `ended ${shortDate(info.ended)}` : ""].filter(Boolean).join(" · "));
@@ -309,12 +400,12 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     top.append(name, st, meta, close);
     detail.append(top);
     if (info.error) {
-      const e = h("div", `color:${STATUS_COLOURS.failed};font-weight:600;margin-top:.3em`, info.error);
+      const e = h("div", `color:${STATUS_TEXT.failed};font-weight:600;margin-top:.3em`, info.error);
       e.className = "gj-state-error";
       detail.append(e);
     }
     if (info.traceback) {
-      const tb = pre(info.traceback, STATUS_COLOURS.failed);
+      const tb = pre(info.traceback, STATUS_TEXT.failed);
       tb.className = "gj-traceback";
       detail.append(h("div", "font-weight:600;margin-top:.3em", "Remote traceback"), tb);
     }
@@ -324,6 +415,8 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
       p.className = `gj-state-${label.toLowerCase()}`;
       detail.append(h("div", "font-weight:600;margin-top:.3em", label), p);
     }
+    const debugButtons = host ? stateButtons(model, selected, info) : null;
+    if (debugButtons) detail.append(debugButtons);
     if (!info.input && !info.output && !info.error) {
       detail.append(h("div", `color:${MUTED}`, info.status === "pending" ? "Not reached yet." :
         info.status === "skipped" ? "Not on the path this run took." : "No input or output logged yet."));
@@ -349,6 +442,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     for (const n of names) {
       const status = states[n].status;
       graph.setStatus(n, status);
+      graph.setVisits(n, states[n].attempts ?? 0);
       const hist = stateHistory[n];
       const last = hist ? hist.split(">").pop() : undefined;
       if (last !== status) {
@@ -366,10 +460,63 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     root.dataset.stateTimes = JSON.stringify(stateTimes);
   }
   function resetGraph(): void {
+    // The same drawing takes a new model of the flow (it refits when the shape changed).
+    if (graph && graph.update(model.get("graph") ?? {})) {
+      drawGraph();
+      return;
+    }
     graph?.destroy();
     graph = null;
     drawGraph();
   }
+
+  // The kernel behind the view: when it restarts or goes away, the kernel-side monitor is
+  // gone, so the view stops showing a live run and offers a tab that keeps following it.
+  let disconnected = false;
+  let disconnectReason = "";
+  const markDisconnected = (why: string): void => {
+    if (disconnected || !kernelBacked) return;
+    disconnected = true;
+    disconnectReason = why;
+    queueDraw();
+  };
+  const manager = (model as unknown as { widget_manager?: { kernel?: KernelLike } }).widget_manager;
+  const kernel: KernelLike | undefined = kernelBacked ? manager?.kernel ?? undefined : undefined;
+  const onKernelStatus = (_sender: unknown, st: string): void => {
+    if (["restarting", "autorestarting", "dead", "terminating"].includes(st)) {
+      markDisconnected(`The kernel is ${st}.`);
+    }
+  };
+  const onKernelGone = (): void => markDisconnected("The kernel was shut down.");
+  kernel?.statusChanged?.connect(onKernelStatus);
+  kernel?.disposed?.connect(onKernelGone);
+  // A view drawn from saved widget state has no kernel-side monitor: nothing answers its
+  // hello. A busy kernel answers when its cell is done, so only an idle one counts.
+  let helloTimer: number | undefined;
+  const checkHello = (): void => {
+    helloTimer = undefined;
+    if (answered || disconnected) return;
+    const st = kernel?.status;
+    if (kernel && st && st !== "idle") {
+      helloTimer = window.setTimeout(checkHello, HELLO_SECONDS * 1000);
+      return;
+    }
+    if (!TERMINAL.includes(model.get("status"))) markDisconnected("No kernel answers for this monitor.");
+    else answered = true;
+  };
+  if (kernelBacked) {
+    model.send({ type: "hello" });
+    helloTimer = window.setTimeout(checkHello, HELLO_SECONDS * 1000);
+  }
+  openTab.addEventListener("click", () => {
+    const detail: OpenRunDetail = { run_id: model.get("run_id"), label: model.get("label"),
+      source: model.get("backend") === "globus" ? "globus" : "local", handled: false };
+    root.dispatchEvent(new CustomEvent<OpenRunDetail>(OPEN_RUN_EVENT, { bubbles: true, detail }));
+    if (!detail.handled) {
+      actionMsg.textContent = "Open the run from JupyterLab's Gladier runs panel, or run " +
+        `RunMonitor.attach("${model.get("run_id")}") in a notebook.`;
+    }
+  });
 
   let confirming = false;
   function draw(): void {
@@ -381,24 +528,38 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     if (hist.split(">").pop() !== status) root.dataset.statusHistory = hist ? `${hist}>${status}` : status;
     memo.statusHistory = root.dataset.statusHistory ?? "";
     title.textContent = model.get("label") || "Flow run";
-    badge.set(status, model.get("display_status") || status);
-    elapsed.set(model.get("start_time"), model.get("completion_time"));
+    const outcome = model.get("outcome") || status.toLowerCase();
+    const headline = model.get("headline") || model.get("display_status") || status;
+    root.dataset.outcome = outcome;
+    if (disconnected && !terminal) {
+      badge.set(status, `${status} · disconnected`, "disconnected");
+      elapsed.stop();
+    } else {
+      badge.set(status, headline, outcome);
+      elapsed.set(model.get("start_time"), model.get("completion_time"));
+    }
+    const failure = model.get("failure") ?? "";
+    failureLine.style.display = failure ? "" : "none";
+    failureLine.textContent = failure ? `✖ ${failure}` : "";
+    failureLine.title = failure ? "Show the traceback" : "";
     runId.textContent = model.get("run_id");
     flowTitle.textContent = model.get("flow_title");
     const url = model.get("web_url");
     link.style.display = url ? "" : "none";
     if (url) link.href = url;
-    const connection = model.get("connection");
+    const connection = disconnected ? "disconnected" : model.get("connection");
     root.dataset.connection = connection;
     conn.textContent = connection === "reconnecting" ? "⟳ reconnecting…" :
-      connection === "login-expired" ? "login expired" : connection === "stopped" ? "not watching" : "";
-    conn.style.color = connection === "live" || connection === "done" ? MUTED : STATUS_COLOURS.inactive;
-    conn.title = model.get("message");
+      connection === "login-expired" ? "login expired" : connection === "stopped" ? "not watching" :
+      connection === "disconnected" ? "disconnected: the kernel that watched this run is gone" : "";
+    conn.style.color = connection === "live" || connection === "done" ? MUTED : TEXT;
+    conn.title = disconnected ? disconnectReason : model.get("message");
+    openTab.style.display = disconnected ? "" : "none";
     login.style.display = connection === "login-expired" ? "" : "none";
     const p = model.get("progress") ?? { done: 0, total: 0 };
-    progress.set(p.done, p.total, status);
+    progress.set(p.done, p.total, status, outcome);
     drawGraph();
-    cancel.style.display = terminal || confirming ? "none" : "";
+    cancel.style.display = terminal || confirming || disconnected ? "none" : "";
     confirmBox.style.display = confirming && !terminal ? "inline-flex" : "none";
     actionMsg.textContent = model.get("action");
     const reason = model.get("inactive_reason");
@@ -422,7 +583,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
       outSec.dataset.shown = "1";
       outSec.open = true;
     }
-    logTable.update(model.get("events") ?? []);
+    takeRows(model.get("log_tail") ?? []);
     timeline.update(model.get("timeline") ?? [], model.get("completion_time"));
     drawDetail();
   }
@@ -444,8 +605,9 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   login.addEventListener("click", () => model.send({ type: "login" }));
 
   const events: (keyof MonitorModel)[] = ["status", "display_status", "label", "flow_title", "start_time",
-    "completion_time", "connection", "message", "states", "timeline", "events", "progress", "inactive_reason",
-    "error", "output", "action", "web_url", "choices", "outbox", "clock"];
+    "completion_time", "connection", "message", "states", "timeline", "log_tail", "log_total", "progress",
+    "inactive_reason", "error", "output", "action", "web_url", "choices", "outbox", "clock", "outcome",
+    "headline", "failure", "failed_states"];
   // One update from Python changes many traits at once: draw once for all of them.
   let drawQueued = false;
   const queueDraw = (): void => {
@@ -461,7 +623,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   model.on("change:login_widget", drawLogin);
   // Bars of running states grow between updates (Globus polls as seldom as every 10 s).
   const tick = window.setInterval(() => {
-    if (timeSec.open && !TERMINAL.includes(model.get("status"))) {
+    if (timeSec.open && !disconnected && !TERMINAL.includes(model.get("status"))) {
       timeline.update(model.get("timeline") ?? [], model.get("completion_time"), true);
     }
   }, 1000);
@@ -469,9 +631,14 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   drawLogin();
   return () => {
     window.clearInterval(tick);
+    window.clearTimeout(helloTimer);
+    kernel?.statusChanged?.disconnect(onKernelStatus);
+    kernel?.disposed?.disconnect(onKernelGone);
+    model.off("msg:custom", onCustom);
     for (const e of events) model.off(`change:${e}`, queueDraw);
     model.off("change:graph", resetGraph);
     model.off("change:login_widget", drawLogin);
+    debugCleanup();
     loginAbort?.abort();
     elapsed.destroy();
     graph?.destroy();
@@ -486,7 +653,7 @@ export function renderRuns(model: ViewModel<RunsModel>, el: HTMLElement): () => 
   const heading = h("strong", "", "Runs");
   const refresh = button("Refresh");
   refresh.className = "gj-runs-refresh";
-  const msg = h("span", `color:${STATUS_COLOURS.failed};font-size:.9em`);
+  const msg = h("span", `color:${STATUS_TEXT.failed};font-size:.9em`);
   bar.append(heading, refresh, msg);
   const table = h("table", "border-collapse:collapse;width:100%;font-size:13px");
   const body = table.createTBody();
@@ -509,7 +676,7 @@ export function renderRuns(model: ViewModel<RunsModel>, el: HTMLElement): () => 
       tr.dataset.runId = run.run_id;
       tr.dataset.status = run.status;
       const badge = new StatusBadge();
-      badge.set(run.status);
+      badge.set(run.status, run.headline || run.status, run.outcome);
       const cells: (string | HTMLElement)[] = [badge.el, run.label || "(no label)", run.flow_title, shortDate(run.start_time), run.run_id];
       for (const c of cells) {
         const td = h("td", "padding:2px 6px");

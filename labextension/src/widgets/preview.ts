@@ -1,7 +1,7 @@
 import type { RenderProps } from "@anywidget/types";
 import type { ViewModel } from "../common/viewModel";
 import { BORDER, FONT, MUTED, SURFACE, TEXT } from "../common/theme";
-import { renderGraph, type GraphModel, type GraphNode, type GraphProblem, type GraphView } from "../common/graph";
+import { DIFF_COLOURS, renderGraph, type GraphModel, type GraphNode, type GraphProblem, type GraphView } from "../common/graph";
 import { GRAPH_ERROR, GRAPH_WARN, KIND_STYLES } from "../common/graphTheme";
 
 interface FunctionInfo {
@@ -12,6 +12,87 @@ interface FunctionInfo {
   input_key?: string;
 }
 
+/** One field that differs (flowdef/diff.py FieldChange.to_dict()). */
+export interface FieldChange {
+  path: string;
+  op: "added" | "removed" | "changed" | string;
+  old?: unknown;
+  new?: unknown;
+}
+
+/** A definition diff (flowdef/diff.py DefinitionDiff.to_dict()) and what it compares with. */
+export interface DefinitionChanges {
+  changed: boolean;
+  summary: string;
+  states: Record<string, { name: string; status: string; changes: FieldChange[]; functions: string[] }>;
+  top: FieldChange[];
+  functions: Record<string, { old: unknown; new: unknown; states: string[] }>;
+  against?: string;
+}
+
+const short = (v: unknown, n = 80): string => {
+  const text = JSON.stringify(v);
+  return text === undefined ? "undefined" : text.length <= n ? text : text.slice(0, n - 1) + "…";
+};
+
+/** The field-level changes as a list: path, then old → new. */
+export function changeList(changes: FieldChange[]): HTMLElement {
+  const ul = document.createElement("ul");
+  ul.className = "gj-diff-fields";
+  for (const c of changes) {
+    const li = document.createElement("li");
+    li.dataset.op = c.op;
+    li.dataset.path = c.path;
+    const code = document.createElement("code");
+    code.textContent = c.path;
+    const text = c.op === "added" ? ` added: ${short(c.new)}` : c.op === "removed" ? ` removed (was ${short(c.old)})`
+      : `: ${short(c.old)} → ${short(c.new)}`;
+    li.append(code, text);
+    ul.append(li);
+  }
+  return ul;
+}
+
+/** The banner over a graph showing a diff: what it compares with, the summary, the legend. */
+export function diffBanner(changes: DefinitionChanges): HTMLElement {
+  const box = document.createElement("div");
+  box.className = "gj-diff-banner";
+  box.dataset.changed = String(changes.changed);
+  const title = document.createElement("strong");
+  title.textContent = `Changes against ${changes.against ?? "the compared flow"}: `;
+  box.append(title, changes.summary);
+  const legend = document.createElement("span");
+  legend.className = "gj-diff-legend";
+  for (const [status, text] of [["added", "added"], ["changed", "changed"], ["removed", "removed (dashed)"]]) {
+    const chip = document.createElement("span");
+    chip.className = `gj-diff-chip gj-diff-${status}`;
+    chip.style.borderColor = DIFF_COLOURS[status];
+    chip.textContent = text;
+    legend.append(chip);
+  }
+  const fn = document.createElement("span");
+  fn.className = "gj-diff-chip";
+  fn.textContent = "f = function source changed";
+  legend.append(fn);
+  box.append(legend);
+  if (changes.top.length) box.append(changeList(changes.top));
+  return box;
+}
+
+export const DIFF_CSS = `
+.gj-diff-banner{border:1px solid ${BORDER};border-left:4px solid ${DIFF_COLOURS.changed};border-radius:4px;
+  padding:.3em .6em;margin:.2em 0 .4em;background:${SURFACE}}
+.gj-diff-banner[data-changed="false"]{border-left-color:${DIFF_COLOURS.added}}
+.gj-diff-legend{display:inline-flex;gap:.4em;margin-left:.8em;flex-wrap:wrap}
+.gj-diff-chip{border:2px solid ${BORDER};border-radius:3px;padding:0 .35em;font-size:11px}
+.gj-diff-chip.gj-diff-removed{border-style:dashed}
+.gj-diff-fields{margin:.2em 0;padding-left:1.2em}
+.gj-diff-fields li{margin:.1em 0;word-break:break-word}
+.gj-diff-fields li[data-op="added"]{color:${DIFF_COLOURS.added}}
+.gj-diff-fields li[data-op="removed"]{color:#757575}
+.gj-diff-status{font-weight:600}
+`;
+
 interface PreviewNode extends GraphNode {
   tool?: string | null;
   comment?: string | null;
@@ -21,6 +102,10 @@ interface PreviewNode extends GraphNode {
   result_path?: string | null;
   functions?: FunctionInfo[];
   action_url?: string | null;
+  diff?: string;
+  ghost?: boolean;
+  diff_changes?: FieldChange[];
+  diff_functions?: string[];
 }
 
 interface InputRow {
@@ -49,6 +134,65 @@ export interface PreviewModel {
   height: number;
   /** Bumped by the kernel with each new graph; sent back with the drawing of it. */
   revision?: number;
+  /** The definition diff drawn on the graph; `{}` when the preview shows the flow alone. */
+  changes?: Partial<DefinitionChanges>;
+  /** The last state test's answer (FlowPreview.test_state); only kernel-backed previews have it. */
+  test_result?: TestResult;
+  /** Run data offered in the state-test form (JSON text). */
+  test_input?: string;
+}
+
+export interface TestStep { step: string; [field: string]: unknown }
+export interface TestResult {
+  state_name?: string;
+  state_type?: string;
+  status?: string;
+  steps?: TestStep[];
+  output?: unknown;
+  next_state?: string | null;
+  error?: { Error: string; Cause: string } | null;
+  error_message?: string;
+}
+
+/** The "Test this state" section of the pane: the run data, the button, each step. */
+function testSection(model: ViewModel<PreviewModel>, state: string): Node[] {
+  const text = h("textarea", { className: "gj-test-input", value: model.get("test_input") ?? "{}" });
+  text.setAttribute("aria-label", `Run data to test ${state} with (JSON)`);
+  text.style.cssText = "width:100%;min-height:6em;font-family:var(--jp-code-font-family,monospace);font-size:11.5px";
+  const run = h("button", { className: "gj-test-state", type: "button", textContent: "Test this state" });
+  run.style.cssText = "border:1px solid #999;border-radius:4px;padding:.1em .6em;margin:.3em 0;cursor:pointer";
+  const result = h("div", { className: "gj-test-result" });
+  const r = model.get("test_result") ?? {};
+  if (r.state_name === state) {
+    if (r.error_message) {
+      result.append(h("div", { className: "gj-test-error", textContent: r.error_message }));
+    } else {
+      const list = h("ol", { className: "gj-test-steps" });
+      for (const s of r.steps ?? []) {
+        const { step, ...rest } = s;
+        list.append(h("li", { className: `gj-test-step gj-test-step-${step}` }, h("strong", { textContent: step }),
+          h("pre", { textContent: JSON.stringify(rest, null, 2) })));
+      }
+      result.append(list);
+      if (r.error) result.append(h("div", { className: "gj-test-error", textContent: `${r.error.Error}: ${r.error.Cause}` }));
+      result.append(h("div", { className: "gj-test-outcome",
+        textContent: `${r.status} · next state: ${r.next_state ?? "(end)"}` }));
+      if (r.output !== null && r.output !== undefined) {
+        result.append(h("h4", { textContent: "Output data" }), h("pre", { className: "gj-test-output", textContent: JSON.stringify(r.output, null, 2) }));
+      }
+    }
+  }
+  run.addEventListener("click", () => {
+    try {
+      JSON.parse(text.value);
+    } catch (e) {
+      result.replaceChildren(h("div", { className: "gj-test-error", textContent: `The run data is not valid JSON: ${(e as Error).message}` }));
+      return;
+    }
+    result.replaceChildren(h("div", { className: "gj-placeholder", textContent: "Testing on the local service…" }));
+    model.send({ event: "test_state", state, input: text.value });
+  });
+  return [h("h4", { textContent: "Test this state (local service)" }), text, run, result];
 }
 
 const CSS = `
@@ -99,8 +243,9 @@ function h<K extends keyof HTMLElementTagNameMap>(
 /** Draw the flow preview into `el` from `model`; returns the cleanup. */
 export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): () => void {
   const root = h("div", { className: "gj-preview" });
-  const style = h("style", { textContent: CSS });
+  const style = h("style", { textContent: CSS + DIFF_CSS });
   const head = h("div", { className: "gj-preview-head" });
+  const banner = h("div", { className: "gj-diff-box" });
   const body = h("div", { className: "gj-preview-body" });
   const graphBox = h("div", { className: "gj-preview-graph" });
   const pane = h("aside", { className: "gj-pane" });
@@ -109,7 +254,7 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
   const problemsBox = h("details", { className: "gj-problems", open: true });
   const inputsBox = h("details", { className: "gj-inputs", open: true });
   body.append(graphBox, pane);
-  root.append(style, head, body, problemsBox, inputsBox);
+  root.append(style, head, banner, body, problemsBox, inputsBox);
   el.append(root);
 
   let view: GraphView | null = null;
@@ -124,7 +269,7 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
   const drawHead = (): void => {
     const graph = model.get("graph");
     const problems = model.get("problems") ?? [];
-    const states = (graph?.nodes ?? []).filter((n) => n.kind !== "start" && n.kind !== "end" && !n.missing);
+    const states = (graph?.nodes ?? []).filter((n) => n.kind !== "start" && n.kind !== "end" && !n.missing && !n.ghost);
     const errors = problems.filter((p) => p.severity === "error").length;
     const warnings = problems.length - errors;
     head.replaceChildren(
@@ -134,6 +279,10 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
       h("span", { className: warnings ? "gj-count-warning" : "gj-muted", textContent: `${warnings} warning${warnings === 1 ? "" : "s"}` }),
       h("span", { className: "gj-muted", textContent: "Click a state for details · Ctrl+wheel zooms · drag pans" }),
     );
+    const changes = model.get("changes");
+    root.dataset.diff = changes && typeof changes.summary === "string" ? "true" : "false";
+    banner.replaceChildren(...(changes && typeof changes.summary === "string"
+      ? [diffBanner(changes as DefinitionChanges)] : []));
     root.dataset.errors = String(errors);
     root.dataset.warnings = String(warnings);
   };
@@ -154,6 +303,24 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
     chip.style.background = kind.fill;
     const parts: (Node | null)[] = [h("h3", { textContent: node.id }), chip];
     if (node.tool) parts.push(h("div", { className: "gj-muted", textContent: `from tool ${node.tool}` }));
+    if (node.diff && node.diff !== "unchanged") {
+      const status = h("div", { className: "gj-pane-diff" });
+      status.dataset.status = node.diff;
+      const word = h("span", { className: "gj-diff-status", textContent: node.diff === "added" ? "Added"
+        : node.diff === "removed" ? "Removed (shown as it was)" : "Changed" });
+      word.style.color = DIFF_COLOURS[node.diff] ?? TEXT;
+      status.append(word);
+      const against = model.get("changes")?.against;
+      if (against) status.append(` since ${against}`);
+      if ((node.diff_changes ?? []).length) status.append(changeList(node.diff_changes ?? []));
+      for (const key of node.diff_functions ?? []) {
+        const info = model.get("changes")?.functions?.[key];
+        status.append(h("div", { className: "gj-pane-function-changed",
+          textContent: `Compute function ${key.replace(/_function_id$/, "")}() source changed` +
+            (info ? ` (checksum ${String(info.old).slice(0, 10)}… → ${String(info.new).slice(0, 10)}…)` : "") }));
+      }
+      parts.push(status);
+    }
     if (node.comment) parts.push(h("p", { className: "gj-doc", textContent: node.comment }));
     const all = model.get("problems") ?? [];
     const mine = (node.problems ?? []).map((i) => all[i]).filter(Boolean);
@@ -167,8 +334,15 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
     for (const fn of node.functions ?? []) {
       parts.push(h("h4", { textContent: `Compute function ${fn.name}()` }));
       if (fn.tool) parts.push(h("div", { className: "gj-muted", textContent: `defined on tool ${fn.tool}` }));
-      if (fn.doc) parts.push(h("p", { className: "gj-doc", textContent: fn.doc }));
-      if (fn.source) parts.push(h("pre", { className: "gj-pane-source", textContent: fn.source }));
+      // gladier makes a function's docstring its state's Comment: shown once, above
+      if (fn.doc && fn.doc.trim() !== (node.comment ?? "").trim()) {
+        parts.push(h("p", { className: "gj-doc", textContent: fn.doc }));
+      }
+      // Scrollable blocks take the keyboard focus (tabIndex 0), so they scroll without a mouse.
+      if (fn.source) {
+        parts.push(h("pre", { className: "gj-pane-source", textContent: fn.source, tabIndex: 0,
+          ariaLabel: `Source of ${fn.name}()` }));
+      }
       else parts.push(h("p", { className: "gj-muted", textContent: `Source not known here (the function id comes from $.input.${fn.input_key ?? fn.name + "_function_id"}).` }));
     }
     if (node.action_url && node.kind !== "compute") {
@@ -199,8 +373,10 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
       parts.push(h("h4", { textContent: "Result goes to" }),
         h("code", { className: "gj-pane-result", textContent: node.result_path ? String(node.result_path) : "(not stored: no ResultPath)" }));
       parts.push(h("h4", { textContent: "State JSON" }),
-        h("pre", { className: "gj-pane-json", textContent: JSON.stringify(node.state ?? {}, null, 2) }));
+        h("pre", { className: "gj-pane-json", textContent: JSON.stringify(node.state ?? {}, null, 2), tabIndex: 0,
+          ariaLabel: `State JSON of ${node.id}` }));
     }
+    if (!node.missing && model.get("test_input") !== undefined && node.state) parts.push(...testSection(model, node.id));
     pane.replaceChildren(...parts.filter((p): p is Node => p !== null));
   };
 
@@ -247,7 +423,14 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
         return tr;
       })),
     );
-    inputsBox.replaceChildren(h("summary", { textContent: `Required input (${rows.length})` }), table);
+    // What the user must give: not what a default (a function id, a tool's flow_input) or
+    // an IsPresent test already covers.
+    const toGive = rows.filter((r) => !r.provided || r.provided_by === "input").length;
+    const covered = rows.length - toGive;
+    const summary = h("summary", { textContent: `Required input (${toGive})` },
+      covered ? h("span", { className: "gj-muted", textContent: ` · ${covered} more with defaults` }) : null);
+    summary.dataset.required = String(toGive);
+    inputsBox.replaceChildren(summary, table);
   };
 
   const drawGraph = (): void => {
@@ -300,13 +483,17 @@ export function renderPreview(model: ViewModel<PreviewModel>, el: HTMLElement): 
   model.on("change:selected", onSelected);
   model.on("change:problems", onProblems);
   model.on("change:inputs", drawInputs);
+  model.on("change:test_result", drawPane);
   model.on("change:revision", sendDrawn);
+  model.on("change:changes", drawHead);
   return () => {
+    model.off("change:changes", drawHead);
     model.off("change:revision", sendDrawn);
     model.off("change:graph", onGraph);
     model.off("change:selected", onSelected);
     model.off("change:problems", onProblems);
     model.off("change:inputs", drawInputs);
+    model.off("change:test_result", drawPane);
     view?.destroy();
   };
 }

@@ -56,7 +56,9 @@ c.Spawner.default_url = "/lab"
 c.Spawner.args = ["--allow-root"]  # CI runs as root
 c.Spawner.start_timeout = 90
 c.Spawner.http_timeout = 90
-c.Spawner.environment = {"GLADIER_JUPYTER_STATE_DIR": str(T / "local-service")}
+c.Spawner.environment = {"GLADIER_JUPYTER_STATE_DIR": str(T / "local-service"),
+                         # a test's extra server environment (JSON), e.g. where "Globus" is
+                         **json.loads(os.environ.get("GJ_SPAWN_ENV") or "{}")}
 
 c.JupyterHub.services = [{"name": "gj-test", "api_token": os.environ["GJ_ADMIN_TOKEN"]}]
 c.JupyterHub.load_roles = [
