@@ -321,6 +321,7 @@ class EngineRunner:
         except Exception as exc:  # noqa: BLE001 - status is best effort
             doc["status_error"] = str(exc)[:200]
         doc["job_ids"] = sorted({str(f.job_id) for _j, f in running if f.job_id is not None})
+        doc["provider_jobs"] = _provider_jobs(engine)
         return doc
 
     def close(self) -> None:
@@ -371,6 +372,20 @@ def _stop_engine(engine: t.Any, reaper: t.Any) -> None:
         engine.shutdown()
     except Exception:
         log.exception("An endpoint engine did not shut down cleanly")
+
+
+def _provider_jobs(engine: t.Any) -> list[dict[str, t.Any]]:
+    """The blocks the engine's provider submitted: block id, the provider's job id (a Slurm
+    or PBS job id, a LocalProvider's own) and its state as Parsl last polled it."""
+    executor = getattr(engine, "executor", None)
+    blocks = dict(getattr(executor, "blocks_to_job_id", None) or {})
+    polled = dict(getattr(executor, "status_facade", None) or {})
+    jobs = []
+    for block_id, job_id in blocks.items():
+        status = polled.get(block_id)
+        state = getattr(getattr(status, "state", None), "name", None)
+        jobs.append({"block_id": str(block_id), "job_id": str(job_id), "state": state})
+    return jobs
 
 
 def _placement(future: t.Any) -> dict[str, t.Any]:
