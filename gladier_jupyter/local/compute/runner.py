@@ -122,7 +122,8 @@ def outcome_from_result(packed: bytes, extra: dict[str, t.Any] | None = None) ->
     global _serializer
     from globus_compute_common import messagepack
 
-    result = messagepack.unpack(packed)
+    # a Result (messagepack.unpack is typed as the Message base)
+    result: t.Any = messagepack.unpack(packed)
     details = dict(result.details or {})
     details.pop("endpoint_id", None)  # the task document adds the endpoint id itself
     if result.task_statuses:
