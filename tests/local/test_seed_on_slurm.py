@@ -117,11 +117,13 @@ def test_seed_tutorial_compute_states_run_inside_slurm_jobs(slurm_cluster: Slurm
 
         # the endpoint's status, from Python: its provider's block job and the workers in it
         status = endpoints.status(name, state_dir=state)["details"]
+        (block,) = [b for b in status["provider_jobs"] if b["job_id"] == job]
+        assert block["block_id"] == placed["RunExperiment"][1] == placed["GatherMetadata"][1]
+        assert block["managers"] >= 1 and block["state"] in ("PENDING", "RUNNING"), block
         assert status["endpoint"] == name and status["started"] is True
         assert status["provider_type"] == "SlurmProvider"
         assert status["queue"] == slurm_cluster.partition
-        assert job in [b["job_id"] for b in status["provider_jobs"]], status
-        assert job in status["node_info"], status
+        assert job in status["node_info"], status  # the manager connected from that job
         assert status["total_workers"] >= 1
         interchanges = _interchanges(service_pid)
         assert interchanges

@@ -322,7 +322,7 @@ class EngineRunner:
         except Exception as exc:  # noqa: BLE001 - status is best effort
             doc["status_error"] = str(exc)[:200]
         doc["job_ids"] = sorted({str(f.job_id) for _j, f in running if f.job_id is not None})
-        doc["provider_jobs"] = _provider_jobs(engine)
+        doc["provider_jobs"] = _provider_jobs(engine, doc.get("node_info"))
         return doc
 
     def close(self) -> None:
@@ -375,17 +375,21 @@ def _stop_engine(engine: t.Any, reaper: t.Any) -> None:
         log.exception("An endpoint engine did not shut down cleanly")
 
 
-def _provider_jobs(engine: t.Any) -> list[dict[str, t.Any]]:
+def _provider_jobs(engine: t.Any, node_info: t.Any) -> list[dict[str, t.Any]]:
     """The blocks the engine's provider submitted: block id, the provider's job id (a Slurm
-    or PBS job id, a LocalProvider's own) and its state as Parsl last polled it."""
+    or PBS job id, a LocalProvider's own), its state as Parsl last polled the provider (a
+    cluster provider is polled once a minute: a new job reads PENDING until then) and how
+    many Parsl managers are connected from it (one or more: the job is running)."""
     executor = getattr(engine, "executor", None)
     blocks = dict(getattr(executor, "blocks_to_job_id", None) or {})
     polled = dict(getattr(executor, "status_facade", None) or {})
+    nodes = node_info if isinstance(node_info, dict) else {}
     jobs = []
     for block_id, job_id in blocks.items():
-        status = polled.get(block_id)
-        state = getattr(getattr(status, "state", None), "name", None)
-        jobs.append({"block_id": str(block_id), "job_id": str(job_id), "state": state})
+        state = getattr(getattr(polled.get(block_id), "state", None), "name", None)
+        managers = nodes.get(job_id)
+        jobs.append({"block_id": str(block_id), "job_id": str(job_id), "state": state,
+                     "managers": len(managers) if isinstance(managers, list) else 0})
     return jobs
 
 
