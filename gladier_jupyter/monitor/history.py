@@ -13,11 +13,11 @@ import statistics
 import typing as t
 
 from gladier_jupyter import flowdef
-from gladier_jupyter.monitor.log import LogReader, response_data
+from gladier_jupyter.monitor.log import LogReader, http_status, response_data
 from gladier_jupyter.monitor.model import TERMINAL_STATUSES, RunModel, parse_time
 
 __all__ = ["load_run", "compare_models", "RunComparison", "StateRow", "flow_durations",
-           "FlowDurations", "recent_run_ids"]
+           "FlowDurations", "recent_run_ids", "FlowChanges", "flow_changes"]
 
 #: Log pages read for one run at most (a runaway loop's log is not read for ever).
 MAX_LOG_PAGES = 50
@@ -36,6 +36,71 @@ def load_run(flows_client: t.Any, run_id: str) -> RunModel:
     reader = LogReader(run_id, max_pages=MAX_LOG_PAGES)
     model.add_entries(reader.read_new(flows_client))
     return model
+
+
+@dataclasses.dataclass
+class FlowChanges:
+    """A run's pinned definition against its flow's deployed definition now.
+
+    ``known`` is False when either side could not be read (no pinned definition, the flow
+    deleted or not shared: ``message`` says which); ``diff`` is None then.
+    """
+
+    run_id: str
+    flow_id: str
+    known: bool
+    pinned: dict[str, t.Any] | None = None
+    current: dict[str, t.Any] | None = None
+    diff: flowdef.DefinitionDiff | None = None
+    message: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.diff is not None and self.diff.changed
+
+    def line(self) -> str:
+        """"The flow changed since this run: 1 added, 0 removed, 2 changed" ("" when not)."""
+        if self.diff is None or not self.diff.changed:
+            return ""
+        counts = ", ".join(f"{len(self.diff.names(s))} {s}" for s in ("added", "removed", "changed"))
+        extra = []
+        if self.diff.top:
+            extra.append("top-level fields " + ", ".join(c.path for c in self.diff.top))
+        if self.diff.functions:
+            extra.append("functions changed: " + ", ".join(sorted(self.diff.functions)))
+        return "The flow changed since this run: " + counts + "".join(f"; {e}" for e in extra)
+
+
+def flow_changes(flows_client: t.Any, run_id: str, *, flow_id: str | None = None,
+                 pinned: t.Any = None) -> FlowChanges:
+    """Compare the definition run ``run_id`` is pinned to (``get_run_definition``, unless
+    ``pinned`` is given) with its flow's now (``get_flow``). Two requests at most; a flow
+    that is gone (403/404) or a service without the route gives ``known=False``, any other
+    failure is raised."""
+    run_id = str(run_id)
+    if not flow_id:
+        flow_id = str(response_data(flows_client.get_run(run_id)).get("flow_id") or "")
+    if not isinstance(pinned, dict):
+        try:
+            pinned = response_data(flows_client.get_run_definition(run_id)).get("definition")
+        except Exception as err:
+            if http_status(err) in {403, 404}:
+                return FlowChanges(run_id, flow_id, False,
+                                   message=f"Run {run_id} has no pinned definition to compare.")
+            raise
+    if not isinstance(pinned, dict) or not flow_id:
+        return FlowChanges(run_id, flow_id, False)
+    try:
+        current = response_data(flows_client.get_flow(flow_id)).get("definition")
+    except Exception as err:
+        if http_status(err) in {403, 404}:
+            return FlowChanges(run_id, flow_id, False, pinned=pinned,
+                               message=f"The flow {flow_id} is gone (deleted or not shared).")
+        raise
+    if not isinstance(current, dict):
+        return FlowChanges(run_id, flow_id, False, pinned=pinned)
+    return FlowChanges(run_id, flow_id, True, pinned, current,
+                       flowdef.diff_definitions(pinned, current))
 
 
 def _duration(started: str, ended: str) -> float | None:

@@ -15,6 +15,8 @@
                                            ``{"definition"}`` (an object); never a file
 ``GET|POST collections``,                  the collections registry (see
 ``DELETE collections/<id>``                :mod:`gladier_jupyter.server.collection_routes`)
+``GET  endpoints``                         local Compute endpoints' status (see
+                                           :mod:`gladier_jupyter.server.endpoint_routes`)
 =========================================  ============================================
 
 Every method is ``@tornado.web.authenticated`` (without Jupyter's token or cookie the
@@ -43,6 +45,7 @@ from gladier_jupyter import flowtext
 from gladier_jupyter.errors import GladierJupyterUsageError
 from gladier_jupyter.server import history as _history
 from gladier_jupyter.server.collection_routes import collection_handlers
+from gladier_jupyter.server.endpoint_routes import endpoint_handlers
 from gladier_jupyter.server.runs import (
     Registry,
     RunNotFound,
@@ -412,5 +415,6 @@ def setup_handlers(web_app: t.Any, registry: Registry | None = None) -> None:
         (url_path_join(base, "flows", _FLOW_ID, "durations") + "/?", FlowDurationsHandler),
         (url_path_join(base, "flowdef") + "/?", FlowDefinitionHandler),
         *collection_handlers(base),
+        *endpoint_handlers(base),
     ]
     web_app.add_handlers(".*$", handlers)

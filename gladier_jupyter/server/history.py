@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typing as t
 
-from gladier_jupyter.server.runs import Registry, RunNotFound, _data, graph_model
+from gladier_jupyter.server.runs import Registry, RunNotFound, graph_model
 
 __all__ = ["run_changes", "compare_runs", "flow_durations"]
 
@@ -19,26 +19,19 @@ def run_changes(registry: Registry, run_id: str, source: str | None = None) -> d
     ``changed`` is False when the flow is as it was; ``graph`` draws the diff on the flow's
     current graph (removed states ghosted), ``{}`` when nothing changed.
     """
-    from gladier_jupyter import flowdef
     from gladier_jupyter.flowgraph import FlowGraph, diff_model
+    from gladier_jupyter.monitor.history import flow_changes
 
     tracker = registry.tracker(run_id, source)
     pinned = tracker.model.definition
     flow_id = str(tracker.model.run.get("flow_id") or "")
     if not isinstance(pinned, dict) or not flow_id:
         return {"run_id": run_id, "flow_id": flow_id, "changed": False, "known": False}
-    try:
-        current = _data(tracker.source.client().get_flow(flow_id)).get("definition")
-    except Exception as err:  # a deleted flow: nothing to compare with
-        from gladier_jupyter.server.runs import http_status
-
-        if http_status(err) in {403, 404}:
-            return {"run_id": run_id, "flow_id": flow_id, "changed": False, "known": False,
-                    "message": f"The flow {flow_id} is gone (deleted or not shared)."}
-        raise
-    if not isinstance(current, dict):
-        return {"run_id": run_id, "flow_id": flow_id, "changed": False, "known": False}
-    diff = flowdef.diff_definitions(pinned, current)
+    found = flow_changes(tracker.source.client(), run_id, flow_id=flow_id, pinned=pinned)
+    if not found.known or found.diff is None or found.current is None:
+        unknown = {"run_id": run_id, "flow_id": flow_id, "changed": False, "known": False}
+        return {**unknown, "message": found.message} if found.message else unknown
+    diff, current = found.diff, found.current
     out: dict[str, t.Any] = {"run_id": run_id, "flow_id": flow_id, "known": True,
                              "changed": diff.changed, "diff": diff.to_dict(), "graph": {}}
     if diff.changed:

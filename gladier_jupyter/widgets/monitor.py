@@ -112,6 +112,10 @@ class RunMonitor(GladierWidget):
     debug_text = traitlets.Unicode("").tag(sync=True)
     #: the monitor of the last re-run started from this one's state pane (shown below it)
     debug_output = anywidget.WidgetTrait().tag(sync=True)
+    #: "the flow changed since this run": ``{"line", "diff", "graph"}`` (the diff drawn on the
+    #: flow's graph now, removed states ghosted) when the deployed definition differs from the
+    #: run's pinned one, else ``{}``; read when the monitor attaches and when the run ends
+    changes = traitlets.Dict().tag(sync=True)
 
     def __init__(self, run: t.Any, client: t.Any = None, *, start: bool = True,
                  consent_handler: t.Callable[[list[str]], t.Any] | None = None,
@@ -135,6 +139,9 @@ class RunMonitor(GladierWidget):
         self._choice_attempt_key: tuple[t.Any, ...] | None = None
         #: log entries already sent to the page in ``log_tail``
         self._rows_sent = 0
+        #: when the flow's definition was last compared: "" (never), "attached", "ended"
+        self._changes_checked = ""
+        self._flow_changes: dict[str, t.Any] | None = None
         definition = None
         if gladier_client is not None:
             try:
@@ -184,6 +191,43 @@ class RunMonitor(GladierWidget):
     def run(self) -> dict[str, t.Any]:
         """The latest run document."""
         return dict(self._watcher.model.run)
+
+    @property
+    def flow_changes(self) -> dict[str, t.Any] | None:
+        """How the flow's deployed definition differs from the one this run is pinned to
+        (``DefinitionDiff.to_dict()``: ``summary``, ``states``, ``top``, ``functions``), or
+        None when it is the same (or could not be read). Read once when the monitor
+        attaches and once when the run ends (read here, on first use, when the watcher has
+        not yet); :meth:`check_flow_changes` reads it again."""
+        if not self._changes_checked:
+            with self._update_lock:
+                if not self._changes_checked:
+                    self._changes_checked = "ended" if self._watcher.model.terminal else "attached"
+                    self.check_flow_changes()
+        return self._flow_changes
+
+    def check_flow_changes(self) -> dict[str, t.Any] | None:
+        """Compare the run's pinned definition with its flow's now (two requests); returns
+        and shows the diff (see :attr:`flow_changes`). A failure is logged, not raised."""
+        from gladier_jupyter.monitor.history import flow_changes
+
+        model = self._watcher.model
+        try:
+            found = flow_changes(self._flows_client, self.run_id,
+                                 flow_id=str(model.run.get("flow_id") or self.flow_id or ""))
+        except Exception:  # the service's answer; the monitor goes on without the note
+            log.debug("comparing run %s's definition with its flow's failed", self.run_id,
+                      exc_info=True)
+            return self._flow_changes
+        if not found.changed or found.diff is None or found.pinned is None or found.current is None:
+            self._flow_changes = None
+            self.changes = {}
+            return None
+        diff = found.diff.to_dict()
+        self._flow_changes = diff
+        self.changes = {"line": found.line(), "diff": diff,
+                        "graph": _diff_graph(found.pinned, found.current, found.diff)}
+        return diff
 
     def start(self) -> RunMonitor:
         """Start (or restart, e.g. after logging in again) watching in the background."""
@@ -516,9 +560,21 @@ class RunMonitor(GladierWidget):
                 self.connection = str(info.get("connection") or self.connection)
             self._refresh_human(model)
             self._check_parent(model)
+            self._check_changes_once(model)
             if model.terminal and not self._final_bundle_sent:
                 self._final_bundle_sent = True
                 self.update_displays()
+
+    def _check_changes_once(self, model: _monitor.RunModel) -> None:
+        """Compare definitions on the first update after attaching and when the run ends,
+        never on the polls between."""
+        if not model.run:
+            return
+        want = "ended" if model.terminal else "attached"
+        if self._changes_checked == want or self._changes_checked == "ended":
+            return
+        self._changes_checked = want
+        self.check_flow_changes()
 
     def _apply(self, model: _monitor.RunModel) -> None:
         snap = model.snapshot()
@@ -698,12 +754,25 @@ class RunMonitor(GladierWidget):
             lines.append(f"  waiting: {self.inactive_reason}")
         if self.error:
             lines.append(f"  error: {self.error}")
+        if self.changes.get("line"):
+            lines.append(f"  {self.changes['line']} (monitor.flow_changes has the diff)")
         lines.extend(f"  {line}" for line in self.outbox)
         return "\n".join(lines)
 
     def snapshot_html(self) -> str:
         """A static picture of the last state (header, states, timeline, log tail)."""
         return snapshot_html(self, self._watcher.model.definition)
+
+
+def _diff_graph(pinned: dict[str, t.Any], current: dict[str, t.Any], diff: t.Any) -> dict[str, t.Any]:
+    """The flow's graph now with the diff drawn on it (``{}`` when it cannot be drawn)."""
+    from gladier_jupyter.flowgraph import FlowGraph, diff_model
+
+    try:
+        return diff_model(pinned, FlowGraph.build(current), diff)
+    except Exception:  # the drawing is an extra; the line and the list still show
+        log.debug("the diff could not be drawn", exc_info=True)
+        return {}
 
 
 def _is_ours(filename: str) -> bool:

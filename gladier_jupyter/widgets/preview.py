@@ -69,11 +69,11 @@ class FlowPreview(GladierWidget):
     def __init__(self, x: t.Any, *, flow_input: t.Any = None, height: int = 460,
                  **kwargs: t.Any) -> None:
         self.flow = FlowGraph.build(x, flow_input)
-        #: the run input's compute endpoints whose Python / SDK differ from this kernel's
-        self.endpoint_warnings: list[Problem] = _endpoint_warnings(flow_input)
         self._subject = x
         #: (old definition, diff, what it is) while the graph shows a diff
         self._diff: tuple[t.Any, flowdef.DefinitionDiff, str] | None = None
+        #: the run input's compute endpoints whose Python / SDK differ from this kernel's
+        self.endpoint_warnings: list[Problem] = _endpoint_warnings(flow_input)
         #: Layout and draw times (ms) the last view reported; empty until a view renders.
         self.render_timings: dict[str, float] = {}
         #: The live view's drawing of the current revision (sanitized), once a view drew it.

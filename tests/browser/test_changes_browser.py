@@ -143,3 +143,28 @@ def test_two_runs_compared_from_the_runs_panel_and_the_flows_durations(diff_lab,
     assert durations.locator(".gj-gantt rect.gj-gantt-bar").count() == 3  # A, C, End
     assert durations.locator(".gj-gantt rect.gj-gantt-median").count() == 3
     screenshot(page, "changes_flow_durations")
+
+
+def test_notebook_monitor_says_the_flow_changed_since_the_run(diff_lab, page, flows_client):
+    from tests._notebook_cells import SETUP
+
+    flow_id = flows_client.create_flow("pinned monitor", V1, {}).data["id"]
+    run_id = _run(flows_client, flow_id, f"monitor-pinned-{uuid.uuid4().hex[:6]}")
+    flows_client.update_flow(flow_id, definition=V2)
+    cells = [SETUP, f"monitor = gladier_jupyter.RunMonitor.attach({run_id!r}, client=fc)\nmonitor",
+             "print(monitor.flow_changes['summary'])"]
+    changed = ".gj-monitor .gj-monitor-changes[data-changes='changed']"
+    run_notebook(diff_lab, page, f"monitor_changes_{uuid.uuid4().hex[:6]}", cells, wait_for=changed)
+    box = page.locator(f"{changed} .gj-run-changes")
+    assert "The flow changed since this run: 1 added, 1 removed, 1 changed" in box.inner_text()
+    box.locator(".gj-run-changes-toggle").click()
+    ghost = box.locator("g.gj-node[data-name='B']")
+    ghost.wait_for(timeout=10_000)
+    assert ghost.get_attribute("data-diff") == "removed"
+    assert box.locator("g.gj-node[data-name='C']").get_attribute("data-diff") == "added"
+    box.locator("g.gj-node[data-name='A']").click()
+    assert "$.States.A.Result.v: 1 → 2" in box.locator(".gj-run-changes-state").inner_text()
+    # the monitor's own graph is the run as it ran: B, not C
+    assert page.locator(".gj-monitor g.gj-node[data-name='B']").count() >= 2
+    assert page.locator(".gj-monitor g.gj-node[data-name='C']").count() == 1  # the diff's only
+    screenshot(page, "changes_monitor_pinned")

@@ -116,15 +116,16 @@ def test_seed_tutorial_compute_states_run_inside_slurm_jobs(slurm_cluster: Slurm
         assert slurm_cluster.squeue().get(job) == "R"  # the block stays up for the next tasks
 
         # the endpoint's status, from Python: its provider's block job and the workers in it
-        status = endpoints.status(name, state_dir=state)["details"]
-        (block,) = [b for b in status["provider_jobs"] if b["job_id"] == job]
-        assert block["block_id"] == placed["RunExperiment"][1] == placed["GatherMetadata"][1]
-        assert block["managers"] >= 1 and block["state"] in ("PENDING", "RUNNING"), block
-        assert status["endpoint"] == name and status["started"] is True
-        assert status["provider_type"] == "SlurmProvider"
-        assert status["queue"] == slurm_cluster.partition
-        assert job in status["node_info"], status  # the manager connected from that job
-        assert status["total_workers"] >= 1
+        status = endpoints.status(name, state_dir=state)
+        assert status.name == name and status.state == "running"
+        assert status.blocks == {placed["RunExperiment"][1]: job}
+        assert placed["GatherMetadata"][1] == placed["RunExperiment"][1]
+        assert status.job_ids == [job]
+        assert status.total_workers and status.total_workers >= 1
+        details = status.details
+        assert details["provider_type"] == "SlurmProvider"
+        assert details["queue"] == slurm_cluster.partition
+        assert job in details["node_info"], details  # Parsl's manager connected from that job
         interchanges = _interchanges(service_pid)
         assert interchanges
 

@@ -176,7 +176,9 @@ def test_idle_service_exits_and_is_started_again_on_demand(tmp_path, monkeypatch
 
 
 def test_service_with_an_active_run_does_not_exit_when_idle(tmp_path, monkeypatch):
-    monkeypatch.setenv("GLADIER_JUPYTER_IDLE_TIMEOUT", "0.5")
+    # long enough for ensure_running to find the service on a loaded machine, shorter than
+    # the sleep below: the idle checks (every second at most) pass while the run waits
+    monkeypatch.setenv("GLADIER_JUPYTER_IDLE_TIMEOUT", "1.5")
     state = tmp_path / "busy"
     info = local.ensure_running(state)
     try:
@@ -184,8 +186,7 @@ def test_service_with_an_active_run_does_not_exit_when_idle(tmp_path, monkeypatc
         fc = flows(info)
         flow = fc.create_flow("Sleepy", DEFINITIONS["wait_3s"], {}).data
         run = globus_sdk.SpecificFlowClient(flow["id"], authorizer=fc.authorizer, transport=fc.transport).run_flow({}).data
-        # several idle checks (every 0.5 s) pass while the run waits: nothing to wait for
-        time.sleep(2)
+        time.sleep(2.5)
         assert not gone(info.pid)
         assert wait_for_run(fc, run["run_id"])["status"] == "SUCCEEDED"
     finally:

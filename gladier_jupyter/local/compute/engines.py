@@ -156,8 +156,8 @@ def _spec(text: str) -> dict[str, t.Any]:
 def describe(text: str) -> dict[str, t.Any]:
     """Engine type, provider type, workers per node, blocks and worker_init, as written."""
     spec = _spec(text)
-    found = spec.get("provider")
-    provider: dict[str, t.Any] = found if isinstance(found, dict) else {}
+    given = spec.get("provider")
+    provider: dict[str, t.Any] = given if isinstance(given, dict) else {}
     return {
         "engine": spec.get("type"),
         "provider": provider.get("type"),

@@ -122,8 +122,7 @@ def outcome_from_result(packed: bytes, extra: dict[str, t.Any] | None = None) ->
     global _serializer
     from globus_compute_common import messagepack
 
-    # a Result (messagepack.unpack is typed as the Message base)
-    result: t.Any = messagepack.unpack(packed)
+    result: t.Any = messagepack.unpack(packed)  # a Result (unpack is typed as any Message)
     details = dict(result.details or {})
     details.pop("endpoint_id", None)  # the task document adds the endpoint id itself
     if result.task_statuses:
@@ -321,8 +320,14 @@ class EngineRunner:
                         if isinstance(v, (int, float, str, bool, list, dict)) or v is None})
         except Exception as exc:  # noqa: BLE001 - status is best effort
             doc["status_error"] = str(exc)[:200]
+        # the pool engines' own report says 0 outstanding, always: count the tasks given out
+        doc["running_tasks"] = len(running)
         doc["job_ids"] = sorted({str(f.job_id) for _j, f in running if f.job_id is not None})
-        doc["provider_jobs"] = _provider_jobs(engine, doc.get("node_info"))
+        # Parsl's blocks and the provider job each runs as (a Slurm/PBS job id; a pid for
+        # LocalProvider), running tasks or not: what squeue/qstat would list.
+        blocks = getattr(getattr(engine, "executor", None), "blocks_to_job_id", None)
+        if isinstance(blocks, dict):
+            doc["blocks"] = {str(b): str(j) for b, j in list(blocks.items()) if j is not None}
         return doc
 
     def close(self) -> None:
@@ -373,24 +378,6 @@ def _stop_engine(engine: t.Any, reaper: t.Any) -> None:
         engine.shutdown()
     except Exception:
         log.exception("An endpoint engine did not shut down cleanly")
-
-
-def _provider_jobs(engine: t.Any, node_info: t.Any) -> list[dict[str, t.Any]]:
-    """The blocks the engine's provider submitted: block id, the provider's job id (a Slurm
-    or PBS job id, a LocalProvider's own), its state as Parsl last polled the provider (a
-    cluster provider is polled once a minute: a new job reads PENDING until then) and how
-    many Parsl managers are connected from it (one or more: the job is running)."""
-    executor = getattr(engine, "executor", None)
-    blocks = dict(getattr(executor, "blocks_to_job_id", None) or {})
-    polled = dict(getattr(executor, "status_facade", None) or {})
-    nodes = node_info if isinstance(node_info, dict) else {}
-    jobs = []
-    for block_id, job_id in blocks.items():
-        state = getattr(getattr(polled.get(block_id), "state", None), "name", None)
-        managers = nodes.get(job_id)
-        jobs.append({"block_id": str(block_id), "job_id": str(job_id), "state": state,
-                     "managers": len(managers) if isinstance(managers, list) else 0})
-    return jobs
 
 
 def _placement(future: t.Any) -> dict[str, t.Any]:

@@ -2,12 +2,14 @@
 // holds a Globus login) from Globus Flows, newest first, filterable by flow and status,
 // refreshed every second while a run is ACTIVE. Clicking a run opens it in a tab. The label,
 // tag and time filters and "Open N in tabs" are runsFilter.ts's. Below the list, the
-// "Collections" section maps Globus collection ids to local folders.
+// "Collections" section maps Globus collection ids to local folders, and the "Endpoints"
+// section shows the local Compute endpoints' status.
 import { Widget } from "@lumino/widgets";
 import { BORDER, FONT, MUTED, STATUS_TEXT, TEXT } from "../common/theme";
 import { StatusBadge, formatDuration, parseTime, shortDate } from "../common/monitorStatus";
 import { APIError, requestAPI, type RunRow, type RunsReply } from "./api";
 import { CollectionsSection } from "./collectionsSection";
+import { EndpointsSection } from "./endpointsSection";
 import { RunsFilter } from "./runsFilter";
 
 const STATUSES = ["ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED"];
@@ -28,6 +30,7 @@ export class RunsPanel extends Widget {
   private statusSelect: HTMLSelectElement;
   private note: HTMLElement;
   private collections = new CollectionsSection();
+  private endpoints = new EndpointsSection();
   private filter: RunsFilter;
   private runs: RunRow[] = [];
   private timer: number | undefined;
@@ -51,7 +54,10 @@ export class RunsPanel extends Widget {
       "background:var(--jp-layout-color2, #f5f5f5);color:inherit;padding:1px 8px", "Refresh");
     refresh.className = "gj-lab-runs-refresh";
     refresh.type = "button";
-    refresh.addEventListener("click", () => void this.refresh());
+    refresh.addEventListener("click", () => {
+      void this.refresh();
+      void this.endpoints.refresh(this.endpoints.el.open);
+    });
     titleRow.append(refresh);
     const filters = h("div", "display:flex;gap:6px");
     this.flowSelect = h("select", "flex:1;min-width:0;font:inherit");
@@ -74,7 +80,7 @@ export class RunsPanel extends Widget {
     this.list = h("div", "overflow:auto;flex:1");
     this.list.className = "gj-lab-runs-list";
     this.list.setAttribute("role", "list");
-    root.append(head, this.filter.bar, this.list, this.collections.el);
+    root.append(head, this.filter.bar, this.list, this.collections.el, this.endpoints.el);
   }
 
   protected onAfterShow(): void {
@@ -116,6 +122,8 @@ export class RunsPanel extends Widget {
       this.loading = false;
     }
     this.draw();
+    // Open, it follows the panel (at most every few seconds).
+    void this.endpoints.refresh();
     if (this.isAttached) {
       const delay = active ? ACTIVE_POLL_MS : IDLE_POLL_MS;
       // Hidden panels check rarely; showing the panel refreshes at once (onAfterShow).

@@ -6,6 +6,9 @@ import { LogTable, type LogRow } from "../common/logTable";
 import { Timeline, type TimelineBar } from "../common/timeline";
 import { statusGraph, type SimpleGraphModel, type StatusGraph } from "../common/monitorGraph";
 import { debugArea, stateButtons, type DebugTraits } from "../common/monitorDebug";
+import { flowChangesBox, type FlowChangesBox } from "../common/flowChanges";
+import type { DefinitionChanges } from "../common/diff";
+import type { GraphModel } from "../common/graph";
 
 export interface StateInfo {
   name: string;
@@ -63,6 +66,8 @@ export interface MonitorModel extends DebugTraits {
   outbox?: string[];
   /** "clock +1 h" when the local service clock was moved. */
   clock?: string;
+  /** The flow changed since this run: the note, the diff, the flow's graph now with it. */
+  changes?: { line?: string; diff?: DefinitionChanges; graph?: GraphModel };
 }
 
 export interface Choice {
@@ -328,7 +333,21 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   outSec.append(outPre);
 
   const [debugBox, , debugCleanup] = host ? debugArea(model, host) : [null, null, () => undefined];
-  root.append(header, failureLine, ...(debugBox ? [debugBox] : []), progress.el, graphBox, actions, choiceBox, inactive, loginBox, outboxBox, errorBox, detail, logSec, timeSec, outSec);
+  // "The flow changed since this run" (drawn when the kernel says so; never while polling)
+  const changesBox = h("div");
+  changesBox.className = "gj-monitor-changes";
+  let changesView: FlowChangesBox | null = null;
+  const drawChanges = (): void => {
+    const found = model.get("changes") ?? {};
+    changesView?.destroy();
+    changesView = null;
+    changesBox.replaceChildren();
+    changesBox.dataset.changes = found.line && found.diff ? "changed" : "same";
+    if (!found.line || !found.diff) return;
+    changesView = flowChangesBox(found.line, "", found.diff, found.graph);
+    changesBox.append(changesView.el);
+  };
+  root.append(header, failureLine, changesBox, ...(debugBox ? [debugBox] : []), progress.el, graphBox, actions, choiceBox, inactive, loginBox, outboxBox, errorBox, detail, logSec, timeSec, outSec);
 
   const select = (state: string | null): void => {
     selected = selected === state ? null : state;
@@ -621,6 +640,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   for (const e of events) model.on(`change:${e}`, queueDraw);
   model.on("change:graph", resetGraph);
   model.on("change:login_widget", drawLogin);
+  model.on("change:changes", drawChanges);
   // Bars of running states grow between updates (Globus polls as seldom as every 10 s).
   const tick = window.setInterval(() => {
     if (timeSec.open && !disconnected && !TERMINAL.includes(model.get("status"))) {
@@ -629,7 +649,10 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   }, 1000);
   draw();
   drawLogin();
+  drawChanges();
   return () => {
+    model.off("change:changes", drawChanges);
+    changesView?.destroy();
     window.clearInterval(tick);
     window.clearTimeout(helloTimer);
     kernel?.statusChanged?.disconnect(onKernelStatus);
