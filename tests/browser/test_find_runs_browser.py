@@ -5,6 +5,7 @@ opening a run while Ctrl-click and Space select."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import globus_sdk
@@ -37,6 +38,25 @@ def _shown(page) -> list[str]:
     return page.eval_on_selector_all("#gladier-runs-panel .gj-lab-run", "rows => rows.map(r => r.dataset.runId)")
 
 
+def _until_shown(page, expected: set[str], timeout: float = 10.0) -> list[str]:
+    """The rows once they are ``expected`` (the panel redraws on its own refreshes too);
+    on a timeout, the rows, the filter inputs and the page's clock, to tell why."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = _shown(page)
+        if set(shown) == expected or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(100)
+    if set(shown) != expected:
+        seen = page.evaluate("""() => ({now: new Date().toString(),
+            from: document.querySelector('.gj-lab-runs-from')?.value,
+            to: document.querySelector('.gj-lab-runs-to')?.value,
+            panels: document.querySelectorAll('#gladier-runs-panel').length,
+            stored: window.localStorage.getItem('gladier-jupyter:runs-filter')})""")
+        pytest.fail(f"runs panel shows {sorted(shown)}, expected {sorted(expected)}; page: {seen}")
+    return shown
+
+
 def test_find_runs_by_label_tag_and_time_then_open_them_in_tabs(find_lab, page, flows_client):
     u = uuid.uuid4().hex[:6]
     flow_id = flows_client.create_flow(f"find {u}", FLOW, {}).data["id"]
@@ -53,11 +73,11 @@ def test_find_runs_by_label_tag_and_time_then_open_them_in_tabs(find_lab, page, 
     panel = page.locator("#gladier-runs-panel")
     # label: a substring, any case
     panel.locator(".gj-lab-runs-label-filter").fill(f"FIND-{u}")
-    assert set(_shown(page)) == {*tagged, *plain}
+    _until_shown(page, {*tagged, *plain})
     # tag: the panel's own filter (the Flows API has none); its choices come from the runs
     assert f"beam-{u}" in panel.locator(".gj-lab-runs-tag option").all_inner_texts()
     panel.locator(".gj-lab-runs-tag").select_option(f"beam-{u}")
-    assert set(_shown(page)) == set(tagged)
+    _until_shown(page, set(tagged))
     assert panel.locator(".gj-lab-runs-open-all").inner_text() == "Open 2 in tabs"
     assert panel.locator(".gj-lab-runs-open-notice").inner_text() == "2 runs match."
     screenshot(page, "find_runs_label_and_tag")
@@ -65,13 +85,13 @@ def test_find_runs_by_label_tag_and_time_then_open_them_in_tabs(find_lab, page, 
     # kept across the panel's refreshes and a page reload
     panel.locator(".gj-lab-runs-refresh").click()
     page.wait_for_timeout(500)
-    assert set(_shown(page)) == set(tagged)
+    _until_shown(page, set(tagged))
     page.reload()
     page.wait_for_function("() => !!window.jupyterapp", timeout=60_000)
     page.evaluate("() => window.jupyterapp.restored.then(() => true)")
     page.evaluate("() => window.jupyterapp.commands.execute('gladier:show-runs')")
     page.wait_for_selector(f".gj-lab-run[data-run-id='{tagged[0]}']", timeout=30_000)
-    assert set(_shown(page)) == set(tagged)
+    _until_shown(page, set(tagged))
     assert panel.locator(".gj-lab-runs-label-filter").input_value() == f"FIND-{u}"
     assert panel.locator(".gj-lab-runs-tag").input_value() == f"beam-{u}"
 
@@ -80,17 +100,16 @@ def test_find_runs_by_label_tag_and_time_then_open_them_in_tabs(find_lab, page, 
         const p = (n) => String(n).padStart(2, '0');
         return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`; }""")
     panel.locator(".gj-lab-runs-from").fill(ahead)
-    assert _shown(page) == []
+    _until_shown(page, set())
     assert panel.locator(".gj-lab-runs-empty").inner_text() == "No run matches these filters."
     panel.locator(".gj-lab-runs-from").fill("")
     panel.locator(".gj-lab-runs-to").fill(ahead)
-    assert set(_shown(page)) == set(tagged)
+    _until_shown(page, set(tagged))
 
     # open the matches in tabs: 13 match, the newest 10 open, the notice says so
     panel.locator(".gj-lab-runs-tag").select_option("")
     panel.locator(".gj-lab-runs-to").fill("")
-    shown = _shown(page)
-    assert set(shown) == {*tagged, *plain}
+    shown = _until_shown(page, {*tagged, *plain})
     notice = panel.locator(".gj-lab-runs-open-notice").inner_text()
     assert notice == f"13 runs match; the newest {MAX_OPEN_TABS} open."
     button = panel.locator(".gj-lab-runs-open-all")
