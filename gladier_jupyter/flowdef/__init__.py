@@ -13,7 +13,13 @@ The package, by idea: ``language`` (state types, comparators, ``Problem``), ``pa
 
 from __future__ import annotations
 
-from gladier_jupyter.flowdef.diff import DefinitionDiff, FieldChange, StateDiff, diff_definitions
+from gladier_jupyter.flowdef.diff import (
+    DefinitionDiff,
+    FieldChange,
+    StateDiff,
+    diff_definitions,
+    function_keys,
+)
 from gladier_jupyter.flowdef.expressions import (
     EXPRESSION_FUNCTIONS,
     MAX_EXPRESSION_DEPTH,
@@ -34,6 +40,7 @@ from gladier_jupyter.flowdef.validation import errors, validate
 
 __all__ = [
     "diff_definitions",
+    "function_keys",
     "DefinitionDiff",
     "StateDiff",
     "FieldChange",

@@ -6,32 +6,9 @@ import inspect
 import textwrap
 import typing as t
 
-from gladier_jupyter import flowdef
-
 __all__ = ["function_input_keys"]
 
-_FUNCTION_KEYS = ("function.$", "function_id.$", "func.$")
 _FUNCTION_SUFFIXES = ("_function_id", "_funcx_id")
-
-def _function_refs(params: t.Any) -> list[str]:
-    """Input keys naming compute functions (``$.input.<x>_function_id``) in Parameters."""
-    found: list[str] = []
-
-    def walk(v: t.Any) -> None:
-        if isinstance(v, dict):
-            for k, sub in v.items():
-                if k in _FUNCTION_KEYS and isinstance(sub, str):
-                    key = flowdef.input_key(sub)
-                    if key and key not in found:
-                        found.append(key)
-                else:
-                    walk(sub)
-        elif isinstance(v, list):
-            for sub in v:
-                walk(sub)
-
-    walk(params)
-    return found
 
 
 def _passes_whole_input(params: t.Any) -> bool:

@@ -11,7 +11,6 @@ from gladier_jupyter.flowdef import Problem
 from gladier_jupyter.flowgraph.functions import (
     _function_info,
     _function_name,
-    _function_refs,
     _passes_whole_input,
     function_input_keys,
 )
@@ -159,7 +158,7 @@ class FlowGraph:
             kind, caption = _action_kind(state.get("ActionUrl"))
             if kind == "compute":
                 functions: list[dict[str, t.Any]] = []
-                for key in _function_refs(state.get("Parameters")):
+                for key in flowdef.function_keys(state):
                     fname = _function_name(key)
                     known = self._source.functions.get(fname)
                     functions.append(_function_info(*known) if known else
