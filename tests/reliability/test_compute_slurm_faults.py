@@ -170,24 +170,42 @@ def test_scancel_of_the_block_fails_its_running_tasks_with_the_reason(
     assert unpack_result(_submit(engine, where_am_i).result(timeout=RESULT_WAIT)) != job
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Parsl's HighThroughputExecutor does not watch its interchange process: once it is "
-    "killed, pending tasks never end and shutdown() blocks; the service that owns the "
-    "engine must watch executor.interchange_proc, fail the pending tasks and restart it"))
-def test_sigkill_of_the_interchange_fails_pending_tasks_with_the_reason(
+def test_sigkill_of_the_interchange_leaves_tasks_pending_until_the_engine_is_released(
         start_engine, slurm_cluster: SlurmCluster, tmp_path):
+    """Parsl's own behaviour, and what the service does about it (``enginewatch``): the
+    executor never notices its interchange is gone, so its tasks never end and shutdown()
+    blocks; released, every task fails naming the interchange, the next one fails at once,
+    and shutdown returns."""
+    from gladier_jupyter.local.compute import enginewatch
+
     engine, job = start_engine(max_retries_on_system_failure=1)
     futures = _in_flight(engine, 3, tmp_path)
+    assert enginewatch.lost_reason(engine) is None
     os.kill(engine.executor.interchange_proc.pid, signal.SIGKILL)
     (tmp_path / "release").touch()
 
-    outcomes = [_outcome(f, timeout=60) for f in futures]
+    why = wait_until(lambda: enginewatch.lost_reason(engine), 10, "the interchange's exit seen")
+    assert "SIGKILL" in why, why
+    # Parsl alone: the block's workers are alive, the executor is not "bad", nothing ends
+    # (the heartbeat threshold, 6 s, passes twice)
+    with pytest.raises(TimeoutError):
+        futures[0].result(timeout=12)
+    assert not any(f.done() for f in futures) and not engine.executor.bad_state_is_set
+
+    enginewatch.release(engine, why)
+    outcomes = [_outcome(f, timeout=10) for f in futures]
     assert all(kind == "error" for kind, _ in outcomes), outcomes
     for _, text in outcomes:
-        assert "nterchange" in text, text[-500:]
+        assert "interchange" in text and "SIGKILL" in text, text[-500:]
+    # no attempt ran twice: the retry (max_retries_on_system_failure=1) failed at once
+    attempts = [tmp_path / f"t{i}.attempts" for i in range(3)]
+    assert all(len(a.read_text().split()) == 1 for a in attempts if a.exists())
     # the engine says so for the next task too, at once: no hang
     kind, text = _outcome(_submit(engine, where_am_i), timeout=10)
-    assert kind == "error" and "nterchange" in text, text[-500:]
+    assert kind == "error" and "interchange" in text, text[-500:]
+    # and shutdown returns (the fixture then finds no job and no process of the engine)
+    engine.executor.provider.cancel(list(engine.executor.blocks_to_job_id.values()))
+    assert stop_engine(engine), "shutdown() of a released engine did not return within 30 s"
 
 
 def test_shutdown_cancels_the_block_and_leaves_no_process(start_engine, slurm_cluster):

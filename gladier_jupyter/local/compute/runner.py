@@ -20,6 +20,8 @@ import time
 import typing as t
 import uuid
 
+from . import enginewatch
+
 __all__ = [
     "EngineRunner",
     "Job",
@@ -202,9 +204,9 @@ class EngineRunner:
         # and notice an interchange that died, which Parsl itself does not report.
         while self.engine is engine:
             _record(engine, self._reaper)
-            interchange = getattr(getattr(engine, "executor", None), "interchange_proc", None)
-            if interchange is not None and interchange.poll() is not None:
-                self._lost(engine, f"its Parsl interchange exited (code {interchange.returncode})")
+            why = enginewatch.lost_reason(engine)
+            if why is not None:
+                self._lost(engine, why)
                 return
             time.sleep(1.0)
 
@@ -216,9 +218,11 @@ class EngineRunner:
             running = [job for job, _future in self._running.values()]
         log.warning("The engine of endpoint %s stopped: %s; its %d running tasks fail, a new "
                     "engine starts with the next task.", self.endpoint_id, why, len(running))
+        enginewatch.release(engine, why)  # its futures fail with the reason, here
         for job in running:
-            self._end(job, failed("EngineLost", f"Task {job.task_id} failed because the "
-                                  f"endpoint's engine stopped: {why}."))
+            if job.task_id not in self._ended:  # one the engine did not hold yet
+                self._end(job, failed("EngineLost", f"Task {job.task_id} failed because the "
+                                      f"endpoint's engine stopped: {why}."))
         threading.Thread(target=_stop_engine, args=(engine, self._reaper), daemon=True,
                          name="compute-engine-stop").start()
 
