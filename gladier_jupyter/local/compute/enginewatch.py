@@ -94,9 +94,9 @@ def _unblock_commands(executor: t.Any) -> None:
             sock.setsockopt(zmq.LINGER, 0)
         except zmq.ZMQError:
             pass
-    channel = getattr(executor, "command_client", None)
+    channel: t.Any = getattr(executor, "command_client", None)
     context = getattr(channel, "zmq_context", None)
-    if context is None or getattr(channel, "_released", False):
+    if channel is None or context is None or getattr(channel, "_released", False):
         return
     channel._released = True
     channel.close = channel.zmq_socket.close
