@@ -324,8 +324,9 @@ class ComputeService:
                     row["task_id"],
                     status="failed",
                     exception="gladier_jupyter.local.compute.ServiceStopped: The local Compute "
-                    f"service stopped while task {row['task_id']} was running; it did not "
-                    "finish. Submit it again.\n",
+                    f"service stopped while task {row['task_id']} was running (handed to "
+                    "its endpoint's engine); it did not finish and is not run again, as it "
+                    "may have run in part. Submit it again.\n",
                 )
                 continue
             fn = self.store.get_function(row["function_uuid"])
