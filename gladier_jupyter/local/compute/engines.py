@@ -111,7 +111,32 @@ def build_engine(text: str, *, where: str = "the endpoint config") -> t.Any:
     engine = load_config(text, where=where).engine
     if type(engine).__name__ == "ProcessPoolEngine":
         _fork_from_the_forkserver(engine)
+    _one_submission_at_a_time(engine)
     return engine
+
+
+def _one_submission_at_a_time(engine: t.Any) -> None:
+    # Parsl's HighThroughputExecutor takes tasks from one thread (a real endpoint's
+    # "Pending Task Handler"): submit_payload numbers the task with an unlocked counter
+    # and sends it on a ZMQ socket, which is not thread-safe. The service hands tasks
+    # over from a thread each, and the engine re-submits a retry from its result thread:
+    # concurrent sends fail tasks with a bogus zmq ContextTerminated, and two tasks given
+    # the same number would leave one without an end. So submissions take turns.
+    import functools
+    import threading
+
+    executor: t.Any = getattr(engine, "executor", None)
+    submit = getattr(executor, "submit_payload", None)
+    if submit is None:
+        return
+    lock = threading.Lock()
+
+    @functools.wraps(submit)
+    def in_turn(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        with lock:
+            return submit(*args, **kwargs)
+
+    executor.submit_payload = in_turn
 
 
 def _fork_from_the_forkserver(engine: t.Any) -> None:
