@@ -113,7 +113,8 @@ def _interchanges(service_pid: int) -> dict[int, str]:
                 continue
         except psutil.Error:
             continue
-        if "interchange" in cmd:
+        # its process title; the embedded default's forkserver names modules that match
+        if "HTEX interchange" in cmd or cmd.split()[-1:] == ["interchange.py"]:
             found[proc.pid] = cmd
     return found
 
