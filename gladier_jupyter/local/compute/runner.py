@@ -79,14 +79,9 @@ def import_engine_modules() -> None:
         return
     with _import_lock:
         if not _imported:
-            from ._worker import modules_hidden
-
-            # parsl imports SQLAlchemy, if installed, for the monitoring database of its
-            # own workflows (a DataFlowKernel), which no engine uses: a tenth of a cold start
-            with modules_hidden("sqlalchemy"):
-                import globus_compute_common.messagepack  # noqa: F401
-                import globus_compute_endpoint.engines  # noqa: F401
-                import globus_compute_sdk.serialize  # noqa: F401
+            import globus_compute_common.messagepack  # noqa: F401
+            import globus_compute_endpoint.engines  # noqa: F401
+            import globus_compute_sdk.serialize  # noqa: F401
 
             _imported = True
 

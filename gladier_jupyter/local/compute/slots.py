@@ -58,14 +58,21 @@ def start_forkserver() -> None:
 
 
 def prestart() -> None:
-    """Start the forkserver, and import the engines in this process in the background."""
+    """Start the forkserver, and import the engines in this process in the background.
+
+    Only for the service's own process (:func:`gladier_jupyter.local.server.serve`): that
+    import leaves out SQLAlchemy, which parsl imports for the monitoring database of its
+    own workflows (a DataFlowKernel; no engine uses it), and while it runs no other thread
+    of the process can import SQLAlchemy: none of the service's does.
+    """
     start_forkserver()
-    threading.Thread(target=_import_quietly, name="compute-engine-import", daemon=True).start()
+    threading.Thread(target=_import_engines, name="compute-engine-import", daemon=True).start()
 
 
-def _import_quietly() -> None:
+def _import_engines() -> None:
     try:
-        import_engine_modules()
+        with _worker.modules_hidden("sqlalchemy"):
+            import_engine_modules()
     except Exception:  # noqa: BLE001 - the first slot imports them again, and reports
         log.warning("The Compute engines could not be imported ahead of the first task.")
 
