@@ -12,7 +12,7 @@ from gladier_jupyter import flowdef
 from gladier_jupyter.local import expressions
 from gladier_jupyter.local._http import ServiceContext
 from gladier_jupyter.local.flows import input_schema, secrets
-from gladier_jupyter.local.flows.engine import Engine, clock_note
+from gladier_jupyter.local.flows.engine import Engine
 from gladier_jupyter.local.flows.errors import (
     BadRequest,
     FlowInputError,
@@ -20,6 +20,7 @@ from gladier_jupyter.local.flows.errors import (
     StateConflict,
     Unprocessable,
 )
+from gladier_jupyter.local.flows.records import clock_note
 from gladier_jupyter.local.flows.store import FlowsStore
 
 __all__ = ["FlowsService", "validate_definition"]
