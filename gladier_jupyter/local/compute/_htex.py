@@ -7,8 +7,9 @@ and worker writes under the executor's worker log dir
 (``{worker_logdir}/block-{block_id}/{manager uid}/``): ``worker_K.log`` says ``Received
 executor task N`` when worker K takes task N (after the manager has recorded it as in
 progress, so Parsl itself reports ``WorkerLost`` for it if K dies), ``All processing
-finished for executor task N`` when it is done, and ``manager.log`` says ``Worker K has
-died`` when the manager's worker watchdog finds K dead. The folder is the one the
+finished for executor task N`` when it is done, and ``manager.log`` says ``Worker K was
+busy when it died`` (Parsl then fails its task ``WorkerLost``) or ``Worker K was not busy
+when it died`` when the manager's worker watchdog finds K dead. The folder is the one the
 submit side chose, so it is readable here for a LocalProvider block and for a batch
 block on a shared file system.
 """
@@ -31,7 +32,7 @@ log = logging.getLogger("gladier_jupyter.local.compute")
 _RECEIVED = re.compile(r"Received executor task (\d+)")
 _FINISHED = re.compile(r"All processing finished for executor task (\d+)")
 _STARTED = re.compile(r"Worker (\d+) started")
-_DIED = re.compile(r"Worker (\d+) has died")
+_DIED_IDLE = re.compile(r"Worker (\d+) was not busy when it died")
 _MAX_READ = 4 << 20  # a log grown by more than this between two looks is read from its end
 
 
@@ -45,7 +46,7 @@ class ManagerLog:
     started: dict[int, int] = dataclasses.field(default_factory=dict)  # task -> worker
     finished: set[int] = dataclasses.field(default_factory=set)
     current: dict[int, int] = dataclasses.field(default_factory=dict)  # worker -> task
-    deaths: int = 0
+    idle_deaths: int = 0  # workers that died while not running a task
     _offsets: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def read(self) -> None:
@@ -67,8 +68,8 @@ class ManagerLog:
                 elif _STARTED.search(line) is not None:
                     self.current.pop(worker, None)  # a new incarnation: the old one's task is gone
         for line in self._new_lines("manager.log"):
-            if _DIED.search(line) is not None:
-                self.deaths += 1
+            if _DIED_IDLE.search(line) is not None:
+                self.idle_deaths += 1
 
     def running(self) -> set[int]:
         """Tasks a worker took and has not finished (as far as the logs tell)."""

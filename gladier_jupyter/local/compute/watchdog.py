@@ -6,11 +6,12 @@ worker killed while it waits on that queue holds the queue's read lock forever (
 documents that a process killed while using a queue may corrupt it): the task the
 manager queued for it is never taken, its replacement never gets one, the manager goes
 on heartbeating, and nothing ever fails the task. So once a manager logs that one of its
-workers died, its block is retired: Parsl's hold stops the interchange sending it more,
+workers died while not running a task (one that died running a task was past the queue:
+Parsl fails that task ``WorkerLost`` and the manager goes on), its block is retired: Parsl's hold stops the interchange sending it more,
 the tasks placed on it that no worker ever took are failed (``WorkerLost``, saying they
 never started and can be submitted again), and when its last running task has ended
 its provider job is cancelled, so Parsl's scaling starts a fresh block for the next.
-A task the dead worker had taken is Parsl's to fail (its own ``WorkerLost``).
+A task some worker took is left to its result, or to Parsl's own ``WorkerLost``.
 
 Stopping. HTEX cannot withdraw a task; the runner fails a cancelled or overrunning task
 at once, and this stops it where it runs: its worker is killed when it runs on this
@@ -47,7 +48,7 @@ class Watchdog:
         self.endpoint_id = endpoint_id
         self._jobs = jobs
         self._fail = fail
-        self._deaths: dict[str, int] = {}  # manager uid -> deaths already acted on
+        self._deaths: dict[str, int] = {}  # manager uid -> idle deaths already acted on
         self._retiring: dict[str, float] = {}  # block id -> when its untaken tasks fail
         self._cancelled_blocks: set[str] = set()
         self._to_stop: dict[str, tuple[t.Any, t.Any]] = {}  # task id -> (job, future)
@@ -60,11 +61,11 @@ class Watchdog:
         self.htex.refresh()
         now = time.monotonic()
         for manager in self.htex.managers.values():
-            if manager.deaths > self._deaths.get(manager.uid, 0):
-                self._deaths[manager.uid] = manager.deaths
+            if manager.idle_deaths > self._deaths.get(manager.uid, 0):
+                self._deaths[manager.uid] = manager.idle_deaths
                 if manager.block_id not in self._retiring:
-                    log.warning("A worker of endpoint %s's Parsl manager %s (block %s) died; "
-                                "the block takes no more tasks and is replaced.",
+                    log.warning("An idle worker of endpoint %s's Parsl manager %s (block %s) "
+                                "died; the block takes no more tasks and is replaced.",
                                 self.endpoint_id, manager.uid, manager.block_id)
                     self.htex.hold_block(manager.block_id)
                     self._retiring[manager.block_id] = now + GRACE
