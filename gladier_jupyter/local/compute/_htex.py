@@ -152,22 +152,34 @@ class Htex:
     """One HighThroughputExecutor as the service sees it: its managers' logs, holding and
     cancelling a block, and stopping one worker."""
 
-    def __init__(self, executor: t.Any):
+    def __init__(self, executor: t.Any, since: float):
         self.executor = executor
+        self.since = since  # the executor's start: older folders are an earlier engine's
         self.managers: dict[str, ManagerLog] = {}
 
     def refresh(self) -> list[ManagerLog]:
-        """Read what the connected managers (and those seen before) logged since the last
-        look; the managers are Parsl's (``connected_managers()``)."""
-        try:
-            connected = self.executor.connected_managers()
-        except Exception:  # noqa: BLE001 - an interchange that stopped: the runner notices
-            connected = []
+        """Read what this executor's managers logged since the last look.
+
+        The managers are found by their folders (``block-B/UID`` of a block of this
+        executor, made since it started), not by asking the interchange: Parsl's command
+        channel waits for ever on an interchange that died, and this runs on the thread
+        that notices such a death.
+        """
         root = pathlib.Path(str(self.executor.worker_logdir))
-        for info in connected:
-            uid, block = str(info.get("manager")), str(info.get("block_id"))
-            if uid not in self.managers:
-                self.managers[uid] = ManagerLog(uid, block, root / f"block-{block}" / uid)
+        for block in list(getattr(self.executor, "blocks_to_job_id", {})):
+            try:
+                folders = list((root / f"block-{block}").iterdir())
+            except OSError:
+                continue
+            for folder in folders:
+                if folder.name in self.managers:
+                    continue
+                try:
+                    if not folder.is_dir() or folder.stat().st_mtime < self.since - 1:
+                        continue
+                except OSError:
+                    continue
+                self.managers[folder.name] = ManagerLog(folder.name, str(block), folder)
         for manager in self.managers.values():
             manager.read()
         return list(self.managers.values())
@@ -183,10 +195,11 @@ class Htex:
 
     def hold_block(self, block_id: str) -> None:
         """The interchange sends the block's managers no more tasks (Parsl's hold)."""
-        try:
-            self.executor._hold_block(block_id)
-        except Exception:  # noqa: BLE001 - the cancel that follows stops it anyway
-            log.warning("Holding block %s of an endpoint failed", block_id)
+        for manager in self.of_block(block_id):
+            try:
+                self.executor._hold_manager(manager.uid)
+            except Exception:  # noqa: BLE001 - the cancel that follows stops it anyway
+                log.warning("Holding manager %s of an endpoint failed", manager.uid)
 
     def cancel_block(self, block_id: str) -> bool:
         """Cancel the block's provider job (Parsl's scaling then starts another one)."""

@@ -44,7 +44,7 @@ class Watchdog:
     """Looks at one engine's managers once per :meth:`tick` (the runner's tracker thread)."""
 
     def __init__(self, engine: t.Any, *, endpoint_id: str, jobs: Jobs, fail: Fail):
-        self.htex = Htex(engine.executor)
+        self.htex = Htex(engine.executor, since=time.time())
         self.endpoint_id = endpoint_id
         self._jobs = jobs
         self._fail = fail
