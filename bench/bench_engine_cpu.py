@@ -33,7 +33,7 @@ COUNT = {"Type": "ExpressionEval", "Parameters": {"n.=": "n + 1", "input.$": "$.
 def one_run(definition: dict, flow_input: dict) -> float:
     """Microseconds of CPU per log entry of one run."""
     from gladier_jupyter.local._http import ServiceContext
-    from gladier_jupyter.local.flows import engine
+    from gladier_jupyter.local.flows.control import RunControl
     from gladier_jupyter.local.flows.service import FlowsService
 
     state_dir = pathlib.Path(tempfile.mkdtemp(prefix="bench-engine-cpu-"))
@@ -44,7 +44,7 @@ def one_run(definition: dict, flow_input: dict) -> float:
         service.engine.launch = lambda run_id: None  # this thread moves the run instead
         flow = service.create_flow({"title": "runaway loop", "definition": definition})
         run_id = service.run_flow(flow["id"], {"body": flow_input})["run_id"]
-        steps = service.engine._execute(run_id, engine._RunControl(run_id, None))
+        steps = service.engine._execute(run_id, RunControl(run_id, None))  # type: ignore[arg-type]
         start = time.process_time()
         for _pause in steps:  # a pure loop only ever hands its worker on
             pass

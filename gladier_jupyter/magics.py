@@ -4,6 +4,14 @@ loop's ``%gladier_replay`` and ``%gladier_test_state``.
 Thin on purpose: options are parsed here and results shown here; the work is in
 ``gladier_jupyter.inline``. Nothing heavy (gladier, globus-sdk, widgets) is imported at module
 import, so ``%load_ext gladier_jupyter`` stays instant.
+
+One module on purpose (about 540 lines): IPython registers the magics of one ``Magics``
+class, and each magic is mostly its ``@magic_arguments`` declaration and docstring (which
+become ``%magic?``), then a call into ``inline`` or ``backend``. The rest is what those
+magics share: reading a run input given on the line (a literal, or a notebook variable as
+``name``, ``name.attr`` or ``name['key']``, evaluating no code), tab completion, and turning
+the package's errors into IPython ``UsageError``. Moving those helpers out would leave a module that only this
+one imports, for one idea: the magics' command line.
 """
 
 from __future__ import annotations

@@ -66,3 +66,36 @@ def execute_notebook(cells: list[str], cwd: pathlib.Path | None = None, *,
     NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=store_widget_state,
                    resources=resources).execute()
     return nb
+
+
+# A gladier client whose first compute state raises (gladier's ExceptionOnActionFailure is
+# false, so the run SUCCEEDED with a failed state); the last cell shows its RunMonitor.
+FAILING_CELLS = [
+    "import uuid, gladier_jupyter\n"
+    "from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition\n"
+    "from gladier_jupyter import backend\n"
+    "gladier_jupyter.use_local()",
+    "def calibrate(**data):\n"
+    "    raise RuntimeError('calibration drifted by ' + str(data['drift']))\n"
+    "\n"
+    "def report(**data):\n"
+    "    return 'reported'\n"
+    "\n"
+    "@generate_flow_definition\n"
+    "class Calibrate(GladierBaseTool):\n"
+    "    compute_functions = [calibrate]\n"
+    "\n"
+    "@generate_flow_definition\n"
+    "class Report(GladierBaseTool):\n"
+    "    compute_functions = [report]\n"
+    "\n"
+    "@generate_flow_definition\n"
+    "class CalibrationClient(GladierBaseClient):\n"
+    "    gladier_tools = [Calibrate, Report]\n"
+    "\n"
+    "client = CalibrationClient(**backend.gladier_client_kwargs())\n"
+    "run = client.run_flow(flow_input={'input': {'drift': 3, "
+    "'compute_endpoint': str(uuid.uuid4())}}, label='calibration')\n"
+    "monitor = gladier_jupyter.RunMonitor(run, client=client)\n"
+    "monitor",
+]

@@ -117,16 +117,23 @@ def test_the_clock_badge_says_how_far_the_service_clock_was_moved():
     assert human.clock_badge(model) == "clock +1.5 d"
 
 
-def test_a_run_whose_clock_was_advanced_shows_the_badge(flows_client):
+def test_a_run_whose_clock_was_advanced_shows_the_badge(tmp_path):
     from gladier_jupyter.local import clock
+    from tests.reliability import _service as svc
 
-    run = start(flows_client, {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 7200, "End": True}}})
-    monitor = RunMonitor(run, client=flows_client)
-    try:
-        wait_until(lambda: monitor.status == "ACTIVE" and monitor.events, timeout=30, what="the monitor")
-        clock.next_timer()
-        assert monitor.wait(30) == "SUCCEEDED"
-        monitor.refresh()
-        assert monitor.clock.startswith("clock +")
-    finally:
-        monitor.close()
+    # A service of its own: a clock moved on the session's service would stay moved (it
+    # never goes back while runs are active), and every later test would see its runs
+    # start hours ahead.
+    with svc.private_service(tmp_path / "svc") as info:
+        fc = svc.flows_client(info)
+        flow_id = svc.deploy(fc, {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 7200,
+                                                                          "End": True}}}, "clock badge")
+        monitor = RunMonitor(svc.start(fc, flow_id), client=fc)
+        try:
+            wait_until(lambda: monitor.status == "ACTIVE" and monitor.events, timeout=30, what="the monitor")
+            clock.next_timer(info.state_dir)
+            assert monitor.wait(30) == "SUCCEEDED"
+            monitor.refresh()
+            assert monitor.clock.startswith("clock +")
+        finally:
+            monitor.close()

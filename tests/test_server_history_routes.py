@@ -9,13 +9,8 @@ import pytest
 
 from tests._fixtures.runs import wait_for_run
 from tests.test_server_ext import API, authed, raw_request
+from tests.test_server_history import V1, V2
 
-V1 = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": {"v": 1}, "ResultPath": "$.A",
-                                       "Next": "B"},
-                                 "B": {"Type": "Pass", "End": True}}}
-V2 = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": {"v": 2}, "ResultPath": "$.A",
-                                       "Next": "C"},
-                                 "C": {"Type": "Pass", "End": True}}}
 UNKNOWN = "0b5b2a8e-0000-4000-8000-000000000000"
 
 

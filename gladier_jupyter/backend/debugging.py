@@ -132,7 +132,7 @@ def _rerun_derived(client: t.Any, run_id: str, state_name: str, data: t.Any, lab
         notice(DERIVED_FLOW_NOTICE.format(title=title, state=state_name))
     flow = client.create_flow(title=title, definition=definition, input_schema={},
                               subtitle=f"derived from flow {parent.get('flow_id')} to re-run {run_id}").data
-    from gladier_jupyter.local.flows.service import rerun_tags
+    from gladier_jupyter.local.flows.debugging import rerun_tags
 
     specific = backend.specific_flow_client(flow["id"], authorizer=None if is_local_client(client)
                                             else backend.authorizer_for(flow["globus_auth_scope"]))

@@ -1,5 +1,15 @@
 """``validate(definition)``: every problem Globus Flows (or the local engine) would refuse or
-warn about, each with a path and a fix."""
+warn about, each with a path and a fix.
+
+One module on purpose (about 500 lines): it is one walk over a definition, the top level,
+then each state (:func:`_validate_state`, one branch per state type) and each Choice rule,
+all reporting through the same ``add(path, message, ...)`` and phrasing their messages with
+the same helpers (``_names``, ``_prose``, ``_near``, ``_clip_repr``). A new check is a
+branch next to its neighbours; split by state type, each part would need the reporter and
+the phrasing helpers passed in, and the order the problems come out in (which tests and
+the editor rely on) would be spread over several files. What the rules are (fields, types,
+comparators) is :mod:`.language`'s; expressions and paths are checked by theirs.
+"""
 
 from __future__ import annotations
 

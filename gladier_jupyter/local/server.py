@@ -212,6 +212,12 @@ def serve(state_dir: pathlib.Path, port: int = 0, owned: bool = False) -> None:
     lock = process.hold_serve_lock(state_dir)
     if lock is None:
         raise SystemExit(f"Another local Globus service already serves {state_dir}.")
+    # The embedded Compute endpoint's forkserver and this process's import of the engines
+    # (parsl, globus-compute-sdk: the longest part of a cold start) begin now, beside the
+    # rest of the start-up, not when the Compute API is built.
+    from gladier_jupyter.local.compute import slots
+
+    slots.prestart()
     ctx = build_context(state_dir)
     tls.make_identity(state_dir)
     tls.write_bundle(state_dir)

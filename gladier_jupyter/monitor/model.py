@@ -1,13 +1,27 @@
-"""The run model: the run document and its log turned into per-state status, timeline, progress."""
+"""The run model: the run document and its log turned into per-state status, timeline, progress.
+
+What a single log entry says as text (its row, its failure, its JSON, its times) is
+:mod:`.entries`'; ``log_row``, ``parse_time``, ``format_duration`` and ``MAX_JSON_CHARS`` are
+re-exported here for the package's public :mod:`gladier_jupyter.monitor`.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
-import json
-import math
 import typing as t
 from dataclasses import dataclass, field
+
+from gladier_jupyter.monitor.entries import (
+    MAX_JSON_CHARS,
+    event_kind,
+    failure_text,
+    format_duration,
+    json_text,
+    last_line,
+    log_row,
+    parse_time,
+    walk,
+)
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -28,8 +42,6 @@ TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "ENDED"})
 #: Per-state statuses the views colour.
 STATE_STATUSES = ("pending", "active", "inactive", "succeeded", "failed", "caught", "skipped",
                   "cancelled")
-#: Cap on one JSON value (state input/output) sent to the page.
-MAX_JSON_CHARS = 20_000
 #: Timeline bars sent to the page (the newest): a loop of thousands of visits stays cheap.
 MAX_TIMELINE_BARS = 400
 #: Codes of the entry (and the run's details) that end a run canceled by its user. The
@@ -61,7 +73,7 @@ class StateInfo:
         cached = self._texts.get(key)
         if cached is not None and cached[0] == id(value):
             return cached[1]
-        text = _json_text(value)
+        text = json_text(value)
         self._texts[key] = (id(value), text)
         return text
 
@@ -146,7 +158,7 @@ class RunModel:
     def required_scopes(self) -> list[str]:
         """Scopes named in an INACTIVE run's details (what consent must be granted)."""
         found: list[str] = []
-        for key, value in _walk(self.run.get("details") or {}):
+        for key, value in walk(self.run.get("details") or {}):
             if key in {"required_scope", "required_scopes", "scope", "scopes"}:
                 values = value if isinstance(value, list) else [value]
                 for v in values:
@@ -262,7 +274,7 @@ class RunModel:
     @staticmethod
     def failed_states(infos: t.Mapping[str, StateInfo]) -> dict[str, str]:
         """The states whose action failed, each with the last line of its exception."""
-        return {n: _last_line(i.traceback) or _last_line(i.error) or "failed"
+        return {n: last_line(i.traceback) or last_line(i.error) or "failed"
                 for n, i in infos.items() if i.status == "failed"}
 
     def outcome(self, infos: t.Mapping[str, StateInfo]) -> tuple[str, str, str]:
@@ -306,7 +318,7 @@ class RunModel:
             "inactive_reason": self.inactive_reason(),
             "required_scopes": self.required_scopes(),
             "error": self.run_error(),
-            "output": _json_text(self.output()) if self.terminal else "",
+            "output": json_text(self.output()) if self.terminal else "",
         }
 
 
@@ -341,11 +353,11 @@ class _Derivation:
         name = details.get("state_name") if isinstance(details, dict) else None
         code = str(entry.get("code") or "")
         when = str(entry.get("time") or "")
-        kind = _event_kind(code)
+        kind = event_kind(code)
         if not name or kind == "flow":
             if kind == "flow" and name and code == "FlowFailed" and name in infos and \
                     infos[name].status == "active":
-                infos[name].error, infos[name].traceback = _failure_text(entry)
+                infos[name].error, infos[name].traceback = failure_text(entry)
             return
         info = infos.setdefault(str(name), StateInfo(str(name)))
         info.state_type = str(details.get("state_type") or info.state_type)
@@ -373,7 +385,7 @@ class _Derivation:
                 info.output = details["output"]
             if kind == "failed":
                 self.last_failed = info.name
-                info.error, info.traceback = _failure_text(entry)
+                info.error, info.traceback = failure_text(entry)
                 if info.output is None:
                     info.output = {k: v for k, v in details.items()
                                    if k not in {"state_name", "state_type"}}
@@ -427,37 +439,6 @@ def _longest_path(definition: t.Mapping[str, t.Any]) -> int:
     return longest.get(start, 0)
 
 
-def _last_line(text: str) -> str:
-    lines = [line.strip() for line in str(text or "").strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else ""
-
-
-def log_row(index: int, entry: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """One event-log table row (the entry's details stay in Python)."""
-    details = entry.get("details") or {}
-    return {
-        "i": index,
-        "time": str(entry.get("time") or ""),
-        "code": str(entry.get("code") or ""),
-        "state": str(details.get("state_name") or "") if isinstance(details, dict) else "",
-        "description": str(entry.get("description") or ""),
-    }
-
-
-def _event_kind(code: str) -> str:
-    if code.startswith("Flow"):
-        return "flow"
-    if code.endswith("Started"):
-        return "started"
-    if code.endswith(("Completed", "Succeeded")):
-        return "succeeded"
-    if code.endswith(("Failed", "Errored", "TimedOut", "Timeout")):
-        return "failed"
-    if code.endswith("Caught"):
-        return "caught"
-    return "other"
-
-
 def _next_state(state: t.Mapping[str, t.Any]) -> str | None:
     if state.get("End"):
         return None
@@ -469,89 +450,3 @@ def _next_state(state: t.Mapping[str, t.Any]) -> str | None:
     if choices and isinstance(choices[0], dict) and choices[0].get("Next"):
         return str(choices[0]["Next"])
     return None
-
-
-def _walk(value: t.Any, depth: int = 0) -> t.Iterator[tuple[str, t.Any]]:
-    if depth > 12:
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield str(k), v
-            yield from _walk(v, depth + 1)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _walk(v, depth + 1)
-
-
-def _failure_text(entry: t.Mapping[str, t.Any]) -> tuple[str, str]:
-    """(error message, traceback) of a failed state, from wherever the provider put them."""
-    details = entry.get("details") or {}
-    tb = ""
-    error = ""
-    err = details.get("error") if isinstance(details, dict) else None
-    if isinstance(err, dict) and (err.get("Error") or err.get("Cause")):
-        error = ": ".join(str(err[k]) for k in ("Error", "Cause") if err.get(k))
-    elif isinstance(details, dict) and details.get("error") and details.get("cause") \
-            and isinstance(details["cause"], str):
-        error = f"{details['error']}: {details['cause']}"
-    for key, value in _walk(details):
-        if not isinstance(value, str) or not value.strip():
-            continue
-        if "Traceback (most recent call last)" in value:
-            if len(value) > len(tb):
-                tb = value
-        elif key in {"exception", "error", "cause", "Cause", "Error", "message"} and not error:
-            error = value
-    if not error and tb:
-        error = tb.strip().splitlines()[-1]
-    if not error:
-        error = str(entry.get("description") or "")
-    return error, tb
-
-
-def _json_text(value: t.Any) -> str:
-    if value is None:
-        return ""
-    try:
-        text = json.dumps(value, indent=2, sort_keys=False, default=str)
-    except (TypeError, ValueError):
-        text = repr(value)
-    if len(text) > MAX_JSON_CHARS:
-        text = text[:MAX_JSON_CHARS] + f"\n… ({len(text) - MAX_JSON_CHARS} more characters)"
-    return text
-
-
-def parse_time(value: str) -> float | None:
-    """Seconds since the epoch of an ISO 8601 time from the Flows API (None if unparsable)."""
-    if not value:
-        return None
-    try:
-        return _dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-
-def format_duration(seconds: float) -> str:
-    """"340 ms", "1.2 s", "12 s", "3 min 05 s", "1 h 02 min"; "" for no duration.
-
-    The same arithmetic as the views' ``formatDuration`` (labextension/src/common/
-    monitorStatus.ts), rounding half up with floor(x + 0.5), so both show the same text.
-    """
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
-        return ""
-    if not math.isfinite(seconds) or seconds < 0:
-        return ""
-    ms = math.floor(seconds * 1000 + 0.5)
-    if ms < 1000:
-        return "<1 ms" if ms == 0 and seconds > 0 else f"{ms} ms"
-    tenths = math.floor(seconds * 10 + 0.5)
-    if tenths < 100:
-        return f"{tenths // 10}.{tenths % 10} s"
-    total = math.floor(seconds + 0.5)
-    if total < 60:
-        return f"{total} s"
-    minutes, secs = divmod(total, 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"

@@ -49,10 +49,10 @@ from gladier_jupyter.server.endpoint_routes import endpoint_handlers
 from gladier_jupyter.server.runs import (
     Registry,
     RunNotFound,
-    SourceUnavailable,
     http_status,
     short_error,
 )
+from gladier_jupyter.server.sources import SourceUnavailable
 
 __all__ = ["setup_handlers", "check_definition", "FlowCheckRefused", "NAMESPACE", "AUTH_RESOURCE"]
 

@@ -1,8 +1,8 @@
-"""Where the server extension reads runs from, and what it remembers about each run.
+"""What the server extension remembers about runs, read from its sources.
 
-Two sources: the per-user local service (found through its state file, started on demand
-the way a kernel starts it) and, when this server holds a Globus login (hub API,
-``GLOBUS_DATA`` or a stored login, through :mod:`gladier_jupyter.auth`), Globus Flows.
+The sources (the per-user local service, and Globus Flows when this server holds a
+Globus login) are :mod:`.sources`'. Here: the run list's rows and outcomes, the runs
+followed in memory (:class:`RunTracker`) and the :class:`Registry` the handlers ask.
 Everything here blocks (globus-sdk is synchronous): the handlers call it on a thread pool.
 """
 
@@ -16,6 +16,12 @@ import typing as t
 
 from gladier_jupyter import monitor as _monitor
 from gladier_jupyter.errors import GladierJupyterUsageError
+from gladier_jupyter.server.sources import (
+    GlobusSource,
+    LocalSource,
+    SourceUnavailable,
+    response_data,
+)
 
 __all__ = ["GlobusSource", "LocalSource", "Registry", "RunTracker", "SourceUnavailable"]
 
@@ -23,11 +29,6 @@ __all__ = ["GlobusSource", "LocalSource", "Registry", "RunTracker", "SourceUnava
 MAX_RUNS = 200
 #: Most tags a run row carries (Globus allows 20 per run).
 MAX_ROW_TAGS = 20
-#: Re-read the Globus token sources at most this often (a new login shows within it).
-AUTH_RELOAD_SECONDS = 30.0
-#: Reuse a Globus run list this long: the panel polls every second while a run is ACTIVE,
-#: and Globus asks clients to stay well under one request a second.
-GLOBUS_LIST_SECONDS = 5.0
 #: Runs whose document and log the server keeps in memory (least recently opened dropped).
 MAX_TRACKED_RUNS = 64
 #: Ended runs whose log one listing reads to tell "SUCCEEDED · 1 state failed" apart (each
@@ -35,14 +36,6 @@ MAX_TRACKED_RUNS = 64
 OUTCOME_READS = {"local": 50, "globus": 3}
 #: Ended runs whose outcome the server remembers.
 MAX_OUTCOMES = 2000
-
-
-class SourceUnavailable(Exception):
-    """A source cannot be asked right now (no login, service down); the message says why."""
-
-
-def _data(response: t.Any) -> dict[str, t.Any]:
-    return _monitor.response_data(response)
 
 
 def http_status(err: BaseException) -> int | None:
@@ -83,140 +76,6 @@ def model_outcome(model: t.Any) -> dict[str, t.Any]:
             "failed_states": len(model.failed_states(infos))}
 
 
-class LocalSource:
-    """The local Globus-compatible service of this user (``gladier_jupyter.local``)."""
-
-    name = "local"
-    policy = _monitor.LOCAL_POLICY
-    list_ttl = 0.0
-
-    def __init__(self, state_dir: str | None = None) -> None:
-        self._state_dir = state_dir
-        self._lock = threading.Lock()
-        self._client: t.Any = None
-        self._base_url = ""
-
-    @property
-    def base_url(self) -> str:
-        """The service's URL as last found (empty before the first :meth:`client`)."""
-        return self._base_url
-
-    def client(self) -> t.Any:
-        """A FlowsClient on the running service, starting the service if it is not running.
-
-        Built with ``backend.local_client()`` rather than ``backend.flows_client()``:
-        ``backend.use_local()`` may set ``GLOBUS_SDK_SERVICE_URL_*`` in os.environ, which
-        every kernel this server starts afterwards would inherit.
-        """
-        import globus_sdk
-
-        from gladier_jupyter import backend, local
-
-        with self._lock:
-            info = local.ensure_running(self._state_dir)
-            if self._client is None or self._base_url != info.base_url:
-                self._client = backend.local_client(globus_sdk.FlowsClient, info, "flows")
-                self._base_url = info.base_url
-            return self._client
-
-    def web_url(self, run_id: str) -> str:
-        return ""
-
-    def resume(self, run_id: str, flow_id: str) -> dict[str, t.Any]:
-        """Resume an INACTIVE run; locally, resuming is the consent the run waited for."""
-        return _data(self.client().post(f"/runs/{run_id}/resume"))
-
-    def status(self) -> dict[str, t.Any]:
-        return {"available": True, "message": ""}
-
-
-class GlobusSource:
-    """Globus Flows, with the tokens the login layer finds for this server (if any)."""
-
-    name = "globus"
-    policy = _monitor.GLOBUS_POLICY
-    list_ttl = GLOBUS_LIST_SECONDS
-
-    def __init__(self, local: LocalSource | None = None,
-                 environ: t.MutableMapping[str, str] | None = None) -> None:
-        self._local = local
-        self._environ = environ  # None: this server's environment (GLOBUS_DATA, hub API)
-        self._lock = threading.Lock()
-        self._session: t.Any = None
-        self._loaded = 0.0
-        self._client: t.Any = None
-        self._scope = ""
-        self.message = ""
-
-    def _flows_scope(self) -> str:
-        import globus_sdk
-
-        from gladier_jupyter.auth.state import AuthSession
-
-        now = time.monotonic()
-        if self._session is None:
-            self._session = AuthSession(environ=self._environ, mode="globus")
-            self._loaded = now
-        elif now - self._loaded > AUTH_RELOAD_SECONDS:
-            self._session.reload()
-            self._loaded = now
-        scopes = globus_sdk.FlowsClient.scopes
-        for scope in (scopes.run_status, scopes.all, scopes.run_manage, scopes.view_flows):
-            if self._session.holds(scope):
-                return str(scope)
-        return ""
-
-    def client(self) -> t.Any:
-        """A FlowsClient with this server's Globus login; SourceUnavailable without one."""
-        import globus_sdk
-
-        with self._lock:
-            try:
-                scope = self._flows_scope()
-            except Exception as err:  # noqa: BLE001 - a broken token source means "no login"
-                self.message = f"Globus login unreadable: {type(err).__name__}"
-                raise SourceUnavailable(self.message) from None
-            if not scope:
-                self.message = "Not logged in to Globus: only local runs are listed."
-                raise SourceUnavailable(self.message)
-            if self._client is None or scope != self._scope:
-                self._client = globus_sdk.FlowsClient(
-                    authorizer=self._session.authorizer_for(scope))
-                self._scope = scope
-            local_url = self._local.base_url if self._local is not None else ""
-            if local_url and str(self._client.base_url).startswith(local_url):
-                # GLOBUS_SDK_SERVICE_URL_FLOWS points at the local service: list it once.
-                self.message = "Globus Flows is redirected to the local service."
-                raise SourceUnavailable(self.message)
-            self.message = ""
-            return self._client
-
-    def web_url(self, run_id: str) -> str:
-        return _monitor.web_app_url(run_id)
-
-    def resume(self, run_id: str, flow_id: str) -> dict[str, t.Any]:
-        """Resume with the flow's own scope, if this server's login holds it."""
-        import globus_sdk
-
-        self.client()  # raises SourceUnavailable without a login
-        scope = str(globus_sdk.SpecificFlowClient(flow_id).scopes.user)
-        if not self._session.holds(scope):
-            raise SourceUnavailable(
-                f"Resuming run {run_id} needs consent to its flow's scope {scope}, which this "
-                f"server's Globus login does not hold; in a notebook, run "
-                f"RunMonitor({run_id!r}).grant_consent_and_resume().")
-        specific = globus_sdk.SpecificFlowClient(
-            flow_id, authorizer=self._session.authorizer_for(scope))
-        return _data(specific.resume_run(run_id))
-
-    def status(self) -> dict[str, t.Any]:
-        try:
-            self.client()
-        except SourceUnavailable as err:
-            return {"available": False, "message": str(err)}
-        return {"available": True, "message": ""}
-
-
 class RunTracker:
     """One run as the server has read it: its document, the whole log, the definition.
 
@@ -248,7 +107,7 @@ class RunTracker:
             if not force and (done or now - self._polled < self.source.policy.fast):
                 return
             client = self.source.client()
-            self.model.set_run(_data(client.get_run(self.run_id)))
+            self.model.set_run(response_data(client.get_run(self.run_id)))
             if not self._definition_tried:
                 self._definition_tried = True
                 self.model.definition = _monitor.fetch_definition(
@@ -460,7 +319,7 @@ class Registry:
 
     def cancel(self, run_id: str, source_name: str | None = None) -> dict[str, t.Any]:
         tracker = self.tracker(run_id, source_name)
-        result = _data(tracker.source.client().cancel_run(run_id))
+        result = response_data(tracker.source.client().cancel_run(run_id))
         tracker.poll(force=True)
         return result
 
@@ -493,7 +352,7 @@ class Registry:
         for name in names:
             try:
                 client = self.source(name).client()
-                doc = _data(client.get_flow(flow_id))
+                doc = response_data(client.get_flow(flow_id))
             except SourceUnavailable:
                 continue
             except Exception as err:
@@ -514,7 +373,7 @@ class Registry:
 def _read_whole_run(client: t.Any, run_id: str, flow_id: t.Any) -> t.Any:
     """A ``RunModel`` of an ended run: its document, definition and whole log."""
     model = _monitor.RunModel(run_id)
-    model.set_run(_data(client.get_run(run_id)))
+    model.set_run(response_data(client.get_run(run_id)))
     model.definition = _monitor.fetch_definition(client, run_id, flow_id)
     reader = _monitor.LogReader(run_id)
     for _ in range(100):  # bounded: 100 reads of a few pages each

@@ -4,17 +4,20 @@
 document. It starts watching at once (on the shared background scheduler of
 :mod:`gladier_jupyter.monitor`), so it works in a headless notebook too; closing it stops
 the polling. It replaces gladier's blocking ``progress()``.
+
+This module holds the widget's traits (what the view draws, mirrored by
+``labextension/src/widgets/monitor.ts``), its public actions (cancel, resume, choose,
+consent and login) and the page's messages. Three parts are mixed in, each one idea:
+:mod:`.monitor_sync` (the watcher's updates into the traits, the event log's rows),
+:mod:`.monitor_debug` (replay in the kernel, re-run from a state, the parent link) and
+:mod:`.monitor_display` (saved-notebook fallbacks and static snapshots).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import logging
 import threading
 import typing as t
-import uuid
 
 import anywidget
 import traitlets
@@ -23,7 +26,9 @@ from gladier_jupyter import monitor as _monitor
 from gladier_jupyter.errors import GladierJupyterError, GladierJupyterUsageError
 from gladier_jupyter.monitor import human as _human
 from gladier_jupyter.widgets._base import GladierWidget
-from gladier_jupyter.widgets.debug import parent_of, parse_run_data
+from gladier_jupyter.widgets.monitor_debug import DebugLoop
+from gladier_jupyter.widgets.monitor_display import SavedDisplay
+from gladier_jupyter.widgets.monitor_sync import LiveSync
 from gladier_jupyter.widgets.run_inputs import (
     _graph_model,
     _resolve_client,
@@ -36,11 +41,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RunMonitor"]
 
-#: Log rows per message when a view catches up with the log.
-LOG_ROWS_PER_MESSAGE = 2000
 
-
-class RunMonitor(GladierWidget):
+class RunMonitor(DebugLoop, LiveSync, SavedDisplay, GladierWidget):
     """A live view of one flow run: graph, progress, event log, timeline, actions.
 
     ``run``: a gladier ``run_flow()`` result, a run id or a run document. ``client``: the
@@ -297,151 +299,6 @@ class RunMonitor(GladierWidget):
         self._human_key = None
         return result
 
-    # -- the debug loop ---------------------------------------------------------------------
-    def replay(self, state: str, task: int = 0, user_ns: t.Mapping[str, t.Any] | None = None) -> t.Any:
-        """Call compute state ``state``'s function here, in the kernel, with exactly the
-        arguments the run passed (from its log); the function is the notebook's current
-        one, so a fixed ``%%gladier_tool`` cell replays with the fix. Raises what it raises.
-
-        In [1]: monitor.replay("GatherMetadata")
-        """
-        from gladier_jupyter.inline.replay import replay
-
-        if not self.entries:
-            self.refresh()
-        return replay(self.entries, state, _user_namespace() if user_ns is None else user_ns, task=task)
-
-    def state_input(self, state: str) -> dict[str, t.Any]:
-        """The run data state ``state`` (last) started with."""
-        from gladier_jupyter.backend import debugging
-
-        found = debugging.state_inputs(self.run_id, flows_client=self._flows_client,
-                                       definition=self._watcher.model.definition or None)
-        if state not in found:
-            raise GladierJupyterUsageError(
-                f"Run {self.run_id} never started state {state!r}; states it started: "
-                f"{', '.join(found) or 'none'}.")
-        return found[state]
-
-    def rerun_from(self, state: str, data: t.Any = None, *, label: str | None = None,
-                   show: bool = True) -> RunMonitor:
-        """A new run of the same flow starting at ``state`` with the run data that state
-        started with (or ``data``, e.g. edited); returns (and shows) its monitor. On
-        Globus a derived flow whose StartAt is ``state`` is deployed first (said first).
-
-        In [1]: monitor.rerun_from("GatherMetadata")
-        """
-        from gladier_jupyter.backend import debugging
-
-        def notice(text: str) -> None:
-            self.action = text
-            print(text)
-
-        data = self._with_current_functions(state, data, notice)
-        run = debugging.rerun_from(self.run_id, state, data, label=label,
-                                   flows_client=self._flows_client, notice=notice)
-        child = RunMonitor(run, client=self._client)
-        child.parent = {"run_id": self.run_id, "label": self.label, "state_name": state}
-        if show:
-            from IPython.display import display
-
-            display(child)
-        return child
-
-    def _with_current_functions(self, state: str, data: t.Any, notice: t.Callable[[str], None]) -> t.Any:
-        """The start data with the function ids of compute functions the notebook has
-        changed since the run replaced by those functions registered now (the run data
-        names the code a compute state runs: without this a fixed cell would re-run the
-        old code); ``data`` itself when nothing changed (``None``: the run's own data)."""
-        from gladier_jupyter.inline.replay import refresh_function_ids
-
-        try:
-            recorded = self.state_input(state)
-        except GladierJupyterUsageError:
-            return data  # the state never started; rerun_from says so
-        fresh, replaced = refresh_function_ids(recorded if data is None else data, _user_namespace(),
-                                               recorded=recorded)
-        if not replaced:
-            return data
-        notice(f"Re-running with the notebook's current code: registered anew and replaced "
-               f"{', '.join(replaced)} in the run data.")
-        return fresh
-
-    def _replay_to_pane(self, state: str) -> None:
-        """Replay ``state`` for the state pane's button: its prints, then its result or
-        its traceback (from the notebook's own frames on), as ``debug_text``. After an
-        exception ``%debug`` in a cell opens it, as after a cell that raised."""
-        import sys
-        import traceback
-
-        head = (f"Replaying {state} of run {self.label or self.run_id} in the kernel "
-                "(after an exception, %debug in a cell opens it)...\n")
-        self.debug_text = head
-        printed = io.StringIO()
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
-            try:
-                result = self.replay(state)
-            except GladierJupyterError as err:
-                tail = f"{err}\n"
-            except Exception as err:  # noqa: BLE001 - the user's function raised: shown, as a cell shows it
-                sys.last_type, sys.last_value, sys.last_traceback = type(err), err, err.__traceback__
-                tb = err.__traceback__
-                while tb is not None and tb.tb_next is not None and _is_ours(tb.tb_frame.f_code.co_filename):
-                    tb = tb.tb_next  # from the notebook's frames on: the package's own say nothing
-                tail = "Traceback (most recent call last):\n" + "".join(
-                    traceback.format_list(traceback.extract_tb(tb))) + "".join(
-                    traceback.format_exception_only(type(err), err))
-            else:
-                tail = f"Result: {result!r}\n"
-        self.debug_text = head + printed.getvalue() + tail
-
-    def _on_debug_msg(self, kind: str, content: dict[str, t.Any]) -> None:
-        state = str(content.get("state") or "")
-        if kind == "replay":
-            self._replay_to_pane(state)
-        elif kind == "rerun_prepare":
-            try:
-                text = json.dumps(self.state_input(state), indent=2)
-                self.rerun_form = {"state": state, "input": text, "error": "",
-                                   "notice": "" if self.backend == "local" else
-                                   "On Globus this deploys a derived flow whose StartAt is this state."}
-            except GladierJupyterError as err:
-                self.rerun_form = {"state": state, "input": "{}", "error": str(err), "notice": ""}
-        elif kind == "rerun":
-            try:
-                data = parse_run_data(str(content.get("input") or ""), f"the run data for {state}")
-            except GladierJupyterUsageError as err:
-                self.rerun_form = {**self.rerun_form, "input": str(content.get("input") or ""), "error": str(err)}
-                return
-            self.rerun_form = {}
-            notices: list[str] = []
-            try:
-                with contextlib.redirect_stdout(io.StringIO()) as printed:
-                    child = self.rerun_from(state, data, show=False)
-                notices = printed.getvalue().splitlines()
-            except Exception as err:  # noqa: BLE001 - a refusal (bad data, the service's answer), shown in the pane
-                self.debug_text = f"Re-run from {state} failed: {_short_error(err)}"
-                return
-            self.debug_text = "\n".join([*notices, f"Started run {child.label or child.run_id} (below)."])
-            self.debug_output = child
-        elif kind == "rerun_cancel":
-            self.rerun_form = {}
-
-    def _check_parent(self, model: _monitor.RunModel) -> None:
-        """Fill ``parent`` from a re-run's tags (once the run document is known)."""
-        if self._parent_checked or self.parent or not model.run:
-            return
-        self._parent_checked = True
-        link = parent_of(model.run)
-        if not link:
-            return
-        label = ""
-        try:
-            label = str(_monitor.response_data(self._flows_client.get_run(link["run_id"])).get("label") or "")
-        except Exception:  # the parent may be gone (released); its id serves
-            log.debug("reading the parent run %s failed", link["run_id"], exc_info=True)
-        self.parent = {"run_id": link["run_id"], "label": label, "state_name": link.get("state_name", "")}
-
     def _run_request(self, verb: str, doing: str, done: str,
                      call: t.Callable[[], t.Any]) -> dict[str, t.Any]:
         """Send one request about the run (cancel, resume), show it, and watch again."""
@@ -549,106 +406,6 @@ class RunMonitor(GladierWidget):
             authorizer = maker(str(scope))
         return globus_sdk.SpecificFlowClient(self.flow_id, authorizer=authorizer)
 
-    # -- updates from the watcher thread ------------------------------------------------
-    def _on_update(self, model: _monitor.RunModel, info: t.Mapping[str, t.Any]) -> None:
-        with self._update_lock:
-            if model.definition and not self.graph:
-                self.graph = _graph_model(model.definition)
-            with self.hold_sync():
-                self._apply(model)
-                self.message = str(info.get("message") or "")
-                self.connection = str(info.get("connection") or self.connection)
-            self._refresh_human(model)
-            self._check_parent(model)
-            self._check_changes_once(model)
-            if model.terminal and not self._final_bundle_sent:
-                self._final_bundle_sent = True
-                self.update_displays()
-
-    def _check_changes_once(self, model: _monitor.RunModel) -> None:
-        """Compare definitions on the first update after attaching and when the run ends,
-        never on the polls between."""
-        if not model.run:
-            return
-        want = "ended" if model.terminal else "attached"
-        if self._changes_checked == want or self._changes_checked == "ended":
-            return
-        self._changes_checked = want
-        self.check_flow_changes()
-
-    def _apply(self, model: _monitor.RunModel) -> None:
-        snap = model.snapshot()
-        self.label = snap["label"]
-        self.flow_id = snap["flow_id"] or self.flow_id
-        self.flow_title = snap["flow_title"]
-        self.start_time = snap["start_time"]
-        self.completion_time = snap["completion_time"]
-        self.states = snap["states"]
-        self.timeline = snap["timeline"]
-        self.progress = snap["progress"]
-        self.inactive_reason = snap["inactive_reason"]
-        self.required_scopes = snap["required_scopes"]
-        self.error = snap["error"]
-        self.output = snap["output"]
-        self.failed_states = snap["failed_states"]
-        self.failure = snap["failure"]
-        self.headline = snap["headline"]
-        self.outcome = snap["outcome"]
-        entries = model.entries
-        if len(entries) != self._rows_sent:
-            start = self._rows_sent if len(entries) > self._rows_sent else 0
-            self.log_tail = [_monitor.log_row(i, entries[i]) for i in range(start, len(entries))]
-            self._rows_sent = len(entries)
-            self.log_total = len(entries)
-        self.display_status = snap["display_status"]
-        if model.terminal and (self.action in {"cancelling", "cancel requested", "resuming",
-                                               "resumed"} or self.action.startswith("cho")):
-            self.action = ""
-        # Last, so a view reacting to the status sees the rest already in place.
-        self.status = snap["status"]
-
-    def _refresh_human(self, model: _monitor.RunModel) -> None:
-        """Update ``choices``, ``outbox`` and ``clock`` (asking the service only when the
-        run's facts changed); a failure is logged, the view keeps what it showed."""
-        local = self._watcher.local
-        self.clock = _human.clock_badge(model)
-        outbox_key = (model.status, len(model.entries))
-        if outbox_key != self._outbox_key:
-            self._outbox_key = outbox_key
-            try:
-                self.outbox = _human.outbox_lines(self._flows_client, model, local)
-            except Exception:  # the service's answer; the monitor goes on
-                log.debug("reading run %s's outbox failed", self.run_id, exc_info=True)
-        if not _human.needs_choices(model, local):
-            self._human_key = None
-            if self.choices:
-                self.choices = []
-            return
-        key = (model.status, _human.web_input_id(model), len(model.entries))
-        if key == self._human_key:
-            return
-        try:
-            found = _human.choices(self._flows_client, model, local)
-        except Exception:  # the service's answer; the monitor goes on
-            log.debug("reading run %s's choices failed", self.run_id, exc_info=True)
-            found = []
-        if key != self._choice_attempt_key:
-            self._choice_attempt_key, self._choice_retries = key, 0
-        if found:
-            self._human_key = key
-            self.choices = found
-        elif self._choice_retries < 40:
-            # The action registers its wait just after its ActionStarted entry: look again.
-            self._choice_retries += 1
-            timer = threading.Timer(0.25, self._retry_choices)
-            timer.daemon = True
-            self._choice_retry = timer
-            timer.start()
-
-    def _retry_choices(self) -> None:
-        with self._update_lock:
-            self._refresh_human(self._watcher.model)
-
     def _on_page_msg(self, _widget: t.Any, content: t.Any, _buffers: t.Any) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
         try:
@@ -674,52 +431,10 @@ class RunMonitor(GladierWidget):
         except GladierJupyterError:
             pass  # already shown in `action`
 
-    def _send_log_rows(self, start: t.Any) -> None:
-        """Send the page the log rows from ``start`` on (a view that (re)connected)."""
-        if isinstance(start, bool) or not isinstance(start, int) or start < 0:
-            return
-        with self._update_lock:
-            entries = list(self._watcher.model.entries[start:self._rows_sent])
-        for first in range(0, len(entries), LOG_ROWS_PER_MESSAGE):
-            chunk = entries[first:first + LOG_ROWS_PER_MESSAGE]
-            self.send({"type": "log_rows", "from": start + first,
-                       "rows": [_monitor.log_row(start + first + k, e)
-                                for k, e in enumerate(chunk)]})
-
     # -- outside a live kernel ------------------------------------------------------------
-    def _ipython_display_(self, **kwargs: t.Any) -> None:
-        """Show the monitor under a display id, so its saved fallback can follow the run.
-
-        The output keeps the live view's entry; when the run ends, :meth:`update_displays`
-        replaces the HTML/text fallback of every output the monitor was shown in with the
-        final state (what a saved notebook, nbconvert or GitHub show).
-        """
-        from IPython.display import display
-
-        display_id = f"gladier-monitor-{uuid.uuid4().hex}"
-        # Under the update lock: a run ending meanwhile updates this display too.
-        with self._update_lock:
-            data, metadata = self._repr_mimebundle_()
-            self._display_ids.append(display_id)
-            display(data, metadata=metadata, raw=True, display_id=display_id)
-
-    def update_displays(self) -> int:
-        """Refresh every output this monitor was displayed in with its current bundle.
-
-        Updates go by display id (``update_display_data``), so they never add output to the
-        cell running at the time. Returns how many displays were updated.
-        """
-        from IPython.core.interactiveshell import InteractiveShell
-        from IPython.display import update_display
-
-        with self._update_lock:
-            ids = list(self._display_ids)
-            if not ids or not InteractiveShell.initialized():
-                return 0
-            data, metadata = self._repr_mimebundle_()
-            for display_id in ids:
-                update_display(data, metadata=metadata, raw=True, display_id=display_id)
-        return len(ids)
+    def snapshot_html(self) -> str:
+        """A static picture of the last state (header, states, timeline, log tail)."""
+        return snapshot_html(self, self._watcher.model.definition)
 
     def _repr_mimebundle_(self, **kwargs: t.Any):
         bundle = super()._repr_mimebundle_(**kwargs)
@@ -728,40 +443,6 @@ class RunMonitor(GladierWidget):
         data["text/html"] = self.snapshot_html()
         data["text/plain"] = self.snapshot_text()
         return data, metadata
-
-    def snapshot(self) -> t.Any:
-        """A static picture of the run as it is now (``display(monitor.snapshot())``)."""
-        from IPython.display import HTML
-
-        return HTML(self.snapshot_html())
-
-    def snapshot_text(self) -> str:
-        """One paragraph: run, status, progress, states."""
-        p = self.progress or {}
-        named = f"{self.label} ({self.run_id})" if self.label and self.label != self.run_id else self.run_id
-        lines = [f"Run {named} of "
-                 f"{self.flow_title or 'flow'}: {self.headline or self.status}"
-                 f" - {p.get('done', 0)}/{p.get('total', 0)} states done"]
-        for name, info in self.states.items():
-            reason = self.failed_states.get(name)
-            lines.append(f"  {name}: {info.get('status')}" + (f" - {reason}" if reason else ""))
-        if self.clock:
-            lines[0] += f" ({self.clock})"
-        if self.choices:
-            lines.append("  waits for a choice: " + ", ".join(repr(c.get("label")) for c in self.choices)
-                         + " (monitor.choose(label) answers it)")
-        if self.inactive_reason:
-            lines.append(f"  waiting: {self.inactive_reason}")
-        if self.error:
-            lines.append(f"  error: {self.error}")
-        if self.changes.get("line"):
-            lines.append(f"  {self.changes['line']} (monitor.flow_changes has the diff)")
-        lines.extend(f"  {line}" for line in self.outbox)
-        return "\n".join(lines)
-
-    def snapshot_html(self) -> str:
-        """A static picture of the last state (header, states, timeline, log tail)."""
-        return snapshot_html(self, self._watcher.model.definition)
 
 
 def _diff_graph(pinned: dict[str, t.Any], current: dict[str, t.Any], diff: t.Any) -> dict[str, t.Any]:
@@ -773,22 +454,3 @@ def _diff_graph(pinned: dict[str, t.Any], current: dict[str, t.Any], diff: t.Any
     except Exception:  # the drawing is an extra; the line and the list still show
         log.debug("the diff could not be drawn", exc_info=True)
         return {}
-
-
-def _is_ours(filename: str) -> bool:
-    """Whether a traceback frame's file is this package's (not the notebook's code)."""
-    import os
-
-    return filename.startswith(os.path.dirname(os.path.dirname(__file__)) + os.sep)
-
-
-def _user_namespace() -> t.Mapping[str, t.Any]:
-    """The notebook's namespace (where ``%%gladier_tool`` defines tools)."""
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    if shell is not None:
-        return shell.user_ns
-    import __main__
-
-    return vars(__main__)

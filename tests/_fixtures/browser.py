@@ -370,3 +370,25 @@ def run_notebook(
         errors = notebook_errors(page)
         assert not errors, f"cells of {name}.ipynb raised: {errors}"
     return page
+
+
+def save_and_reopen(page: t.Any, url: str, *, output_cell: int = 1) -> None:
+    """Save the open notebook once the run monitor in cell ``output_cell`` has put its SVG
+    snapshot in the cell's output, shut its kernel down (the widget models go with it), and
+    open ``url`` (the same notebook, in JupyterLab or Notebook 7) until its saved monitor
+    snapshot shows."""
+    page.wait_for_selector('.gj-monitor[data-status="SUCCEEDED"]', timeout=60_000)
+    page.wait_for_selector(".gj-graph", timeout=30_000)
+    page.wait_for_function(
+        """(i) => { const o = window.jupyterapp.shell.currentWidget.content.widgets[i]
+                   .model.outputs; return o.length === 1 &&
+                   String(o.get(0).data['image/svg+xml'] || '').includes('gj-flow-svg'); }""",
+        arg=output_cell, timeout=30_000, polling=200)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function(
+        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
+    page.goto(url)
+    page.wait_for_selector(".gj-saved-snapshot .gj-monitor-static[data-status='SUCCEEDED']",
+                           timeout=60_000)
+    page.wait_for_selector(".gj-saved-snapshot[data-mime='image/svg+xml']", timeout=30_000)

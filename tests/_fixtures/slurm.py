@@ -37,6 +37,7 @@ import uuid
 
 import pytest
 
+from tests._fixtures.environ import environ_set
 from tests._fixtures.processes import gone
 from tests._fixtures.waiting import wait_until
 
@@ -362,18 +363,9 @@ def slurm_cluster() -> t.Iterator[SlurmCluster]:
     reason = slurm_unavailable()
     if reason:
         pytest.skip(reason)
-    saved = {k: os.environ.get(k) for k in ("SLURM_CONF", "PATH")}
-    with start_cluster() as cluster:
-        os.environ.update(cluster.env)
-        os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-        try:
-            yield cluster
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+    with start_cluster() as cluster, environ_set(
+            {**cluster.env, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}):
+        yield cluster
 
 
 # --- Globus Compute on the cluster --------------------------------------------------------

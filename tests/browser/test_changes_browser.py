@@ -51,6 +51,18 @@ def _run(flows_client, flow_id: str, label: str) -> str:
     return run_id
 
 
+
+def _assert_v1_to_v2_drawn(box) -> None:
+    """The "flow changed" box, opened, draws V1 → V2: B removed (ghost), C added, and A's
+    field change shown on a click."""
+    box.locator(".gj-run-changes-toggle").click()
+    ghost = box.locator("g.gj-node[data-name='B']")
+    ghost.wait_for(timeout=10_000)
+    assert ghost.get_attribute("data-diff") == "removed"
+    assert box.locator("g.gj-node[data-name='C']").get_attribute("data-diff") == "added"
+    box.locator("g.gj-node[data-name='A']").click()
+    assert "$.States.A.Result.v: 1 → 2" in box.locator(".gj-run-changes-state").inner_text()
+
 def test_redeploy_preview_marks_added_removed_changed_states_and_a_changed_function(diff_lab, page):
     u = uuid.uuid4().hex[:6]
     run_input = f'{{"input": {{"compute_endpoint": "{ENDPOINT}"}}}}'
@@ -98,13 +110,7 @@ def test_run_tab_says_the_flow_changed_since_the_run(diff_lab, page, flows_clien
     box = page.locator(f"{view} .gj-run-changes")
     assert "The flow changed since this run." in box.inner_text()
     assert "1 added; 1 removed; 1 changed" in box.inner_text()
-    box.locator(".gj-run-changes-toggle").click()
-    ghost = box.locator("g.gj-node[data-name='B']")
-    ghost.wait_for(timeout=10_000)
-    assert ghost.get_attribute("data-diff") == "removed"
-    assert box.locator("g.gj-node[data-name='C']").get_attribute("data-diff") == "added"
-    box.locator("g.gj-node[data-name='A']").click()
-    assert "$.States.A.Result.v: 1 → 2" in box.locator(".gj-run-changes-state").inner_text()
+    _assert_v1_to_v2_drawn(box)
     # the run is still shown as it ran: its own monitor graph has B, not C
     page.wait_for_selector(f"{view} .gj-monitor g.gj-node[data-name='B']", timeout=30_000)
     assert page.locator(f"{view} .gj-monitor g.gj-node[data-name='C']").count() == 0
@@ -157,13 +163,7 @@ def test_notebook_monitor_says_the_flow_changed_since_the_run(diff_lab, page, fl
     run_notebook(diff_lab, page, f"monitor_changes_{uuid.uuid4().hex[:6]}", cells, wait_for=changed)
     box = page.locator(f"{changed} .gj-run-changes")
     assert "The flow changed since this run: 1 added, 1 removed, 1 changed" in box.inner_text()
-    box.locator(".gj-run-changes-toggle").click()
-    ghost = box.locator("g.gj-node[data-name='B']")
-    ghost.wait_for(timeout=10_000)
-    assert ghost.get_attribute("data-diff") == "removed"
-    assert box.locator("g.gj-node[data-name='C']").get_attribute("data-diff") == "added"
-    box.locator("g.gj-node[data-name='A']").click()
-    assert "$.States.A.Result.v: 1 → 2" in box.locator(".gj-run-changes-state").inner_text()
+    _assert_v1_to_v2_drawn(box)
     # the monitor's own graph is the run as it ran: B, not C
     assert page.locator(".gj-monitor g.gj-node[data-name='B']").count() >= 2
     assert page.locator(".gj-monitor g.gj-node[data-name='C']").count() == 1  # the diff's only

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests._fixtures.browser import assert_accessible, run_notebook, screenshot
-from tests._notebook_cells import SETUP, start_run
+from tests._notebook_cells import FAILING_CELLS, SETUP, start_run
 
 pytestmark = pytest.mark.browser
 
@@ -96,28 +96,7 @@ def test_runs_panel_lists_runs_and_opens_one_in_a_monitor(local_service, lab, pa
 
 
 def test_failed_compute_state_shows_its_remote_traceback_on_click(local_service, lab, page):
-    cells = [
-        "import uuid, gladier_jupyter\n"
-        "from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition\n"
-        "from gladier_jupyter import backend\n"
-        "gladier_jupyter.use_local()",
-        "def calibrate(**data):\n"
-        "    raise RuntimeError('calibration drifted by ' + str(data['drift']))\n"
-        "\n"
-        "@generate_flow_definition\n"
-        "class Calibrate(GladierBaseTool):\n"
-        "    compute_functions = [calibrate]\n"
-        "\n"
-        "@generate_flow_definition\n"
-        "class CalibrationClient(GladierBaseClient):\n"
-        "    gladier_tools = [Calibrate]\n"
-        "\n"
-        "client = CalibrationClient(**backend.gladier_client_kwargs())\n"
-        "run = client.run_flow(flow_input={'input': {'drift': 3, "
-        "'compute_endpoint': str(uuid.uuid4())}}, label='calibration')\n"
-        "gladier_jupyter.RunMonitor(run, client=client)",
-    ]
-    run_notebook(lab, page, "monitor_traceback", cells, wait_for=".gj-monitor")
+    run_notebook(lab, page, "monitor_traceback", FAILING_CELLS, wait_for=".gj-monitor")
     page.wait_for_selector('.gj-monitor[data-status="SUCCEEDED"]', timeout=60_000)
     node = page.locator('.gj-monitor .gj-node[data-name="Calibrate"]')
     assert node.get_attribute("data-status") == "failed"

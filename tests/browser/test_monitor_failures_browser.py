@@ -6,40 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests._fixtures.browser import run_notebook, screenshot
-from tests._notebook_cells import SETUP, start_run
+from tests._fixtures.browser import run_notebook, save_and_reopen, screenshot
+from tests._notebook_cells import FAILING_CELLS, SETUP, start_run
 
 pytestmark = pytest.mark.browser
-
-FAILING_CELLS = [
-    "import uuid, gladier_jupyter\n"
-    "from gladier import GladierBaseClient, GladierBaseTool, generate_flow_definition\n"
-    "from gladier_jupyter import backend\n"
-    "gladier_jupyter.use_local()",
-    "def calibrate(**data):\n"
-    "    raise RuntimeError('calibration drifted by ' + str(data['drift']))\n"
-    "\n"
-    "def report(**data):\n"
-    "    return 'reported'\n"
-    "\n"
-    "@generate_flow_definition\n"
-    "class Calibrate(GladierBaseTool):\n"
-    "    compute_functions = [calibrate]\n"
-    "\n"
-    "@generate_flow_definition\n"
-    "class Report(GladierBaseTool):\n"
-    "    compute_functions = [report]\n"
-    "\n"
-    "@generate_flow_definition\n"
-    "class CalibrationClient(GladierBaseClient):\n"
-    "    gladier_tools = [Calibrate, Report]\n"
-    "\n"
-    "client = CalibrationClient(**backend.gladier_client_kwargs())\n"
-    "run = client.run_flow(flow_input={'input': {'drift': 3, "
-    "'compute_endpoint': str(uuid.uuid4())}}, label='calibration')\n"
-    "monitor = gladier_jupyter.RunMonitor(run, client=client)\n"
-    "monitor",
-]
 
 # WCAG contrast of an element's text on its own background (both as computed).
 _CONTRAST = """(el) => {
@@ -184,22 +154,8 @@ def test_reopened_notebook_without_widget_state_shows_the_saved_snapshots(local_
              "gladier_jupyter.FlowPreview(definition)",
              "monitor.wait(60)"]
     run_notebook(lab, page, "monitor_reopened_saved", cells, wait_for=".gj-monitor")
-    page.wait_for_selector('.gj-monitor[data-status="SUCCEEDED"]', timeout=60_000)
-    page.wait_for_selector(".gj-graph", timeout=30_000)
-    page.wait_for_function(
-        """() => { const o = window.jupyterapp.shell.currentWidget.content.widgets[1]
-                   .model.outputs; return o.length === 1 &&
-                   String(o.get(0).data['image/svg+xml'] || '').includes('gj-flow-svg'); }""",
-        timeout=30_000, polling=200)
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_function(
-        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
     # The kernel that held the widget models goes; the notebook opens again with a new one.
-    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
-    page.goto(lab.page_url("lab/tree/monitor_reopened_saved.ipynb"))
-    page.wait_for_selector(".gj-saved-snapshot .gj-monitor-static[data-status='SUCCEEDED']",
-                           timeout=60_000)
-    page.wait_for_selector(".gj-saved-snapshot[data-mime='image/svg+xml']", timeout=30_000)
+    save_and_reopen(page, lab.page_url("lab/tree/monitor_reopened_saved.ipynb"))
     page.wait_for_timeout(500)
     text = page.locator(".jp-Notebook").inner_text()
     assert "model not found" not in text

@@ -11,7 +11,7 @@ import pathlib
 
 import pytest
 
-from tests._fixtures.browser import run_notebook, screenshot
+from tests._fixtures.browser import run_notebook, save_and_reopen, screenshot
 from tests._notebook_cells import SETUP, start_run, write_saved_flow_notebook
 from tests.browser.test_preview import NODE, TUTORIAL_CELLS
 
@@ -134,21 +134,7 @@ def test_reopened_notebook_without_widget_state_shows_the_saved_snapshots_in_not
         "gladier_jupyter.FlowPreview(definition)",
         "monitor.wait(60)",
     ], wait_for=".gj-monitor")
-    page.wait_for_selector('.gj-monitor[data-status="SUCCEEDED"]', timeout=60_000)
-    page.wait_for_selector(".gj-graph", timeout=30_000)
-    page.wait_for_function(
-        """() => { const o = window.jupyterapp.shell.currentWidget.content.widgets[1]
-                   .model.outputs; return o.length === 1 &&
-                   String(o.get(0).data['image/svg+xml'] || '').includes('gj-flow-svg'); }""",
-        timeout=30_000, polling=200)
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_function(
-        "() => !window.jupyterapp.shell.currentWidget.context.model.dirty", timeout=30_000)
-    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.shutdown()")
-    page.goto(notebook7.page_url("notebooks/nb7_reopened_saved.ipynb"))
-    page.wait_for_selector(".gj-saved-snapshot .gj-monitor-static[data-status='SUCCEEDED']",
-                           timeout=60_000)
-    page.wait_for_selector(".gj-saved-snapshot[data-mime='image/svg+xml']", timeout=30_000)
+    save_and_reopen(page, notebook7.page_url("notebooks/nb7_reopened_saved.ipynb"))
     # The new kernel's widget manager has started (its renderers replaced the placeholder)
     # and the snapshots stay.
     page.wait_for_function(

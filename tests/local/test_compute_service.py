@@ -40,6 +40,13 @@ def make_point(x):
     return fractions.Fraction(x, 3)
 
 
+def import_what_the_forkserver_left_out():
+    import boto3
+    import sqlalchemy
+
+    return [boto3.__name__, sqlalchemy.__name__]
+
+
 def _register(service: ComputeService, function) -> str:
     ser = ComputeSerializer(strategy_code=DillCodeSource())
     return service.register_function(
@@ -79,6 +86,20 @@ def test_result_that_is_not_json_comes_back_deserialized(service):
     fid = _register(service, make_point)
     doc = service.wait(service.submit(ENDPOINT, fid, [2], {}), timeout=30)
     assert doc["result"] == fractions.Fraction(2, 3)
+
+
+def test_packages_left_out_of_the_workers_preload_still_import_in_a_task(service):
+    # the forkserver imports execute_task with boto3 and SQLAlchemy hidden (parsl would
+    # import them for nothing); a task that needs them must get them all the same
+    import importlib.util
+
+    for name in ("boto3", "sqlalchemy"):
+        if importlib.util.find_spec(name) is None:
+            pytest.skip(f"{name} is not installed")
+    fid = _register(service, import_what_the_forkserver_left_out)
+    doc = service.wait(service.submit(ENDPOINT, fid, [], {}), timeout=60)
+    assert doc["status"] == "success", doc["exception"]
+    assert doc["result"] == ["boto3", "sqlalchemy"]
 
 
 def test_done_callback_fires_once_the_task_ends_and_at_once_when_already_ended(service):

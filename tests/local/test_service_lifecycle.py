@@ -126,13 +126,19 @@ def spawn_and_sleep(**data):
     time.sleep(300)
 
 
+def _processes_below_a_running_task(info) -> list[int]:
+    """Start ``spawn_and_sleep`` on the service's default endpoint; once its own ``sleep``
+    runs, the pids of every process below the service (workers, the task's child)."""
+    cc = svc.compute_client(info)
+    fid = cc.register_function(spawn_and_sleep)
+    cc.run(endpoint_id=svc.ENDPOINT, function_id=fid)
+    return wait_until(lambda: descendants(info.pid), 60, "the task starts its own process",
+                      until=lambda pids: any(_cmd(p) == "sleep 300" for p in pids))
+
+
 def test_kill_9_of_the_service_leaves_no_worker_nor_task_process(tmp_path):
     with svc.private_service(tmp_path / "svc") as info:
-        cc = svc.compute_client(info)
-        fid = cc.register_function(spawn_and_sleep)
-        cc.run(endpoint_id=svc.ENDPOINT, function_id=fid)
-        below = wait_until(lambda: descendants(info.pid), 60, "the task starts its own process",
-                           until=lambda pids: any(_cmd(p) == "sleep 300" for p in pids))
+        below = _processes_below_a_running_task(info)
         os.kill(info.pid, signal.SIGKILL)
         killed = time.monotonic()
         left = wait_until(lambda: [p for p in below if not gone(p)], 10,
@@ -181,11 +187,7 @@ def test_children_spawned_through_the_helper_end_with_a_killed_parent():
 
 def test_stopping_the_service_stops_its_workers(tmp_path):
     with svc.private_service(tmp_path / "svc") as info:
-        cc = svc.compute_client(info)
-        fid = cc.register_function(spawn_and_sleep)
-        cc.run(endpoint_id=svc.ENDPOINT, function_id=fid)
-        below = wait_until(lambda: descendants(info.pid), 60, "the task starts its own process",
-                           until=lambda pids: any(_cmd(p) == "sleep 300" for p in pids))
+        below = _processes_below_a_running_task(info)
         local.stop(info.state_dir)
         wait_until(lambda: [p for p in below if not gone(p)], 15, "the stopped service leaves no process",
                    until=lambda pids: not pids)

@@ -14,6 +14,7 @@ import uuid
 
 import globus_sdk
 
+from tests._fixtures.environ import environ_set
 from tests._fixtures.runs import TERMINAL as TERMINAL
 from tests._fixtures.runs import run_log as run_log
 from tests._fixtures.runs import wait_for_run as wait_for_run
@@ -37,17 +38,8 @@ def private_service(state_dir: pathlib.Path, **env: str) -> t.Iterator[t.Any]:
     (e.g. ``GLADIER_JUPYTER_FAULTS``); stopped at the end. Never the shared session service."""
     from gladier_jupyter import local
 
-    with _env_lock:
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            info = local.ensure_running(state_dir)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+    with _env_lock, environ_set(env):
+        info = local.ensure_running(state_dir)
     try:
         yield info
     finally:

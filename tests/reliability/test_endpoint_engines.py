@@ -100,12 +100,6 @@ def _running_then_kill(cc, ep, fid, victim) -> dict:
     return _ended(cc, task_id, STARTUP)
 
 
-@pytest.mark.skipif(
-    not os.environ.get("GLADIER_JUPYTER_PARSL_RACE_TESTS"),
-    reason="known loss, not yet fixed: a Parsl worker killed after the manager queued the task "
-           "for it but before it started it loses the task (seen in CI: the worker's log never "
-           "shows the task, the restarted worker never gets it) and no deadline fails it; set "
-           "GLADIER_JUPYTER_PARSL_RACE_TESTS=1 to run")
 def test_a_killed_worker_fails_its_task_with_a_reason_and_the_next_task_runs(htex):
     info, cc, ep, fid = htex
     worker = _run(cc, ep, fid)  # warm: the block is up

@@ -10,16 +10,18 @@ back as if it were a result).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
 import select
 import signal
+import sys
 import threading
 import time
 import typing as t
 
-__all__ = ["call", "clean_environment", "forkserver_context", "init_worker"]
+__all__ = ["call", "clean_environment", "forkserver_context", "init_worker", "modules_hidden"]
 
 # Credentials the kernel or hub may have handed the service: a task, like one on a real
 # endpoint, runs without them (and cannot print them into the worker log).
@@ -30,7 +32,7 @@ CREDENTIAL_NAMES = re.compile(
 )
 
 _PR_SET_PDEATHSIG = 1
-_PRELOAD = ["gladier_jupyter.local.compute._worker", "globus_compute_endpoint.engines.helper"]
+_PRELOAD = ["gladier_jupyter.local.compute._worker", "gladier_jupyter.local.compute._preload"]
 
 
 def forkserver_context() -> t.Any:
@@ -59,6 +61,22 @@ def init_worker(memory_mb: int | None, service_pid: int, environ: dict[str, str]
     os.environ["PYTHONUNBUFFERED"] = "1"
     if memory_mb:
         _cap_memory(memory_mb)
+
+
+@contextlib.contextmanager
+def modules_hidden(*names: str) -> t.Iterator[None]:
+    """Imports of ``names`` fail with ImportError inside the block (unless already
+    imported), and work again after it: for optional dependencies a package tries at
+    import time and that this process never uses."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def clean_environment(environ: t.Mapping[str, str]) -> dict[str, str]:

@@ -21,6 +21,9 @@ import typing as t
 import uuid
 
 from . import enginewatch
+from ._lifecycle import placement as _placement
+from ._lifecycle import record as _record
+from ._lifecycle import stop_engine as _stop_engine
 
 __all__ = [
     "EngineRunner",
@@ -152,8 +155,9 @@ class EngineRunner:
 
     ``build()`` returns the engine (not started); ``start(job)`` is called when a job is
     handed over (False: skip it, it was cancelled); ``done(job, outcome)`` when it ended.
-    A task past its time limit, or cancelled, is failed at once; the engine cannot stop it
-    (a Parsl worker runs it to the end), so its late result is logged and dropped.
+    A task past its time limit, or cancelled, is failed at once; on a GlobusComputeEngine
+    the :class:`~.watchdog.Watchdog` then stops it where it runs (and fails the tasks a
+    dead worker lost); a late result is logged and dropped.
     """
 
     def __init__(
@@ -173,6 +177,8 @@ class EngineRunner:
         self._lock = threading.Lock()
         self.engine: t.Any = None
         self._running: dict[str, tuple[Job, t.Any]] = {}
+        self._owner: dict[str, t.Any] = {}  # task id -> the engine it was given to
+        self._watchdog: t.Any = None
         self._ended: set[str] = set()
         self.tasks_run = 0
         self._reaper: t.Any = None
@@ -193,22 +199,43 @@ class EngineRunner:
                              monitored=True)
                 self.engine = engine
                 _record(engine, self._reaper)  # at once: the service may be killed any time
-                self._tracker = threading.Thread(target=self._track, args=(engine,),
+                watchdog = None
+                if callable(getattr(getattr(engine, "executor", None), "connected_managers", None)):
+                    from .watchdog import Watchdog
+
+                    watchdog = Watchdog(engine, endpoint_id=self.endpoint_id,
+                                        jobs=lambda: self._jobs_of(engine), fail=self._fail_lost)
+                self._watchdog = watchdog
+                self._tracker = threading.Thread(target=self._track, args=(engine, watchdog),
                                                  daemon=True, name="compute-engine-tracker")
                 self._tracker.start()
             return self.engine
 
-    def _track(self, engine: t.Any) -> None:
+    def _track(self, engine: t.Any, watchdog: t.Any) -> None:
         # Tell the reaper about the interchange and every block as Parsl starts them, so
         # they end with the service even if it is killed (Parsl's children outlive it);
-        # and notice an interchange that died, which Parsl itself does not report.
+        # notice an interchange that died, which Parsl itself does not report; and let
+        # the watchdog look at the managers.
         while self.engine is engine:
             _record(engine, self._reaper)
             why = enginewatch.lost_reason(engine)
             if why is not None:
                 self._lost(engine, why)
                 return
+            if watchdog is not None:
+                try:
+                    watchdog.tick()
+                except Exception:
+                    log.exception("The watchdog of endpoint %s failed", self.endpoint_id)
             time.sleep(1.0)
+
+    def _jobs_of(self, engine: t.Any) -> list[tuple[Job, t.Any]]:
+        with self._lock:
+            return [(job, future) for tid, (job, future) in self._running.items()
+                    if self._owner.get(tid) is engine]
+
+    def _fail_lost(self, job: Job, kind: str, message: str) -> None:
+        self._end(job, failed(kind, message))
 
     def _lost(self, engine: t.Any, why: str) -> None:
         with self._lock:
@@ -260,6 +287,7 @@ class EngineRunner:
             future = GCFuture(job.task_id, function_id=job.function_uuid)
             with self._lock:
                 self._running[job.task_id] = (job, future)
+                self._owner[job.task_id] = engine
             engine.submit(future, pack_task(job), resource_specification={})
         except Exception as exc:  # noqa: BLE001 - the engine could not take it
             self._end(job, failed("EngineError", f"The endpoint's engine could not run task "
@@ -276,30 +304,42 @@ class EngineRunner:
             outcome = outcome_from_result(future.result(), _placement(future))
         except Exception as exc:  # noqa: BLE001
             outcome = failed("EngineError", f"Task {job.task_id}: {exc}")
-        self._end(job, outcome)
-        if outcome.status == "failed" and self.engine is not None:
+        if self._end(job, outcome) and outcome.status == "failed" and self.engine is not None:
             # a lost Parsl manager takes its block with it, and Parsl does not always start
             # another one (it may mark the executor bad only later): a new engine serves
             # the next task
             self._drop_broken(self.engine, force="ManagerLost" in (outcome.exception or ""))
 
     def _overran(self, job: Job) -> None:
-        self._end(job, failed("TaskTimeout", f"Task {job.task_id} ran longer than its time "
-                              f"limit of {job.timeout:g} s; it was abandoned (the endpoint's "
-                              "engine cannot stop a running task)."))
+        self._stop(job, failed("TaskTimeout", f"Task {job.task_id} ran longer than its time "
+                               f"limit of {job.timeout:g} s; it was stopped."))
 
-    def _end(self, job: Job, outcome: Outcome) -> None:
+    def _stop(self, job: Job, outcome: Outcome) -> bool:
+        # fail it now, then let the watchdog stop it where it runs
+        with self._lock:
+            entry = self._running.get(job.task_id)
+            engine = self._owner.get(job.task_id)
+            watchdog = self._watchdog if engine is self.engine else None
+        if entry is None or not self._end(job, outcome):
+            return False
+        if watchdog is not None:
+            watchdog.stop(job, entry[1])
+        return True
+
+    def _end(self, job: Job, outcome: Outcome) -> bool:
         with self._lock:
             if job.task_id in self._ended:
                 log.warning("Task %s ended again after it was failed (%s); this result "
                             "is dropped.", job.task_id, outcome.status)
-                return
+                return False
             self._ended.add(job.task_id)
             entry = self._running.pop(job.task_id, None)
+            self._owner.pop(job.task_id, None)
             self.tasks_run += 1
         if entry is not None:
             outcome.details.update(_placement(entry[1]))
         self._done(job, outcome)
+        return True
 
     def cancel_running(self, task_id: str) -> bool:
         with self._lock:
@@ -308,8 +348,7 @@ class EngineRunner:
             return False
         job = entry[0]
         job.cancelled = True
-        self._end(job, failed("TaskCancelled", f"Task {task_id} was cancelled."))
-        return True
+        return self._stop(job, failed("TaskCancelled", f"Task {task_id} was cancelled."))
 
     def status(self) -> dict[str, t.Any]:
         with self._lock:
@@ -339,55 +378,8 @@ class EngineRunner:
         with self._lock:
             engine, self.engine = self.engine, None
             reaper, self._reaper = self._reaper, None
+            self._watchdog = None
         if engine is not None:
             _stop_engine(engine, reaper)
         if reaper is not None:
             reaper.close()
-
-
-def _record(engine: t.Any, reaper: t.Any) -> None:
-    executor = getattr(engine, "executor", None)
-    if executor is None or reaper is None:
-        return
-    interchange = getattr(executor, "interchange_proc", None)
-    if interchange is not None and interchange.poll() is None:
-        reaper.process(interchange.pid)
-    provider = getattr(executor, "provider", None)
-    kind = type(provider).__name__
-    for job_id in list(getattr(executor, "blocks_to_job_id", {}).values()):
-        if kind == "LocalProvider":
-            pid = getattr(provider, "resources", {}).get(job_id, {}).get("remote_pid")
-            if pid:
-                reaper.process_group_of(int(pid))
-        elif kind == "SlurmProvider":
-            reaper.command("scancel", str(job_id))
-        elif kind in ("PBSProProvider", "TorqueProvider"):
-            reaper.command("qdel", str(job_id))
-
-
-def _stop_engine(engine: t.Any, reaper: t.Any) -> None:
-    _record(engine, reaper)
-    executor = getattr(engine, "executor", None)
-    provider = getattr(executor, "provider", None)
-    job_ids = list(getattr(executor, "blocks_to_job_id", {}).values())
-    if provider is not None and job_ids:
-        # HTEX's shutdown leaves blocks to the scaling code: cancel them here
-        try:
-            provider.cancel(job_ids)
-        except Exception:  # noqa: BLE001 - the reaper stops what is left
-            log.warning("Cancelling the blocks %s of an endpoint failed", job_ids)
-    try:
-        engine.shutdown(block=True)
-    except TypeError:
-        engine.shutdown()
-    except Exception:
-        log.exception("An endpoint engine did not shut down cleanly")
-
-
-def _placement(future: t.Any) -> dict[str, t.Any]:
-    placed: dict[str, t.Any] = {}
-    if getattr(future, "job_id", None) is not None:
-        placed["job_id"] = str(future.job_id)
-    if getattr(future, "block_id", None) is not None:
-        placed["block_id"] = str(future.block_id)
-    return placed

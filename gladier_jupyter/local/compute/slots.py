@@ -37,12 +37,17 @@ from .runner import (
     pack_task,
 )
 
-__all__ = ["SlotPool"]
+__all__ = ["SlotPool", "prestart", "start_forkserver"]
 
 log = logging.getLogger("gladier_jupyter.local.compute")
 
 _READY_TIMEOUT = 120.0
-def _start_forkserver() -> None:
+def start_forkserver() -> None:
+    """Start the forkserver every worker forks from; it imports ``execute_task`` at once.
+
+    The service calls this first thing (see :func:`prestart`), so that import (seconds of
+    parsl) runs beside the service's own start-up instead of after it; idempotent.
+    """
     from multiprocessing import forkserver
 
     _worker.forkserver_context()  # sets the preload
@@ -50,6 +55,26 @@ def _start_forkserver() -> None:
         forkserver.ensure_running()
     except OSError:  # the first slot starts it then, one step later
         log.warning("The Compute forkserver did not start ahead of the first worker.")
+
+
+def prestart() -> None:
+    """Start the forkserver, and import the engines in this process in the background.
+
+    Only for the service's own process (:func:`gladier_jupyter.local.server.serve`): that
+    import leaves out SQLAlchemy, which parsl imports for the monitoring database of its
+    own workflows (a DataFlowKernel; no engine uses it), and while it runs no other thread
+    of the process can import SQLAlchemy: none of the service's does.
+    """
+    start_forkserver()
+    threading.Thread(target=_import_engines, name="compute-engine-import", daemon=True).start()
+
+
+def _import_engines() -> None:
+    try:
+        with _worker.modules_hidden("sqlalchemy"):
+            import_engine_modules()
+    except Exception:  # noqa: BLE001 - the first slot imports them again, and reports
+        log.warning("The Compute engines could not be imported ahead of the first task.")
 
 
 def _memory_cap() -> int | None:
@@ -210,7 +235,7 @@ class SlotPool:
         else:
             # the forkserver imports execute_task (parsl, globus-compute-sdk) while this
             # process imports the engines: on two cores both at once, not one after the other
-            _start_forkserver()
+            start_forkserver()
         try:
             import_engine_modules()
             if not self._stopping:

@@ -9,8 +9,10 @@ from gladier_jupyter.local import actions
 from gladier_jupyter.local._http import ApiHandler, MiB, ServiceContext
 from gladier_jupyter.local.actions.web_inputs import web_inputs_for
 from gladier_jupyter.local.flows import input_schema, run_filters
+from gladier_jupyter.local.flows.debugging import FlowsDebugging
+from gladier_jupyter.local.flows.definitions import validate_definition
 from gladier_jupyter.local.flows.errors import BadRequest, FlowsError, Unprocessable
-from gladier_jupyter.local.flows.service import FlowsService, validate_definition
+from gladier_jupyter.local.flows.service import FlowsService
 
 __all__ = ["routes"]
 
@@ -27,6 +29,11 @@ class _FlowsHandler(ApiHandler):
     @property
     def flows(self) -> FlowsService:
         return self.ctx.services["flows"]
+
+    @property
+    def debugging(self) -> FlowsDebugging:
+        """The debug loop's entry points (routes of this service's own)."""
+        return FlowsDebugging(self.flows)
 
     def int_arg(self, name: str, default: int, low: int = 1, high: int = 100) -> int:
         raw = self.get_query_argument(name, None)
@@ -230,14 +237,14 @@ class TestStateHandler(_FlowsHandler):
         body = self.json_body()
         # An action state waits for its action: off the event loop, which serves the rest.
         loop = asyncio.get_running_loop()
-        self.write_json(await loop.run_in_executor(None, self.flows.test_state, body, flow_id))
+        self.write_json(await loop.run_in_executor(None, self.debugging.test_state, body, flow_id))
 
 
 class RunStateInputsHandler(_FlowsHandler):
     """``GET /runs/{id}/state_inputs``: the run data each state started with (this service's own)."""
 
     def get(self, run_id: str) -> None:
-        self.write_json(self.flows.state_inputs(run_id))
+        self.write_json(self.debugging.state_inputs(run_id))
 
 
 class RunRerunHandler(_FlowsHandler):
@@ -246,7 +253,7 @@ class RunRerunHandler(_FlowsHandler):
     max_body_size = RUN_BODY_SIZE
 
     def post(self, run_id: str) -> None:
-        self.write_json(self.flows.rerun(run_id, self.json_body()), status=201)
+        self.write_json(self.debugging.rerun(run_id, self.json_body()), status=201)
 
 
 class WebInputsHandler(_FlowsHandler):

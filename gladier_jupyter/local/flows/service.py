@@ -1,18 +1,27 @@
-"""The Flows service object: flow and run documents in Globus's shapes, over store + engine."""
+"""The Flows service object: flow and run documents in Globus's shapes, over store + engine.
+
+What a definition must pass and what a flow derives from it are :mod:`.definitions`'; the
+debug loop's routes (state inputs, re-run from a state, state test), which Globus's API
+does not have, are :mod:`.debugging`'s.
+"""
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import re
 import typing as t
 import uuid
 
-from gladier_jupyter import flowdef
 from gladier_jupyter.local import expressions
 from gladier_jupyter.local._http import ServiceContext
 from gladier_jupyter.local.flows import input_schema, secrets
-from gladier_jupyter.local.flows.engine import Engine, clock_note
+from gladier_jupyter.local.flows.definitions import (
+    flow_scope,
+    run_as_roles,
+    run_as_scopes,
+    validate_definition,
+)
+from gladier_jupyter.local.flows.engine import Engine
 from gladier_jupyter.local.flows.errors import (
     BadRequest,
     FlowInputError,
@@ -20,6 +29,7 @@ from gladier_jupyter.local.flows.errors import (
     StateConflict,
     Unprocessable,
 )
+from gladier_jupyter.local.flows.records import clock_note
 from gladier_jupyter.local.flows.store import FlowsStore
 
 __all__ = ["FlowsService", "validate_definition"]
@@ -30,121 +40,6 @@ _FLOW_FIELDS = (
     "flow_administrators", "run_managers", "run_monitors", "subscription_id",
 )
 _ROLE_FIELDS = ("flow_viewers", "flow_starters", "flow_administrators", "run_managers", "run_monitors")
-
-
-#: Tags a re-run carries: the run it re-runs and the state it started at (tags, because a
-#: re-run on Globus, a run of a derived flow, can carry nothing else the runs list shows).
-RERUN_TAGS = ("rerun-of:", "rerun-from:")
-
-
-def rerun_tags(run_id: str, state_name: str) -> list[str]:
-    return [f"{RERUN_TAGS[0]}{run_id}", f"{RERUN_TAGS[1]}{state_name}"]
-
-
-def flow_scope(flow_id: str) -> str:
-    return f"https://auth.globus.org/scopes/{flow_id}/flow_{flow_id.replace('-', '_')}_user"
-
-
-def run_as_scopes(flow_id: str, definition: t.Any) -> dict[str, str]:
-    """``globus_auth_scopes_by_RunAs``: one scope per RunAs role ("the flows service creates
-    a separate scope for each role which appears as part of a RunAs property")."""
-    return {role: f"https://auth.globus.org/scopes/{flow_id}/flow_{flow_id.replace('-', '_')}_{role}"
-            for role in run_as_roles(definition)}
-
-
-def _problem_loc(path: t.Any) -> list[t.Any]:
-    if isinstance(path, (list, tuple)):
-        return ["definition", *path]
-    text = str(path or "$")
-    parts: list[t.Any] = []
-    for m in re.finditer(r"\.([^.\[\]]+)|\[(\d+)\]|\[['\"](.*?)['\"]\]", text):
-        if m.group(1) is not None:
-            parts.append(m.group(1))
-        elif m.group(2) is not None:
-            parts.append(int(m.group(2)))
-        else:
-            parts.append(m.group(3))
-    return ["definition", *parts]
-
-
-#: RunAs values that name no role of the run's input (Performing Actions as Different Users).
-_BUILTIN_RUN_AS = ("User", "Flow")
-
-
-def run_as_roles(definition: t.Any) -> list[str]:
-    """The role names Action states run as, which a run's input must bring tokens for."""
-    states = definition.get("States") if isinstance(definition, dict) else None
-    roles: set[str] = set()
-    for state in (states or {}).values():
-        if isinstance(state, dict) and state.get("Type") == "Action":
-            role = state.get("RunAs")
-            if isinstance(role, str) and role not in _BUILTIN_RUN_AS:
-                roles.add(role)
-    return sorted(roles)
-
-
-def _writes_context(path: t.Any) -> bool:
-    return isinstance(path, str) and re.match(r"^\$(\._context|\[['\"]_context['\"]\])(?![\w-])", path.strip()) is not None
-
-
-def _context_problems(definition: t.Any) -> list[tuple[list[t.Any], str, str]]:
-    """Run Context: "As this is a read-only value, the _context cannot be overwritten by
-    using the path in a ResultPath on any state"; nor by a result stored at ``$`` that
-    holds a ``_context`` key. Also: RunAs "is a property of an Action state and cannot be
-    used on other state types" (Performing Actions as Different Users)."""
-    states = definition.get("States") if isinstance(definition, dict) else None
-    problems: list[tuple[list[t.Any], str, str]] = []
-    for name, state in (states or {}).items() if isinstance(states, dict) else ():
-        if not isinstance(state, dict):
-            continue
-        stype = state.get("Type")
-        if "RunAs" in state and stype != "Action":
-            problems.append((["definition", "States", name, "RunAs"],
-                             f"State {name!r} ({stype}) sets RunAs {_shown_value(state['RunAs'])}, but RunAs is "
-                             "a property of Action states only; remove it or make the state an Action.",
-                             "value_error"))
-        targets = [(["definition", "States", name, "ResultPath"], state.get("ResultPath", "$"))]
-        for i, catcher in enumerate(state.get("Catch") or [] if isinstance(state.get("Catch"), list) else []):
-            if isinstance(catcher, dict) and "ResultPath" in catcher:
-                targets.append((["definition", "States", name, "Catch", i, "ResultPath"], catcher["ResultPath"]))
-        for loc, path in targets:
-            if _writes_context(path):
-                problems.append((loc, f"State {name!r} has ResultPath {_shown_value(path)}, which would overwrite "
-                                 "the read-only run context $._context; store the result elsewhere, "
-                                 "such as '$.result'.", "value_error"))
-        if stype in ("Pass", "ExpressionEval") and state.get("ResultPath", "$") == "$":
-            result = state.get("Result") if "Result" in state else state.get("Parameters")
-            if isinstance(result, dict):
-                keys = [k for k in result if isinstance(k, str) and (k[:-2] if k.endswith((".$", ".=")) else k) == "_context"]
-                if keys:
-                    field = "Result" if "Result" in state else "Parameters"
-                    problems.append((["definition", "States", name, field, keys[0]],
-                                     f"State {name!r} stores its {field} at '$' with a key {keys[0]!r}, which "
-                                     "would overwrite the read-only run context $._context; rename the "
-                                     "key or set a ResultPath such as '$.result'.", "value_error"))
-    return problems
-
-
-def _shown_value(value: t.Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
-
-
-def validate_definition(definition: t.Any) -> list[tuple[list[t.Any], str, str]]:
-    """Every error-severity problem of a definition as ``(loc, msg, type)``."""
-    problems = _validate_definition(definition)
-    seen = {tuple(loc) for loc, _, _ in problems}
-    problems.extend(p for p in _context_problems(definition) if tuple(p[0]) not in seen)
-    return problems
-
-
-def _validate_definition(definition: t.Any) -> list[tuple[list[t.Any], str, str]]:
-    problems: list[tuple[list[t.Any], str, str]] = []
-    for p in flowdef.validate(definition):
-        if getattr(p, "severity", "error") != "error":
-            continue
-        problems.append((_problem_loc(p.path), p.message, getattr(p, "code", "value_error")))
-    return problems
 
 
 class FlowsService:
@@ -320,9 +215,9 @@ class FlowsService:
         if not isinstance(flow_input, dict):
             raise Unprocessable([(["body"], "The run input ('body') must be a JSON object.", "type_error.dict")])
         self.check_input(flow, flow_input)
-        return self._start_run(flow, body, flow_input)
+        return self.start_run(flow, body, flow_input)
 
-    def _start_run(self, flow: dict[str, t.Any], body: dict[str, t.Any], flow_input: t.Any,
+    def start_run(self, flow: dict[str, t.Any], body: dict[str, t.Any], flow_input: t.Any,
                    start_at: str | None = None, parent: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         """A new ACTIVE run of ``flow`` whose first state is ``start_at`` (default: the
         definition's StartAt), with ``flow_input`` as its run data."""
@@ -385,72 +280,6 @@ class FlowsService:
         )
         self.engine.launch(run_id)
         return secrets.scrub(doc)
-
-    # -- debugging (routes of this service's own; Globus Flows has none) ---------------
-    def state_inputs(self, run_id: str) -> dict[str, t.Any]:
-        """The run data each state of the run last started with."""
-        doc = self.get_run(run_id)
-        return {"run_id": run_id, "flow_id": doc["flow_id"], "state_inputs": self.store.get_state_inputs(run_id)}
-
-    def rerun(self, run_id: str, body: t.Any) -> dict[str, t.Any]:
-        """A new run of the run's flow (its current definition) that starts at state
-        ``state_name`` with the run data that state started with, or ``input`` instead."""
-        parent = self.get_run(run_id)
-        if not isinstance(body, dict):
-            raise BadRequest("The request body must be a JSON object.")
-        flow = self.get_flow(parent["flow_id"])
-        states = flow["definition"].get("States") or {}
-        name = body.get("state_name")
-        if not isinstance(name, str) or name not in states:
-            raise Unprocessable([(["state_name"], f"state_name {_shown_value(name)} is not a state of flow "
-                                  f"{flow['id']}; its states are {', '.join(list(states)[:20])}.", "value_error")])
-        if "input" in body and body["input"] is not None:
-            data = body["input"]
-        else:
-            started = self.store.get_state_inputs(run_id, shown=False)
-            if name not in started:
-                raise Unprocessable([(["state_name"], f"Run {run_id} never started state {name!r}, so there is "
-                                      "no run data to start it with; pass 'input' with the data to use.",
-                                      "value_error")])
-            data = started[name]
-        if not isinstance(data, dict):
-            raise Unprocessable([(["input"], "The run data to start from must be a JSON object, not "
-                                  f"{type(data).__name__}.", "type_error.dict")])
-        given_tags = body.get("tags")
-        kept_tags: list[t.Any] = given_tags if isinstance(given_tags, list) else list(parent.get("tags") or [])
-        meta = {"label": body.get("label") or (f"{parent.get('label') or run_id[:8]} from {name}")[:64],
-                "tags": [*rerun_tags(run_id, name), *[tag for tag in kept_tags if not str(tag).startswith(RERUN_TAGS)]],
-                "run_managers": parent.get("run_managers"), "run_monitors": parent.get("run_monitors")}
-        link = {"run_id": run_id, "label": parent.get("label"), "state_name": name}
-        return self._start_run(flow, meta, data, start_at=name, parent=link)
-
-    def test_state(self, body: t.Any, flow_id: str | None = None) -> dict[str, t.Any]:
-        """Run one state against a run-data document, storing nothing (AWS Step Functions'
-        TestState is the model): ``{"definition" (or the flow's), "state_name", "input"}``."""
-        if not isinstance(body, dict):
-            raise BadRequest("The request body must be a JSON object.")
-        if flow_id is not None:
-            flow = self.get_flow(flow_id)
-            definition = flow["definition"]
-        else:
-            definition = body.get("definition")
-            problems = validate_definition(definition) if isinstance(definition, dict) else [
-                (["definition"], "definition must be a flow definition object.", "type_error.dict")]
-            if problems:
-                raise Unprocessable(problems)
-        states = definition.get("States") or {}
-        name = body.get("state_name")
-        if not isinstance(name, str) or name not in states:
-            raise Unprocessable([(["state_name"], f"state_name {_shown_value(name)} is not a state of the flow; "
-                                  f"its states are {', '.join(list(states)[:20])}.", "value_error")])
-        data = body.get("input", {})
-        if not isinstance(data, dict):
-            raise Unprocessable([(["input"], "The run data ('input') must be a JSON object, not "
-                                  f"{type(data).__name__}.", "type_error.dict")])
-        test_id = f"test-state-{uuid.uuid4()}"
-        doc: dict[str, t.Any] = {"run_id": test_id, "flow_id": flow_id or "test-state", "label": body.get("label") or f"test {name}",
-               "start_time": self.clock.iso(), "tags": [], "run_managers": [], "run_monitors": []}
-        return self.engine.test_state(doc, states, name, copy.deepcopy(data))
 
     def input_problems(self, flow: dict[str, t.Any], flow_input: t.Any) -> list[tuple[list[t.Any], str, str]]:
         return input_schema.input_problems(flow.get("input_schema") or {}, flow_input)

@@ -2,7 +2,7 @@
 // their CSS (flowdef/diff.py DefinitionDiff.to_dict()). The preview, the run tab and the
 // monitor share it.
 import { BORDER, SURFACE } from "./theme";
-import { DIFF_COLOURS } from "./graph";
+import { DIFF_COLOURS } from "./graphDrawing";
 
 /** One field that differs (flowdef/diff.py FieldChange.to_dict()). */
 export interface FieldChange {

@@ -22,7 +22,7 @@ import { Panel, type Widget } from "@lumino/widgets";
 const WIDGET_VIEW = "application/vnd.jupyter.widget-view+json";
 /** The class of the monitor's static snapshot (gladier_jupyter.widgets.monitor). */
 const SNAPSHOT_CLASS = "gj-monitor-static";
-/** The class of a FlowPreview's saved drawing (the live view's own, see graph.ts graphSvg). */
+/** The class of a FlowPreview's saved drawing (the live view's own, see graphDrawing.ts graphSvg). */
 const FLOW_SVG_CLASS = "gj-flow-svg";
 
 function modelId(data: unknown): string {

@@ -2,7 +2,8 @@
 // timeline, cancel), fed by the server extension instead of a kernel. So it keeps working
 // after the kernel that started the run is gone, and for runs started anywhere else.
 import { Widget } from "@lumino/widgets";
-import { renderRun, type MonitorModel } from "../widgets/monitor";
+import { renderRun } from "../widgets/monitor";
+import type { MonitorModel } from "../common/monitorModel";
 import { APIError, requestAPI } from "./api";
 import { LocalModel } from "./model";
 import { showRunChanges } from "./runChanges";

@@ -1,92 +1,24 @@
+// The run monitor's view (one run: header, graph, actions, state pane, event log, timeline,
+// output) and the widget entry that also draws RunsList. Its parts live in common/: the
+// traits it reads (monitorModel), the state pane (stateDetail), what the run waits on a
+// person for (monitorHuman), the kernel behind the view (kernelLink), the debug loop
+// (monitorDebug), the log table, the timeline and the status widgets. What stays here is
+// one idea: laying the parts out and drawing them from the model, once per update.
 import type { Host, RenderProps } from "@anywidget/types";
 import type { ViewModel } from "../common/viewModel";
-import { BORDER, FONT, MUTED, OUTCOME_COLOURS, STATUS_COLOURS, STATUS_ON, STATUS_TEXT, SURFACE, TEXT, ensureThemeStyle } from "../common/theme";
-import { Elapsed, ProgressBar, StatusBadge, shortDate } from "../common/monitorStatus";
+import { BORDER, FONT, MUTED, STATUS_COLOURS, STATUS_ON, STATUS_TEXT, TEXT, ensureThemeStyle } from "../common/theme";
+import { Elapsed, ProgressBar, StatusBadge } from "../common/monitorStatus";
 import { LogTable, type LogRow } from "../common/logTable";
-import { Timeline, type TimelineBar } from "../common/timeline";
-import { statusGraph, type SimpleGraphModel, type StatusGraph } from "../common/monitorGraph";
-import { debugArea, stateButtons, type DebugTraits } from "../common/monitorDebug";
+import { Timeline } from "../common/timeline";
+import { statusGraph, type StatusGraph } from "../common/monitorGraph";
+import { debugArea } from "../common/monitorDebug";
 import { flowChangesBox, type FlowChangesBox } from "../common/flowChanges";
-import type { DefinitionChanges } from "../common/diff";
-import type { GraphModel } from "../common/graph";
-
-export interface StateInfo {
-  name: string;
-  status: string;
-  type: string;
-  input: string;
-  output: string;
-  error: string;
-  traceback: string;
-  started: string;
-  ended: string;
-  attempts: number;
-}
-
-/** Mirrors the synced traits of gladier_jupyter.widgets.monitor.RunMonitor. */
-export interface MonitorModel extends DebugTraits {
-  view: string;
-  run_id: string;
-  label: string;
-  flow_id: string;
-  flow_title: string;
-  status: string;
-  display_status: string;
-  start_time: string;
-  completion_time: string;
-  backend: string;
-  web_url: string;
-  connection: string;
-  message: string;
-  graph: SimpleGraphModel;
-  states: Record<string, StateInfo>;
-  timeline: TimelineBar[];
-  /** The event-log rows added by the last update (each with its index i). */
-  log_tail: LogRow[];
-  /** How many entries the run's log has. */
-  log_total: number;
-  /** What the views colour: a run status in lower case, "warning" or "cancelled". */
-  outcome?: string;
-  /** "SUCCEEDED · 1 state failed", "CANCELLED", or the status. */
-  headline?: string;
-  /** The first failed state and the last line of its exception. */
-  failure?: string;
-  /** The states whose action failed, each with the last line of its exception. */
-  failed_states?: Record<string, string>;
-  progress: { done: number; total: number };
-  inactive_reason: string;
-  required_scopes: string[];
-  error: string;
-  output: string;
-  action: string;
-  login_widget: string | null;
-  /** What the run waits on a person to choose (weboption options, web input options). */
-  choices?: Choice[];
-  /** The run's notification emails: "email to a@b: subject". */
-  outbox?: string[];
-  /** "clock +1 h" when the local service clock was moved. */
-  clock?: string;
-  /** The flow changed since this run: the note, the diff, the flow's graph now with it. */
-  changes?: { line?: string; diff?: DefinitionChanges; graph?: GraphModel };
-}
-
-export interface Choice {
-  kind: "weboption" | "web_input";
-  state: string;
-  key: string;
-  label: string;
-  description: string;
-  title: string;
-}
-
-/** Mirrors the synced traits of gladier_jupyter.widgets.runs.RunsList. */
-export interface RunsModel {
-  view: string;
-  runs: { run_id: string; label: string; status: string; flow_title: string; start_time: string;
-    outcome?: string; headline?: string }[];
-  selected: string;
-  message: string;
-}
+import { button, h, pre } from "../common/dom";
+import { KernelLink } from "../common/kernelLink";
+import { ChoiceBox, OutboxBox } from "../common/monitorHuman";
+import { StateDetail } from "../common/stateDetail";
+import type { MonitorModel, RunsModel } from "../common/monitorModel";
+import { renderRuns } from "../common/runsList";
 
 const TERMINAL = ["SUCCEEDED", "FAILED", "ENDED"];
 
@@ -131,30 +63,6 @@ export interface OpenRunDetail {
   handled: boolean;
 }
 
-interface KernelLike {
-  status?: string;
-  statusChanged?: { connect(fn: (sender: unknown, status: string) => void): void; disconnect(fn: unknown): void };
-  disposed?: { connect(fn: () => void): void; disconnect(fn: unknown): void };
-}
-
-/** Seconds a view waits for the kernel to answer its hello before it says "disconnected"
- * (only while the kernel is idle: a busy kernel answers once its cell is done). */
-const HELLO_SECONDS = 5;
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, css = "", text = ""): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  if (css) el.style.cssText = css;
-  if (text) el.textContent = text;
-  return el;
-}
-
-function button(text: string, primary = false): HTMLButtonElement {
-  const b = h("button", `font:inherit;padding:.2em .8em;border-radius:4px;cursor:pointer;border:1px solid ${BORDER};` +
-    (primary ? `background:${STATUS_COLOURS.active};color:${STATUS_ON.active}` : `background:${SURFACE};color:${TEXT}`), text);
-  b.type = "button";
-  return b;
-}
-
 function section(title: string, open: boolean, memo?: ShownMemo): [HTMLDetailsElement, HTMLElement] {
   const d = h("details", "margin:.4em 0");
   d.open = memo?.sectionsOpen[title] ?? open;
@@ -164,12 +72,6 @@ function section(title: string, open: boolean, memo?: ShownMemo): [HTMLDetailsEl
   return [d, s];
 }
 
-function pre(text: string, colour = ""): HTMLPreElement {
-  const p = h("pre", `margin:.2em 0;padding:.4em;max-height:18em;overflow:auto;white-space:pre-wrap;` +
-    `background:var(--jp-layout-color2, #f5f5f5);border-radius:4px;font-size:12px;${colour ? `color:${colour}` : ""}`, text);
-  p.tabIndex = 0; // it scrolls: reachable from the keyboard
-  return p;
-}
 
 /**
  * Draw a run (graph, log, timeline, actions) into `el` from `model`; returns the cleanup.
@@ -245,55 +147,9 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   resume.className = "gj-resume";
   inactive.append(inactiveText, resume);
 
-  // What the run waits on a person to choose: one button per option.
-  const choiceBox = h("div", `display:none;border-left:4px solid ${STATUS_COLOURS.active};padding:.3em .6em;margin:.3em 0`);
-  choiceBox.className = "gj-choices";
-  let choiceKey = "";
-  function drawChoices(): void {
-    const choices = model.get("choices") ?? [];
-    const key = JSON.stringify(choices);
-    if (key === choiceKey) return;
-    choiceKey = key;
-    choiceBox.replaceChildren();
-    choiceBox.style.display = choices.length ? "block" : "none";
-    let group = "";
-    let row: HTMLElement | null = null;
-    for (const c of choices) {
-      if (c.state + c.title !== group || !row) {
-        group = c.state + c.title;
-        const head = c.kind === "web_input" ? (c.title || "The run awaits your answer") :
-          `${c.state ? `State ${c.state}` : "The run"} waits for your selection`;
-        choiceBox.append(h("div", "font-weight:600;margin:.2em 0", head));
-        row = h("div", "display:flex;flex-wrap:wrap;gap:.5em;align-items:center");
-        choiceBox.append(row);
-      }
-      const b = button(c.label, true);
-      b.className = "gj-choice";
-      b.dataset.key = c.key;
-      b.dataset.kind = c.kind;
-      if (c.description) b.title = c.description;
-      b.addEventListener("click", () => {
-        for (const other of Array.from(choiceBox.querySelectorAll<HTMLButtonElement>("button"))) other.disabled = true;
-        model.send({ type: "choose", key: c.key });
-      });
-      const item = h("span", "display:inline-flex;gap:.3em;align-items:center");
-      item.append(b);
-      if (c.description) item.append(h("span", `font-size:.85em;color:${MUTED}`, c.description));
-      row.append(item);
-    }
-  }
-
-  const outboxBox = h("div", `display:none;margin:.3em 0;font-size:.9em`);
-  outboxBox.className = "gj-outbox";
-  function drawOutbox(): void {
-    const lines = model.get("outbox") ?? [];
-    outboxBox.style.display = lines.length ? "block" : "none";
-    outboxBox.replaceChildren(...lines.map((line) => {
-      const d = h("div", `color:${MUTED}`, `✉ ${line}`);
-      d.className = "gj-outbox-line";
-      return d;
-    }));
-  }
+  // What the run waits on a person to choose (one button per option), and its emails.
+  const choices = new ChoiceBox(model);
+  const outbox = new OutboxBox(model);
 
   // The Login widget, while a consent or a new login is pending.
   const loginBox = h("div", "margin:.3em 0");
@@ -316,8 +172,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   errorBox.className = "gj-error";
 
   // Selected state details
-  const detail = h("div", `display:none;border:1px solid ${BORDER};border-radius:4px;padding:.4em .6em;margin:.3em 0`);
-  detail.className = "gj-state-detail";
+  const detail = new StateDetail(model, host !== null);
   let selected: string | null = null;
 
   const [logSec] = section("Event log", true, memo);
@@ -347,7 +202,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     changesView = flowChangesBox(found.line, "", found.diff, found.graph);
     changesBox.append(changesView.el);
   };
-  root.append(header, failureLine, changesBox, ...(debugBox ? [debugBox] : []), progress.el, graphBox, actions, choiceBox, inactive, loginBox, outboxBox, errorBox, detail, logSec, timeSec, outSec);
+  root.append(header, failureLine, changesBox, ...(debugBox ? [debugBox] : []), progress.el, graphBox, actions, choices.el, inactive, loginBox, outbox.el, errorBox, detail.el, logSec, timeSec, outSec);
 
   const select = (state: string | null): void => {
     selected = selected === state ? null : state;
@@ -359,8 +214,8 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     const name = Object.keys(model.get("failed_states") ?? {})[0];
     if (!name) return;
     if (selected !== name) select(name);
-    detail.scrollIntoView({ block: "nearest" });
-    detail.querySelector<HTMLElement>(".gj-traceback")?.focus?.();
+    detail.el.scrollIntoView({ block: "nearest" });
+    detail.el.querySelector<HTMLElement>(".gj-traceback")?.focus?.();
   });
 
   // The log: rows arrive as the tail of each update (log_tail); a view that lacks earlier
@@ -381,9 +236,11 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     }
     root.dataset.logRows = String(rows.length);
   }
-  let answered = !kernelBacked;
+  // The kernel behind the view: when it restarts or goes away, the view stops showing a
+  // live run and offers a tab that keeps following it.
+  const kernel = new KernelLink(model, kernelBacked, () => queueDraw());
   const onCustom = (msg: Record<string, unknown>): void => {
-    answered = true;
+    kernel.heard();
     if (msg.type === "log_rows" && Array.isArray(msg.rows)) {
       takeRows(msg.rows as LogRow[]);
     }
@@ -391,55 +248,9 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   model.on("msg:custom", onCustom);
   timeline.onSelectState = (s) => select(s);
 
-  // Redrawn only when the selected state's facts change, so a selection in the
-  // traceback or output (to copy it) survives the updates that keep arriving.
-  let detailKey = "";
+  detail.onClose = (s) => select(s);
   function drawDetail(): void {
-    const info = selected ? model.get("states")[selected] : undefined;
-    const key = JSON.stringify([selected, info ?? null]);
-    if (key === detailKey) return;
-    detailKey = key;
-    detail.replaceChildren();
-    if (!selected || !info) {
-      detail.style.display = "none";
-      return;
-    }
-    detail.style.display = "block";
-    detail.dataset.state = selected;
-    const top = h("div", "display:flex;gap:.6em;align-items:center;flex-wrap:wrap");
-    const name = h("strong", "", info.name);
-    const ink = STATUS_ON[info.status] ?? OUTCOME_COLOURS[info.status]?.[1] ?? "#fff";
-    const st = h("span", `color:${ink};border-radius:3px;padding:0 .4em;background:${STATUS_COLOURS[info.status] ?? MUTED}`, info.status);
-    st.className = "gj-state-status";
-    const meta = h("span", `color:${MUTED};font-size:.85em`,
-      [info.type, info.attempts > 1 ? `${info.attempts} visits` : "", info.started ? `started ${shortDate(info.started)}` : "",
-        info.ended ? `ended ${shortDate(info.ended)}` : ""].filter(Boolean).join(" · "));
-    const close = button("×");
-    close.addEventListener("click", () => select(selected));
-    top.append(name, st, meta, close);
-    detail.append(top);
-    if (info.error) {
-      const e = h("div", `color:${STATUS_TEXT.failed};font-weight:600;margin-top:.3em`, info.error);
-      e.className = "gj-state-error";
-      detail.append(e);
-    }
-    if (info.traceback) {
-      const tb = pre(info.traceback, STATUS_TEXT.failed);
-      tb.className = "gj-traceback";
-      detail.append(h("div", "font-weight:600;margin-top:.3em", "Remote traceback"), tb);
-    }
-    for (const [label, text] of [["Input", info.input], ["Output", info.output]] as const) {
-      if (!text) continue;
-      const p = pre(text);
-      p.className = `gj-state-${label.toLowerCase()}`;
-      detail.append(h("div", "font-weight:600;margin-top:.3em", label), p);
-    }
-    const debugButtons = host ? stateButtons(model, selected, info) : null;
-    if (debugButtons) detail.append(debugButtons);
-    if (!info.input && !info.output && !info.error) {
-      detail.append(h("div", `color:${MUTED}`, info.status === "pending" ? "Not reached yet." :
-        info.status === "skipped" ? "Not on the path this run took." : "No input or output logged yet."));
-    }
+    detail.draw(selected, selected ? model.get("states")[selected] : undefined);
   }
 
   const stateHistory = memo.stateHistory;
@@ -489,44 +300,6 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     drawGraph();
   }
 
-  // The kernel behind the view: when it restarts or goes away, the kernel-side monitor is
-  // gone, so the view stops showing a live run and offers a tab that keeps following it.
-  let disconnected = false;
-  let disconnectReason = "";
-  const markDisconnected = (why: string): void => {
-    if (disconnected || !kernelBacked) return;
-    disconnected = true;
-    disconnectReason = why;
-    queueDraw();
-  };
-  const manager = (model as unknown as { widget_manager?: { kernel?: KernelLike } }).widget_manager;
-  const kernel: KernelLike | undefined = kernelBacked ? manager?.kernel ?? undefined : undefined;
-  const onKernelStatus = (_sender: unknown, st: string): void => {
-    if (["restarting", "autorestarting", "dead", "terminating"].includes(st)) {
-      markDisconnected(`The kernel is ${st}.`);
-    }
-  };
-  const onKernelGone = (): void => markDisconnected("The kernel was shut down.");
-  kernel?.statusChanged?.connect(onKernelStatus);
-  kernel?.disposed?.connect(onKernelGone);
-  // A view drawn from saved widget state has no kernel-side monitor: nothing answers its
-  // hello. A busy kernel answers when its cell is done, so only an idle one counts.
-  let helloTimer: number | undefined;
-  const checkHello = (): void => {
-    helloTimer = undefined;
-    if (answered || disconnected) return;
-    const st = kernel?.status;
-    if (kernel && st && st !== "idle") {
-      helloTimer = window.setTimeout(checkHello, HELLO_SECONDS * 1000);
-      return;
-    }
-    if (!TERMINAL.includes(model.get("status"))) markDisconnected("No kernel answers for this monitor.");
-    else answered = true;
-  };
-  if (kernelBacked) {
-    model.send({ type: "hello" });
-    helloTimer = window.setTimeout(checkHello, HELLO_SECONDS * 1000);
-  }
   openTab.addEventListener("click", () => {
     const detail: OpenRunDetail = { run_id: model.get("run_id"), label: model.get("label"),
       source: model.get("backend") === "globus" ? "globus" : "local", handled: false };
@@ -550,7 +323,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     const outcome = model.get("outcome") || status.toLowerCase();
     const headline = model.get("headline") || model.get("display_status") || status;
     root.dataset.outcome = outcome;
-    if (disconnected && !terminal) {
+    if (kernel.disconnected && !terminal) {
       badge.set(status, `${status} · disconnected`, "disconnected");
       elapsed.stop();
     } else {
@@ -566,28 +339,27 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     const url = model.get("web_url");
     link.style.display = url ? "" : "none";
     if (url) link.href = url;
-    const connection = disconnected ? "disconnected" : model.get("connection");
+    const connection = kernel.disconnected ? "disconnected" : model.get("connection");
     root.dataset.connection = connection;
     conn.textContent = connection === "reconnecting" ? "⟳ reconnecting…" :
       connection === "login-expired" ? "login expired" : connection === "stopped" ? "not watching" :
       connection === "disconnected" ? "disconnected: the kernel that watched this run is gone" : "";
     conn.style.color = connection === "live" || connection === "done" ? MUTED : TEXT;
-    conn.title = disconnected ? disconnectReason : model.get("message");
-    openTab.style.display = disconnected ? "" : "none";
+    conn.title = kernel.disconnected ? kernel.reason : model.get("message");
+    openTab.style.display = kernel.disconnected ? "" : "none";
     login.style.display = connection === "login-expired" ? "" : "none";
     const p = model.get("progress") ?? { done: 0, total: 0 };
     progress.set(p.done, p.total, status, outcome);
     drawGraph();
-    cancel.style.display = terminal || confirming || disconnected ? "none" : "";
+    cancel.style.display = terminal || confirming || kernel.disconnected ? "none" : "";
     confirmBox.style.display = confirming && !terminal ? "inline-flex" : "none";
     actionMsg.textContent = model.get("action");
     const reason = model.get("inactive_reason");
-    const choices = model.get("choices") ?? [];
     // A run awaiting a web input is INACTIVE, but needs an answer, not a consent.
-    const awaiting = choices.some((c) => c.kind === "web_input");
+    const awaiting = (model.get("choices") ?? []).some((c) => c.kind === "web_input");
     inactive.style.display = status === "INACTIVE" && !awaiting ? "block" : "none";
-    drawChoices();
-    drawOutbox();
+    choices.draw();
+    outbox.draw();
     const clock = model.get("clock") ?? "";
     clockBadge.style.display = clock ? "" : "none";
     clockBadge.textContent = clock;
@@ -643,7 +415,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
   model.on("change:changes", drawChanges);
   // Bars of running states grow between updates (Globus polls as seldom as every 10 s).
   const tick = window.setInterval(() => {
-    if (timeSec.open && !disconnected && !TERMINAL.includes(model.get("status"))) {
+    if (timeSec.open && !kernel.disconnected && !TERMINAL.includes(model.get("status"))) {
       timeline.update(model.get("timeline") ?? [], model.get("completion_time"), true);
     }
   }, 1000);
@@ -654,9 +426,7 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     model.off("change:changes", drawChanges);
     changesView?.destroy();
     window.clearInterval(tick);
-    window.clearTimeout(helloTimer);
-    kernel?.statusChanged?.disconnect(onKernelStatus);
-    kernel?.disposed?.disconnect(onKernelGone);
+    kernel.destroy();
     model.off("msg:custom", onCustom);
     for (const e of events) model.off(`change:${e}`, queueDraw);
     model.off("change:graph", resetGraph);
@@ -665,61 +435,6 @@ export function renderRun(model: ViewModel<MonitorModel>, el: HTMLElement, host:
     loginAbort?.abort();
     elapsed.destroy();
     graph?.destroy();
-  };
-}
-
-/** Draw a list of runs into `el` from `model`; returns the cleanup. */
-export function renderRuns(model: ViewModel<RunsModel>, el: HTMLElement): () => void {
-  const root = h("div", `font-family:${FONT};color:${TEXT};max-width:980px`);
-  root.className = "gj-runs";
-  const bar = h("div", "display:flex;gap:.6em;align-items:center;margin-bottom:.3em");
-  const heading = h("strong", "", "Runs");
-  const refresh = button("Refresh");
-  refresh.className = "gj-runs-refresh";
-  const msg = h("span", `color:${STATUS_TEXT.failed};font-size:.9em`);
-  bar.append(heading, refresh, msg);
-  const table = h("table", "border-collapse:collapse;width:100%;font-size:13px");
-  const body = table.createTBody();
-  root.append(bar, table);
-  el.append(root);
-  refresh.addEventListener("click", () => model.send({ type: "refresh" }));
-
-  const draw = (): void => {
-    msg.textContent = model.get("message");
-    body.replaceChildren();
-    const runs = model.get("runs") ?? [];
-    root.dataset.runs = String(runs.length);
-    if (!runs.length) {
-      body.append(h("tr", `color:${MUTED}`, "No runs yet."));
-    }
-    for (const run of runs) {
-      const tr = h("tr", `cursor:pointer;border-bottom:1px solid ${BORDER}` +
-        (run.run_id === model.get("selected") ? ";background:var(--jp-layout-color2, #f0f0f0)" : ""));
-      tr.className = "gj-run-row";
-      tr.dataset.runId = run.run_id;
-      tr.dataset.status = run.status;
-      const badge = new StatusBadge();
-      badge.set(run.status, run.headline || run.status, run.outcome);
-      const cells: (string | HTMLElement)[] = [badge.el, run.label || "(no label)", run.flow_title, shortDate(run.start_time), run.run_id];
-      for (const c of cells) {
-        const td = h("td", "padding:2px 6px");
-        if (typeof c === "string") td.textContent = c;
-        else td.append(c);
-        tr.append(td);
-      }
-      (tr.lastChild as HTMLElement).style.cssText += `;font-family:monospace;font-size:11px;color:${MUTED}`;
-      tr.addEventListener("click", () => model.send({ type: "open", run_id: run.run_id }));
-      body.append(tr);
-    }
-  };
-  model.on("change:runs", draw);
-  model.on("change:selected", draw);
-  model.on("change:message", draw);
-  draw();
-  return () => {
-    model.off("change:runs", draw);
-    model.off("change:selected", draw);
-    model.off("change:message", draw);
   };
 }
 

@@ -1,7 +1,8 @@
 import type { RenderProps } from "@anywidget/types";
 import type { ViewModel } from "../common/viewModel";
 import { BORDER, FONT, MUTED, SURFACE, TEXT } from "../common/theme";
-import { DIFF_COLOURS, renderGraph, type GraphModel, type GraphNode, type GraphProblem, type GraphView } from "../common/graph";
+import { renderGraph, type GraphModel, type GraphNode, type GraphProblem, type GraphView } from "../common/graph";
+import { DIFF_COLOURS } from "../common/graphDrawing";
 import { GRAPH_ERROR, GRAPH_WARN, KIND_STYLES } from "../common/graphTheme";
 import { changeList, diffBanner, DIFF_CSS, type DefinitionChanges, type FieldChange } from "../common/diff";
 

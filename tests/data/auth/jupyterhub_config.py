@@ -29,17 +29,9 @@ class OfflineGlobusAuthenticator(GlobusOAuthenticator):
         return {"name": "scientist", "auth_state": AUTH_STATE}
 
 
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = int(os.environ["GJ_HUB_PORT"])
-c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = int(os.environ["GJ_HUB_API_PORT"])
-c.JupyterHub.db_url = f"sqlite:///{T / 'jupyterhub.sqlite'}"
-c.JupyterHub.cookie_secret_file = str(T / "cookie_secret")
-c.JupyterHub.pid_file = str(T / "jupyterhub.pid")
-c.JupyterHub.cleanup_servers = True
-c.ConfigurableHTTPProxy.command = [os.environ["GJ_CHP"]]
-c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ['GJ_PROXY_API_PORT']}"
-c.ConfigurableHTTPProxy.auth_token = os.environ["GJ_PROXY_TOKEN"]
+COMMON = pathlib.Path(__file__).resolve().parents[1] / "hub" / "jupyterhub_common_config.py"
+assert COMMON.is_file(), COMMON
+load_subconfig(str(COMMON))  # noqa: F821 - provided by JupyterHub when it loads this file
 
 c.JupyterHub.authenticator_class = OfflineGlobusAuthenticator
 c.OfflineGlobusAuthenticator.client_id = "hub-client-id"
@@ -60,10 +52,8 @@ c.Spawner.environment = {"GLADIER_JUPYTER_STATE_DIR": str(T / "local-service"),
                          # a test's extra server environment (JSON), e.g. where "Globus" is
                          **json.loads(os.environ.get("GJ_SPAWN_ENV") or "{}")}
 
-c.JupyterHub.services = [{"name": "gj-test", "api_token": os.environ["GJ_ADMIN_TOKEN"]}]
 c.JupyterHub.load_roles = [
-    {"name": "gj-test-admin", "services": ["gj-test"],
-     "scopes": ["admin:users", "admin:servers", "access:servers"]},
+    *c.JupyterHub.load_roles,  # the common file's admin role for the test's service
     # A server token holds only scopes its user holds: the user may read its own auth state,
     # and the server role passes that on to $JUPYTERHUB_API_TOKEN.
     {"name": "user", "scopes": ["self", "admin:auth_state!user"]},

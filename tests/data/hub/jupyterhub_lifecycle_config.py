@@ -13,17 +13,9 @@ c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 T = pathlib.Path(os.environ["GJ_HUB_DIR"])
 SHARED = pathlib.Path(os.environ["GJ_SHARED_PREFIX"])  # where jupyter's data and config live
 
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = int(os.environ["GJ_HUB_PORT"])
-c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = int(os.environ["GJ_HUB_API_PORT"])
-c.JupyterHub.db_url = f"sqlite:///{T / 'jupyterhub.sqlite'}"
-c.JupyterHub.cookie_secret_file = str(T / "cookie_secret")
-c.JupyterHub.pid_file = str(T / "jupyterhub.pid")
-c.JupyterHub.cleanup_servers = True
-c.ConfigurableHTTPProxy.command = [os.environ["GJ_CHP"]]
-c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{os.environ['GJ_PROXY_API_PORT']}"
-c.ConfigurableHTTPProxy.auth_token = os.environ["GJ_PROXY_TOKEN"]
+COMMON = pathlib.Path(__file__).resolve().parents[1] / "hub" / "jupyterhub_common_config.py"
+assert COMMON.is_file(), COMMON
+load_subconfig(str(COMMON))  # noqa: F821 - provided by JupyterHub when it loads this file
 
 c.JupyterHub.authenticator_class = "dummy"
 c.Authenticator.allowed_users = {os.environ["GJ_HUB_USER"]}
@@ -38,9 +30,3 @@ c.Spawner.environment = {
     "JUPYTER_PATH": str(SHARED / "share" / "jupyter"),
     "JUPYTER_CONFIG_PATH": str(SHARED / "etc" / "jupyter"),
 }
-
-c.JupyterHub.services = [{"name": "gj-test", "api_token": os.environ["GJ_ADMIN_TOKEN"]}]
-c.JupyterHub.load_roles = [
-    {"name": "gj-test-admin", "services": ["gj-test"],
-     "scopes": ["admin:users", "admin:servers", "access:servers"]},
-]
