@@ -17,7 +17,7 @@ from gladier_jupyter.local import endpoints
 from tests._fixtures.processes import descendants, gone
 from tests._fixtures.waiting import wait_until
 from tests.reliability import _service as svc
-from tests.reliability.test_endpoint_engines import CONFIG, STARTUP, pid_after
+from tests.reliability.test_endpoint_engines import CONFIG, STARTUP, _ended, _run, pid_after
 
 PARSL_WORDS = ("parsl", "process_worker_pool", "interchange", "multiprocessing")
 
@@ -41,19 +41,6 @@ def htex(tmp_path_factory):
         cc = svc.compute_client(info)
         fids = {"sleep": cc.register_function(pid_then_sleep), "pid": cc.register_function(pid_after)}
         yield info, cc, ep, fids, state
-
-
-def _ended(cc, task_id: str, timeout: float = STARTUP) -> dict:
-    raw = cc._compute_web_client.v2
-    return wait_until(lambda: raw.get_task(task_id).data, timeout, f"task {task_id} ends",
-                      until=lambda t: t["status"] in ("success", "failed"))
-
-
-def _run(cc, ep, fid, *args, timeout: float = STARTUP):
-    task_id = cc.run(*args, endpoint_id=ep.uuid, function_id=fid)
-    doc = _ended(cc, task_id, timeout)
-    assert doc["status"] == "success", doc.get("exception")
-    return cc.get_result(task_id)
 
 
 def _flow(ep, fid: str, wait_time: float) -> dict:
