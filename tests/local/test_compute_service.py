@@ -226,7 +226,7 @@ for _ in range(3000):  # 30 s at most: the test reads the line below
     if service.get_task(task_id)["status"] == "running":
         break
     time.sleep(0.01)
-print(task_id, service.pool.worker_pids()[0], flush=True)
+print("ready", task_id, service.pool.worker_pids()[0], flush=True)
 time.sleep(120)
 """
 
@@ -241,7 +241,13 @@ def test_workers_do_not_outlive_a_hard_killed_service(tmp_path):
         text=True,
     )
     try:
-        task_id, worker = proc.stdout.readline().split()
+        # the task's own print (its pid) shares this pipe and may come first: find ours
+        line = ""
+        for line in proc.stdout:
+            if line.startswith("ready "):
+                break
+        assert line.startswith("ready "), f"the service process ended before its task ran: {line!r}"
+        task_id, worker = line.split()[1:]
         os.kill(int(worker), 0)  # the worker is alive, busy with its task
         proc.kill()
         proc.wait(30)

@@ -153,6 +153,11 @@ export class RunsPanel extends Widget {
       if (last !== r.status) this.history.set(r.run_id, hist ? `${hist}>${r.status}` : r.status);
     }
     this.node.dataset.runs = String(shown.length);
+    // A redraw replaces the rows: the row that had the keyboard focus gets it back, so
+    // the panel's own refreshes never throw a keyboard user out of the list.
+    const active = document.activeElement;
+    const focused = active instanceof HTMLElement && this.list.contains(active) ?
+      active.closest<HTMLElement>(".gj-lab-run")?.dataset.runId : undefined;
     this.list.replaceChildren();
     if (!shown.length) {
       const empty = h("div", `padding:12px 10px;color:${MUTED}`, this.runs.length ?
@@ -162,6 +167,11 @@ export class RunsPanel extends Widget {
       return;
     }
     for (const run of shown) this.list.append(this.row(run));
+    if (focused) {
+      for (const row of this.list.querySelectorAll<HTMLElement>(".gj-lab-run")) {
+        if (row.dataset.runId === focused) row.focus({ preventScroll: true });
+      }
+    }
   }
 
   private row(run: RunRow): HTMLElement {
