@@ -173,3 +173,27 @@ def test_endpoint_status_reports_the_engine_of_each_endpoint(service):
     assert status["endpoint"] == "threads"
     assert status["engine"] == "ThreadPoolEngine"
     assert {"started", "outstanding_tasks"} <= set(status)
+
+
+def test_a_hand_edited_config_parsl_would_refuse_fails_its_task_with_parsls_reason(service):
+    # the service imports parsl without typeguard's checks (a faster cold start), so it
+    # loads such a config in a fresh interpreter first: the type error is reported in
+    # one line, as `endpoint add` (which checks in the caller's process) reports it
+    info, cc, _threads, _pool = service
+    text = ("engine:\n  type: GlobusComputeEngine\n  max_workers_per_node: two\n"
+            "  provider:\n    type: LocalProvider\n")
+    with pytest.raises(GladierJupyterUsageError, match="max_workers_per_node"):
+        endpoints.add("edited", text, state_dir=info.state_dir)
+    edited = endpoints.add("edited", text, state_dir=info.state_dir, validate=False)
+    try:
+        fid = cc.register_function(where_am_i)
+        task = _ended(cc, cc.run(endpoint_id=edited.uuid, function_id=fid))
+        assert task["status"] == "failed"
+        assert "EngineError" in task["exception"]
+        assert "The config of endpoint 'edited' is not a valid Globus Compute endpoint config" in (
+            task["exception"])
+        assert 'argument "max_workers_per_node" (str)' in task["exception"]
+        # the service goes on: the next task on the embedded default runs
+        assert _result(cc, cc.run(endpoint_id=svc.ENDPOINT, function_id=fid))["pid"] != info.pid
+    finally:
+        endpoints.remove("edited", state_dir=info.state_dir)

@@ -47,6 +47,35 @@ def import_what_the_forkserver_left_out():
     return [boto3.__name__, sqlalchemy.__name__]
 
 
+def call_a_typechecked_function_with_a_wrong_type(folder):
+    # a module of the task's own, decorated with typeguard's @typechecked after the
+    # worker's preload imported parsl with that decorator left out
+    import importlib
+    import pathlib
+    import sys
+
+    pathlib.Path(folder, "checked_here.py").write_text(
+        "from typeguard import typechecked\n\n"
+        "@typechecked\n"
+        "def double(n: int) -> int:\n"
+        "    return 2 * n\n"
+    )
+    sys.path.insert(0, folder)
+    module = importlib.import_module("checked_here")
+    try:
+        module.double("two")
+    except Exception as exc:  # noqa: BLE001 - typeguard.TypeCheckError, named in the result
+        return type(exc).__name__
+    return "not checked"
+
+
+def parsl_api_instrumented():
+    import parsl.executors.high_throughput.executor as htex
+
+    code = htex.HighThroughputExecutor.__init__.__code__
+    return any("typeguard" in name or "check_argument_types" in name for name in code.co_names)
+
+
 def _register(service: ComputeService, function) -> str:
     ser = ComputeSerializer(strategy_code=DillCodeSource())
     return service.register_function(
@@ -100,6 +129,21 @@ def test_packages_left_out_of_the_workers_preload_still_import_in_a_task(service
     doc = service.wait(service.submit(ENDPOINT, fid, [], {}), timeout=60)
     assert doc["status"] == "success", doc["exception"]
     assert doc["result"] == ["boto3", "sqlalchemy"]
+
+
+def test_a_task_function_gets_typeguard_checks_though_the_preload_left_them_out_of_parsl(
+    service, tmp_path
+):
+    # the forkserver imports parsl with @typechecked a no-op (its checks are for parsl's
+    # own API, which a worker never calls); the decorator works again for the user's code
+    fid = _register(service, call_a_typechecked_function_with_a_wrong_type)
+    doc = service.wait(service.submit(ENDPOINT, fid, [str(tmp_path)], {}), timeout=60)
+    assert doc["status"] == "success", doc["exception"]
+    assert doc["result"] == "TypeCheckError"
+    fid = _register(service, parsl_api_instrumented)
+    doc = service.wait(service.submit(ENDPOINT, fid, [], {}), timeout=60)
+    assert doc["status"] == "success", doc["exception"]
+    assert doc["result"] is False
 
 
 def test_done_callback_fires_once_the_task_ends_and_at_once_when_already_ended(service):

@@ -21,7 +21,10 @@ import threading
 import time
 import typing as t
 
-__all__ = ["call", "clean_environment", "forkserver_context", "init_worker", "modules_hidden"]
+__all__ = [
+    "call", "clean_environment", "forkserver_context", "init_worker", "modules_hidden",
+    "parsl_unchecked", "typechecks_left_out",
+]
 
 # Credentials the kernel or hub may have handed the service: a task, like one on a real
 # endpoint, runs without them (and cannot print them into the worker log).
@@ -32,6 +35,7 @@ CREDENTIAL_NAMES = re.compile(
 )
 
 _PR_SET_PDEATHSIG = 1
+_parsl_unchecked = False
 _PRELOAD = ["gladier_jupyter.local.compute._worker", "gladier_jupyter.local.compute._preload"]
 
 
@@ -77,6 +81,43 @@ def modules_hidden(*names: str) -> t.Iterator[None]:
         for name in hidden:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
+
+
+@contextlib.contextmanager
+def typechecks_left_out() -> t.Iterator[None]:
+    """Inside the block, typeguard's ``@typechecked`` returns what it decorates unchanged.
+
+    Parsl puts ``@typeguard.typechecked`` on its public API (its executors', providers'
+    and DataFlowKernel's constructors and methods): each use re-reads and recompiles the
+    function at import time, about a third of importing parsl. A process that only runs
+    ``execute_task`` never calls that API, so the checks would never run; after the block
+    ``@typechecked`` instruments again (a task function of the user's that uses it keeps
+    its checks). Typeguard itself makes the decorator a no-op under ``python -O``.
+    """
+    try:
+        import typeguard
+    except ImportError:  # parsl requires it; nothing to leave out otherwise
+        yield
+        return
+    instrument = typeguard.typechecked
+
+    def unchanged(target: t.Any = None, **_options: t.Any) -> t.Any:
+        return target if target is not None else (lambda later: later)
+
+    global _parsl_unchecked
+    before = "parsl" in sys.modules
+    typeguard.typechecked = unchanged
+    try:
+        yield
+    finally:
+        typeguard.typechecked = instrument
+        if not before and "parsl" in sys.modules:
+            _parsl_unchecked = True
+
+
+def parsl_unchecked() -> bool:
+    """Whether this process imported parsl inside :func:`typechecks_left_out`."""
+    return _parsl_unchecked
 
 
 def clean_environment(environ: t.Mapping[str, str]) -> dict[str, str]:

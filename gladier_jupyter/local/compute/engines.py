@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 ENGINE_TYPES = ("GlobusComputeEngine", "ProcessPoolEngine", "ThreadPoolEngine")
+#: engine types whose settings reach parsl's (type-checked) executors and providers
+NEEDS_PARSL = ("GlobusComputeEngine", "GlobusMPIEngine")
 PROVIDER_TYPES = ("LocalProvider", "SlurmProvider", "PBSProProvider")
 
 
@@ -107,7 +109,13 @@ def load_config(text: str, *, where: str = "the endpoint config") -> t.Any:
 
 def build_engine(text: str, *, where: str = "the endpoint config") -> t.Any:
     """The engine ``text`` describes, not started (``engine.start(...)`` starts it)."""
+    from . import _worker
+
     _put_interpreter_on_path()
+    if _worker.parsl_unchecked() and _spec(text).get("type") in NEEDS_PARSL:
+        from .configcheck import check_in_fresh_interpreter
+
+        check_in_fresh_interpreter(text, where=where)
     engine = load_config(text, where=where).engine
     if type(engine).__name__ == "ProcessPoolEngine":
         _fork_from_the_forkserver(engine)

@@ -63,7 +63,9 @@ def prestart() -> None:
     Only for the service's own process (:func:`gladier_jupyter.local.server.serve`): that
     import leaves out SQLAlchemy, which parsl imports for the monitoring database of its
     own workflows (a DataFlowKernel; no engine uses it), and while it runs no other thread
-    of the process can import SQLAlchemy: none of the service's does.
+    of the process can import SQLAlchemy: none of the service's does. It also leaves out
+    parsl's typeguard checks (:func:`._worker.typechecks_left_out`); a config whose
+    settings reach parsl is checked in a fresh interpreter instead (:mod:`.configcheck`).
     """
     start_forkserver()
     threading.Thread(target=_import_engines, name="compute-engine-import", daemon=True).start()
@@ -71,7 +73,7 @@ def prestart() -> None:
 
 def _import_engines() -> None:
     try:
-        with _worker.modules_hidden("sqlalchemy"):
+        with _worker.modules_hidden("sqlalchemy"), _worker.typechecks_left_out():
             import_engine_modules()
     except Exception:  # noqa: BLE001 - the first slot imports them again, and reports
         log.warning("The Compute engines could not be imported ahead of the first task.")
