@@ -72,6 +72,40 @@ def _throughput(service, endpoint_id, fid, n):
     return n / (time.perf_counter() - t0)
 
 
+def _engine_floor(tasks: int) -> float | None:
+    """Median ms of a bare ProcessPoolExecutor round trip that runs ``execute_task`` on a
+    packed no-op task in a forkserver worker: what any task on the engine pays at least."""
+    try:
+        from gladier_jupyter.local.compute import _worker
+    except ImportError:  # a tree without the engines
+        return None
+    import uuid
+    from concurrent.futures import ProcessPoolExecutor
+
+    from globus_compute_common import messagepack
+    from globus_compute_common.messagepack.message_types import Task
+    from globus_compute_endpoint.engines.helper import execute_task
+    from globus_compute_sdk.serialize import ComputeSerializer, DillCodeSource
+
+    ser = ComputeSerializer(strategy_code=DillCodeSource())  # as measure_warm registers it
+    buffer = ser.pack_buffers([ser.serialize(noop), ser.serialize(()), ser.serialize({"x": 1})])
+    run_dir = tempfile.mkdtemp(prefix="bench-floor-")
+    endpoint = uuid.UUID(ENDPOINT)
+    times = []
+    with ProcessPoolExecutor(1, mp_context=_worker.forkserver_context()) as pool:
+        for i in range(tasks + 20):
+            tid = uuid.uuid4()
+            packed = messagepack.pack(Task(task_id=tid, task_buffer=buffer))
+            t0 = time.perf_counter()
+            packed_result = pool.submit(execute_task, task_id=tid, task_body=packed,
+                                        endpoint_id=endpoint, run_dir=run_dir).result()
+            if i >= 20:
+                times.append(time.perf_counter() - t0)
+            result = messagepack.unpack(packed_result)
+            assert not result.is_error, result.data  # the no-op really ran
+    return statistics.median(times) * 1000
+
+
 def measure_warm(tasks: int, bulk: int) -> dict:
     """Run in the child: the warm figures of the tree on sys.path."""
     from globus_compute_sdk.serialize import ComputeSerializer, DillCodeSource
@@ -124,7 +158,9 @@ def measure_warm(tasks: int, bulk: int) -> dict:
         assert gcc.get_result(tid) == i
         http.append(time.perf_counter() - t0)
 
+    floor = _engine_floor(tasks)
     out = {
+        **({"engine_floor_ms": floor} if floor is not None else {}),
         "in_process_ms": statistics.median(in_process) * 1000,
         "in_worker_ms": statistics.median(in_worker) * 1000,
         "http_ms": statistics.median(http) * 1000,
@@ -182,6 +218,7 @@ def _child(root: pathlib.Path, what: str, tasks: int, bulk: int) -> dict:
 _LABELS = {
     "in_process_ms": "warm task, in-process submit -> wait (ms)",
     "in_worker_ms": "  of which inside the worker (ms)",
+    "engine_floor_ms": "  floor: bare ProcessPoolExecutor round trip of execute_task (ms)",
     "http_ms": "warm task, HTTP Client.run -> get_result (ms)",
     "default_tasks_per_s": "1,000 no-op tasks, embedded default (tasks/s)",
     "htex_first_task_s": "GlobusComputeEngine+LocalProvider, first task, cold (s)",
