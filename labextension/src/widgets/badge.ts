@@ -1,4 +1,4 @@
-import type { AnyModel, RenderProps } from "@anywidget/types";
+import type { RenderProps } from "@anywidget/types";
 import { BORDER, FONT, MUTED, TEXT } from "../common/theme";
 
 /** Mirrors the synced traits of gladier_jupyter.widgets.badge.BackendBadge. */
