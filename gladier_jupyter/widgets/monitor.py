@@ -131,8 +131,10 @@ class RunMonitor(DebugLoop, LiveSync, SavedDisplay, GladierWidget):
         self._flow_client = flow_client
         self.consent_handler = consent_handler
         self._update_lock = threading.RLock()
-        #: ids of the outputs this monitor was displayed in (see ``_ipython_display_``)
+        #: ids of the outputs this monitor was displayed in (see ``_ipython_display_``),
+        #: recorded under the update lock: a run ending meanwhile updates a new one too
         self._display_ids: list[str] = []
+        self._display_lock = self._update_lock
         self._final_bundle_sent = False
         self._human_key: tuple[t.Any, ...] | None = None
         self._outbox_key: tuple[t.Any, ...] | None = None

@@ -9,17 +9,22 @@ pictures. The monitor mixes this in; what it needs of the monitor is declared be
 
 from __future__ import annotations
 
-import threading
 import typing as t
-import uuid
 
 from gladier_jupyter import monitor as _monitor
+from gladier_jupyter.widgets._displays import FollowedDisplays
 
 __all__ = ["SavedDisplay"]
 
 
-class SavedDisplay:
-    """The RunMonitor's displays outside a live view: saved fallbacks and snapshots."""
+class SavedDisplay(FollowedDisplays):
+    """The RunMonitor's displays outside a live view: saved fallbacks and snapshots.
+
+    Shown under display ids of its own (:class:`._displays.FollowedDisplays`): when the run
+    ends, every output the monitor was shown in gets the final HTML/text fallback.
+    """
+
+    _display_prefix = "gladier-monitor"
 
     # What the pictures use of the monitor (its traits and its watcher).
     run_id: str
@@ -37,44 +42,7 @@ class SavedDisplay:
     changes: dict[str, t.Any]
     outbox: list[str]
     _watcher: _monitor.RunWatcher
-    _update_lock: threading.RLock
-    _display_ids: list[str]
     snapshot_html: t.Callable[[], str]
-    _repr_mimebundle_: t.Callable[..., tuple[dict[str, t.Any], dict[str, t.Any]]]
-
-    def _ipython_display_(self, **kwargs: t.Any) -> None:
-        """Show the monitor under a display id, so its saved fallback can follow the run.
-
-        The output keeps the live view's entry; when the run ends, :meth:`update_displays`
-        replaces the HTML/text fallback of every output the monitor was shown in with the
-        final state (what a saved notebook, nbconvert or GitHub show).
-        """
-        from IPython.display import display
-
-        display_id = f"gladier-monitor-{uuid.uuid4().hex}"
-        # Under the update lock: a run ending meanwhile updates this display too.
-        with self._update_lock:
-            data, metadata = self._repr_mimebundle_()
-            self._display_ids.append(display_id)
-            display(data, metadata=metadata, raw=True, display_id=display_id)
-
-    def update_displays(self) -> int:
-        """Refresh every output this monitor was displayed in with its current bundle.
-
-        Updates go by display id (``update_display_data``), so they never add output to the
-        cell running at the time. Returns how many displays were updated.
-        """
-        from IPython.core.interactiveshell import InteractiveShell
-        from IPython.display import update_display
-
-        with self._update_lock:
-            ids = list(self._display_ids)
-            if not ids or not InteractiveShell.initialized():
-                return 0
-            data, metadata = self._repr_mimebundle_()
-            for display_id in ids:
-                update_display(data, metadata=metadata, raw=True, display_id=display_id)
-        return len(ids)
 
     def snapshot(self) -> t.Any:
         """A static picture of the run as it is now (``display(monitor.snapshot())``)."""

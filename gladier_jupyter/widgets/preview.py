@@ -6,7 +6,6 @@ import copy
 import json
 import threading
 import typing as t
-import uuid
 
 import traitlets
 
@@ -16,6 +15,7 @@ from gladier_jupyter.flowdef import Problem
 from gladier_jupyter.flowgraph import FlowGraph, diff_model
 from gladier_jupyter.flowgraph.svg import UnsafeSVG, sanitize_svg
 from gladier_jupyter.widgets._base import GladierWidget
+from gladier_jupyter.widgets._displays import FollowedDisplays
 from gladier_jupyter.widgets.debug import parse_run_data
 
 __all__ = ["FlowPreview", "FLOW_MIME"]
@@ -37,7 +37,7 @@ def _endpoint_warnings(flow_input: t.Any) -> list[Problem]:
             for line in lines]
 
 
-class FlowPreview(GladierWidget):
+class FlowPreview(FollowedDisplays, GladierWidget):
     """The flow of a gladier client or tool, a definition dict, JSON/YAML text or a path.
 
     Shows the states as a layered graph (click one for its JSON, the input it reads, its
@@ -45,9 +45,13 @@ class FlowPreview(GladierWidget):
     the table of ``$.input`` keys the flow reads; ``check(flow_input)`` fills in which the
     run input provides. Outside a live kernel it shows as SVG (``to_svg()``): the drawing
     the live view made (sent back by the page, sanitized), or where no view ever drew
-    (nbconvert, nbclient), one drawn in Python.
+    (nbconvert, nbclient), one drawn in Python. Shown under display ids of its own
+    (:class:`._displays.FollowedDisplays`): once the live view reports its drawing, every
+    output the preview was shown in gets it in place of the Python-drawn SVG; the
+    widget-view entry stays, so the live view stays.
     """
 
+    _display_prefix = "gladier-preview"
     _entry = "preview"
 
     graph = traitlets.Dict().tag(sync=True)
@@ -234,35 +238,6 @@ class FlowPreview(GladierWidget):
 
     def to_text(self) -> str:
         return self.flow.to_text()
-
-    def _ipython_display_(self, **kwargs: t.Any) -> None:
-        """Show the preview under a display id, so its saved image can become the view's.
-
-        Once the live view reports its drawing, :meth:`update_displays` puts it in place of
-        the Python-drawn SVG in every output the preview was shown in (what a saved notebook,
-        nbconvert or GitHub show); the widget-view entry stays, so the live view stays.
-        """
-        from IPython.display import display
-
-        display_id = f"gladier-preview-{uuid.uuid4().hex}"
-        with self._display_lock:
-            data, metadata = self._repr_mimebundle_()
-            self._display_ids.append(display_id)
-            display(data, metadata=metadata, raw=True, display_id=display_id)
-
-    def update_displays(self) -> int:
-        """Refresh every output this preview was displayed in; returns how many."""
-        from IPython.core.interactiveshell import InteractiveShell
-        from IPython.display import update_display
-
-        with self._display_lock:
-            ids = list(self._display_ids)
-            if not ids or not InteractiveShell.initialized():
-                return 0
-            data, metadata = self._repr_mimebundle_()
-            for display_id in ids:
-                update_display(data, metadata=metadata, raw=True, display_id=display_id)
-        return len(ids)
 
     def _repr_mimebundle_(self, **kwargs: t.Any):
         bundle = super()._repr_mimebundle_(**kwargs)
