@@ -21,9 +21,8 @@ export interface StateInfo {
   attempts: number;
 }
 
-/** Mirrors the synced traits of gladier_jupyter.widgets.monitor.RunMonitor. */
-export interface MonitorModel extends DebugTraits {
-  view: string;
+/** What a monitor and a row of the runs side panel both say of a run (same names). */
+export interface RunSummary {
   run_id: string;
   label: string;
   flow_id: string;
@@ -32,6 +31,11 @@ export interface MonitorModel extends DebugTraits {
   display_status: string;
   start_time: string;
   completion_time: string;
+}
+
+/** Mirrors the synced traits of gladier_jupyter.widgets.monitor.RunMonitor. */
+export interface MonitorModel extends DebugTraits, RunSummary {
+  view: string;
   backend: string;
   web_url: string;
   connection: string;

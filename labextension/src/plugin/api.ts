@@ -3,6 +3,7 @@
 // Jupyter's login. Globus tokens never come this way: the server keeps them.
 import { URLExt } from "@jupyterlab/coreutils";
 import { ServerConnection } from "@jupyterlab/services";
+import type { RunSummary } from "../common/monitorModel";
 
 export const API_NAMESPACE = "gladier-jupyter/api";
 
@@ -39,15 +40,7 @@ export async function requestAPI<T>(endPoint: string, init: RequestInit = {}): P
 }
 
 /** One run as the side panel lists it (gladier_jupyter/server/runs.py: run_row). */
-export interface RunRow {
-  run_id: string;
-  label: string;
-  flow_id: string;
-  flow_title: string;
-  status: string;
-  display_status: string;
-  start_time: string;
-  completion_time: string;
+export interface RunRow extends RunSummary {
   source: string;
   /** The run this one re-runs from state `rerun_from` ("" when it is no re-run). */
   rerun_of?: string;
