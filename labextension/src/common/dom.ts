@@ -1,10 +1,18 @@
-// The run monitor's small DOM helpers: an element with inline style and text, its buttons,
-// its scrolling text blocks.
+// Small DOM helpers of the views and the side panels: an element with inline style (or a
+// class) and text, the monitor's buttons, its scrolling text blocks.
 import { BORDER, STATUS_COLOURS, STATUS_ON, SURFACE, TEXT } from "./theme";
 
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, css = "", text = ""): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   if (css) el.style.cssText = css;
+  if (text) el.textContent = text;
+  return el;
+}
+
+/** An element with a class name (styled by the stylesheet) and text. */
+export function withClass<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  if (cls) el.className = cls;
   if (text) el.textContent = text;
   return el;
 }

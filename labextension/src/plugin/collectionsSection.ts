@@ -4,6 +4,7 @@
 // its one-line refusal is shown under the form.
 import { BORDER, MUTED, STATUS_TEXT } from "../common/theme";
 import { APIError, requestAPI } from "./api";
+import { h } from "../common/dom";
 
 /** One mapping as GET collections lists it. */
 export interface CollectionRow {
@@ -24,13 +25,6 @@ const BUTTON = `font:inherit;cursor:pointer;border:1px solid ${BORDER};border-ra
   "background:var(--jp-layout-color2, #f5f5f5);color:inherit;padding:1px 8px";
 const INPUT = `font:inherit;min-width:0;border:1px solid ${BORDER};border-radius:3px;padding:2px 4px;` +
   "background:var(--jp-layout-color1, #fff);color:inherit";
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, css = "", text = ""): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  if (css) el.style.cssText = css;
-  if (text) el.textContent = text;
-  return el;
-}
 
 export class CollectionsSection {
   readonly el: HTMLDetailsElement;

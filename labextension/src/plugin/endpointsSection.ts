@@ -6,6 +6,7 @@
 // the page never sees the service's address or secret.
 import { BORDER, MUTED, STATUS_TEXT } from "../common/theme";
 import { APIError, requestAPI } from "./api";
+import { h } from "../common/dom";
 
 /** One endpoint as GET endpoints lists it (gladier_jupyter.local.endpoints.EndpointStatus.summary). */
 export interface EndpointRow {
@@ -38,13 +39,6 @@ const STATE_COLOUR: Record<string, string> = {
   running: STATUS_TEXT.succeeded,
   error: STATUS_TEXT.failed,
 };
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, css = "", text = ""): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  if (css) el.style.cssText = css;
-  if (text) el.textContent = text;
-  return el;
-}
 
 function count(n: number | null): string {
   return n === null || n === undefined ? "–" : String(n);

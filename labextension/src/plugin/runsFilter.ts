@@ -4,6 +4,7 @@
 import { BORDER, MUTED } from "../common/theme";
 import { parseTime } from "../common/monitorStatus";
 import type { RunRow } from "./api";
+import { withClass } from "../common/dom";
 
 /** Most runs "Open N in tabs" opens at once (the newest that match). */
 export const MAX_OPEN_TABS = 10;
@@ -21,13 +22,6 @@ export interface FilterState {
   status: string;
 }
 const EMPTY: FilterState = { label: "", tag: "", from: "", to: "", flow: "", status: "" };
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  if (cls) el.className = cls;
-  if (text) el.textContent = text;
-  return el;
-}
 
 function load(): FilterState {
   try {
@@ -65,42 +59,42 @@ export class RunsFilter {
 
   constructor(private changed: () => void, open: (runs: RunRow[]) => void) {
     const field = "font:inherit;min-width:0";
-    this.el = h("div", "gj-lab-runs-find");
+    this.el = withClass("div", "gj-lab-runs-find");
     this.el.style.cssText = "display:flex;flex-direction:column;gap:6px";
-    const texts = h("div");
+    const texts = withClass("div");
     texts.style.cssText = "display:flex;gap:6px";
-    this.label = h("input", "gj-lab-runs-label-filter");
+    this.label = withClass("input", "gj-lab-runs-label-filter");
     this.label.type = "search";
     this.label.placeholder = "Label contains…";
     this.label.setAttribute("aria-label", "Filter by label (contains)");
     this.label.style.cssText = `${field};flex:1`;
-    this.tag = h("select", "gj-lab-runs-tag");
+    this.tag = withClass("select", "gj-lab-runs-tag");
     this.tag.setAttribute("aria-label", "Filter by tag");
     this.tag.style.cssText = `${field};max-width:45%`;
     texts.append(this.label, this.tag);
-    const times = h("div");
+    const times = withClass("div");
     times.style.cssText = `display:grid;grid-template-columns:auto 1fr;gap:4px 6px;align-items:center;` +
       `color:${MUTED};font-size:12px`;
-    this.from = h("input", "gj-lab-runs-from");
-    this.to = h("input", "gj-lab-runs-to");
+    this.from = withClass("input", "gj-lab-runs-from");
+    this.to = withClass("input", "gj-lab-runs-to");
     for (const [input, name] of [[this.from, "Started from"], [this.to, "Started until"]] as const) {
       input.type = "datetime-local";
       input.setAttribute("aria-label", name);
       input.style.cssText = `${field};width:100%;box-sizing:border-box;font-size:12px`;
     }
-    times.append(h("span", "", "started from"), this.from, h("span", "", "until"), this.to);
+    times.append(withClass("span", "", "started from"), this.from, withClass("span", "", "until"), this.to);
     this.el.append(texts, times);
 
-    this.bar = h("div", "gj-lab-runs-open-bar");
+    this.bar = withClass("div", "gj-lab-runs-open-bar");
     this.bar.style.cssText = `padding:4px 10px;border-bottom:1px solid ${BORDER};display:none;` +
       "flex-direction:column;gap:4px;font-size:12px";
-    this.notice = h("div", "gj-lab-runs-open-notice");
+    this.notice = withClass("div", "gj-lab-runs-open-notice");
     this.notice.style.cssText = `color:${MUTED};white-space:nowrap;overflow:hidden;text-overflow:ellipsis`;
     this.notice.setAttribute("role", "status");
-    const buttons = h("div");
+    const buttons = withClass("div");
     buttons.style.cssText = "display:flex;gap:6px";
-    this.openButton = h("button", "gj-lab-runs-open-all");
-    this.clearButton = h("button", "gj-lab-runs-clear-filters", "Clear filters");
+    this.openButton = withClass("button", "gj-lab-runs-open-all");
+    this.clearButton = withClass("button", "gj-lab-runs-clear-filters", "Clear filters");
     for (const b of [this.openButton, this.clearButton]) {
       b.type = "button";
       b.style.cssText = `font:inherit;cursor:pointer;border:1px solid ${BORDER};border-radius:4px;` +

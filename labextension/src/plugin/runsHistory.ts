@@ -8,6 +8,7 @@ import { BORDER, FONT, MUTED, STATUS_COLOURS, STATUS_TEXT, TEXT } from "../commo
 import { formatDuration } from "../common/monitorStatus";
 import { APIError, requestAPI } from "./api";
 import { diffBanner, DIFF_CSS, type DefinitionChanges, type FieldChange } from "../widgets/preview";
+import { withClass } from "../common/dom";
 
 interface RunSummary { run_id: string; label: string; status: string; flow_id: string; duration: number | null }
 interface CompareReply {
@@ -39,14 +40,8 @@ const short = (v: unknown): string => {
   const t = JSON.stringify(v) ?? "undefined";
   return t.length <= 60 ? t : t.slice(0, 59) + "…";
 };
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls = "", text = ""): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text) e.textContent = text;
-  return e;
-}
 function status(s: string): HTMLElement {
-  const span = el("span", "gj-history-status", s);
+  const span = withClass("span", "gj-history-status", s);
   span.style.color = STATUS_TEXT[s.toLowerCase()] ?? MUTED;
   span.style.fontWeight = "600";
   return span;
@@ -57,8 +52,8 @@ abstract class HistoryView extends Widget {
     super();
     this.id = id;
     this.addClass("gj-history-view");
-    this.node.append(el("style", "", VIEW_CSS));
-    this.node.append(el("p", "gj-muted gj-history-loading", "Loading…"));
+    this.node.append(withClass("style", "", VIEW_CSS));
+    this.node.append(withClass("p", "gj-muted gj-history-loading", "Loading…"));
   }
 
   protected async load<T>(path: string, draw: (reply: T) => void): Promise<void> {
@@ -70,7 +65,7 @@ abstract class HistoryView extends Widget {
     } catch (error) {
       const message = error instanceof APIError ? error.message : String(error);
       this.node.querySelector(".gj-history-loading")?.remove();
-      this.node.append(el("p", "gj-history-error", message));
+      this.node.append(withClass("p", "gj-history-error", message));
       this.node.dataset.loaded = "error";
     }
   }
@@ -85,46 +80,46 @@ export class CompareView extends HistoryView {
   }
 
   private draw(reply: CompareReply): void {
-    this.node.append(el("h3", "", "Run comparison"));
+    this.node.append(withClass("h3", "", "Run comparison"));
     if (reply.definition_diff) {
       this.node.dataset.definitions = "different";
-      this.node.append(el("p", "gj-def-diff", "The runs ran different definitions."),
+      this.node.append(withClass("p", "gj-def-diff", "The runs ran different definitions."),
         diffBanner({ ...reply.definition_diff, against: `run A (${reply.runs[0].label || reply.runs[0].run_id})` }));
     } else {
       this.node.dataset.definitions = "same";
-      this.node.append(el("p", "gj-muted gj-def-same", "Both runs ran the same definition."));
+      this.node.append(withClass("p", "gj-muted gj-def-same", "Both runs ran the same definition."));
     }
-    const table = el("table", "gj-compare-table");
-    const head = el("tr");
-    head.append(el("th", "", "state"));
+    const table = withClass("table", "gj-compare-table");
+    const head = withClass("tr");
+    head.append(withClass("th", "", "state"));
     reply.runs.forEach((r, i) => {
-      const th = el("th");
-      th.append(`${"AB"[i]}: ${r.label || r.run_id}`, el("br"),
-        el("span", "gj-muted", `${r.status} · ${dur(r.duration)}`));
+      const th = withClass("th");
+      th.append(`${"AB"[i]}: ${r.label || r.run_id}`, withClass("br"),
+        withClass("span", "gj-muted", `${r.status} · ${dur(r.duration)}`));
       head.append(th);
     });
-    head.append(el("th", "", "output differences (A → B)"));
+    head.append(withClass("th", "", "output differences (A → B)"));
     table.append(head);
     for (const row of reply.states) {
-      const tr = el("tr");
+      const tr = withClass("tr");
       tr.dataset.state = row.name;
       if (row.status[0] !== row.status[1] || row.output_changes.length) tr.classList.add("gj-differs");
-      tr.append(el("td", "", row.name));
+      tr.append(withClass("td", "", row.name));
       for (let i = 0; i < 2; i++) {
-        const td = el("td", `gj-side-${"ab"[i]}`);
-        td.append(status(row.status[i]), " ", el("span", "gj-muted", dur(row.duration[i])));
+        const td = withClass("td", `gj-side-${"ab"[i]}`);
+        td.append(status(row.status[i]), " ", withClass("span", "gj-muted", dur(row.duration[i])));
         tr.append(td);
       }
-      const out = el("td", "gj-output-diff");
+      const out = withClass("td", "gj-output-diff");
       if (row.output_changes.length) {
-        const ul = el("ul");
+        const ul = withClass("ul");
         for (const c of row.output_changes.slice(0, 8)) {
-          const li = el("li");
-          li.append(el("code", "", c.path), c.op === "changed" ? `: ${short(c.old)} → ${short(c.new)}` : ` ${c.op}`);
+          const li = withClass("li");
+          li.append(withClass("code", "", c.path), c.op === "changed" ? `: ${short(c.old)} → ${short(c.new)}` : ` ${c.op}`);
           ul.append(li);
         }
         out.append(ul);
-      } else out.append(el("span", "gj-muted", "same output"));
+      } else out.append(withClass("span", "gj-muted", "same output"));
       tr.append(out);
       table.append(tr);
     }
@@ -141,22 +136,22 @@ export class DurationsView extends HistoryView {
   }
 
   private draw(reply: DurationsReply): void {
-    this.node.append(el("h3", "", `Flow ${reply.flow_id}: ${reply.runs.length} ended run${reply.runs.length === 1 ? "" : "s"}`));
-    const table = el("table", "gj-durations-table");
-    const head = el("tr");
-    for (const t of ["state", "runs", "min", "median", "max"]) head.append(el("th", "", t));
+    this.node.append(withClass("h3", "", `Flow ${reply.flow_id}: ${reply.runs.length} ended run${reply.runs.length === 1 ? "" : "s"}`));
+    const table = withClass("table", "gj-durations-table");
+    const head = withClass("tr");
+    for (const t of ["state", "runs", "min", "median", "max"]) head.append(withClass("th", "", t));
     table.append(head);
     for (const [name, s] of Object.entries(reply.stats)) {
-      const tr = el("tr");
+      const tr = withClass("tr");
       tr.dataset.state = name;
-      tr.append(el("td", "", name), el("td", "gj-num", String(s.runs)), el("td", "gj-num", dur(s.min)),
-        el("td", "gj-num", dur(s.median)), el("td", "gj-num", dur(s.max)));
+      tr.append(withClass("td", "", name), withClass("td", "gj-num", String(s.runs)), withClass("td", "gj-num", dur(s.min)),
+        withClass("td", "gj-num", dur(s.median)), withClass("td", "gj-num", dur(s.max)));
       table.append(tr);
     }
     this.node.append(table);
     if (!reply.gantt.length) return;
     const latest = reply.runs[reply.runs.length - 1];
-    this.node.append(el("h4", "", `Latest run ${latest.label || latest.run_id} against the median (dashed)`));
+    this.node.append(withClass("h4", "", `Latest run ${latest.label || latest.run_id} against the median (dashed)`));
     const total = Math.max(1e-3, ...reply.gantt.map((b) => (b.offset ?? 0) + Math.max(b.duration ?? 0, b.median ?? 0)));
     const left = 150, width = 420, rowH = 22;
     const scale = width / total;
@@ -201,13 +196,13 @@ export function attachRunSelection(panel: HTMLElement, open: {
   compare: (a: string, b: string) => void; durations: (flowId: string) => void;
 }): () => void {
   const selected: string[] = [];
-  const bar = el("div", "gj-lab-runs-selection");
+  const bar = withClass("div", "gj-lab-runs-selection");
   bar.style.cssText = `padding:6px 10px;border-top:1px solid ${BORDER};display:none;gap:6px;align-items:center;flex-wrap:wrap`;
-  const text = el("span", "gj-muted gj-lab-runs-selected");
+  const text = withClass("span", "gj-muted gj-lab-runs-selected");
   text.setAttribute("role", "status"); // screen readers hear "2 selected" as it changes
-  const compare = el("button", "gj-lab-runs-compare", "Compare");
-  const durations = el("button", "gj-lab-runs-durations", "Durations");
-  const clear = el("button", "gj-lab-runs-clear", "Clear");
+  const compare = withClass("button", "gj-lab-runs-compare", "Compare");
+  const durations = withClass("button", "gj-lab-runs-durations", "Durations");
+  const clear = withClass("button", "gj-lab-runs-clear", "Clear");
   for (const b of [compare, durations, clear]) (b as HTMLButtonElement).type = "button";
   bar.append(text, compare, durations, clear);
   const list = panel.querySelector(".gj-lab-runs-list");

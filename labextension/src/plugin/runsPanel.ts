@@ -11,18 +11,12 @@ import { APIError, requestAPI, type RunRow, type RunsReply } from "./api";
 import { CollectionsSection } from "./collectionsSection";
 import { EndpointsSection } from "./endpointsSection";
 import { RunsFilter } from "./runsFilter";
+import { h } from "../common/dom";
 
 const STATUSES = ["ACTIVE", "INACTIVE", "SUCCEEDED", "FAILED", "ENDED"];
 /** While a run is ACTIVE the list follows it closely; otherwise it checks now and then. */
 const ACTIVE_POLL_MS = 1000;
 const IDLE_POLL_MS = 10000;
-
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, css = "", text = ""): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  if (css) el.style.cssText = css;
-  if (text) el.textContent = text;
-  return el;
-}
 
 export class RunsPanel extends Widget {
   private list: HTMLElement;
