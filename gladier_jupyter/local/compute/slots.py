@@ -27,7 +27,6 @@ import os
 import queue
 import signal
 import threading
-import time
 import typing as t
 import uuid
 
