@@ -52,6 +52,9 @@ class ComputeService:
         self._serializer: t.Any = None
         self._cond = threading.Condition()
         self._callbacks: dict[str, list[DoneCallback]] = {}
+        #: tasks handed to an engine that have not ended (guarded by ``_cond``): a waiter
+        #: reads the store only once its task is not among them
+        self._live: set[str] = set()
         self._runners: dict[str, EngineRunner] = {}
         self._runners_lock = threading.Lock()
         self._closed = False
@@ -214,14 +217,17 @@ class ComputeService:
     def wait(self, task_id: str, timeout: float | None = None) -> dict[str, t.Any]:
         """Block until the task ends (or ``timeout`` passes); return :meth:`get_task`."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        task_id = str(task_id)
         with self._cond:
             while True:
-                doc = self.get_task(task_id)
-                if doc["status"] in TERMINAL_STATUSES:
-                    return doc
+                doc = None
+                if task_id not in self._live:  # ended (or not run here): read it
+                    doc = self.get_task(task_id)
+                    if doc["status"] in TERMINAL_STATUSES:
+                        return doc
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
-                    return doc
+                    return self.get_task(task_id) if doc is None else doc
                 self._cond.wait(remaining)
 
     def add_done_callback(self, task_id: str, callback: DoneCallback) -> None:
@@ -323,6 +329,8 @@ class ComputeService:
         return runner
 
     def _hand_off(self, job: Job) -> None:
+        with self._cond:
+            self._live.add(job.task_id)  # _notify takes it out
         self._runner(job.endpoint_id or DEFAULT_ENDPOINT_ID).submit(job)
 
     # ---- internals
@@ -386,6 +394,7 @@ class ComputeService:
 
     def _notify(self, task_id: str) -> None:
         with self._cond:
+            self._live.discard(task_id)
             callbacks = self._callbacks.pop(task_id, [])
             self._cond.notify_all()
         if callbacks:

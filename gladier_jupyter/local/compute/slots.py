@@ -305,7 +305,8 @@ class SlotPool:
                     f"The local Compute service stopped while task {job.task_id} was running.",
                 )
             self._done(job, outcome)
-        if not slot.alive and not self._stopping:
+        # (a task its result ended had a live worker; the next task checks it again)
+        if outcome is not None and not slot.alive and not self._stopping:
             # replace a dead worker now, so the next task finds a warm one
             try:
                 self._slot(i)
