@@ -31,6 +31,9 @@ DoneCallback = t.Callable[[dict[str, t.Any]], None]
 
 API_VERSION = "1.23.0"
 
+#: how many registered functions submissions keep in memory (the oldest read goes first)
+_FUNCTIONS_KEPT = 256
+
 
 def _default_pool_size() -> int:
     env = os.environ.get("GLADIER_JUPYTER_COMPUTE_WORKERS")
@@ -49,10 +52,19 @@ class ComputeService:
         self._serializer: t.Any = None
         self._cond = threading.Condition()
         self._callbacks: dict[str, list[DoneCallback]] = {}
+        #: tasks handed to an engine that have not ended (guarded by ``_cond``): a waiter
+        #: reads the store only once its task is not among them
+        self._live: set[str] = set()
         self._runners: dict[str, EngineRunner] = {}
         self._runners_lock = threading.Lock()
         self._closed = False
         self._registry: tuple[int | None, dict[str, t.Any]] = (None, {})
+        # registered functions tasks were submitted to, read once (a function never
+        # changes; a delete drops it, and bumps the generation so a read that raced with
+        # the delete is not kept)
+        self._functions: dict[str, dict[str, t.Any]] = {}
+        self._functions_lock = threading.Lock()
+        self._functions_generation = 0
         #: the embedded default (started with the service: its workers are warm)
         self.pool = SlotPool(
             workers or _default_pool_size(),
@@ -96,8 +108,29 @@ class ComputeService:
         return fn
 
     def delete_function(self, function_id: str) -> None:
-        if not self.store.delete_function(str(function_id)):
-            raise FunctionNotFound(str(function_id))
+        try:
+            if not self.store.delete_function(str(function_id)):
+                raise FunctionNotFound(str(function_id))
+        finally:
+            with self._functions_lock:
+                self._functions.pop(str(function_id), None)
+                self._functions_generation += 1
+
+    def _function_of_tasks(self, function_id: str) -> dict[str, t.Any]:
+        # get_function for submissions, kept in memory: the function's code and metadata
+        # as they were registered (callers only read it)
+        with self._functions_lock:
+            fn = self._functions.get(function_id)
+            generation = self._functions_generation
+        if fn is not None:
+            return fn
+        fn = self.get_function(function_id)
+        with self._functions_lock:
+            if generation == self._functions_generation:
+                if len(self._functions) >= _FUNCTIONS_KEPT:
+                    self._functions.pop(next(iter(self._functions)))
+                self._functions[function_id] = fn
+        return fn
 
     # ---- tasks
 
@@ -141,7 +174,7 @@ class ComputeService:
         """
         functions = {}
         for fid in tasks:
-            functions[fid] = self.get_function(fid)
+            functions[fid] = self._function_of_tasks(str(fid))
         group = str(task_group_id or uuid.uuid4())
         rows: list[dict[str, t.Any]] = []
         ids: dict[str, list[str]] = {}
@@ -184,14 +217,17 @@ class ComputeService:
     def wait(self, task_id: str, timeout: float | None = None) -> dict[str, t.Any]:
         """Block until the task ends (or ``timeout`` passes); return :meth:`get_task`."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        task_id = str(task_id)
         with self._cond:
             while True:
-                doc = self.get_task(task_id)
-                if doc["status"] in TERMINAL_STATUSES:
-                    return doc
+                doc = None
+                if task_id not in self._live:  # ended (or not run here): read it
+                    doc = self.get_task(task_id)
+                    if doc["status"] in TERMINAL_STATUSES:
+                        return doc
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
-                    return doc
+                    return self.get_task(task_id) if doc is None else doc
                 self._cond.wait(remaining)
 
     def add_done_callback(self, task_id: str, callback: DoneCallback) -> None:
@@ -293,6 +329,8 @@ class ComputeService:
         return runner
 
     def _hand_off(self, job: Job) -> None:
+        with self._cond:
+            self._live.add(job.task_id)  # _notify takes it out
         self._runner(job.endpoint_id or DEFAULT_ENDPOINT_ID).submit(job)
 
     # ---- internals
@@ -356,6 +394,7 @@ class ComputeService:
 
     def _notify(self, task_id: str) -> None:
         with self._cond:
+            self._live.discard(task_id)
             callbacks = self._callbacks.pop(task_id, [])
             self._cond.notify_all()
         if callbacks:

@@ -12,6 +12,12 @@ Workers fork from a forkserver that has already imported ``execute_task`` (parsl
 globus-compute-sdk: ~1.5 s of imports paid once, not per worker), set up by
 :func:`._worker.init_worker` (own process group, death with the service, no credentials,
 the memory cap ``$GLADIER_JUPYTER_COMPUTE_MEMORY_MB``).
+
+A result that comes back normally (its worker alive, the task neither cancelled nor past
+its time limit, the service not stopping) ends the task at once, on the thread that
+completes the engine's future; the slot's thread ends it in every other case (a timeout,
+a cancel, a dead worker, the service stopping). Whichever claims the task first (under
+the pool's lock) is the only one to end it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ import os
 import queue
 import signal
 import threading
-import time
 import typing as t
 import uuid
 
@@ -149,6 +154,19 @@ class _Slot:
         self.process.join(5)
 
 
+class _Run:
+    """A job on its slot: which of the two ends it (``ended``), and when the result's
+    callback has decided (``settled``)."""
+
+    __slots__ = ("job", "slot", "ended", "settled")
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.slot: _Slot | None = None
+        self.ended = False  # claimed by the result's callback or by the slot thread
+        self.settled = threading.Event()
+
+
 class SlotPool:
     """A fixed number of slots, each a thread driving one warm single-worker engine."""
 
@@ -160,7 +178,7 @@ class SlotPool:
         self._done = done
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
-        self._running: dict[str, tuple[Job, _Slot | None]] = {}
+        self._running: dict[str, _Run] = {}
         self._slots: list[_Slot | None] = [None] * size
         self._first_ready = threading.Event()
         self._stopping = False
@@ -179,11 +197,11 @@ class SlotPool:
     def cancel_running(self, task_id: str) -> bool:
         """Stop the worker running ``task_id``; the task then ends as cancelled."""
         with self._lock:
-            entry = self._running.get(task_id)
-            if entry is None:
+            run = self._running.get(task_id)
+            if run is None or run.ended:  # ended, or ending with its result
                 return False
-            job, slot = entry
-            job.cancelled = True
+            run.job.cancelled = True
+            slot = run.slot
         if slot is not None:
             slot.kill()
         return True
@@ -260,8 +278,9 @@ class SlotPool:
 
     def _handle(self, i: int, job: Job) -> None:
         # registered before it is marked running, so a cancel always finds it
+        run = _Run(job)
         with self._lock:
-            self._running[job.task_id] = (job, None)
+            self._running[job.task_id] = run
         if not self._start(job):
             return
         try:
@@ -270,42 +289,48 @@ class SlotPool:
             self._done(job, failed("WorkerStartFailed", str(exc)))
             return
         with self._lock:
-            self._running[job.task_id] = (job, slot)
+            run.slot = slot
             cancelled = job.cancelled
         if cancelled:
             self._done(job, failed("TaskCancelled", f"Task {job.task_id} was cancelled."))
             return
-        outcome = self._run(slot, job)
-        with self._lock:
-            self._running.pop(job.task_id, None)
-            self.tasks_run += 1
-        if self._stopping and not slot.alive:
-            outcome = failed(
-                "ServiceStopped",
-                f"The local Compute service stopped while task {job.task_id} was running.",
-            )
-        self._done(job, outcome)
-        if not slot.alive and not self._stopping:
+        outcome = self._run(slot, run)
+        if outcome is not None:  # not ended by its result's callback
+            with self._lock:
+                self._running.pop(job.task_id, None)
+                self.tasks_run += 1
+            if self._stopping and not slot.alive:
+                outcome = failed(
+                    "ServiceStopped",
+                    f"The local Compute service stopped while task {job.task_id} was running.",
+                )
+            self._done(job, outcome)
+        # (a task its result ended had a live worker; the next task checks it again)
+        if outcome is not None and not slot.alive and not self._stopping:
             # replace a dead worker now, so the next task finds a warm one
             try:
                 self._slot(i)
             except Exception:  # noqa: BLE001 - retried when the next job arrives
                 log.warning("A replacement Compute worker did not start; retrying later.")
 
-    def _run(self, slot: _Slot, job: Job) -> Outcome:
+    def _run(self, slot: _Slot, run: _Run) -> Outcome | None:
+        """Run the job on its slot and wait; its outcome, or None if its result's callback
+        (:meth:`_arrived`) ended it. The slot takes its next job only after that."""
         from globus_compute_endpoint.engines.base import GCFuture
 
+        job = run.job
         future = GCFuture(job.task_id, function_id=job.function_uuid)
+        future.add_done_callback(lambda f: self._arrived(run, slot, f))
         slot.engine.submit(future, pack_task(job), resource_specification={})
-        deadline = time.monotonic() + job.timeout if job.timeout else None
-        timed_out = False
-        try:
-            packed = future.result(None if deadline is None else max(0.0, deadline - time.monotonic()))
-        except TimeoutError:
-            timed_out = True
+        in_time = run.settled.wait(job.timeout or None)
+        with self._lock:
+            mine = not run.ended
+            run.ended = True
+        if not mine:  # the result's callback ends it (at the deadline: it came in time)
+            run.settled.wait()
+            return None
+        if not in_time:
             slot.kill()
-            packed = None
-        if timed_out:
             slot.exit_reason()
             return failed("TaskTimeout", f"Task {job.task_id} ran longer than its time limit "
                           f"of {job.timeout:g} s; its worker was stopped.")
@@ -317,5 +342,25 @@ class SlotPool:
                 f"Task {job.task_id} failed because {slot.exit_reason()} while running it "
                 "(sys.exit, os._exit or a crash in the function); the worker was replaced.",
             )
-        assert packed is not None
-        return outcome_from_result(packed)
+        return outcome_from_result(future.result())
+
+    def _arrived(self, run: _Run, slot: _Slot, future: t.Any) -> None:
+        # On the thread that completed the engine's future (the pool's result thread): a
+        # normal result ends the task here, without waiting for the slot thread to wake.
+        try:
+            with self._lock:
+                mine = not (run.ended or run.job.cancelled or self._stopping) and slot.alive
+                if mine:
+                    run.ended = True
+                    self._running.pop(run.job.task_id, None)
+                    self.tasks_run += 1
+            if mine:
+                try:
+                    outcome = outcome_from_result(future.result())
+                except Exception as exc:  # noqa: BLE001 - an unreadable result
+                    outcome = failed("EngineError", f"Task {run.job.task_id}: {exc}")
+                self._done(run.job, outcome)
+        except Exception:  # the engine's thread must go on
+            log.exception("Compute task %s could not be ended", run.job.task_id)
+        finally:
+            run.settled.set()
