@@ -12,33 +12,12 @@ import threading
 import time
 
 import pytest
-from globus_compute_sdk.serialize import ComputeSerializer, DillCodeSource
 
 from gladier_jupyter.local._http import ServiceContext
 from gladier_jupyter.local.compute import ComputeService
 from gladier_jupyter.local.compute.errors import FunctionNotFound
 from tests._fixtures.waiting import wait_until
-
-ENDPOINT = "4b116d3c-1703-4f8f-9f6f-39921e5864df"
-
-
-def add(a, b=0):
-    return a + b
-
-
-def sleep_for(seconds):
-    import time
-
-    time.sleep(seconds)
-    return seconds
-
-
-def _register(service: ComputeService, function) -> str:
-    ser = ComputeSerializer(strategy_code=DillCodeSource())
-    return service.register_function(
-        {"function_name": function.__name__,
-         "function_code": ser.pack_buffers([ser.serialize(function)])}
-    )
+from tests.local.test_compute_service import ENDPOINT, _register, add, sleep_for
 
 
 class _Ends:
