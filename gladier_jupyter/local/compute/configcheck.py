@@ -35,25 +35,34 @@ def check_in_fresh_interpreter(text: str, *, where: str) -> None:
     A check that cannot run (no interpreter, a crash, a timeout) is logged and skipped:
     the config is still loaded in this process, by the same loader, without the checks.
     """
+    from gladier_jupyter.local import _children
+
     from . import _worker
 
     package_root = str(pathlib.Path(__file__).resolve().parents[3])
     env = _worker.clean_environment(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", __name__, where], input=text, capture_output=True,
-            text=True, env=env, cwd=package_root, timeout=_TIMEOUT, check=False,
+        # one of the service's children: it ends with the service (kill -9 included)
+        proc = _children.spawn(
+            [sys.executable, "-m", __name__, where], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=package_root,
         )
+        try:
+            out, err = proc.communicate(text, timeout=_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # as subprocess.run does on a timeout
+            proc.communicate()
+            raise
     except (OSError, subprocess.SubprocessError) as exc:
         log.warning("%s was not type-checked in a fresh interpreter: %s", where, exc)
         return
-    if done.returncode == 2 and done.stdout.strip():
-        raise GladierJupyterUsageError(done.stdout.strip().splitlines()[-1])
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    if proc.returncode == 2 and out.strip():
+        raise GladierJupyterUsageError(out.strip().splitlines()[-1])
+    if proc.returncode != 0:
+        tail = (err.strip().splitlines() or ["no output"])[-1]
         log.warning("%s was not type-checked in a fresh interpreter (exit %s): %s",
-                    where, done.returncode, tail)
+                    where, proc.returncode, tail)
 
 
 def main(argv: list[str]) -> int:
