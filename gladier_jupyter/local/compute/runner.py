@@ -54,6 +54,7 @@ class Job:
     payload: str
     timeout: float | None = None
     endpoint_id: str | None = None
+    task_group_id: str | None = None
     cancelled: bool = False
 
 

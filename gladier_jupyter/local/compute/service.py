@@ -55,6 +55,10 @@ class ComputeService:
         #: tasks handed to an engine that have not ended (guarded by ``_cond``): a waiter
         #: reads the store only once its task is not among them
         self._live: set[str] = set()
+        #: how many in-process waiters each task has, and the rows of those that ended (as
+        #: stored: a waiter reads its task's end from here, not from the store again)
+        self._waiting: dict[str, int] = {}
+        self._ended: dict[str, dict[str, t.Any]] = {}
         self._runners: dict[str, EngineRunner] = {}
         self._runners_lock = threading.Lock()
         self._closed = False
@@ -196,9 +200,18 @@ class ComputeService:
                         "timeout": timeout,
                     }
                 )
-        self.store.add_tasks(rows)
-        for row in rows:
-            self._hand_off(self._job(row, functions[row["function_uuid"]]))
+        # tasks for idle workers of the embedded default are recorded as running at once
+        reserved = self.pool.reserve(len(rows)) if self._runner(endpoint_id) is self.pool else []
+        for row in rows[: len(reserved)]:
+            row["status"] = "running"
+        try:
+            self.store.add_tasks(rows)
+        except BaseException:
+            self.pool.unreserve(reserved)
+            raise
+        for k, row in enumerate(rows):
+            job = self._job(row, functions[row["function_uuid"]])
+            self._hand_off(job, reserved[k] if k < len(reserved) else None)
         return group, ids
 
     def get_task(self, task_id: str) -> dict[str, t.Any]:
@@ -219,16 +232,27 @@ class ComputeService:
         deadline = None if timeout is None else time.monotonic() + timeout
         task_id = str(task_id)
         with self._cond:
-            while True:
-                doc = None
-                if task_id not in self._live:  # ended (or not run here): read it
-                    doc = self.get_task(task_id)
-                    if doc["status"] in TERMINAL_STATUSES:
-                        return doc
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return self.get_task(task_id) if doc is None else doc
-                self._cond.wait(remaining)
+            self._waiting[task_id] = self._waiting.get(task_id, 0) + 1
+            try:
+                while True:
+                    row = self._ended.get(task_id)
+                    if row is not None:  # ended while this waited: as it was stored
+                        return self._public({**row, "details": json.loads(row["details"])})
+                    doc = None
+                    if task_id not in self._live:  # ended (or not run here): read it
+                        doc = self.get_task(task_id)
+                        if doc["status"] in TERMINAL_STATUSES:
+                            return doc
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return self.get_task(task_id) if doc is None else doc
+                    self._cond.wait(remaining)
+            finally:
+                left = self._waiting.pop(task_id) - 1
+                if left:
+                    self._waiting[task_id] = left
+                else:
+                    self._ended.pop(task_id, None)
 
     def add_done_callback(self, task_id: str, callback: DoneCallback) -> None:
         """Call ``callback(task_doc)`` once the task has ended (at once if it already has).
@@ -309,6 +333,8 @@ class ComputeService:
         return self._registry[1].get(str(endpoint_id))
 
     def _runner(self, endpoint_id: str) -> SlotPool | EngineRunner:
+        if endpoint_id == DEFAULT_ENDPOINT_ID:
+            return self.pool
         endpoint = self._endpoint(endpoint_id)
         if endpoint is None:
             return self.pool
@@ -328,10 +354,13 @@ class ComputeService:
                 self._runners[endpoint.uuid] = runner
         return runner
 
-    def _hand_off(self, job: Job) -> None:
+    def _hand_off(self, job: Job, reserved: int | None = None) -> None:
         with self._cond:
             self._live.add(job.task_id)  # _notify takes it out
-        self._runner(job.endpoint_id or DEFAULT_ENDPOINT_ID).submit(job)
+        if reserved is not None:
+            self.pool.submit(job, reserved)
+        else:
+            self._runner(job.endpoint_id or DEFAULT_ENDPOINT_ID).submit(job)
 
     # ---- internals
 
@@ -353,6 +382,7 @@ class ComputeService:
             payload=row["payload"],
             timeout=row.get("timeout"),
             endpoint_id=row["endpoint_id"],
+            task_group_id=row.get("task_group_id"),
         )
 
     def _recover(self) -> None:
@@ -382,19 +412,36 @@ class ComputeService:
         return self.store.mark_running(job.task_id)
 
     def _on_done(self, job: Job, outcome: Outcome) -> None:
-        self.store.finish(
+        details = json.dumps(outcome.details or {})
+        completed = self.store.finish(
             job.task_id,
             status=outcome.status,
             result=outcome.result,
             result_json=outcome.result_json,
             exception=outcome.exception,
-            details=outcome.details,
+            details_json=details,
         )
-        self._notify(job.task_id)
+        row = None
+        if completed is not None:  # this call ended it: the row as stored
+            row = {
+                "task_id": job.task_id,
+                "status": outcome.status,
+                "result": outcome.result,
+                "result_json": outcome.result_json,
+                "exception": outcome.exception,
+                "completion_t": completed,
+                "function_uuid": job.function_uuid,
+                "endpoint_id": job.endpoint_id,
+                "task_group_id": job.task_group_id,
+                "details": details,
+            }
+        self._notify(job.task_id, row)
 
-    def _notify(self, task_id: str) -> None:
+    def _notify(self, task_id: str, row: dict[str, t.Any] | None = None) -> None:
         with self._cond:
             self._live.discard(task_id)
+            if row is not None and task_id in self._waiting:
+                self._ended[task_id] = row
             callbacks = self._callbacks.pop(task_id, [])
             self._cond.notify_all()
         if callbacks:

@@ -13,20 +13,26 @@ globus-compute-sdk: ~1.5 s of imports paid once, not per worker), set up by
 :func:`._worker.init_worker` (own process group, death with the service, no credentials,
 the memory cap ``$GLADIER_JUPYTER_COMPUTE_MEMORY_MB``).
 
-A result that comes back normally (its worker alive, the task neither cancelled nor past
-its time limit, the service not stopping) ends the task at once, on the thread that
-completes the engine's future; the slot's thread ends it in every other case (a timeout,
-a cancel, a dead worker, the service stopping). Whichever claims the task first (under
-the pool's lock) is the only one to end it.
+A task submitted while a slot is idle goes to its worker on the submitter's thread (no
+hand-off to another thread); one submitted while every slot is busy waits, in order, for
+the next free slot, whose thread sends it. A result that comes back normally (its worker
+alive, the task neither cancelled nor past its time limit, the service not stopping) ends
+the task at once, on the thread that completes the engine's future, and frees its slot,
+without waking the slot's thread. That thread ends the task in every other case (a
+timeout, a cancel, a dead worker) and replaces a dead worker; ``close`` ends the tasks the
+service's stop cut off. Whichever claims a task first (under the pool's lock) is the only
+one to end it, and the only one to free its slot.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import queue
 import signal
 import threading
+import time
 import typing as t
 import uuid
 
@@ -121,6 +127,12 @@ class _Slot:
     def alive(self) -> bool:
         return self.process.is_alive()
 
+    @property
+    def broken(self) -> bool:
+        """Whether the engine saw its worker die (set before it fails the worker's tasks;
+        no system call, unlike :attr:`alive`)."""
+        return bool(self.engine.executor._broken)
+
     def kill(self) -> None:
         for kill in (os.killpg, os.kill):
             try:
@@ -154,21 +166,35 @@ class _Slot:
         self.process.join(5)
 
 
+#: what a slot's thread is told: start a run on its worker (and watch it), watch a run
+#: already sent to its worker (its time limit), or end a run its result did not end
+_START, _WATCH, _SETTLED = "start", "watch", "settled"
+
+
 class _Run:
-    """A job on its slot: which of the two ends it (``ended``), and when the result's
-    callback has decided (``settled``)."""
+    """A job on its slot: which of the two ends it (``ended``: the result's callback or
+    the slot's thread, whichever claims it first under the pool's lock)."""
 
-    __slots__ = ("job", "slot", "ended", "settled")
+    __slots__ = ("job", "index", "slot", "ended", "started", "deadline", "future")
 
-    def __init__(self, job: Job):
+    def __init__(self, job: Job, index: int):
         self.job = job
-        self.slot: _Slot | None = None
-        self.ended = False  # claimed by the result's callback or by the slot thread
-        self.settled = threading.Event()
+        self.index = index  # its slot
+        self.slot: _Slot | None = None  # the worker it was sent to
+        self.ended = False
+        self.started = False  # marked running in the store
+        self.deadline: float | None = None  # time.monotonic() past which it is stopped
+        self.future: t.Any = None
 
 
 class SlotPool:
-    """A fixed number of slots, each a thread driving one warm single-worker engine."""
+    """A fixed number of slots, each one warm single-worker engine and a thread watching it.
+
+    A job submitted while a slot is idle (and none waits) is sent to that slot's worker on
+    the caller's thread; its slot's thread is told only when the job has a time limit to
+    watch, or when its result did not end it. The others wait in order for the next free
+    slot, whose thread sends them.
+    """
 
     def __init__(self, size: int, *, endpoint_id: str, run_dir: str, start: Start, done: Done):
         self.size = size
@@ -176,8 +202,12 @@ class SlotPool:
         self.run_dir = run_dir
         self._start = start
         self._done = done
-        self._queue: queue.Queue[Job | None] = queue.Queue()
         self._lock = threading.Lock()
+        self._pending: collections.deque[Job] = collections.deque()
+        self._idle: list[int] = []
+        self._inbox: list[queue.SimpleQueue[tuple[str, _Run] | None]] = [
+            queue.SimpleQueue() for _ in range(size)
+        ]
         self._running: dict[str, _Run] = {}
         self._slots: list[_Slot | None] = [None] * size
         self._first_ready = threading.Event()
@@ -191,8 +221,55 @@ class SlotPool:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, job: Job) -> None:
-        self._queue.put(job)
+    def reserve(self, count: int) -> list[int]:
+        """Take up to ``count`` idle slots (none while jobs wait for one) for jobs the
+        caller records as running and then hands to :meth:`submit` with their slot."""
+        with self._lock:
+            if self._pending or self._stopping:
+                return []
+            taken = self._idle[-count:] if count > 0 else []
+            del self._idle[len(self._idle) - len(taken):]
+            return taken
+
+    def unreserve(self, reserved: list[int]) -> None:
+        """Give back slots :meth:`reserve` took, unused."""
+        for i in reserved:
+            self._free(i)
+
+    def submit(self, job: Job, reserved: int | None = None) -> None:
+        """Run ``job``: on slot ``reserved`` (from :meth:`reserve`; the job is recorded as
+        running), else on an idle slot now, else on the next slot that becomes free."""
+        with self._lock:
+            slot = reserved
+            if slot is None:
+                if self._pending or not self._idle or self._stopping:
+                    self._pending.append(job)
+                    return
+                slot = self._idle.pop()
+            run = self._claim_slot(slot, job)
+            run.started = reserved is not None
+            worker = self._slots[slot]
+        try:
+            if not run.started:
+                if not self._start(job):  # cancelled meanwhile
+                    self._release(run)
+                    return
+                run.started = True
+            with self._lock:
+                if worker is not None and worker.alive and not job.cancelled:
+                    run.slot = worker
+            if run.slot is None:  # its thread starts a worker, or ends it as cancelled
+                self._inbox[run.index].put((_START, run))
+                return
+            self._send(run)
+        except Exception as exc:
+            if not run.started:
+                self._release(run)
+                raise
+            log.exception("Compute task %s could not be sent to its worker", job.task_id)
+            if self._end(run, failed("EngineError", f"Task {job.task_id} could not be sent "
+                                     f"to its worker: {exc}")):
+                self._free(run.index)
 
     def cancel_running(self, task_id: str) -> bool:
         """Stop the worker running ``task_id``; the task then ends as cancelled."""
@@ -209,13 +286,14 @@ class SlotPool:
     def status(self) -> dict[str, t.Any]:
         with self._lock:
             busy = len(self._running)
+            waiting = len(self._pending)
             alive = sum(1 for s in self._slots if s is not None and s.alive)
         return {
             "engine_type": "ProcessPoolEngine",
             "total_workers": alive,
             "idle_workers": max(0, alive - busy),
-            "pending_tasks": self._queue.qsize(),
-            "outstanding_tasks": busy + self._queue.qsize(),
+            "pending_tasks": waiting,
+            "outstanding_tasks": busy + waiting,
             "max_workers_per_node": 1,
             "managers": self.size,
         }
@@ -225,15 +303,26 @@ class SlotPool:
             return [s.pid for s in self._slots if s is not None and s.alive]
 
     def close(self) -> None:
-        self._stopping = True
-        for _ in self._threads:
-            self._queue.put(None)
+        """Stop the workers; a task they were running ends as stopped with the service,
+        one still waiting for a slot stays pending (the next start runs it)."""
         with self._lock:
+            self._stopping = True
             slots = [s for s in self._slots if s is not None]
+        for inbox in self._inbox:
+            inbox.put(None)
         for slot in slots:
             slot.close()
         for thread in self._threads:
             thread.join(timeout=10)
+        with self._lock:
+            runs = [r for r in self._running.values() if r.started and not r.ended]
+        for run in runs:
+            self._end(run, failed(
+                "ServiceStopped",
+                f"The local Compute service stopped while task {run.job.task_id} was running.",
+            ))
+
+    # ---- the slots' threads
 
     def _slot(self, i: int) -> _Slot:
         slot = self._slots[i]
@@ -264,103 +353,173 @@ class SlotPool:
             log.warning("A Compute worker did not start ahead of the first job; retrying then.")
         finally:
             self._first_ready.set()
+        self._free(i)
+        inbox = self._inbox[i]
+        watched: _Run | None = None  # the run whose time limit this thread keeps
         while True:
-            job = self._queue.get()
-            if job is None or self._stopping:
-                return
+            timeout = None
+            if watched is not None and watched.deadline is not None and not watched.ended:
+                timeout = max(0.0, watched.deadline - time.monotonic())
             try:
-                self._handle(i, job)
-            except Exception:  # a slot must keep serving the queue
-                log.exception("Compute task %s could not be handled", job.task_id)
-            finally:
-                with self._lock:
-                    self._running.pop(job.task_id, None)
+                message = inbox.get(timeout=timeout)
+            except queue.Empty:  # the watched run is past its time limit
+                message = (_SETTLED, t.cast(_Run, watched))
+            if message is None or self._stopping:
+                return
+            kind, run = message
+            try:
+                if kind == _START:
+                    self._begin(run)
+                if kind in (_START, _WATCH):
+                    watched = run
+                elif not run.ended:
+                    self._settle(run)
+            except Exception:  # a slot must keep serving
+                log.exception("Compute task %s could not be handled", run.job.task_id)
+                if self._end(run, failed("EngineError", f"Task {run.job.task_id} could not "
+                                         "be handled by its worker; see the service log.")):
+                    self._free(i)
 
-    def _handle(self, i: int, job: Job) -> None:
-        # registered before it is marked running, so a cancel always finds it
-        run = _Run(job)
-        with self._lock:
-            self._running[job.task_id] = run
-        if not self._start(job):
-            return
+    def _begin(self, run: _Run) -> None:
+        # on the slot's thread: a job that waited for this slot, or found its worker down
+        job = run.job
+        if not run.started:
+            if not self._start(job):  # cancelled while it waited
+                self._release(run)
+                return
+            run.started = True
         try:
-            slot = self._slot(i)
+            slot = self._slot(run.index)
         except Exception as exc:  # noqa: BLE001
-            self._done(job, failed("WorkerStartFailed", str(exc)))
+            if self._end(run, failed("WorkerStartFailed", str(exc))):
+                self._free(run.index)
             return
         with self._lock:
             run.slot = slot
             cancelled = job.cancelled
         if cancelled:
-            self._done(job, failed("TaskCancelled", f"Task {job.task_id} was cancelled."))
+            if self._end(run, failed("TaskCancelled", f"Task {job.task_id} was cancelled.")):
+                self._free(run.index)
             return
-        outcome = self._run(slot, run)
-        if outcome is not None:  # not ended by its result's callback
-            with self._lock:
-                self._running.pop(job.task_id, None)
-                self.tasks_run += 1
-            if self._stopping and not slot.alive:
-                outcome = failed(
-                    "ServiceStopped",
-                    f"The local Compute service stopped while task {job.task_id} was running.",
-                )
-            self._done(job, outcome)
-        # (a task its result ended had a live worker; the next task checks it again)
-        if outcome is not None and not slot.alive and not self._stopping:
-            # replace a dead worker now, so the next task finds a warm one
-            try:
-                self._slot(i)
-            except Exception:  # noqa: BLE001 - retried when the next job arrives
-                log.warning("A replacement Compute worker did not start; retrying later.")
+        self._send(run)
 
-    def _run(self, slot: _Slot, run: _Run) -> Outcome | None:
-        """Run the job on its slot and wait; its outcome, or None if its result's callback
-        (:meth:`_arrived`) ended it. The slot takes its next job only after that."""
+    def _send(self, run: _Run) -> None:
+        """Hand the run to its slot's engine; its result's callback is :meth:`_arrived`."""
         from globus_compute_endpoint.engines.base import GCFuture
 
-        job = run.job
+        job, slot = run.job, t.cast(_Slot, run.slot)
         future = GCFuture(job.task_id, function_id=job.function_uuid)
+        run.future = future
+        if job.timeout:
+            run.deadline = time.monotonic() + job.timeout
+            if threading.current_thread() is not self._threads[run.index]:
+                self._inbox[run.index].put((_WATCH, run))
         future.add_done_callback(lambda f: self._arrived(run, slot, f))
         slot.engine.submit(future, pack_task(job), resource_specification={})
-        in_time = run.settled.wait(job.timeout or None)
+
+    def _settle(self, run: _Run) -> None:
+        # on the slot's thread: a run its result did not end (a timeout, a cancel, a dead
+        # worker, the service stopping)
         with self._lock:
-            mine = not run.ended
+            if run.ended:
+                return
             run.ended = True
-        if not mine:  # the result's callback ends it (at the deadline: it came in time)
-            run.settled.wait()
-            return None
-        if not in_time:
+            self._running.pop(run.job.task_id, None)
+            self.tasks_run += 1
+        job, slot = run.job, t.cast(_Slot, run.slot)
+        if run.future is not None and not run.future.done():
             slot.kill()
             slot.exit_reason()
-            return failed("TaskTimeout", f"Task {job.task_id} ran longer than its time limit "
-                          f"of {job.timeout:g} s; its worker was stopped.")
-        if job.cancelled:
-            return failed("TaskCancelled", f"Task {job.task_id} was cancelled.")
-        if not slot.alive:
-            return failed(
+            outcome = failed("TaskTimeout", f"Task {job.task_id} ran longer than its time "
+                             f"limit of {job.timeout:g} s; its worker was stopped.")
+        elif job.cancelled:
+            outcome = failed("TaskCancelled", f"Task {job.task_id} was cancelled.")
+        elif self._stopping and not slot.alive:
+            outcome = failed(
+                "ServiceStopped",
+                f"The local Compute service stopped while task {job.task_id} was running.",
+            )
+        elif not slot.alive:
+            outcome = failed(
                 "WorkerLost",
                 f"Task {job.task_id} failed because {slot.exit_reason()} while running it "
                 "(sys.exit, os._exit or a crash in the function); the worker was replaced.",
             )
-        return outcome_from_result(future.result())
+        else:
+            outcome = outcome_from_result(run.future.result())
+        self._done(job, outcome)
+        if not slot.alive and not self._stopping:
+            # replace a dead worker now, so the next task finds a warm one
+            try:
+                self._slot(run.index)
+            except Exception:  # noqa: BLE001 - retried when the next job arrives
+                log.warning("A replacement Compute worker did not start; retrying later.")
+        self._free(run.index)
+
+    # ---- the engine's result thread
 
     def _arrived(self, run: _Run, slot: _Slot, future: t.Any) -> None:
         # On the thread that completed the engine's future (the pool's result thread): a
-        # normal result ends the task here, without waiting for the slot thread to wake.
+        # normal result ends the task here, without waking the slot's thread; the slot is
+        # free again before the result is stored, so the waiter's next task finds it idle.
         try:
+            after = None
             with self._lock:
-                mine = not (run.ended or run.job.cancelled or self._stopping) and slot.alive
+                mine = not (run.ended or run.job.cancelled or self._stopping or slot.broken)
                 if mine:
                     run.ended = True
                     self._running.pop(run.job.task_id, None)
                     self.tasks_run += 1
-            if mine:
-                try:
-                    outcome = outcome_from_result(future.result())
-                except Exception as exc:  # noqa: BLE001 - an unreadable result
-                    outcome = failed("EngineError", f"Task {run.job.task_id}: {exc}")
-                self._done(run.job, outcome)
+                    after = self._next_locked(run.index)
+            if not mine:
+                self._inbox[run.index].put((_SETTLED, run))
+                return
+            if after is not None:
+                self._inbox[run.index].put((_START, after))
+            try:
+                outcome = outcome_from_result(future.result())
+            except Exception as exc:  # noqa: BLE001 - an unreadable result
+                outcome = failed("EngineError", f"Task {run.job.task_id}: {exc}")
+            self._done(run.job, outcome)
         except Exception:  # the engine's thread must go on
             log.exception("Compute task %s could not be ended", run.job.task_id)
-        finally:
-            run.settled.set()
+
+    # ---- bookkeeping (the pool's lock)
+
+    def _claim_slot(self, i: int, job: Job) -> _Run:
+        run = _Run(job, i)
+        self._running[job.task_id] = run  # before it is marked running: a cancel finds it
+        return run
+
+    def _next_locked(self, i: int) -> _Run | None:
+        """Slot ``i`` is free: the next waiting job's run on it, or None (it is idle)."""
+        if self._stopping:
+            return None
+        if self._pending:
+            return self._claim_slot(i, self._pending.popleft())
+        self._idle.append(i)
+        return None
+
+    def _free(self, i: int) -> None:
+        with self._lock:
+            after = self._next_locked(i)
+        if after is not None:
+            self._inbox[i].put((_START, after))
+
+    def _release(self, run: _Run) -> None:
+        # a run that never started (cancelled while it waited): its slot is free again
+        with self._lock:
+            run.ended = True
+            self._running.pop(run.job.task_id, None)
+        self._free(run.index)
+
+    def _end(self, run: _Run, outcome: Outcome) -> bool:
+        """End the run with ``outcome`` unless it has ended; whether this call ended it."""
+        with self._lock:
+            if run.ended:
+                return False
+            run.ended = True
+            self._running.pop(run.job.task_id, None)
+            self.tasks_run += 1
+        self._done(run.job, outcome)
+        return True

@@ -111,28 +111,35 @@ class ComputeStore:
     # tasks
 
     def add_tasks(self, rows: list[dict[str, t.Any]]) -> None:
-        """Insert new pending tasks (each row: task_id, function_uuid, endpoint_id,
-        task_group_id, payload, timeout) in one transaction."""
+        """Insert new tasks (each row: task_id, function_uuid, endpoint_id, task_group_id,
+        payload, timeout; ``status`` "running" for one that goes to an idle worker at once,
+        "pending" otherwise) in one transaction."""
         now = time.time()
+        values = [
+            (
+                r["task_id"],
+                r["function_uuid"],
+                r["endpoint_id"],
+                r["task_group_id"],
+                r["payload"],
+                r.get("timeout"),
+                r.get("status", "pending"),
+                now,
+                now if r.get("status") == "running" else None,
+            )
+            for r in rows
+        ]
+        insert = (
+            "INSERT INTO tasks (task_id, function_uuid, endpoint_id, task_group_id, payload,"
+            " timeout, status, created, started) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
         with self._lock:
+            if len(values) == 1:  # one statement is its own transaction
+                self._db.execute(insert, values[0])
+                return
             self._db.execute("BEGIN")
             try:
-                self._db.executemany(
-                    "INSERT INTO tasks (task_id, function_uuid, endpoint_id, task_group_id,"
-                    " payload, timeout, status, created) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-                    [
-                        (
-                            r["task_id"],
-                            r["function_uuid"],
-                            r["endpoint_id"],
-                            r["task_group_id"],
-                            r["payload"],
-                            r.get("timeout"),
-                            now,
-                        )
-                        for r in rows
-                    ],
-                )
+                self._db.executemany(insert, values)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -195,8 +202,11 @@ class ComputeStore:
         result_json: str | None = None,
         exception: str | None = None,
         details: dict[str, t.Any] | None = None,
-    ) -> bool:
-        """Record the end of a task once; False if it had already ended."""
+        details_json: str | None = None,
+    ) -> float | None:
+        """Record the end of a task once: its completion time, or None if it had already
+        ended. ``details_json``: ``details`` already as JSON text."""
+        now = time.time()
         with self._lock:
             cur = self._db.execute(
                 "UPDATE tasks SET status = ?, result = ?, result_json = ?, exception = ?,"
@@ -207,12 +217,12 @@ class ComputeStore:
                     result,
                     result_json,
                     exception,
-                    time.time(),
-                    json.dumps(details or {}),
+                    now,
+                    details_json if details_json is not None else json.dumps(details or {}),
                     task_id,
                 ),
             )
-        return cur.rowcount > 0
+        return now if cur.rowcount > 0 else None
 
     def unfinished(self) -> list[dict[str, t.Any]]:
         """Tasks not yet ended, oldest first (used to recover after a restart)."""
