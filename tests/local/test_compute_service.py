@@ -28,6 +28,13 @@ def sleep_for(seconds):
     return seconds
 
 
+def listed_after(seconds, *items):
+    import time
+
+    time.sleep(seconds)
+    return list(items)
+
+
 def exit_worker():
     import sys
 
@@ -185,6 +192,63 @@ def test_cancel_stops_a_running_task(service):
     assert doc["status"] == "failed"
     assert "TaskCancelled" in doc["exception"]
     assert service.cancel(task_id) is False
+
+
+def _all_idle(service: ComputeService) -> None:
+    wait_until(service.pool.status, 60, "every worker of the pool is idle",
+               until=lambda st: st["idle_workers"] == service.pool.size)
+
+
+def test_a_task_for_an_idle_worker_is_running_as_soon_as_submit_returns(service):
+    fid = _register(service, sleep_for)
+    _all_idle(service)
+    task_id = service.submit(ENDPOINT, fid, [1], {})
+    row = service.get_task_row(task_id)
+    assert row["status"] == "running"
+    assert row["started"] == row["created"]  # recorded running in the same insert
+    assert service.wait(task_id, timeout=30)["result"] == 1
+
+
+def test_tasks_beyond_the_idle_workers_wait_in_order_for_the_next_free_one(service):
+    slow = _register(service, sleep_for)
+    quick = _register(service, add)
+    _all_idle(service)
+    busy = [service.submit(ENDPOINT, slow, [1.5], {}) for _ in range(service.pool.size)]
+    queued = [service.submit(ENDPOINT, quick, [n], {}) for n in range(3)]
+    assert [service.get_task(t)["status"] for t in queued] == ["pending"] * 3
+    assert service.pool.status()["pending_tasks"] == 3
+    assert [service.wait(t, timeout=30)["result"] for t in queued] == [0, 1, 2]
+    assert [service.wait(t, timeout=30)["result"] for t in busy] == [1.5] * len(busy)
+    ends = [service.get_task_row(t)["completion_t"] for t in busy]
+    starts = [service.get_task_row(t)["started"] for t in queued]
+    assert starts == sorted(starts)  # in the order they were submitted
+    assert min(starts) >= min(ends)  # on a worker a busy task left
+    assert service.pool.status()["pending_tasks"] == 0
+
+
+def test_each_waiter_gets_its_own_copy_of_the_end_as_stored(service):
+    # the waiters wait before it ends: each reads the end kept for them, not the store
+    task_id = service.submit(ENDPOINT, _register(service, listed_after), [0.5, 1, 2], {})
+    docs: list[dict] = []
+    waiters = [threading.Thread(target=lambda: docs.append(service.wait(task_id, timeout=30)))
+               for _ in range(3)]
+    for waiter in waiters:
+        waiter.start()
+    wait_until(lambda: service._waiting.get(task_id), 10, "three waiters wait",
+               until=lambda n: n == 3)
+    for waiter in waiters:
+        waiter.join(30)
+    stored = service.get_task(task_id)
+    assert len(docs) == 3
+    assert all(doc == stored for doc in docs)
+    assert stored["result"] == [1, 2]
+    docs[0]["result"].append(3)
+    docs[0]["details"]["task_transitions"].clear()
+    assert docs[1]["result"] == [1, 2]
+    assert docs[1]["details"]["task_transitions"]
+    assert service.wait(task_id)["result"] == [1, 2]
+    assert service._ended == {}  # nothing kept once its waiters have it
+    assert service._waiting == {}
 
 
 def test_cancel_of_a_queued_task_means_it_never_runs(service):
