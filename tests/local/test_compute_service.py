@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import threading
@@ -213,16 +214,20 @@ def test_tasks_beyond_the_idle_workers_wait_in_order_for_the_next_free_one(servi
     slow = _register(service, sleep_for)
     quick = _register(service, add)
     _all_idle(service)
-    busy = [service.submit(ENDPOINT, slow, [1.5], {}) for _ in range(service.pool.size)]
+    # one worker frees up long before the others: the waiting tasks all run on it, one after
+    # the other, in the order they were submitted
+    seconds = [1.0] + [4.0] * (service.pool.size - 1)
+    busy = [service.submit(ENDPOINT, slow, [s], {}) for s in seconds]
     queued = [service.submit(ENDPOINT, quick, [n], {}) for n in range(3)]
     assert [service.get_task(t)["status"] for t in queued] == ["pending"] * 3
     assert service.pool.status()["pending_tasks"] == 3
     assert [service.wait(t, timeout=30)["result"] for t in queued] == [0, 1, 2]
-    assert [service.wait(t, timeout=30)["result"] for t in busy] == [1.5] * len(busy)
-    ends = [service.get_task_row(t)["completion_t"] for t in busy]
-    starts = [service.get_task_row(t)["started"] for t in queued]
-    assert starts == sorted(starts)  # in the order they were submitted
-    assert min(starts) >= min(ends)  # on a worker a busy task left
+    # when each ran inside its worker (execute_task's own transitions)
+    ran = [service.get_task(t)["details"]["task_transitions"] for t in [busy[0], *queued]]
+    for before, after in itertools.pairwise(ran):
+        assert before["execution-end"] <= after["execution-start"]
+    assert service.get_task(busy[-1])["status"] == "running"  # the others still busy
+    assert [service.wait(t, timeout=30)["result"] for t in busy] == seconds
     assert service.pool.status()["pending_tasks"] == 0
 
 
