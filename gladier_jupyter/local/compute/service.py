@@ -200,8 +200,9 @@ class ComputeService:
                         "timeout": timeout,
                     }
                 )
+        runner = self._runner(str(endpoint_id))
         # tasks for idle workers of the embedded default are recorded as running at once
-        reserved = self.pool.reserve(len(rows)) if self._runner(endpoint_id) is self.pool else []
+        reserved = runner.reserve(len(rows)) if isinstance(runner, SlotPool) else []
         for row in rows[: len(reserved)]:
             row["status"] = "running"
         try:
@@ -211,7 +212,7 @@ class ComputeService:
             raise
         for k, row in enumerate(rows):
             job = self._job(row, functions[row["function_uuid"]])
-            self._hand_off(job, reserved[k] if k < len(reserved) else None)
+            self._hand_off(job, runner, reserved[k] if k < len(reserved) else None)
         return group, ids
 
     def get_task(self, task_id: str) -> dict[str, t.Any]:
@@ -354,13 +355,17 @@ class ComputeService:
                 self._runners[endpoint.uuid] = runner
         return runner
 
-    def _hand_off(self, job: Job, reserved: int | None = None) -> None:
+    def _hand_off(
+        self, job: Job, runner: SlotPool | EngineRunner, reserved: int | None = None
+    ) -> None:
+        """Give ``job`` to its endpoint's ``runner``; ``reserved``: the embedded default's
+        slot that :meth:`SlotPool.reserve` took for it."""
         with self._cond:
             self._live.add(job.task_id)  # _notify takes it out
-        if reserved is not None:
-            self.pool.submit(job, reserved)
+        if reserved is not None and isinstance(runner, SlotPool):
+            runner.submit(job, reserved)
         else:
-            self._runner(job.endpoint_id or DEFAULT_ENDPOINT_ID).submit(job)
+            runner.submit(job)
 
     # ---- internals
 
@@ -406,7 +411,7 @@ class ComputeService:
                     f"{row['function_uuid']} was deleted before task {row['task_id']} ran.\n",
                 )
                 continue
-            self._hand_off(self._job(row, fn))
+            self._hand_off(self._job(row, fn), self._runner(row["endpoint_id"]))
 
     def _on_start(self, job: Job) -> bool:
         return self.store.mark_running(job.task_id)
