@@ -369,8 +369,8 @@ class SlotPool:
             kind, run = message
             try:
                 if kind == _START:
-                    self._begin(run)
-                if kind in (_START, _WATCH):
+                    self._begin(run)  # its time limit comes as a _WATCH
+                elif kind == _WATCH:
                     watched = run
                 elif not run.ended:
                     self._settle(run)
@@ -412,8 +412,7 @@ class SlotPool:
         run.future = future
         if job.timeout:
             run.deadline = time.monotonic() + job.timeout
-            if threading.current_thread() is not self._threads[run.index]:
-                self._inbox[run.index].put((_WATCH, run))
+            self._inbox[run.index].put((_WATCH, run))
         future.add_done_callback(lambda f: self._arrived(run, slot, f))
         slot.engine.submit(future, pack_task(job), resource_specification={})
 
@@ -421,11 +420,8 @@ class SlotPool:
         # on the slot's thread: a run its result did not end (a timeout, a cancel, a dead
         # worker, the service stopping)
         with self._lock:
-            if run.ended:
+            if not self._claim_locked(run):
                 return
-            run.ended = True
-            self._running.pop(run.job.task_id, None)
-            self.tasks_run += 1
         job, slot = run.job, t.cast(_Slot, run.slot)
         if run.future is not None and not run.future.done():
             slot.kill()
@@ -465,11 +461,9 @@ class SlotPool:
         try:
             after = None
             with self._lock:
-                mine = not (run.ended or run.job.cancelled or self._stopping or slot.broken)
+                mine = not (run.job.cancelled or self._stopping or slot.broken)
+                mine = mine and self._claim_locked(run)
                 if mine:
-                    run.ended = True
-                    self._running.pop(run.job.task_id, None)
-                    self.tasks_run += 1
                     after = self._next_locked(run.index)
             if not mine:
                 self._inbox[run.index].put((_SETTLED, run))
@@ -513,13 +507,19 @@ class SlotPool:
             self._running.pop(run.job.task_id, None)
         self._free(run.index)
 
+    def _claim_locked(self, run: _Run) -> bool:
+        """Claim the end of ``run`` (under the pool's lock); False if it was claimed."""
+        if run.ended:
+            return False
+        run.ended = True
+        self._running.pop(run.job.task_id, None)
+        self.tasks_run += 1
+        return True
+
     def _end(self, run: _Run, outcome: Outcome) -> bool:
         """End the run with ``outcome`` unless it has ended; whether this call ended it."""
         with self._lock:
-            if run.ended:
+            if not self._claim_locked(run):
                 return False
-            run.ended = True
-            self._running.pop(run.job.task_id, None)
-            self.tasks_run += 1
         self._done(run.job, outcome)
         return True
