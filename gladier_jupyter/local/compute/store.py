@@ -201,11 +201,10 @@ class ComputeStore:
         result: str | None = None,
         result_json: str | None = None,
         exception: str | None = None,
-        details: dict[str, t.Any] | None = None,
-        details_json: str | None = None,
+        details_json: str = "{}",
     ) -> float | None:
-        """Record the end of a task once: its completion time, or None if it had already
-        ended. ``details_json``: ``details`` already as JSON text."""
+        """Record the end of a task once (``details_json``: its details as JSON text): its
+        completion time, or None if it had already ended."""
         now = time.time()
         with self._lock:
             cur = self._db.execute(
@@ -218,7 +217,7 @@ class ComputeStore:
                     result_json,
                     exception,
                     now,
-                    details_json if details_json is not None else json.dumps(details or {}),
+                    details_json,
                     task_id,
                 ),
             )
