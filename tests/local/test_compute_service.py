@@ -286,6 +286,29 @@ def test_crashed_worker_is_replaced_by_a_new_process(service):
     assert len(before - after) == 1
 
 
+def test_workers_killed_while_idle_are_replaced_before_the_next_tasks(service):
+    # an idle worker's death is seen (its pidfd) before a task is sent there: the task goes
+    # to a fresh worker instead of failing on the dead one (the tasks are submitted at
+    # once, so every slot gets one)
+    fid = _register(service, add)
+    _all_idle(service)
+    before = _full_pool(service)
+    for pid in before:
+        os.kill(pid, signal.SIGKILL)
+    # (the pool knows once the kernel does: the pidfd is readable once every thread of the
+    # worker has exited, a moment after its main thread shows as a zombie)
+    wait_until(service.pool.worker_pids, 30, "the pool sees its killed workers gone",
+               until=lambda pids: not pids)
+    ids = [service.submit(ENDPOINT, fid, [i], {"b": 10}) for i in range(2 * service.pool.size)]
+    docs = [service.wait(task_id, timeout=60) for task_id in ids]
+    assert [d["exception"] for d in docs] == [None] * len(docs)
+    assert [(d["status"], d["result"]) for d in docs] == [
+
+        ("success", i + 10) for i in range(2 * service.pool.size)
+    ]
+    assert not before & _full_pool(service)
+
+
 def test_tasks_and_functions_survive_a_restart_and_interrupted_tasks_fail(tmp_path):
     ctx = ServiceContext(state_dir=tmp_path, secret="s")
     first = ComputeService(ctx, workers=1)

@@ -30,6 +30,7 @@ import collections
 import logging
 import os
 import queue
+import select
 import signal
 import threading
 import time
@@ -122,9 +123,22 @@ class _Slot:
         # the warm-up: the worker starts now, not with the first task
         self.pid: int = engine.executor.submit(os.getpid).result(_READY_TIMEOUT)
         self.process = engine.executor._processes[self.pid]  # its exit code, once it died
+        # a pidfd of the worker, readable once it has exited: "is it alive?" is one poll
+        # (no pid-reuse race: opened while the worker runs, as its warm-up just answered)
+        self._exited: t.Any = None
+        try:
+            self._pidfd: int | None = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):  # no pidfd (not Linux, old kernel)
+            self._pidfd = None
+        else:
+            self._exited = select.poll()
+            self._exited.register(self._pidfd, select.POLLIN)
 
     @property
     def alive(self) -> bool:
+        exited = self._exited  # (close() may drop it meanwhile: a closed fd polls as gone)
+        if exited is not None:
+            return not exited.poll(0)
         return self.process.is_alive()
 
     @property
@@ -141,6 +155,12 @@ class _Slot:
                 pass
 
     def exit_reason(self) -> str:
+        # The engine's manager thread reads the dead worker's exit status from the
+        # forkserver (joining it) before it ends; a second read at the same moment would
+        # find the pipe empty and give 255. So the status is read once that thread is done.
+        manager = getattr(self.engine.executor, "_executor_manager_thread", None)
+        if manager is not None and manager is not threading.current_thread():
+            manager.join(5)
         self.process.join(5)
         code = self.process.exitcode
         if code is None:
@@ -164,6 +184,9 @@ class _Slot:
         except Exception:  # noqa: BLE001 - a broken pool may complain; it is gone anyway
             pass
         self.process.join(5)
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = self._exited = None
 
 
 #: what a slot's thread is told: start a run on its worker (and watch it), watch a run
