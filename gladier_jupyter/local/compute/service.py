@@ -19,6 +19,7 @@ import uuid
 
 from gladier_jupyter.local._http import ServiceContext
 
+from .arguments import pack_arguments
 from .endpoints import DEFAULT_ENDPOINT_ID
 from .errors import BadRequest, FunctionNotFound, TaskNotFound
 from .runner import EngineRunner, Job, Outcome, import_engine_modules
@@ -153,9 +154,7 @@ class ComputeService:
         ``timeout`` (seconds) stops the task's worker when it runs longer, failing it.
         """
         serializer = self._get_serializer()
-        payload = serializer.pack_buffers(
-            [serializer.serialize(tuple(args or ())), serializer.serialize(dict(kwargs or {}))]
-        )
+        payload = pack_arguments(serializer, tuple(args or ()), dict(kwargs or {}))
         _group, ids = self.submit_packed(
             str(endpoint_id),
             {str(function_id): [payload]},
