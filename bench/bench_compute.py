@@ -7,7 +7,9 @@ With a function that does nothing, on the embedded default (2 workers):
 - 1,000 no-op tasks submitted at once, until the last ended: tasks/s;
 - the same on a GlobusComputeEngine + LocalProvider endpoint (2 workers), where the tree
   has local endpoints; and its first task (interchange, block, manager start);
-- the seed tutorial flow cold: service start + flow deploy + 2 functions + run to SUCCEEDED.
+- the seed tutorial flow cold: service start + flow deploy + 2 functions + run to SUCCEEDED;
+- a one-state compute flow run 20 times on the service process, one run at a time (the
+  machine idle between tasks, as in a notebook): the action, and its task in the store.
 
 Each measurement runs in a fresh process whose ``gladier_jupyter`` comes from the tree
 given; ``--compare OLD`` runs OLD's the same way, alternating rounds, and prints both side
@@ -200,12 +202,57 @@ def measure_cold() -> dict:
     return {"cold_tutorial_s": took}
 
 
+def measure_flow(runs: int = 20) -> dict:
+    """Run in the child: a one-state compute flow run again and again on the service
+    process, as a notebook's flow runs (one task at a time, the machine idle in between):
+    ActionStarted -> ActionCompleted, and the task's own created -> completed in the store."""
+    import datetime as dt
+    import glob
+    import sqlite3
+    import uuid
+
+    home = pathlib.Path(tempfile.mkdtemp(prefix="bench-compute-flow-"))
+    os.environ["HOME"] = str(home)
+    from globus_compute_sdk.serialize import DillCodeSource
+    from globus_sdk import SpecificFlowClient
+
+    from gladier_jupyter import backend, local
+
+    state = home / "state"
+    backend.use_local(state)
+    fc = backend.flows_client()
+    fid = backend.compute_client(code_serialization_strategy=DillCodeSource()).register_function(
+        noop)
+    flow = fc.create_flow("bench", {"StartAt": "C", "States": {"C": {
+        "Type": "Action", "ActionUrl": "https://compute.actions.globus.org",
+        "Parameters": {"tasks": [{"endpoint": str(uuid.uuid4()), "function": fid,
+                                  "payload": {"x": 1}}]},
+        "ResultPath": "$.r", "End": True}}}, {}).data
+    sfc = SpecificFlowClient(flow["id"], authorizer=fc.authorizer)
+    action = []
+    for i in range(runs + 1):
+        run_id = sfc.run_flow({}).data["run_id"]
+        while fc.get_run(run_id).data["status"] not in ("SUCCEEDED", "FAILED"):
+            time.sleep(0.02)
+        if i == 0:  # the first warms the worker
+            continue
+        entries = fc.get_run_logs(run_id, limit=100)["entries"]
+        when = {e["code"]: dt.datetime.fromisoformat(e["time"]) for e in entries}
+        action.append((when["ActionCompleted"] - when["ActionStarted"]).total_seconds())
+    local.stop(state)
+    db = sqlite3.connect(glob.glob(str(state / "**" / "compute*.sqlite3"), recursive=True)[0])
+    rows = db.execute("SELECT completion_t - created FROM tasks ORDER BY seq DESC LIMIT ?",
+                      (runs,)).fetchall()
+    return {"flow_action_ms": statistics.median(action) * 1000,
+            "flow_task_ms": statistics.median(r[0] for r in rows) * 1000}
+
+
 def _child(root: pathlib.Path, what: str, tasks: int, bulk: int) -> dict:
     env = {**os.environ, "PYTHONPATH": str(root)}
     code = (
         f"import sys, json; sys.path[:0] = [{str(root)!r}, {str(ROOT / 'bench')!r}]\n"
         "import bench_compute as b\n"
-        f"print('RESULT ' + json.dumps(b.measure_{what}({'' if what == 'cold' else f'{tasks}, {bulk}'})))\n"
+        f"print('RESULT ' + json.dumps(b.measure_{what}({f'{tasks}, {bulk}' if what == 'warm' else ''})))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=1800, cwd=str(root))
@@ -224,6 +271,8 @@ _LABELS = {
     "htex_first_task_s": "GlobusComputeEngine+LocalProvider, first task, cold (s)",
     "htex_tasks_per_s": "1,000 no-op tasks, GlobusComputeEngine+LocalProvider (tasks/s)",
     "cold_tutorial_s": "tutorial flow cold: service start .. SUCCEEDED (s)",
+    "flow_action_ms": "compute state of a flow, one at a time: ActionStarted -> ActionCompleted (ms)",
+    "flow_task_ms": "  its task, created -> completed in the store (ms)",
 }
 
 
@@ -237,7 +286,7 @@ def main() -> None:
     trees = {"new": ROOT, **({"old": args.compare.resolve()} if args.compare else {})}
     results: dict[str, dict[str, list[float]]] = {name: {} for name in trees}
     for _ in range(args.rounds):
-        for what in ("warm", "cold"):
+        for what in ("warm", "cold", "flow"):
             for name, root in trees.items():  # alternate, so load drifts hit both alike
                 for key, value in _child(root, what, args.tasks, args.bulk).items():
                     results[name].setdefault(key, []).append(value)
