@@ -309,6 +309,29 @@ def test_workers_killed_while_idle_are_replaced_before_the_next_tasks(service):
     assert not before & _full_pool(service)
 
 
+def test_worker_status_can_be_asked_from_many_threads_while_tasks_run(service):
+    # liveness is read from every thread that asks (status, the runs panel, the slots)
+    fid = _register(service, add)
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            for _ in range(100_000):
+                service.pool.worker_pids()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    askers = [threading.Thread(target=ask) for _ in range(8)]
+    for asker in askers:
+        asker.start()
+    ids = [service.submit(ENDPOINT, fid, [i], {}) for i in range(40)]
+    results = [service.wait(task_id, timeout=60)["result"] for task_id in ids]
+    for asker in askers:
+        asker.join(60)
+    assert errors == []
+    assert results == list(range(40))
+
+
 def test_tasks_and_functions_survive_a_restart_and_interrupted_tasks_fail(tmp_path):
     ctx = ServiceContext(state_dir=tmp_path, secret="s")
     first = ComputeService(ctx, workers=1)

@@ -125,21 +125,20 @@ class _Slot:
         self.process = engine.executor._processes[self.pid]  # its exit code, once it died
         # a pidfd of the worker, readable once it has exited: "is it alive?" is one poll
         # (no pid-reuse race: opened while the worker runs, as its warm-up just answered)
-        self._exited: t.Any = None
         try:
             self._pidfd: int | None = os.pidfd_open(self.pid)
         except (AttributeError, OSError):  # no pidfd (not Linux, old kernel)
             self._pidfd = None
-        else:
-            self._exited = select.poll()
-            self._exited.register(self._pidfd, select.POLLIN)
 
     @property
     def alive(self) -> bool:
-        exited = self._exited  # (close() may drop it meanwhile: a closed fd polls as gone)
-        if exited is not None:
-            return not exited.poll(0)
-        return self.process.is_alive()
+        pidfd = self._pidfd  # (close() may drop it meanwhile: a closed fd polls as gone)
+        if pidfd is None:
+            return self.process.is_alive()
+        # a poll object of its own: one shared by threads refuses concurrent polls
+        exited = select.poll()
+        exited.register(pidfd, select.POLLIN)
+        return not exited.poll(0)
 
     @property
     def broken(self) -> bool:
@@ -185,8 +184,8 @@ class _Slot:
             pass
         self.process.join(5)
         if self._pidfd is not None:
-            os.close(self._pidfd)
-            self._pidfd = self._exited = None
+            pidfd, self._pidfd = self._pidfd, None
+            os.close(pidfd)
 
 
 #: what a slot's thread is told: start a run on its worker (and watch it), watch a run
