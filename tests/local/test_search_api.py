@@ -386,7 +386,7 @@ def test_every_search_response_matches_the_recorded_globus_document(sc, catalog)
 
 
 def test_any_query_string_answers_a_result_or_a_400_never_a_server_error(tmp_path):
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, example, given, settings
     from hypothesis import strategies as st
 
     from gladier_jupyter.local.search import make_service
@@ -398,6 +398,7 @@ def test_any_query_string_answers_a_result_or_a_400_never_a_server_error(tmp_pat
 
     @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
     @given(q=st.text(alphabet=st.characters(codec="utf-8"), max_size=40), advanced=st.booleans())
+    @example(q="'\n0", advanced=True)  # the parser quoted the newline it stopped at
     def check(q, advanced):
         try:
             result = service.query(index_id, q, advanced=advanced, limit=100)

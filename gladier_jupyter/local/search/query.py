@@ -189,6 +189,9 @@ class _Compiler:
             node = parse_lucene(q)
         except ParseError as error:
             detail = str(error).replace("Syntax error in input : ", "").rstrip("!").strip()
+            # the parser quotes the text it stopped at as it is: a newline in it would
+            # break the one-line error, so what cannot be printed is written escaped
+            detail = "".join(c if c.isprintable() else repr(c)[1:-1] for c in detail)
             raise QuerySyntaxError(
                 f"The advanced query {_short(q)} is not valid query syntax ({detail}); fix it,"
                 " or send advanced=false to search it as plain text."
