@@ -1,7 +1,9 @@
-"""Small helpers shared by the benchmarks: medians of repeated measurements."""
+"""Small helpers shared by the benchmarks: medians of repeated measurements, a one-state
+compute flow and its action's time."""
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 import subprocess
 import sys
@@ -48,3 +50,19 @@ def report(name: str, samples: t.Sequence[float], target_ms: float | None = None
         line += f" (target <= {target_ms:g} ms: {'met' if med <= target_ms else 'MISSED'})"
     print(line, file=sys.stdout, flush=True)
     return line
+
+
+def compute_state_flow(endpoint: str, function_id: str, payload: dict) -> dict:
+    """A flow definition of one compute action state: ``function_id(**payload)`` on
+    ``endpoint``."""
+    return {"StartAt": "C", "States": {"C": {
+        "Type": "Action", "ActionUrl": "https://compute.actions.globus.org",
+        "Parameters": {"tasks": [{"endpoint": endpoint, "function": function_id,
+                                  "payload": payload}]},
+        "ResultPath": "$.r", "End": True}}}
+
+
+def action_seconds(entries: t.Sequence[dict]) -> float:
+    """ActionStarted -> ActionCompleted in a run's log entries, in seconds."""
+    when = {e["code"]: dt.datetime.fromisoformat(e["time"]) for e in entries}
+    return (when["ActionCompleted"] - when["ActionStarted"]).total_seconds()

@@ -206,10 +206,11 @@ def measure_flow(runs: int = 20) -> dict:
     """Run in the child: a one-state compute flow run again and again on the service
     process, as a notebook's flow runs (one task at a time, the machine idle in between):
     ActionStarted -> ActionCompleted, and the task's own created -> completed in the store."""
-    import datetime as dt
     import glob
     import sqlite3
     import uuid
+
+    from _util import action_seconds, compute_state_flow
 
     home = pathlib.Path(tempfile.mkdtemp(prefix="bench-compute-flow-"))
     os.environ["HOME"] = str(home)
@@ -223,11 +224,7 @@ def measure_flow(runs: int = 20) -> dict:
     fc = backend.flows_client()
     fid = backend.compute_client(code_serialization_strategy=DillCodeSource()).register_function(
         noop)
-    flow = fc.create_flow("bench", {"StartAt": "C", "States": {"C": {
-        "Type": "Action", "ActionUrl": "https://compute.actions.globus.org",
-        "Parameters": {"tasks": [{"endpoint": str(uuid.uuid4()), "function": fid,
-                                  "payload": {"x": 1}}]},
-        "ResultPath": "$.r", "End": True}}}, {}).data
+    flow = fc.create_flow("bench", compute_state_flow(str(uuid.uuid4()), fid, {"x": 1}), {}).data
     sfc = SpecificFlowClient(flow["id"], authorizer=fc.authorizer)
     action = []
     for i in range(runs + 1):
@@ -236,9 +233,7 @@ def measure_flow(runs: int = 20) -> dict:
             time.sleep(0.02)
         if i == 0:  # the first warms the worker
             continue
-        entries = fc.get_run_logs(run_id, limit=100)["entries"]
-        when = {e["code"]: dt.datetime.fromisoformat(e["time"]) for e in entries}
-        action.append((when["ActionCompleted"] - when["ActionStarted"]).total_seconds())
+        action.append(action_seconds(fc.get_run_logs(run_id, limit=100)["entries"]))
     local.stop(state)
     db = sqlite3.connect(glob.glob(str(state / "**" / "compute*.sqlite3"), recursive=True)[0])
     rows = db.execute("SELECT completion_t - created FROM tasks ORDER BY seq DESC LIMIT ?",

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 _HOME = pathlib.Path(tempfile.mkdtemp(prefix="gladier-jupyter-bench-"))
 os.environ["HOME"] = str(_HOME)  # gladier's ~/.gladier config stays out of the real home
 
-from _util import median_ms, report  # noqa: E402
+from _util import action_seconds, compute_state_flow, median_ms, report  # noqa: E402
 
 TERMINAL = ("SUCCEEDED", "FAILED", "ENDED")
 
@@ -108,10 +108,7 @@ def bench_compute_overhead(repeat: int = 20) -> None:
     fc = backend.flows_client()
     cc = backend.compute_client(code_serialization_strategy=DillCodeSource())
     fid = cc.register_function(_noop)
-    definition = {"StartAt": "C", "States": {"C": {
-        "Type": "Action", "ActionUrl": "https://compute.actions.globus.org",
-        "Parameters": {"tasks": [{"endpoint": str(uuid.uuid4()), "function": fid, "payload": {}}]},
-        "ResultPath": "$.r", "End": True}}}
+    definition = compute_state_flow(str(uuid.uuid4()), fid, {})
     flow = fc.create_flow("compute overhead", definition, {}).data
     sfc = SpecificFlowClient(flow["id"], authorizer=fc.authorizer)
     wait(fc, sfc.run_flow({}).data["run_id"])  # warm the worker
@@ -119,10 +116,7 @@ def bench_compute_overhead(repeat: int = 20) -> None:
     for _ in range(repeat):
         run = sfc.run_flow({}).data
         wait(fc, run["run_id"])
-        entries = fc.get_run_logs(run["run_id"], limit=100)["entries"]
-        started = next(e for e in entries if e["code"] == "ActionStarted")
-        completed = next(e for e in entries if e["code"] == "ActionCompleted")
-        samples.append((dt.datetime.fromisoformat(completed["time"]) - dt.datetime.fromisoformat(started["time"])).total_seconds())
+        samples.append(action_seconds(fc.get_run_logs(run["run_id"], limit=100)["entries"]))
     report("compute action on a warm worker (ActionStarted -> ActionCompleted)", samples, target_ms=5)
     local.stop(state)
 
